@@ -574,6 +574,18 @@ function container(ctx: Context, target: { schema: SchemaDef; extension: boolean
   return fresh;
 }
 
+/**
+ * A single-valued reference (`manager`) given a different `value` points somewhere else: start
+ * from an empty object rather than merge, which would keep the old target's `$ref`/`displayName`.
+ */
+function repointed(current: Json, patch: Json, attr: AttributeDef): Json {
+  const valueDef = findAttribute(attr.subAttributes, "value");
+  const newRef = getProp(patch, "value");
+  const oldRef = getProp(current, "value");
+  if (!valueDef || newRef === undefined || newRef === CLEAR || oldRef === undefined) return current;
+  return sameScalar(oldRef, newRef, valueDef) ? current : {};
+}
+
 function refuseRequired(attr: AttributeDef, type: ResourceTypeDef): void {
   if (attr.required) {
     throw badRequest("mutability", `"${attr.name}" is required on a ${type.name} and cannot be removed or cleared.`);
@@ -607,14 +619,7 @@ function applyToTarget(ctx: Context, op: PatchOpName, t: Target, value: unknown)
         return;
       }
       const current = getProp(obj, attr.name);
-      let next: Json = isObject(current) ? { ...current } : {};
-      // A reference (`manager`) pointing somewhere else is a new object, not a merge that would
-      // keep the old target's `$ref`/`displayName`.
-      const newRef = getProp(patch, "value");
-      if (newRef !== undefined && newRef !== CLEAR && findAttribute(attr.subAttributes, "value")) {
-        const oldRef = getProp(next, "value");
-        if (oldRef !== undefined && !sameScalar(oldRef, newRef, findAttribute(attr.subAttributes, "value"))) next = {};
-      }
+      const next = repointed(isObject(current) ? { ...current } : {}, patch, attr);
       mergeInto(next, patch);
       if (Object.keys(next).length === 0) deleteProp(obj, attr.name);
       else setProp(obj, attr.name, next);
@@ -622,9 +627,13 @@ function applyToTarget(ctx: Context, op: PatchOpName, t: Target, value: unknown)
     }
     // attribute.subAttribute on a single-valued complex attribute (name.givenName, manager.value)
     const current = getProp(obj, attr.name);
-    const next: Json = isObject(current) ? { ...current } : {};
+    let next: Json = isObject(current) ? { ...current } : {};
     if (op === "remove") deleteProp(next, t.subAttribute.name);
-    else mergeInto(next, { [t.subAttribute.name]: coerceScalar(t.subAttribute, value, t.label) });
+    else {
+      const v = coerceScalar(t.subAttribute, value, t.label);
+      next = repointed(next, { [t.subAttribute.name]: v }, attr);
+      mergeInto(next, { [t.subAttribute.name]: v });
+    }
     if (Object.keys(next).length === 0) deleteProp(obj, attr.name);
     else setProp(obj, attr.name, next);
     return;
@@ -657,7 +666,9 @@ function applyToTarget(ctx: Context, op: PatchOpName, t: Target, value: unknown)
         const clean = withoutClears(item);
         const same = list.find((e): e is Json => isObject(e) && sameElement(clean, e, attr));
         if (same) {
-          mergeInto(same, item);
+          // Already there: keep its identity as stored; take only the other sub-attributes sent.
+          const { value: _value, type: _type, ...rest } = item;
+          mergeInto(same, rest);
           notePrimary(same);
         } else if (!isHollow(clean, attr)) {
           list.push(clean);
