@@ -814,15 +814,21 @@ export function readOperations(body: unknown): PatchOperation[] {
   });
 }
 
-/** Keeps `schemas` in step with the extension objects the PATCH added or removed (only if the resource lists `schemas`). */
+/**
+ * Drops extension objects the PATCH emptied, and keeps `schemas` (when the resource has one) in
+ * step with the extension objects the PATCH added or removed.
+ */
 function syncSchemas(root: Json, before: Json, type: ResourceTypeDef): void {
+  for (const ext of type.extensions) {
+    const value = getProp(root, ext.id);
+    if (isObject(value) && Object.keys(value).length === 0) deleteProp(root, ext.id);
+  }
   const schemas = root.schemas;
   if (!Array.isArray(schemas)) return;
   let next = [...schemas];
   for (const ext of type.extensions) {
     const value = getProp(root, ext.id);
-    const hasObject = isObject(value) && Object.keys(value).length > 0;
-    if (isObject(value) && !hasObject) deleteProp(root, ext.id);
+    const hasObject = isObject(value);
     const listed = next.some((s) => typeof s === "string" && lower(s) === lower(ext.id));
     if (hasObject && !listed) next.push(ext.id);
     const hadObject = isObject(getProp(before, ext.id));

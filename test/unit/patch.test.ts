@@ -330,6 +330,13 @@ describe("path-less add and replace", () => {
     expect(without).toEqual(bare);
   });
 
+  it("leaves no empty extension object behind, with or without schemas", () => {
+    const bare: Json = { id: "u-2", userName: "bob" };
+    expect(patch(bare, [{ op: "replace", path: `${ENT}:department`, value: "" }])).toEqual(bare);
+    expect(patch(bare, [{ op: "add", value: { [ENT]: { bogus: 1 } } }])).toEqual(bare);
+    expect(patch(bare, [{ op: "add", path: `${ENT}:department`, value: "Ops" }])).toEqual({ ...bare, [ENT]: { department: "Ops" } });
+  });
+
   it("rejects remove without a path (noTarget)", () => {
     expectFailure(user(), body({ op: "remove" }), USER_RESOURCE, { scimType: "noTarget", detail: /"remove" needs a "path"/ });
   });
