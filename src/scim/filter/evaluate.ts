@@ -159,64 +159,85 @@ export const isOrdering = (op: CompareOperator) => ORDERING.includes(op);
 // Evaluation
 // ---------------------------------------------------------------------------------------------
 
-/** True when `resource` (its client representation) satisfies `filter`. Throws 400 invalidFilter for bad filters. */
+/**
+ * True when `resource` (its client representation) satisfies `filter`. The whole filter is checked
+ * first (throws 400 invalidFilter), so a bad branch is reported even where `and`/`or` would
+ * short-circuit past it — the same filters the SQL compiler rejects.
+ */
 export function matchesFilter(filter: Filter, resource: Record<string, unknown>, type: ResourceTypeDef): boolean {
-  if (type === undefined || resource === null || typeof resource !== "object") {
-    throw badRequest("invalidFilter", "Invalid filter: nothing to evaluate it against.");
-  }
-  return evaluate(filter, (path) => topLevelTarget(path, resource, type), false);
+  return compileMatcher(filter, type)(resource);
 }
 
-/** What a path points at in the current scope (the resource, or one element inside a value filter). */
-interface Target {
+/** Checks `filter` once and returns a predicate over resources (for filtering many in memory). */
+export function compileMatcher(filter: Filter, type: ResourceTypeDef): (resource: Record<string, unknown>) => boolean {
+  const predicate = build(filter, (path) => topLevelAccessor(path, type), false);
+  return (resource) => {
+    if (resource === null || typeof resource !== "object") throw badRequest("invalidFilter", "Invalid filter: nothing to evaluate it against.");
+    return predicate(resource);
+  };
+}
+
+/** Where a path's values are, in the current scope (the resource, or one element inside a value filter). */
+interface Accessor {
   pathText: string;
   resolved: ResolvedPath;
   /** The values compared: one per element for multi-valued attributes; `[value]` for singular ones. */
-  values(forCompare: boolean): unknown[];
-  /** For a multi-valued complex attribute without sub-attribute: presence is "has an element". */
-  elements?: Record<string, unknown>[];
+  values(scope: Record<string, unknown>): unknown[];
+  /** Set for complex attributes: the objects a value filter iterates (and, when multi-valued, what `pr` counts). */
+  elements?(scope: Record<string, unknown>): Record<string, unknown>[];
 }
 
-type Resolver = (path: AttributePath) => Target;
+type Predicate = (scope: Record<string, unknown>) => boolean;
+type Resolver = (path: AttributePath) => Accessor;
 
-function evaluate(filter: Filter, resolve: Resolver, inValuePath: boolean): boolean {
+function build(filter: Filter, resolve: Resolver, inValuePath: boolean): Predicate {
   switch (filter.kind) {
-    case "and":
-      return evaluate(filter.left, resolve, inValuePath) && evaluate(filter.right, resolve, inValuePath);
-    case "or":
-      return evaluate(filter.left, resolve, inValuePath) || evaluate(filter.right, resolve, inValuePath);
-    case "not":
-      return !evaluate(filter.filter, resolve, inValuePath);
+    case "and": {
+      const [left, right] = [build(filter.left, resolve, inValuePath), build(filter.right, resolve, inValuePath)];
+      return (scope) => left(scope) && right(scope);
+    }
+    case "or": {
+      const [left, right] = [build(filter.left, resolve, inValuePath), build(filter.right, resolve, inValuePath)];
+      return (scope) => left(scope) || right(scope);
+    }
+    case "not": {
+      const inner = build(filter.filter, resolve, inValuePath);
+      return (scope) => !inner(scope);
+    }
     case "present":
-      return present(resolve(filter.path));
+      return presence(resolve(filter.path));
     case "compare": {
-      const target = resolve(filter.path);
+      const accessor = resolve(filter.path);
       if (filter.value === null) {
-        checkNullLiteral(filter.op, target.pathText);
-        return filter.op === "eq" ? !present(target) : present(target);
+        checkNullLiteral(filter.op, accessor.pathText);
+        const isPresent = presence(accessor);
+        return filter.op === "eq" ? (scope) => !isPresent(scope) : isPresent;
       }
-      const attribute = comparedAttribute(target.resolved, target.pathText);
-      const operand = checkOperand(filter.op, filter.value, attribute, target.pathText);
+      const attribute = comparedAttribute(accessor.resolved, accessor.pathText);
+      const operand = checkOperand(filter.op, filter.value, attribute, accessor.pathText);
       const op = filter.op === "ne" ? "eq" : filter.op;
-      const any = target.values(true).some((v) => compareValue(v, op, operand));
-      return filter.op === "ne" ? !any : any;
+      const negate = filter.op === "ne";
+      return (scope) => accessor.values(scope).some((v) => compareValue(v, op, operand)) !== negate;
     }
     case "valuePath": {
       if (inValuePath) throw invalidFilter("value filters cannot be nested.");
-      const target = resolve(filter.path);
-      const parent = target.resolved.attribute;
-      if (parent.type !== "complex" || target.resolved.subAttribute) {
-        throw invalidFilter(`a value filter "[...]" needs a complex attribute; "${target.pathText}" is not one.`);
+      const accessor = resolve(filter.path);
+      const parent = accessor.resolved.attribute;
+      if (parent.type !== "complex" || accessor.resolved.subAttribute || !accessor.elements) {
+        throw invalidFilter(`a value filter "[...]" needs a complex attribute; "${accessor.pathText}" is not one.`);
       }
-      const elements = target.elements ?? objectElements(target.values(false)[0]);
-      return elements.some((element) => evaluate(filter.filter, (p) => elementTarget(p, parent, element, target), true));
+      const elements = accessor.elements;
+      const inner = build(filter.filter, (p) => elementAccessor(p, parent, accessor.resolved), true);
+      return (scope) => elements(scope).some(inner);
     }
   }
 }
 
-function present(target: Target): boolean {
-  if (target.elements) return target.elements.length > 0;
-  return target.values(false).some(isPresent);
+function presence(accessor: Accessor): Predicate {
+  const { elements } = accessor;
+  // A multi-valued complex attribute is present when it has an element.
+  if (elements && accessor.resolved.attribute.multiValued) return (scope) => elements(scope).length > 0;
+  return (scope) => accessor.values(scope).some(isPresent);
 }
 
 function compareValue(value: unknown, op: CompareOperator, operand: Operand): boolean {
@@ -265,36 +286,36 @@ function order<T extends string | number>(a: T, b: T, op: CompareOperator): bool
   }
 }
 
-function topLevelTarget(path: AttributePath, resource: Record<string, unknown>, type: ResourceTypeDef): Target {
+function topLevelAccessor(path: AttributePath, type: ResourceTypeDef): Accessor {
   const resolved = resolveFilterPath(path, type);
   const pathText = formatPath(path);
-  const container = resolved.extension ? getKey(resource, resolved.schema) : resource;
-  const raw = isObject(container) ? getKey(container, resolved.attribute.name) : undefined;
   const { attribute, subAttribute } = resolved;
+  const raw = (scope: Record<string, unknown>) => {
+    const container = resolved.extension ? getKey(scope, resolved.schema) : scope;
+    return getKey(container, attribute.name);
+  };
   if (attribute.multiValued) {
-    const list = Array.isArray(raw) ? raw : raw === undefined || raw === null ? [] : [raw];
-    if (attribute.type !== "complex") return { pathText, resolved, values: () => list };
-    const elements = list.filter(isObject);
-    const sub = subAttribute;
-    return {
-      pathText,
-      resolved,
-      elements: sub ? undefined : elements,
-      // Without a sub-attribute, comparisons use `value` (comparedAttribute enforces that it exists).
-      values: () => elements.map((e) => getKey(e, (sub ?? comparedAttribute(resolved, pathText)).name)),
+    const list = (scope: Record<string, unknown>) => {
+      const value = raw(scope);
+      return Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
     };
+    if (attribute.type !== "complex") return { pathText, resolved, values: list };
+    const elements = (scope: Record<string, unknown>) => list(scope).filter(isObject);
+    if (subAttribute) return { pathText, resolved, values: (scope) => elements(scope).map((e) => getKey(e, subAttribute.name)) };
+    // Without a sub-attribute, comparisons use `value` (comparedAttribute rejects types without one).
+    const value = findAttribute(attribute.subAttributes, "value")?.name ?? "value";
+    return { pathText, resolved, elements, values: (scope) => elements(scope).map((e) => getKey(e, value)) };
   }
-  if (subAttribute) {
-    return { pathText, resolved, values: () => [isObject(raw) ? getKey(raw, subAttribute.name) : undefined] };
-  }
-  return { pathText, resolved, values: () => [raw] };
+  if (subAttribute) return { pathText, resolved, values: (scope) => [getKey(raw(scope), subAttribute.name)] };
+  if (attribute.type === "complex") return { pathText, resolved, elements: (scope) => objectElements(raw(scope)), values: (scope) => [raw(scope)] };
+  return { pathText, resolved, values: (scope) => [raw(scope)] };
 }
 
-function elementTarget(path: AttributePath, parent: AttributeDef, element: Record<string, unknown>, outer: Target): Target {
+function elementAccessor(path: AttributePath, parent: AttributeDef, outer: ResolvedPath): Accessor {
   const sub = resolveSubAttribute(path, parent);
   // Resolved as `parent.sub`, so type checks and messages read like the top-level form.
-  const resolved: ResolvedPath = { ...outer.resolved, attribute: parent, subAttribute: sub };
-  return { pathText: `${parent.name}.${sub.name}`, resolved, values: () => [getKey(element, sub.name)] };
+  const resolved: ResolvedPath = { ...outer, attribute: parent, subAttribute: sub };
+  return { pathText: `${parent.name}.${sub.name}`, resolved, values: (element) => [getKey(element, sub.name)] };
 }
 
 function objectElements(value: unknown): Record<string, unknown>[] {
