@@ -1,0 +1,58 @@
+/**
+ * The Worker's HTTP surface. Middleware runs in this order for every request:
+ * request id → secure headers → body limit → route (admin token or SCIM token + rate limit) → onError.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "./lib/hono";
+import { adminAuth } from "./middleware/admin-auth";
+import { isAdminApiPath, onError, renderError } from "./middleware/errors";
+import { adminApiRoutes } from "./routes/admin";
+import { scimRoutes } from "./routes/scim";
+import { ApiError } from "./scim/errors";
+
+/** 1 MB, advertised in ServiceProviderConfig (bulk.maxPayloadSize). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Routing path with doubled and trailing slashes collapsed: Okta admins paste base URLs with a
+ * trailing slash, so `/scim/v2//Users` and `/scim/v2/Users/` must reach `/scim/v2/Users`.
+ */
+export function normalisedPath(request: Request): string {
+  const url = request.url;
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  const end = url.indexOf("?", start);
+  const path = start === -1 ? "/" : url.slice(start, end === -1 ? undefined : end);
+  const collapsed = path.replace(/\/{2,}/g, "/");
+  return collapsed.length > 1 && collapsed.endsWith("/") ? collapsed.slice(0, -1) : collapsed;
+}
+
+export function createApp() {
+  const app = new Hono<AppEnv>({ getPath: normalisedPath });
+
+  app.use(requestId());
+  app.use(secureHeaders());
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, `The request body is larger than ${MAX_BODY_BYTES} bytes. Send fewer resources per request.`, { scimType: "tooLarge" });
+      },
+    }),
+  );
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.use("/admin/v1/*", adminAuth);
+  app.route("/admin/v1", adminApiRoutes);
+  app.route("/api/:tenant/scim/v2", scimRoutes);
+
+  app.notFound((c) => {
+    const path = c.req.path;
+    const detail = isAdminApiPath(path) ? `No admin API route ${c.req.method} ${path}.` : `Nothing at ${path}. SCIM endpoints live under /api/<tenant>/scim/v2.`;
+    return renderError(new ApiError(404, detail), c);
+  });
+  app.onError(onError);
+  return app;
+}

@@ -1,0 +1,94 @@
+/** Control-plane repository: tenants and SCIM tokens in CONTROL_DB. */
+import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { runBatch } from "./batch";
+import { controlSchema, scimTokens, tenants, type ScimTokenRow, type TenantRow } from "../db/control/schema";
+
+export type ControlDb = DrizzleD1Database<typeof controlSchema> & { $client: D1Database };
+
+export function controlDb(d1: D1Database): ControlDb {
+  return drizzle(d1, { schema: controlSchema });
+}
+
+export interface TenantWithToken extends TenantRow {
+  token: ScimTokenRow | null;
+}
+
+/** Inserts a tenant; returns null when the slug is taken (the unique index decides). */
+export async function insertTenant(db: ControlDb, tenant: TenantRow): Promise<TenantRow | null> {
+  const rows = await db.insert(tenants).values(tenant).onConflictDoNothing().returning();
+  return rows[0] ?? null;
+}
+
+export async function listTenants(db: ControlDb): Promise<TenantWithToken[]> {
+  const rows = await db
+    .select()
+    .from(tenants)
+    .leftJoin(scimTokens, and(eq(scimTokens.tenantId, tenants.id), isNull(scimTokens.revokedAt)))
+    .orderBy(asc(tenants.createdAt), asc(tenants.slug));
+  return rows.map((r) => ({ ...r.tenants, token: r.scim_tokens }));
+}
+
+export async function getTenant(db: ControlDb, slug: string): Promise<TenantWithToken | null> {
+  const rows = await db
+    .select()
+    .from(tenants)
+    .leftJoin(scimTokens, and(eq(scimTokens.tenantId, tenants.id), isNull(scimTokens.revokedAt)))
+    .where(eq(tenants.slug, slug))
+    .limit(1);
+  const row = rows[0];
+  return row ? { ...row.tenants, token: row.scim_tokens } : null;
+}
+
+/** The tenant and live token for a SCIM request: both must match, so a token of another tenant finds nothing. */
+export async function findLiveToken(db: ControlDb, slug: string, digest: string): Promise<{ tenant: TenantRow; token: ScimTokenRow } | null> {
+  const rows = await db
+    .select()
+    .from(scimTokens)
+    .innerJoin(tenants, eq(tenants.id, scimTokens.tenantId))
+    .where(and(eq(scimTokens.digest, digest), eq(tenants.slug, slug), isNull(scimTokens.revokedAt)))
+    .limit(1);
+  const row = rows[0];
+  return row ? { tenant: row.tenants, token: row.scim_tokens } : null;
+}
+
+/** Inserts the tenant's first live token; null when one is live already (partial unique index). */
+export async function insertLiveToken(db: ControlDb, token: ScimTokenRow): Promise<ScimTokenRow | null> {
+  const rows = await db.insert(scimTokens).values(token).onConflictDoNothing().returning();
+  return rows[0] ?? null;
+}
+
+/**
+ * Replaces the live token `previous` by `next` atomically: the revoke is guarded by "still live",
+ * and the insert only happens if that revoke did (it copies the provider from the row it just
+ * revoked). Returns false when `previous` was no longer live (a concurrent regenerate or disable).
+ */
+export async function rotateToken(db: ControlDb, previous: ScimTokenRow, next: Omit<ScimTokenRow, "provider">): Promise<boolean> {
+  const [revoked] = await runBatch(db, [
+    db
+      .update(scimTokens)
+      .set({ revokedAt: next.createdAt })
+      .where(and(eq(scimTokens.id, previous.id), isNull(scimTokens.revokedAt))),
+    sql`INSERT INTO scim_tokens (id, tenant_id, digest, prefix, provider, created_at)
+      SELECT ${next.id}, tenant_id, ${next.digest}, ${next.prefix}, provider, ${next.createdAt}
+      FROM scim_tokens WHERE id = ${previous.id} AND revoked_at = ${next.createdAt}`,
+  ]);
+  return revoked.meta.changes === 1;
+}
+
+export async function revokeLiveToken(db: ControlDb, tenantId: string, at: string): Promise<void> {
+  await db
+    .update(scimTokens)
+    .set({ revokedAt: at })
+    .where(and(eq(scimTokens.tenantId, tenantId), isNull(scimTokens.revokedAt)));
+}
+
+/** Records use at most once a minute per token, so busy tenants don't write on every request. */
+export async function touchToken(db: ControlDb, tokenId: string, at: string): Promise<void> {
+  const aMinuteAgo = new Date(Date.parse(at) - 60_000).toISOString();
+  await db
+    .update(scimTokens)
+    .set({ lastUsedAt: at })
+    .where(and(eq(scimTokens.id, tokenId), or(isNull(scimTokens.lastUsedAt), lt(scimTokens.lastUsedAt, aMinuteAgo))));
+}
+

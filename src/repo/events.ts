@@ -1,0 +1,38 @@
+/** The provisioning log: append-only, newest first when read. */
+import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
+import { events, type EventRow } from "../db/tenant/schema";
+import type { TenantDb } from "../tenancy/tenant-db";
+
+export type NewEvent = Omit<EventRow, "id">;
+
+const MAX_DETAIL = 500;
+
+export function clipDetail(detail: string): string {
+  return detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL - 1)}…` : detail;
+}
+
+/** An event insert for a batch, inserted only if `condition` holds when it runs (e.g. "the write above happened"). */
+export function insertEventWhen(event: NewEvent, condition: SQL): SQL {
+  return sql`INSERT INTO events (tenant_id, at, action, resource_type, resource_id, target, outcome, status, detail, token_prefix)
+    SELECT ${event.tenantId}, ${event.at}, ${event.action}, ${event.resourceType}, ${event.resourceId}, ${event.target},
+           ${event.outcome}, ${event.status}, ${clipDetail(event.detail)}, ${event.tokenPrefix}
+    WHERE ${condition}`;
+}
+
+export function insertEvent(db: TenantDb, event: NewEvent) {
+  return db.insert(events).values({ ...event, detail: clipDetail(event.detail) });
+}
+
+export async function listEvents(db: TenantDb, tenantId: string, options: { limit: number; before?: number; outcome?: string; action?: string; resourceId?: string }) {
+  const conditions = [eq(events.tenantId, tenantId)];
+  if (options.before !== undefined) conditions.push(lt(events.id, options.before));
+  if (options.outcome) conditions.push(eq(events.outcome, options.outcome as EventRow["outcome"]));
+  if (options.action) conditions.push(sql`${events.action} LIKE ${options.action.replace(/[%_\\]/g, "\\$&") + "%"} ESCAPE '\\'`);
+  if (options.resourceId) conditions.push(eq(events.resourceId, options.resourceId));
+  return db
+    .select()
+    .from(events)
+    .where(and(...conditions))
+    .orderBy(desc(events.id))
+    .limit(options.limit);
+}

@@ -1,0 +1,5 @@
+/** The operator's admin API, mounted at /admin/v1 behind the ADMIN_TOKEN check. */
+import { createRouter } from "../../lib/hono";
+import { tenantRoutes } from "./tenants";
+
+export const adminApiRoutes = createRouter().route("/", tenantRoutes);

@@ -1,0 +1,28 @@
+/**
+ * The SCIM service root of one tenant: `/api/:tenant/scim/v2`. Authentication, then the tenant's
+ * rate limit, then the resource routes; every answer is `application/scim+json`.
+ */
+import { createMiddleware } from "hono/factory";
+import { createRouter, type AppEnv } from "../../lib/hono";
+import { SCIM_CONTENT_TYPE } from "../../lib/respond";
+import { tenantRateLimit } from "../../middleware/rate-limit";
+import { scimAuth } from "../../middleware/scim-auth";
+import { ApiError } from "../../scim/errors";
+import { groupRoutes } from "./groups";
+import { userRoutes } from "./users";
+
+/** Every SCIM response body is SCIM JSON, whoever wrote it (RFC 7644 §3.1; Entra rejects anything else). */
+const scimContentType = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  if (c.res.body !== null && c.res.status !== 304) c.res.headers.set("Content-Type", SCIM_CONTENT_TYPE);
+});
+
+export const scimRoutes = createRouter()
+  .use(scimContentType)
+  .use(scimAuth)
+  .use(tenantRateLimit)
+  .route("/Users", userRoutes)
+  .route("/Groups", groupRoutes)
+  .all("*", (c) => {
+    throw new ApiError(404, `There is no SCIM endpoint at '${c.req.path}'. This tenant's base URL serves /Users, /Groups, /ServiceProviderConfig, /ResourceTypes, /Schemas and /.search.`);
+  });

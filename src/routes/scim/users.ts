@@ -1,0 +1,73 @@
+/** /Users (RFC 7644 §3.2–3.6): reads straight from the tenant database, writes through the user's Durable Object. */
+import type { UserRow } from "../../db/tenant/schema";
+import type { Context } from "hono";
+import { createRouter, type AppEnv } from "../../lib/hono";
+import { readJsonObject, scimJson } from "../../lib/respond";
+import { getUser, groupsOfUsers, listUsers } from "../../repo/users";
+import { runWrite } from "../../services/commands";
+import { createUser } from "../../services/users";
+import { etagOf, versionsIn } from "../../scim/etag";
+import { notFound } from "../../scim/errors";
+import { parseFilter } from "../../scim/filter/parse";
+import { compileFilter, compileSort } from "../../scim/filter/sql";
+import { listResponse, parseListParams } from "../../scim/list";
+import { USER_RESOURCE } from "../../scim/schema";
+import { toScimUser } from "../../scim/users";
+import { scimContext } from "./context";
+
+export const userRoutes = createRouter();
+
+/** A single user as a SCIM response, with Location and ETag headers (RFC 7644 §3.1, §3.14). */
+async function userResponse(c: Context<AppEnv>, row: UserRow, status: 200 | 201 = 200) {
+  const { db, tenant, baseUrl } = scimContext(c);
+  const groups = (await groupsOfUsers(db, tenant.id, [row.id])).get(row.id) ?? [];
+  const resource = toScimUser(row, baseUrl, groups);
+  return scimJson(c, resource, status, { Location: `${baseUrl}/Users/${row.id}`, ETag: etagOf(row.version) });
+}
+
+userRoutes.get("/", async (c) => {
+  const { db, tenant, baseUrl } = scimContext(c);
+  const params = parseListParams(Object.fromEntries(new URL(c.req.url).searchParams));
+  const where = params.filter ? compileFilter(parseFilter(params.filter), USER_RESOURCE) : undefined;
+  const orderBy = compileSort(params.sortBy, params.sortOrder, USER_RESOURCE);
+  const { total, rows } = await listUsers(db, tenant.id, { where, orderBy, offset: params.startIndex - 1, limit: params.count });
+  const groups = await groupsOfUsers(db, tenant.id, rows.map((r) => r.id));
+  const resources = rows.map((row) => toScimUser(row, baseUrl, groups.get(row.id)));
+  return scimJson(c, listResponse(resources, total, params.startIndex));
+});
+
+userRoutes.post("/", async (c) => {
+  const { write } = scimContext(c);
+  const row = await createUser(write, await readJsonObject(c));
+  return userResponse(c, row, 201);
+});
+
+userRoutes.get("/:id", async (c) => {
+  const { db, tenant } = scimContext(c);
+  const row = await getUser(db, tenant.id, c.req.param("id"));
+  if (!row) throw notFound(`User '${c.req.param("id")}' not found.`);
+  if (versionsIn(c.req.header("If-None-Match"))?.includes(row.version)) {
+    return c.body(null, 304, { ETag: etagOf(row.version) });
+  }
+  return userResponse(c, row);
+});
+
+userRoutes.put("/:id", async (c) => {
+  const { tenant, actor } = scimContext(c);
+  const body = await readJsonObject(c);
+  const row = await runWrite<UserRow>(c.env, tenant, actor, { kind: "user.replace", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") });
+  return userResponse(c, row);
+});
+
+userRoutes.patch("/:id", async (c) => {
+  const { tenant, actor } = scimContext(c);
+  const body = await readJsonObject(c);
+  const row = await runWrite<UserRow>(c.env, tenant, actor, { kind: "user.patch", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") });
+  return userResponse(c, row);
+});
+
+userRoutes.delete("/:id", async (c) => {
+  const { tenant, actor } = scimContext(c);
+  await runWrite(c.env, tenant, actor, { kind: "user.delete", id: c.req.param("id"), ifMatch: c.req.header("If-Match") });
+  return c.body(null, 204);
+});

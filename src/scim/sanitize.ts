@@ -1,0 +1,175 @@
+/**
+ * Input normalisation for POST and PUT bodies (and for the result of a PATCH): turns whatever an
+ * IdP sent into the canonical stored document of a resource type.
+ *
+ * Lenient where real IdPs deviate (RFC 7643 §2.1, okta.md §c): attribute names match
+ * case-insensitively and are stored under their canonical spelling; read-only and unknown
+ * attributes are ignored, never rejected; `null` and `""` clear an attribute; `"True"`/`"False"`
+ * become booleans; a scalar where a list is expected is wrapped, a singleton list where a scalar is
+ * expected is unwrapped; the enterprise extension is accepted whether or not its URN is in
+ * `schemas`. Strict where guessing would lose data: a value of the wrong shape is a 400
+ * `invalidValue` naming the attribute.
+ */
+import { ApiError } from "./errors";
+import { COMMON_ATTRIBUTES, findAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schema";
+
+const EXTERNAL_ID = findAttribute(COMMON_ATTRIBUTES, "externalId")!;
+
+export type ScimDocument = Record<string, unknown>;
+
+const invalid = (path: string, expected: string, got: unknown) =>
+  new ApiError(400, `Attribute '${path}' must be ${expected}; got ${JSON.stringify(got)?.slice(0, 80)}.`, { scimType: "invalidValue" });
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** True for the values that mean "no value" in SCIM input: absent, null, "" and empty lists/objects. */
+export function isEmptyValue(value: unknown): boolean {
+  if (value === undefined || value === null || value === "") return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (isObject(value)) return Object.keys(value).length === 0;
+  return false;
+}
+
+export function coerceBoolean(value: unknown, path: string): boolean {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "string" && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === "true";
+  throw invalid(path, "a boolean (true or false)", value);
+}
+
+function coerceString(value: unknown, path: string): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  throw invalid(path, "a string", value);
+}
+
+/** Unwraps `["x"]` to `"x"` for single-valued attributes (Entra wraps scalars). */
+function unwrapSingleton(value: unknown, attribute: AttributeDef, path: string): unknown {
+  if (!Array.isArray(value)) return value;
+  if (value.length === 0) return undefined;
+  if (value.length === 1) return value[0];
+  throw invalid(path, `a single value (${attribute.name} is not multi-valued)`, value);
+}
+
+function sanitizeScalar(value: unknown, attribute: AttributeDef, path: string): unknown {
+  switch (attribute.type) {
+    case "boolean":
+      return coerceBoolean(value, path);
+    case "integer": {
+      const n = typeof value === "string" ? Number(value) : value;
+      if (typeof n !== "number" || !Number.isInteger(n)) throw invalid(path, "an integer", value);
+      return n;
+    }
+    case "decimal": {
+      const n = typeof value === "string" ? Number(value) : value;
+      if (typeof n !== "number" || !Number.isFinite(n)) throw invalid(path, "a number", value);
+      return n;
+    }
+    case "dateTime": {
+      const s = coerceString(value, path);
+      if (Number.isNaN(Date.parse(s))) throw invalid(path, "an ISO 8601 date-time", value);
+      return s;
+    }
+    default:
+      return coerceString(value, path);
+  }
+}
+
+function sanitizeComplex(value: unknown, attribute: AttributeDef, path: string): ScimDocument | undefined {
+  // A bare scalar for a complex attribute means its `value` (Entra's `manager: "id"`, `emails: "a@b"`).
+  const object = isObject(value) ? value : findAttribute(attribute.subAttributes, "value") ? { value } : undefined;
+  if (!object) throw invalid(path, "an object", value);
+  const out: ScimDocument = {};
+  for (const [key, raw] of Object.entries(object)) {
+    const sub = findAttribute(attribute.subAttributes, key);
+    if (!sub || sub.mutability === "readOnly") continue;
+    const single = unwrapSingleton(raw, sub, `${path}.${sub.name}`);
+    if (isEmptyValue(single)) continue;
+    out[sub.name] = sanitizeScalar(single, sub, `${path}.${sub.name}`);
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Multi-valued: a list of elements, duplicates dropped, at most one `primary` (RFC 7643 §2.4). */
+function sanitizeMulti(value: unknown, attribute: AttributeDef, path: string): unknown[] | undefined {
+  const list = Array.isArray(value) ? value : [value];
+  const out: unknown[] = [];
+  const seen = new Set<string>();
+  for (const element of list) {
+    if (isEmptyValue(element)) continue;
+    const clean = attribute.type === "complex" ? sanitizeComplex(element, attribute, path) : sanitizeScalar(element, attribute, path);
+    if (clean === undefined) continue;
+    const key = JSON.stringify(clean);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(clean);
+  }
+  if (attribute.type === "complex") {
+    const primaries = out.filter((e) => (e as ScimDocument).primary === true);
+    for (const extra of primaries.slice(1)) delete (extra as ScimDocument).primary;
+  }
+  return out.length ? out : undefined;
+}
+
+export function sanitizeAttribute(value: unknown, attribute: AttributeDef, path = attribute.name): unknown {
+  if (isEmptyValue(value)) return undefined;
+  if (attribute.multiValued) return sanitizeMulti(value, attribute, path);
+  const single = unwrapSingleton(value, attribute, path);
+  if (isEmptyValue(single)) return undefined;
+  return attribute.type === "complex" ? sanitizeComplex(single, attribute, path) : sanitizeScalar(single, attribute, path);
+}
+
+function sanitizeSchemaAttributes(input: Record<string, unknown>, schema: SchemaDef, into: ScimDocument): void {
+  for (const [key, raw] of Object.entries(input)) {
+    const attribute = findAttribute(schema.attributes, key);
+    if (!attribute || attribute.mutability === "readOnly") continue;
+    const clean = sanitizeAttribute(raw, attribute);
+    if (clean === undefined) delete into[attribute.name];
+    else into[attribute.name] = clean;
+  }
+}
+
+/**
+ * The canonical document for `type` from client input: core attributes at the top level (plus
+ * `externalId`), each extension as an object under its URN. Nothing read-only, nothing unknown.
+ */
+export function sanitizeResource(input: Record<string, unknown>, type: ResourceTypeDef): ScimDocument {
+  const doc: ScimDocument = {};
+  const extensionValues = new Map<SchemaDef, Record<string, unknown>>();
+
+  for (const [key, raw] of Object.entries(input)) {
+    const lower = key.toLowerCase();
+    if (lower === "externalid") {
+      const clean = sanitizeAttribute(raw, EXTERNAL_ID);
+      if (clean !== undefined) doc.externalId = clean;
+      continue;
+    }
+    if (!lower.startsWith("urn:")) continue;
+    // `urn:…:enterprise:2.0:User` → the extension object; `urn:…:enterprise:2.0:User:department` → one attribute.
+    for (const extension of type.extensions) {
+      const urn = extension.id.toLowerCase();
+      if (lower === urn && isObject(raw)) {
+        extensionValues.set(extension, { ...(extensionValues.get(extension) ?? {}), ...raw });
+      } else if (lower.startsWith(urn + ":")) {
+        extensionValues.set(extension, { ...(extensionValues.get(extension) ?? {}), [key.slice(urn.length + 1)]: raw });
+      }
+    }
+    if (lower.startsWith(type.schema.id.toLowerCase() + ":")) {
+      // A core attribute written URN-qualified, e.g. `urn:…:core:2.0:User:userName`.
+      sanitizeSchemaAttributes({ [key.slice(type.schema.id.length + 1)]: raw }, type.schema, doc);
+    }
+  }
+  sanitizeSchemaAttributes(input, type.schema, doc);
+
+  for (const [extension, values] of extensionValues) {
+    const ext: ScimDocument = {};
+    sanitizeSchemaAttributes(values, extension, ext);
+    if (Object.keys(ext).length) doc[extension.id] = ext;
+  }
+
+  for (const attribute of type.schema.attributes) {
+    if (attribute.required && isEmptyValue(doc[attribute.name])) {
+      throw new ApiError(400, `Attribute '${attribute.name}' is required.`, { scimType: "invalidValue" });
+    }
+  }
+  return doc;
+}

@@ -1,0 +1,89 @@
+/**
+ * The User resource: from client input to the stored document and columns, and from a stored row
+ * to its SCIM representation.
+ */
+import { etagOf } from "./etag";
+import { sanitizeResource, type ScimDocument } from "./sanitize";
+import { SCHEMA, USER_RESOURCE } from "./schema";
+import { foldCase } from "./text";
+
+/** TheStorage's own avatar travels as the `photos` entry of this type; IdPs cannot write it. */
+export const AVATAR_PHOTO_TYPE = "photo";
+
+export interface StoredUser {
+  id: string;
+  data: ScimDocument;
+  avatarUrl: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GroupRef {
+  id: string;
+  displayName: string;
+}
+
+const isAvatarPhoto = (photo: unknown) => String((photo as { type?: unknown })?.type ?? "").toLowerCase() === AVATAR_PHOTO_TYPE;
+
+/**
+ * The stored document for a User from a POST/PUT body or a patched representation. `password` is
+ * not in the schema, so it is dropped here and never stored; photos of type `photo` are ours.
+ */
+export function userDocument(input: Record<string, unknown>): ScimDocument {
+  const doc = sanitizeResource(input, USER_RESOURCE);
+  if (Array.isArray(doc.photos)) {
+    const photos = doc.photos.filter((p) => !isAvatarPhoto(p));
+    if (photos.length) doc.photos = photos;
+    else delete doc.photos;
+  }
+  return doc;
+}
+
+function primaryEmail(doc: ScimDocument): string | null {
+  const emails = (doc.emails as { value?: string; primary?: boolean }[] | undefined) ?? [];
+  const email = emails.find((e) => e.primary === true) ?? emails[0];
+  return email?.value ? email.value.toLowerCase() : null;
+}
+
+/** The promoted, indexed columns derived from the document (the document stays the truth). */
+export function userColumns(doc: ScimDocument) {
+  const userName = String(doc.userName);
+  return {
+    userName,
+    userNameNorm: foldCase(userName),
+    externalId: (doc.externalId as string | undefined) ?? null,
+    displayName: (doc.displayName as string | undefined) ?? null,
+    email: primaryEmail(doc),
+    active: doc.active !== false,
+  };
+}
+
+/** The document a PATCH operates on: what SCIM owns plus the id (no meta, no avatar, no groups). */
+export function patchableUser(user: StoredUser): ScimDocument {
+  return { id: user.id, ...structuredClone(user.data) };
+}
+
+export function toScimUser(user: StoredUser, baseUrl: string, groups: GroupRef[] = []): ScimDocument {
+  const { externalId, ...attributes } = user.data;
+  const photos = [...((attributes.photos as unknown[]) ?? [])];
+  if (user.avatarUrl) photos.push({ value: user.avatarUrl, type: AVATAR_PHOTO_TYPE });
+  const resource: ScimDocument = {
+    schemas: [SCHEMA.user, ...(attributes[SCHEMA.enterpriseUser] ? [SCHEMA.enterpriseUser] : [])],
+    id: user.id,
+    ...(externalId !== undefined ? { externalId } : {}),
+    ...attributes,
+    active: attributes.active !== false,
+  };
+  if (photos.length) resource.photos = photos;
+  else delete resource.photos;
+  resource.groups = groups.map((g) => ({ value: g.id, display: g.displayName, $ref: `${baseUrl}/Groups/${g.id}`, type: "direct" }));
+  resource.meta = {
+    resourceType: "User",
+    created: user.createdAt,
+    lastModified: user.updatedAt,
+    location: `${baseUrl}/Users/${user.id}`,
+    version: etagOf(user.version),
+  };
+  return resource;
+}

@@ -1,0 +1,43 @@
+/**
+ * Writes to an existing resource, as messages to the ScimWriter Durable Object that owns that
+ * resource (`tenant:type:id`). The DO runs them one at a time; D1's version guard stays the arbiter.
+ */
+import type { Env } from "../env";
+import type { Actor } from "../lib/hono";
+import { ApiError, type SerializedApiError } from "../scim/errors";
+import type { TenantRef } from "../tenancy/tenant-db";
+import { deleteUser, patchUser, replaceUser, setAvatar, type WriteContext } from "./users";
+
+export type WriteCommand =
+  | { kind: "user.replace"; id: string; body: Record<string, unknown>; ifMatch?: string }
+  | { kind: "user.patch"; id: string; body: Record<string, unknown>; ifMatch?: string }
+  | { kind: "user.delete"; id: string; ifMatch?: string }
+  | { kind: "user.avatar"; id: string; avatarUrl: string | null };
+
+/** Errors cross the RPC boundary as data: Workers RPC keeps only an Error's name and message. */
+export type WriteOutcome = { ok: true; value: unknown } | { ok: false; error: SerializedApiError };
+
+export async function executeCommand(ctx: WriteContext, command: WriteCommand): Promise<unknown> {
+  switch (command.kind) {
+    case "user.replace":
+      return replaceUser(ctx, command.id, command.body, command.ifMatch);
+    case "user.patch":
+      return patchUser(ctx, command.id, command.body, command.ifMatch);
+    case "user.delete":
+      return deleteUser(ctx, command.id, command.ifMatch);
+    case "user.avatar":
+      return setAvatar(ctx, command.id, command.avatarUrl);
+  }
+}
+
+function resourceKey(tenant: TenantRef, command: WriteCommand): string {
+  return `${tenant.id}:${command.kind.split(".")[0]}:${command.id}`;
+}
+
+/** Sends `command` to the Durable Object of its resource and unwraps the outcome. */
+export async function runWrite<T>(env: Env, tenant: TenantRef, actor: Actor, command: WriteCommand): Promise<T> {
+  const stub = env.SCIM_WRITER.getByName(resourceKey(tenant, command));
+  const outcome = (await stub.execute(tenant, actor, command)) as WriteOutcome;
+  if (!outcome.ok) throw ApiError.from(outcome.error);
+  return outcome.value as T;
+}

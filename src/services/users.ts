@@ -1,0 +1,199 @@
+/**
+ * User writes: validation, the version-guarded write and the provisioning event, together. Creates
+ * run in the Worker (the unique index arbitrates); writes to an existing user run inside the
+ * ScimWriter Durable Object for that user, one at a time.
+ */
+import type { UserRow } from "../db/tenant/schema";
+import type { Actor } from "../lib/hono";
+import { clipDetail, insertEvent, type NewEvent } from "../repo/events";
+import { deleteUser as deleteUserRow, getUser, insertUser, updateUser, userIdByNorm, type UserChanges } from "../repo/users";
+import { ifMatchAllows } from "../scim/etag";
+import { ApiError, conflict, notFound } from "../scim/errors";
+import { applyPatch } from "../scim/patch";
+import type { ScimDocument } from "../scim/sanitize";
+import { USER_RESOURCE } from "../scim/schema";
+import { patchableUser, userColumns, userDocument } from "../scim/users";
+import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
+
+export interface WriteContext {
+  db: TenantDb;
+  tenant: TenantRef;
+  actor: Actor;
+}
+
+/** Attempts of a compare-and-swap write before giving up (only a write outside the DO can race it). */
+const CAS_ATTEMPTS = 3;
+
+function event(ctx: WriteContext, fields: Pick<NewEvent, "action" | "resourceId" | "target" | "outcome" | "status" | "detail">): NewEvent {
+  return {
+    tenantId: ctx.tenant.id,
+    at: new Date().toISOString(),
+    resourceType: "User",
+    tokenPrefix: ctx.actor.tokenPrefix,
+    ...fields,
+  };
+}
+
+/** Runs a write; a refused one (any ApiError) is recorded in the log before the error goes back. */
+async function logged<T>(ctx: WriteContext, action: string, resourceId: string | null, target: () => string | null, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof ApiError) {
+      await insertEvent(ctx.db, event(ctx, { action, resourceId, target: target(), outcome: "failure", status: error.status, detail: error.detail }));
+    }
+    throw error;
+  }
+}
+
+const uniquenessDetail = (userName: string) =>
+  `A user with userName '${userName}' already exists in this tenant (userNames are unique regardless of case). Link the existing user instead of creating a new one.`;
+
+function isUserNameConflict(error: unknown): boolean {
+  const e = error as { message?: string; cause?: { message?: string } };
+  return /UNIQUE constraint failed: users\.tenant_id, users\.user_name_norm/.test(`${e?.message} ${e?.cause?.message}`);
+}
+
+function changedAttributes(before: ScimDocument, after: ScimDocument): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
+}
+
+function describeChange(before: ScimDocument, after: ScimDocument): { action: string; detail: string } {
+  const changed = changedAttributes(before, after);
+  const wasActive = before.active !== false;
+  const isActive = after.active !== false;
+  const action = wasActive && !isActive ? "user.deactivate" : !wasActive && isActive ? "user.reactivate" : "user.update";
+  return { action, detail: changed.length ? `changed: ${changed.join(", ")}` : "no changes" };
+}
+
+export async function createUser(ctx: WriteContext, body: Record<string, unknown>): Promise<UserRow> {
+  const target = typeof body.userName === "string" ? body.userName : null;
+  return logged(ctx, "user.create", null, () => target, async () => {
+    const doc = userDocument(body);
+    if (doc.active === undefined) doc.active = true;
+    const now = new Date().toISOString();
+    const row: UserRow = {
+      tenantId: ctx.tenant.id,
+      id: crypto.randomUUID(),
+      ...userColumns(doc),
+      data: doc,
+      source: ctx.actor.provider,
+      avatarUrl: null,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const created = await insertUser(
+      ctx.db,
+      row,
+      event(ctx, { action: "user.create", resourceId: row.id, target: row.userName, outcome: "success", status: 201, detail: "created" }),
+    );
+    if (!created) throw conflict(uniquenessDetail(row.userName));
+    return row;
+  });
+}
+
+/**
+ * Read, compute, compare-and-swap: the shared shape of every write to an existing user. `compute`
+ * returns the new document (or null for "nothing to change") and may throw an ApiError.
+ */
+async function modifyUser(
+  ctx: WriteContext,
+  id: string,
+  ifMatch: string | undefined,
+  defaultAction: string,
+  compute: (current: UserRow) => { doc?: ScimDocument; changes?: Omit<UserChanges, "updatedAt">; action?: string; detail?: string },
+): Promise<UserRow> {
+  let target: string | null = null;
+  return logged(ctx, defaultAction, id, () => target, async () => {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const current = await getUser(ctx.db, ctx.tenant.id, id);
+      if (!current) throw notFound(`User '${id}' not found.`);
+      target = current.userName;
+      if (!ifMatchAllows(ifMatch, current.version)) {
+        throw new ApiError(412, `The user has changed (its ETag is W/"${current.version}"). Read it again and retry with that If-Match.`);
+      }
+      const result = compute(current);
+      const doc = result.doc ?? current.data;
+      const changes: UserChanges = { ...(result.doc ? { ...userColumns(doc), data: doc } : {}), ...result.changes, updatedAt: new Date().toISOString() };
+      const { action, detail } = result.doc
+        ? { ...describeChange(current.data, doc), ...(result.action ? { action: result.action } : {}) }
+        : { action: result.action ?? defaultAction, detail: result.detail ?? "" };
+
+      if (result.doc && changedAttributes(current.data, doc).length === 0 && !result.changes) {
+        // Nothing changed (Okta re-sends unchanged values): keep the version, still log the request.
+        await insertEvent(ctx.db, event(ctx, { action, resourceId: id, target, outcome: "success", status: 200, detail: "no changes" }));
+        return current;
+      }
+      if (changes.userNameNorm && changes.userNameNorm !== current.userNameNorm) {
+        const holder = await userIdByNorm(ctx.db, ctx.tenant.id, changes.userNameNorm);
+        if (holder && holder !== id) throw conflict(uniquenessDetail(String(changes.userName)));
+      }
+      let written: boolean;
+      try {
+        written = await updateUser(
+          ctx.db,
+          ctx.tenant.id,
+          id,
+          current.version,
+          changes,
+          event(ctx, { action, resourceId: id, target: changes.userName ?? target, outcome: "success", status: 200, detail: clipDetail(detail) }),
+        );
+      } catch (error) {
+        if (isUserNameConflict(error)) throw conflict(uniquenessDetail(String(changes.userName)));
+        throw error;
+      }
+      if (written) return { ...current, ...changes, version: current.version + 1 };
+    }
+    throw new ApiError(409, "The user was changed concurrently by another writer. Retry the request.");
+  });
+}
+
+export function replaceUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<UserRow> {
+  return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
+    const doc = userDocument(body);
+    // A PUT that leaves `active` out must not silently reactivate or deactivate anyone.
+    if (!Object.keys(body).some((k) => k.toLowerCase() === "active")) doc.active = current.data.active !== false;
+    return { doc };
+  });
+}
+
+export function patchUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<UserRow> {
+  return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
+    const patched = applyPatch(patchableUser(current), body, USER_RESOURCE);
+    const doc = userDocument(patched);
+    if (doc.active === undefined) doc.active = current.data.active !== false;
+    return { doc };
+  });
+}
+
+/** TheStorage-owned: the avatar an operator set. Never written by SCIM; part of the representation (photos). */
+export function setAvatar(ctx: WriteContext, id: string, avatarUrl: string | null): Promise<UserRow> {
+  return modifyUser(ctx, id, undefined, "user.avatar", () => ({
+    changes: { avatarUrl },
+    action: "user.avatar",
+    detail: avatarUrl ? "avatar set" : "avatar removed",
+  }));
+}
+
+export async function deleteUser(ctx: WriteContext, id: string, ifMatch?: string): Promise<void> {
+  let target: string | null = null;
+  await logged(ctx, "user.delete", id, () => target, async () => {
+    const current = await getUser(ctx.db, ctx.tenant.id, id);
+    if (!current) throw notFound(`User '${id}' not found.`);
+    target = current.userName;
+    if (!ifMatchAllows(ifMatch, current.version)) {
+      throw new ApiError(412, `The user has changed (its ETag is W/"${current.version}"). Read it again and retry with that If-Match.`);
+    }
+    const deleted = await deleteUserRow(
+      ctx.db,
+      ctx.tenant.id,
+      id,
+      current.version,
+      event(ctx, { action: "user.delete", resourceId: id, target, outcome: "success", status: 204, detail: "deleted; removed from its groups" }),
+    );
+    if (!deleted) throw new ApiError(409, "The user was changed concurrently by another writer. Retry the request.");
+  });
+}
+

@@ -1,0 +1,100 @@
+// SCIM bearer tokens (design.md §3): storage, rotation, revocation, and the shape of every 401.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { admin, request, scimTenant } from "../support/harness";
+
+function expectScim401(response: { status: number; headers: Headers; body: any }) {
+  expect(response.status).toBe(401);
+  expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+  expect(response.headers.get("Content-Type")).toBe("application/scim+json; charset=utf-8");
+  expect(response.body.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+  expect(response.body.status).toBe("401");
+  expect(response.body.detail).toMatch(/token/);
+}
+
+describe("SCIM tokens", () => {
+  it("have the tsscim_ format and only their digest and display prefix are stored", async () => {
+    const tenant = await scimTenant();
+    expect(tenant.token).toMatch(/^tsscim_[A-Za-z0-9_-]{43}$/);
+    const { results } = await env.CONTROL_DB.prepare("SELECT * FROM scim_tokens").all<Record<string, unknown>>();
+    const dump = JSON.stringify(results);
+    expect(dump).not.toContain(tenant.token);
+    expect(dump).not.toContain(tenant.token.slice(12));
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tenant.token)))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    const row = results.find((r) => r.digest === digest);
+    expect(row).toBeDefined();
+    expect(row!.prefix).toBe(tenant.token.slice(0, 12));
+  });
+
+  it("accept 'Bearer <t>', a bare '<t>' and 'Bearer Bearer <t>'", async () => {
+    const tenant = await scimTenant();
+    for (const authorization of [`Bearer ${tenant.token}`, tenant.token, `bearer ${tenant.token}`, `Bearer Bearer ${tenant.token}`]) {
+      const response = await request("GET", `${tenant.base}/Users`, { headers: { Authorization: authorization } });
+      expect(response.status, authorization.slice(0, 14)).toBe(200);
+    }
+  });
+
+  it("answer 401 with a SCIM body for a missing, garbled or wrong Authorization header", async () => {
+    const tenant = await scimTenant();
+    expectScim401(await request("GET", `${tenant.base}/Users`));
+    expectScim401(await request("GET", `${tenant.base}/Users`, { headers: { Authorization: "non-token" } }));
+    expectScim401(await request("GET", `${tenant.base}/Users`, { headers: { Authorization: "Basic dXNlcjpwYXNz" } }));
+    expectScim401(await request("GET", `${tenant.base}/Users`, { headers: { Authorization: `Bearer ${tenant.token}x` } }));
+  });
+
+  it("regenerating kills the old token at once and the new one works", async () => {
+    const tenant = await scimTenant();
+    const regenerated = await admin("POST", `/tenants/${tenant.slug}/scim/token`);
+    expect(regenerated.status).toBe(201);
+    expect(regenerated.headers.get("Cache-Control")).toBe("no-store");
+    expect(regenerated.body.token).not.toBe(tenant.token);
+    expectScim401(await tenant.scim("GET", "/Users"));
+    const fresh = await request("GET", `${tenant.base}/Users`, { headers: { Authorization: `Bearer ${regenerated.body.token}` } });
+    expect(fresh.status).toBe(200);
+    const live = await env.CONTROL_DB.prepare("SELECT count(*) AS n FROM scim_tokens t JOIN tenants x ON x.id = t.tenant_id WHERE x.slug = ? AND revoked_at IS NULL")
+      .bind(tenant.slug)
+      .first<{ n: number }>();
+    expect(live!.n).toBe(1);
+  });
+
+  it("disabling SCIM revokes the token", async () => {
+    const tenant = await scimTenant();
+    expect((await tenant.scim("GET", "/Users")).status).toBe(200);
+    expect((await admin("DELETE", `/tenants/${tenant.slug}/scim`)).status).toBe(204);
+    expectScim401(await tenant.scim("GET", "/Users"));
+    const view = await admin("GET", `/tenants/${tenant.slug}`);
+    expect(view.body.scim.enabled).toBe(false);
+    expect((await admin("POST", `/tenants/${tenant.slug}/scim/token`)).status).toBe(409);
+  });
+
+  it("another tenant's token is refused exactly like an unknown tenant", async () => {
+    const a = await scimTenant();
+    const b = await scimTenant();
+    const crossed = await request("GET", `${b.base}/Users`, { headers: { Authorization: `Bearer ${a.token}` } });
+    const unknown = await request("GET", `/api/no-such-tenant/scim/v2/Users`, { headers: { Authorization: `Bearer ${a.token}` } });
+    expectScim401(crossed);
+    expectScim401(unknown);
+    expect(crossed.body).toEqual(unknown.body);
+  });
+
+  it("records last use off the response path", async () => {
+    const tenant = await scimTenant();
+    expect((await admin("GET", `/tenants/${tenant.slug}`)).body.scim.lastUsedAt).toBeNull();
+    await tenant.scim("GET", "/Users");
+    let lastUsedAt: string | null = null;
+    for (let i = 0; i < 50 && !lastUsedAt; i++) {
+      lastUsedAt = (await admin("GET", `/tenants/${tenant.slug}`)).body.scim.lastUsedAt;
+      if (!lastUsedAt) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(lastUsedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it("a SCIM token does not open the admin API", async () => {
+    const tenant = await scimTenant();
+    const response = await request("GET", "/admin/v1/tenants", { headers: { Authorization: `Bearer ${tenant.token}` } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("Content-Type")).toBe("application/problem+json");
+  });
+});

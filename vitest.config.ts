@@ -1,0 +1,47 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two projects:
+ * - `unit`: the pure SCIM core (src/scim), run in Node: no bindings, fast.
+ * - `workers`: everything through the Worker's HTTP surface, inside workerd with real D1, Durable
+ *   Objects and the rate-limit binding from wrangler.toml. Storage is isolated per test file.
+ */
+export default defineConfig(async () => {
+  const control = await readD1Migrations(path.join(import.meta.dirname, "migrations/control"));
+  const tenant = await readD1Migrations(path.join(import.meta.dirname, "migrations/tenant"));
+  return {
+    test: {
+      projects: [
+        {
+          test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+        },
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
+                  CONTROL_MIGRATIONS: control,
+                  TENANT_MIGRATIONS: tenant,
+                },
+                // A second, tight Rate Limiting binding that the rate-limit test swaps in for
+                // SCIM_RATE_LIMIT, so the 429 path runs for real without slowing every other test.
+                ratelimits: { TIGHT_RATE_LIMIT: { namespace_id: "1002", simple: { limit: 20, period: 10 } } },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/integration/**/*.test.ts"],
+            setupFiles: ["./test/support/apply-migrations.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+          },
+        },
+      ],
+    },
+  };
+});
