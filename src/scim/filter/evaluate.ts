@@ -81,7 +81,6 @@ export type Operand =
   | { kind: "dateTime"; ms: number; iso: string }
   | { kind: "number"; value: number };
 
-const ORDERING: readonly CompareOperator[] = ["gt", "ge", "lt", "le"];
 const SUBSTRING: readonly CompareOperator[] = ["co", "sw", "ew"];
 
 /**
@@ -152,8 +151,6 @@ export function isPresent(value: unknown): boolean {
 export function checkNullLiteral(op: CompareOperator, pathText: string): void {
   if (op !== "eq" && op !== "ne") throw invalidFilter(`null can only be compared with eq or ne ("${pathText} ${op} null").`);
 }
-
-export const isOrdering = (op: CompareOperator) => ORDERING.includes(op);
 
 // ---------------------------------------------------------------------------------------------
 // Evaluation

@@ -101,6 +101,7 @@ function topLevelTarget(path: AttributePath, ctx: Context): Target {
     if (!user && name === "displayName") return scalar({ kind: "column", expr: sql`${groups.displayNameNorm}`, nullable: false, folded: true });
     if (user && name === "active") return scalar({ kind: "column", expr: sql`${users.active}`, nullable: false });
     if (name === "meta") {
+      // `meta` is not in `data` and always exists: an "object" with no path is present and cannot be filtered into.
       if (!subAttribute) return { kind: "object", doc: TRUE, path: "", resolved, pathText };
       if (subAttribute.name === "created") return scalar({ kind: "column", expr: sql`${table.createdAt}`, nullable: false });
       if (subAttribute.name === "lastModified") return scalar({ kind: "column", expr: sql`${table.updatedAt}`, nullable: false });
@@ -204,8 +205,7 @@ function compile(filter: Filter, resolve: Resolver, ctx: Context, inValuePath: b
         const inner = compile(filter.filter, (p) => elementTarget(p, parent, target.resolved, (sub, text) => elements.element(sub, text)), ctx, true);
         return sql`EXISTS (SELECT 1 FROM ${elements.from} AND ${inner})`;
       }
-      if (target.kind !== "object") throw invalidFilter(`a value filter "[...]" cannot be applied to "${target.pathText}".`);
-      if (target.path === "") throw invalidFilter(`a value filter "[...]" cannot be applied to "${target.pathText}".`);
+      if (target.kind !== "object" || target.path === "") throw invalidFilter(`a value filter "[...]" cannot be applied to "${target.pathText}".`);
       // A singular complex attribute: the object itself is the one element.
       const { doc, path } = target;
       const inner = compile(
