@@ -8,6 +8,7 @@ import { SCIM_CONTENT_TYPE } from "../../lib/respond";
 import { tenantRateLimit } from "../../middleware/rate-limit";
 import { scimAuth } from "../../middleware/scim-auth";
 import { ApiError } from "../../scim/errors";
+import { discoveryRoutes } from "./discovery";
 import { groupRoutes } from "./groups";
 import { userRoutes } from "./users";
 
@@ -23,6 +24,7 @@ export const scimRoutes = createRouter()
   .use(tenantRateLimit)
   .route("/Users", userRoutes)
   .route("/Groups", groupRoutes)
+  .route("/", discoveryRoutes)
   .all("*", (c) => {
     throw new ApiError(404, `There is no SCIM endpoint at '${c.req.path}'. This tenant's base URL serves /Users, /Groups, /ServiceProviderConfig, /ResourceTypes, /Schemas and /.search.`);
   });
