@@ -10,6 +10,7 @@ import type { AppEnv } from "./lib/hono";
 import { adminAuth } from "./middleware/admin-auth";
 import { isAdminApiPath, onError, renderError } from "./middleware/errors";
 import { adminApiRoutes } from "./routes/admin";
+import { healthRoutes } from "./routes/health";
 import { scimRoutes } from "./routes/scim";
 import { ApiError } from "./scim/errors";
 
@@ -43,7 +44,7 @@ export function createApp() {
     }),
   );
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.route("/", healthRoutes);
   app.use("/admin/v1/*", adminAuth);
   app.route("/admin/v1", adminApiRoutes);
   app.route("/api/:tenant/scim/v2", scimRoutes);

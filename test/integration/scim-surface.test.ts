@@ -9,7 +9,7 @@ describe("SCIM surface", () => {
   it("GET /healthz answers 200", async () => {
     const response = await request("GET", "/healthz");
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ status: "ok" });
+    expect(response.body).toEqual({ status: "ok", checks: { controlDatabase: "ok", adminToken: "ok" } });
   });
 
   it("normalises doubled and trailing slashes", async () => {

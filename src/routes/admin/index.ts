@@ -1,5 +1,6 @@
 /** The operator's admin API, mounted at /admin/v1 behind the ADMIN_TOKEN check. */
 import { createRouter } from "../../lib/hono";
 import { tenantRoutes } from "./tenants";
+import { adminUserRoutes } from "./users";
 
-export const adminApiRoutes = createRouter().route("/", tenantRoutes);
+export const adminApiRoutes = createRouter().route("/", tenantRoutes).route("/", adminUserRoutes);

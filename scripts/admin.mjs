@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// `npm run admin -- <command>`: the admin API from a terminal. Talks to $SCIM_ADMIN_URL (default
+// http://127.0.0.1:$PORT) with $ADMIN_TOKEN, or the token in .dev.vars.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const origin = (process.env.SCIM_ADMIN_URL || `http://127.0.0.1:${process.env.PORT || 8787}`).replace(/\/+$/, "");
+const devVars = join(root, ".dev.vars");
+const token = process.env.ADMIN_TOKEN || (existsSync(devVars) ? readFileSync(devVars, "utf8").match(/^ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m)?.[1] : undefined);
+
+const USAGE = `Usage: npm run admin -- <command>
+
+  setup <slug> [--name N] [--provider okta|entra|…] [--database TENANT_X]
+                                  create the tenant (if needed) and switch SCIM on; prints Base URL and token
+  tenants                         list tenants
+  tenant create <slug> [--name N] [--database TENANT_X]
+  tenant show <slug>
+  scim enable <slug> [--provider P]   switch SCIM on; prints the token once
+  scim regenerate <slug>              new token; the old one stops working at once
+  scim disable <slug>                 switch SCIM off; revokes the token
+  users <slug> [--q text] [--count N] [--start N]
+  avatar <slug> <userId> <url|none>   set or clear TheStorage's avatar for a user
+  events <slug> [--limit N] [--before ID]
+
+Environment: SCIM_ADMIN_URL (default ${origin}), ADMIN_TOKEN (default: .dev.vars).`;
+
+function options(args) {
+  const positional = [];
+  const flags = {};
+  for (let i = 0; i < args.length; i++) {
+    if (args[i].startsWith("--")) flags[args[i].slice(2)] = args[++i];
+    else positional.push(args[i]);
+  }
+  return { positional, flags };
+}
+
+async function call(method, path, body) {
+  const response = await fetch(`${origin}/admin/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  }).catch((error) => {
+    console.error(`✗ Cannot reach ${origin} (${error.cause?.code ?? error.message}). Is \`npm start\` running?`);
+    process.exit(1);
+  });
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : null;
+  return { status: response.status, json };
+}
+
+function fail(result) {
+  console.error(`✗ ${result.status} ${result.json?.title ?? ""}: ${result.json?.detail ?? JSON.stringify(result.json)}`);
+  process.exit(1);
+}
+
+const print = (value) => console.log(JSON.stringify(value, null, 2));
+const query = (flags) => new URLSearchParams(Object.entries(flags).filter(([, v]) => v !== undefined)).toString();
+
+function showToken({ token: scimToken, endpoint }) {
+  console.log(`
+  Base URL   ${endpoint}
+  API Token  ${scimToken}
+
+  The token is shown this once; only its hash is kept. Paste both into Okta's
+  "SCIM 2.0 Test App (Header Auth)" › Provisioning › Integration, then Test API Credentials.`);
+}
+
+async function main() {
+  const [command, ...rest] = process.argv.slice(2);
+  const { positional, flags } = options(rest);
+  if (!command || command === "help" || command === "--help") return console.log(USAGE);
+  if (!token) {
+    console.error("✗ No admin token: set ADMIN_TOKEN or run `npm start` once to create .dev.vars.");
+    process.exit(1);
+  }
+  const [a, b, c] = positional;
+  switch (command) {
+    case "setup": {
+      if (!a) return console.log(USAGE);
+      const created = await call("POST", "/tenants", { slug: a, name: flags.name, database: flags.database });
+      if (created.status !== 201 && created.status !== 409) fail(created);
+      const enabled = await call("POST", `/tenants/${a}/scim`, { provider: flags.provider });
+      if (enabled.status === 409) {
+        console.log(`SCIM is already on for '${a}'. To get a new token: npm run admin -- scim regenerate ${a}`);
+        return;
+      }
+      if (enabled.status !== 201) fail(enabled);
+      return showToken(enabled.json);
+    }
+    case "tenants": {
+      const result = await call("GET", "/tenants");
+      return result.status === 200 ? print(result.json) : fail(result);
+    }
+    case "tenant": {
+      const result =
+        a === "create"
+          ? await call("POST", "/tenants", { slug: b, name: flags.name, database: flags.database })
+          : a === "show"
+            ? await call("GET", `/tenants/${b}`)
+            : null;
+      if (!result) return console.log(USAGE);
+      return result.status < 300 ? print(result.json) : fail(result);
+    }
+    case "scim": {
+      if (a === "enable" || a === "regenerate") {
+        const result = a === "enable" ? await call("POST", `/tenants/${b}/scim`, { provider: flags.provider }) : await call("POST", `/tenants/${b}/scim/token`);
+        return result.status === 201 ? showToken(result.json) : fail(result);
+      }
+      if (a === "disable") {
+        const result = await call("DELETE", `/tenants/${b}/scim`);
+        return result.status === 204 ? console.log(`SCIM is off for '${b}'; its token no longer works.`) : fail(result);
+      }
+      return console.log(USAGE);
+    }
+    case "users": {
+      const result = await call("GET", `/tenants/${a}/users?${query({ q: flags.q, count: flags.count, startIndex: flags.start })}`);
+      return result.status === 200 ? print(result.json) : fail(result);
+    }
+    case "avatar": {
+      const result = await call("PATCH", `/tenants/${a}/users/${b}`, { avatarUrl: c === "none" ? null : c });
+      return result.status === 200 ? print(result.json) : fail(result);
+    }
+    case "events": {
+      const result = await call("GET", `/tenants/${a}/events?${query({ limit: flags.limit, before: flags.before })}`);
+      return result.status === 200 ? print(result.json) : fail(result);
+    }
+    default:
+      console.log(USAGE);
+      process.exit(1);
+  }
+}
+
+await main();
