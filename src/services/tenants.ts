@@ -1,0 +1,88 @@
+/**
+ * Tenants and the SCIM switch: the one implementation behind both the admin API (/admin/v1) and
+ * the admin console (/admin). Failures are ApiErrors with the admin API's wording.
+ */
+import { z } from "zod";
+import type { ScimTokenRow, TenantRow } from "../db/control/schema";
+import type { Env } from "../env";
+import { DISPLAY_PREFIX_LENGTH, generateScimToken, sha256Hex } from "../lib/crypto";
+import { controlDb, getTenant, insertLiveToken, insertTenant, revokeLiveToken, rotateToken, type TenantWithToken } from "../repo/control";
+import { ApiError } from "../scim/errors";
+import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings } from "../tenancy/tenant-db";
+
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const PROVIDERS = ["okta", "entra", "onelogin", "jumpcloud", "google", "generic"] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+export const SLUG_RULE =
+  "must be 1–63 lower-case letters, digits or hyphens, starting and ending with a letter or digit (no underscores: Okta rejects base URLs with '_')";
+
+export const createTenantInput = z.object({
+  slug: z.string().regex(SLUG_PATTERN, SLUG_RULE),
+  name: z.string().trim().min(1).max(200).optional(),
+  database: z.string().optional(),
+});
+export type CreateTenantInput = z.infer<typeof createTenantInput>;
+
+const ALREADY_ON = "SCIM is already on for this tenant. To get a new token, regenerate it: POST …/scim/token.";
+
+export async function mintToken(tenantId: string, provider: string, at: string): Promise<{ raw: string; row: ScimTokenRow }> {
+  const raw = generateScimToken();
+  const row = {
+    id: crypto.randomUUID(),
+    tenantId,
+    digest: await sha256Hex(raw),
+    prefix: raw.slice(0, DISPLAY_PREFIX_LENGTH),
+    provider,
+    createdAt: at,
+    lastUsedAt: null,
+    revokedAt: null,
+  };
+  return { raw, row };
+}
+
+/** Creates a tenant (400 for an unknown database binding, 409 for a taken slug). The input is already validated. */
+export async function createTenant(env: Env, input: CreateTenantInput): Promise<TenantRow> {
+  const database = input.database ?? DEFAULT_TENANT_BINDING;
+  if (!isTenantBinding(env, database)) {
+    throw new ApiError(400, `database: '${database}' is not a tenant D1 binding of this deployment. Known: ${tenantBindings(env).join(", ")}.`);
+  }
+  const created = await insertTenant(controlDb(env.CONTROL_DB), {
+    id: crypto.randomUUID(),
+    slug: input.slug,
+    name: input.name ?? input.slug,
+    database,
+    createdAt: new Date().toISOString(),
+  });
+  if (!created) throw new ApiError(409, `A tenant with slug '${input.slug}' already exists.`);
+  return created;
+}
+
+export async function requireTenant(d1: D1Database, slug: string): Promise<TenantWithToken> {
+  const tenant = SLUG_PATTERN.test(slug) ? await getTenant(controlDb(d1), slug) : null;
+  if (!tenant) throw new ApiError(404, `No tenant with slug '${slug}'.`);
+  return tenant;
+}
+
+/** Switches SCIM on: mints the tenant's first live token. The raw token is returned once and never stored. */
+export async function enableScim(env: Env, tenant: TenantWithToken, provider: string): Promise<{ raw: string; row: ScimTokenRow }> {
+  if (tenant.token) throw new ApiError(409, ALREADY_ON);
+  const minted = await mintToken(tenant.id, provider, new Date().toISOString());
+  const inserted = await insertLiveToken(controlDb(env.CONTROL_DB), minted.row);
+  if (!inserted) throw new ApiError(409, ALREADY_ON);
+  return minted;
+}
+
+/** Replaces the live token: the old one stops working at once. Keeps the provider. */
+export async function regenerateToken(env: Env, tenant: TenantWithToken): Promise<{ raw: string; row: ScimTokenRow }> {
+  if (!tenant.token) throw new ApiError(409, "SCIM is off for this tenant. Switch it on first: POST …/scim.");
+  const minted = await mintToken(tenant.id, tenant.token.provider, new Date().toISOString());
+  const rotated = await rotateToken(controlDb(env.CONTROL_DB), tenant.token, minted.row);
+  if (!rotated) throw new ApiError(409, "The token changed while regenerating (another regenerate or a switch-off). Read the tenant and retry.");
+  return minted;
+}
+
+/** Switches SCIM off: revokes the live token (idempotent). */
+export async function disableScim(env: Env, tenant: Pick<TenantRow, "id">): Promise<void> {
+  await revokeLiveToken(controlDb(env.CONTROL_DB), tenant.id, new Date().toISOString());
+}
