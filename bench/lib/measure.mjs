@@ -1,0 +1,231 @@
+/**
+ * Measuring: latency samples per request kind, failures per phase, 429 handling, a worker pool and
+ * a progress line.
+ */
+import { performance } from "node:perf_hooks";
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+export function summarize(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  return {
+    n: sorted.length,
+    p50: round(percentile(sorted, 50)),
+    p95: round(percentile(sorted, 95)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted[sorted.length - 1] ?? null),
+    mean: sorted.length ? round(sum / sorted.length) : null,
+  };
+}
+
+export function round(x, digits = 2) {
+  if (x === null || x === undefined || Number.isNaN(x)) return null;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/**
+ * One phase's bookkeeping. Latencies are kept per request kind; a non-2xx answer (or a network
+ * error) is a failure, except 429, which is waited out (Retry-After) and retried, and counted apart.
+ */
+export class Phase {
+  constructor(name, label) {
+    this.name = name;
+    this.label = label;
+    this.kinds = new Map();
+    this.failures = 0;
+    this.failureSamples = [];
+    this.throttled = 0;
+    this.throttledWaitMs = 0;
+    this.requests = 0;
+    this.started = performance.now();
+    this.wallMs = null;
+    this.notes = [];
+    this.extra = {};
+  }
+
+  sample(kind, ms) {
+    let list = this.kinds.get(kind);
+    if (!list) this.kinds.set(kind, (list = []));
+    list.push(ms);
+  }
+
+  fail(kind, status, detail) {
+    this.failures++;
+    if (this.failureSamples.length < 5) this.failureSamples.push({ kind, status, detail: String(detail).slice(0, 300) });
+  }
+
+  finish() {
+    this.wallMs = performance.now() - this.started;
+    return this;
+  }
+
+  stats(kind) {
+    return summarize(this.kinds.get(kind) ?? []);
+  }
+
+  toJSON() {
+    return {
+      label: this.label,
+      wallMs: round(this.wallMs),
+      requests: this.requests,
+      failures: this.failures,
+      failureSamples: this.failureSamples,
+      throttled429: this.throttled,
+      throttledWaitMs: round(this.throttledWaitMs),
+      kinds: Object.fromEntries([...this.kinds.keys()].map((k) => [k, this.stats(k)])),
+      notes: this.notes,
+      ...this.extra,
+    };
+  }
+}
+
+/**
+ * An HTTP client bound to one server. Shares one back-off gate between all concurrent workers: when
+ * any request gets a 429, every worker waits out its Retry-After before sending again (as an IdP's
+ * connector does).
+ */
+export class Client {
+  constructor(baseUrl, headers = {}) {
+    this.baseUrl = baseUrl;
+    this.headers = headers;
+    this.pausedUntil = 0;
+  }
+
+  /**
+   * Sends one request; records its latency under `kind` in `phase` (time to the full body) and
+   * counts it. Resolves { status, headers, body (parsed JSON or text), ms, ok }.
+   */
+  async send(phase, kind, method, path, body, { expect = (s) => s >= 200 && s < 300, headers = {} } = {}) {
+    const url = path.startsWith("http") ? path : this.baseUrl + path;
+    const init = { method, headers: { Accept: "application/scim+json", ...this.headers, ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      init.headers["Content-Type"] = "application/scim+json";
+    }
+    for (let attempt = 0; ; attempt++) {
+      const wait = this.pausedUntil - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const t0 = performance.now();
+      let res;
+      let text;
+      try {
+        res = await fetch(url, init);
+        text = await res.text();
+      } catch (error) {
+        const ms = performance.now() - t0;
+        phase.requests++;
+        phase.fail(kind, 0, `network error: ${error.cause?.code ?? error.message}`);
+        return { status: 0, ok: false, ms, body: null, headers: new Headers() };
+      }
+      const ms = performance.now() - t0;
+      phase.requests++;
+      if (res.status === 429 && attempt < 50) {
+        phase.throttled++;
+        const retryAfter = Number(res.headers.get("Retry-After"));
+        const pause = (Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1) * 1000;
+        const until = Date.now() + pause;
+        if (until > this.pausedUntil) {
+          phase.throttledWaitMs += until - Math.max(Date.now(), this.pausedUntil);
+          this.pausedUntil = until;
+        }
+        continue;
+      }
+      let parsed = text;
+      if (text && /json/.test(res.headers.get("Content-Type") ?? "")) {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // leave as text
+        }
+      }
+      const ok = expect(res.status);
+      if (ok) phase.sample(kind, ms);
+      else phase.fail(kind, res.status, `${method} ${path.slice(0, 120)} → ${res.status} ${typeof parsed === "object" && parsed ? (parsed.detail ?? JSON.stringify(parsed)) : text}`);
+      return { status: res.status, ok, ms, body: parsed, headers: res.headers };
+    }
+  }
+}
+
+/** Runs `fn(item, index)` over `items` with at most `concurrency` in flight. */
+export async function pool(items, concurrency, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+}
+
+/**
+ * Progress on stderr: one line rewritten in place on a TTY, plain lines (every 10% or 5 s)
+ * otherwise.
+ */
+export class Progress {
+  constructor(stream = process.stderr) {
+    this.stream = stream;
+    this.tty = Boolean(stream.isTTY);
+    this.active = false;
+  }
+
+  start(label, total) {
+    this.label = label;
+    this.total = total;
+    this.done = 0;
+    this.t0 = performance.now();
+    this.lastDraw = 0;
+    this.lastPct = -1;
+    this.active = true;
+    this.draw(true);
+  }
+
+  tick(n = 1) {
+    this.done += n;
+    this.draw(this.done >= this.total);
+  }
+
+  line() {
+    const secs = (performance.now() - this.t0) / 1000;
+    const rate = secs > 0 ? this.done / secs : 0;
+    const pct = this.total ? Math.floor((100 * this.done) / this.total) : 100;
+    return `${this.label}: ${this.done}/${this.total} (${pct}%) ${rate.toFixed(0)}/s ${secs.toFixed(1)}s`;
+  }
+
+  draw(force = false) {
+    if (!this.active) return;
+    const now = performance.now();
+    if (this.tty) {
+      if (!force && now - this.lastDraw < 100) return;
+      this.stream.write(`\r\x1b[2K${this.line()}`);
+    } else {
+      const decile = this.total ? Math.floor((10 * this.done) / this.total) : 10;
+      if (!force && decile === this.lastPct && now - this.lastDraw < 5000) return;
+      this.lastPct = decile;
+      this.stream.write(`${this.line()}\n`);
+    }
+    this.lastDraw = now;
+  }
+
+  /** Ends the progress line; `message` replaces it. */
+  end(message) {
+    if (!this.active) return;
+    this.active = false;
+    if (this.tty) this.stream.write(`\r\x1b[2K${message ?? this.line()}\n`);
+    else this.stream.write(`${message ?? this.line()}\n`);
+  }
+
+  /** A one-off status line (setup steps). */
+  say(message) {
+    if (this.active && this.tty) this.stream.write(`\r\x1b[2K`);
+    this.stream.write(`${message}\n`);
+    if (this.active) this.draw(true);
+  }
+}

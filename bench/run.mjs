@@ -1,0 +1,633 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: measures the service the way Okta and Entra load it.
+ *
+ * Starts the Worker under `wrangler dev` with fresh local state, drives it over HTTP from this
+ * process (initial push, profile push, deactivation wave, import, lookups, scale to 20k users,
+ * group push), runs the same create/lookup workload against a bare-D1 baseline Worker, and prints a
+ * table plus PASS/MISS lines for the targets. Results go to bench/results.json. See bench/README.md.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { Client, Phase, pool, Progress, round, summarize } from "./lib/measure.mjs";
+import { freePort, killAllNow, ROOT, startDev, stopAll, waitForHttp, wrangler } from "./lib/proc.mjs";
+import { fmtMs, fmtRatio, table } from "./lib/report.mjs";
+import { oktaCreateBody, person, seedSql, userNameFilterPath } from "./lib/users.mjs";
+
+const HELP = `Usage: npm run bench -- [options]
+
+  --users N           users created through the API in the initial push (default 1000)
+  --scale-users N     tenant size for the scale phase, seeded straight into local D1 (default 20000)
+  --concurrency N     requests in flight, like Okta's connector (default 8)
+  --lookups N         userName lookups per lookup run (default 1000)
+  --group-members N   members in the Group Push "Push Now" (default 5000)
+  --group-changes N   single add/remove membership PATCHes after it (default 100)
+  --skip-baseline     do not start or measure the bare-D1 baseline Worker
+  --skip-scale        do not seed to --scale-users (also skips Group Push unless enough users exist)
+  --skip-groups       do not run Group Push
+  --keep-state        keep the temporary wrangler state directory (its path is printed)
+  --out FILE          results JSON (default bench/results.json)
+  -h, --help          this text
+`;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      users: { type: "string", default: "1000" },
+      "scale-users": { type: "string", default: "20000" },
+      concurrency: { type: "string", default: "8" },
+      lookups: { type: "string", default: "1000" },
+      "group-members": { type: "string", default: "5000" },
+      "group-changes": { type: "string", default: "100" },
+      "skip-baseline": { type: "boolean", default: false },
+      "skip-scale": { type: "boolean", default: false },
+      "skip-groups": { type: "boolean", default: false },
+      "keep-state": { type: "boolean", default: false },
+      out: { type: "string", default: path.join(ROOT, "bench", "results.json") },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const int = (name, min) => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min) {
+      process.stderr.write(`--${name} must be an integer ≥ ${min} (got ${values[name]})\n\n${HELP}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  return {
+    users: int("users", 1),
+    scaleUsers: int("scale-users", 1),
+    concurrency: int("concurrency", 1),
+    lookups: int("lookups", 1),
+    groupMembers: int("group-members", 1),
+    groupChanges: int("group-changes", 0),
+    skipBaseline: values["skip-baseline"],
+    skipScale: values["skip-scale"],
+    skipGroups: values["skip-groups"],
+    keepState: values["keep-state"],
+    out: path.resolve(values.out),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle: children are stopped on every way out.
+
+const progress = new Progress();
+let stateDir = null;
+let keepState = false;
+let cleaningUp = null;
+
+async function cleanup({ failed = false } = {}) {
+  cleaningUp ??= (async () => {
+    await stopAll();
+    if (stateDir) {
+      if (keepState || failed) progress.say(`wrangler state and logs kept in ${stateDir}`);
+      else await rm(stateDir, { recursive: true, force: true }).catch(() => {});
+    }
+  })();
+  return cleaningUp;
+}
+
+process.on("exit", killAllNow);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    if (cleaningUp) {
+      killAllNow();
+      process.exit(130);
+    }
+    progress.end(`\ninterrupted (${signal}): stopping wrangler…`);
+    cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const sampleWithReplacement = (items, n) => Array.from({ length: n }, () => items[Math.floor(Math.random() * items.length)]);
+const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
+
+function phaseDone(phase, extra = "") {
+  const failures = phase.failures ? `, ${phase.failures} FAILED` : "";
+  const throttled = phase.throttled ? `, ${phase.throttled}×429 (waited ${seconds(phase.throttledWaitMs)})` : "";
+  progress.end(`✓ ${phase.label}: ${seconds(phase.wallMs)}${extra ? `, ${extra}` : ""}${failures}${throttled}`);
+}
+
+/** Okta's import: pages of `count=100` by startIndex until totalResults, one request at a time. */
+async function importAll(client, phase, label, { kind = "page", expectTotal } = {}) {
+  const pageMs = [];
+  const seen = new Set();
+  let total = expectTotal ?? 0;
+  progress.start(label, Math.max(1, Math.ceil(total / 100)));
+  let startIndex = 1;
+  for (;;) {
+    const r = await client.send(phase, kind, "GET", `/Users?startIndex=${startIndex}&count=100`);
+    if (!r.ok) break;
+    total = r.body.totalResults;
+    progress.total = Math.max(1, Math.ceil(total / 100));
+    pageMs.push(r.ms);
+    const resources = r.body.Resources ?? [];
+    for (const res of resources) seen.add(res.id);
+    progress.tick();
+    if (resources.length === 0) break;
+    startIndex += resources.length;
+    if (startIndex > total) break;
+  }
+  if (seen.size !== total) phase.notes.push(`import saw ${seen.size} distinct users, totalResults said ${total}`);
+  return { pageMs, total, distinct: seen.size };
+}
+
+/**
+ * First page against last page, alternating, `rounds` times each: single pages of one import pass
+ * are too noisy to compare on their own.
+ */
+async function firstVsLast(client, phase, total, rounds = 20) {
+  const lastStart = Math.max(1, Math.floor((total - 1) / 100) * 100 + 1);
+  for (let i = 0; i < rounds; i++) {
+    await client.send(phase, "first page (probe)", "GET", `/Users?startIndex=1&count=100`);
+    await client.send(phase, "last page (probe)", "GET", `/Users?startIndex=${lastStart}&count=100`);
+  }
+  return { lastStart, first: phase.stats("first page (probe)"), last: phase.stats("last page (probe)") };
+}
+
+/** `n` userName lookups of known users at `concurrency`; each must find exactly one user. */
+async function lookupRun(client, phase, userNames, n, concurrency, kind = "lookup (hit)") {
+  const picks = sampleWithReplacement(userNames, n);
+  progress.start(phase.label, picks.length);
+  await pool(picks, concurrency, async (userName) => {
+    const r = await client.send(phase, kind, "GET", userNameFilterPath(userName));
+    if (r.ok && r.body?.totalResults !== 1) phase.fail(kind, r.status, `lookup of ${userName} returned totalResults=${r.body?.totalResults}`);
+    progress.tick();
+  });
+}
+
+async function d1Json(args) {
+  const { stdout } = await wrangler(args);
+  const start = stdout.indexOf("[");
+  return JSON.parse(stdout.slice(start));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main() {
+  const opts = parseOptions();
+  keepState = opts.keepState;
+  const wranglerVersion = JSON.parse(await readFile(path.join(ROOT, "node_modules", "wrangler", "package.json"), "utf8")).version;
+  let commit = null;
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {}
+  const results = {
+    meta: {
+      startedAt: new Date().toISOString(),
+      commit,
+      node: process.version,
+      wrangler: wranglerVersion,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      loadAverageAtStart: os.loadavg().map((x) => round(x)),
+      platform: `${os.platform()} ${os.release()}`,
+      options: { ...opts, out: path.relative(ROOT, opts.out) },
+    },
+    phases: {},
+    scale: null,
+    baseline: null,
+    targets: [],
+  };
+  const phases = results.phases;
+  const runStarted = performance.now();
+
+  // --- Fresh local state, migrations -----------------------------------------------------------
+  stateDir = await mkdtemp(path.join(os.tmpdir(), "thestorage-bench-"));
+  const mainState = path.join(stateDir, "main");
+  const baseState = path.join(stateDir, "baseline");
+  const baseConfig = path.join(ROOT, "bench", "baseline", "wrangler.toml");
+  progress.say(`state: ${stateDir}`);
+  progress.say("applying migrations (CONTROL_DB, TENANT_DEFAULT, TENANT_DEMO" + (opts.skipBaseline ? ")" : ", baseline DB)") + "…");
+  const t0 = performance.now();
+  await Promise.all([
+    ...["CONTROL_DB", "TENANT_DEFAULT", "TENANT_DEMO"].map((db) => wrangler(["d1", "migrations", "apply", db, "--local", "--persist-to", mainState])),
+    ...(opts.skipBaseline ? [] : [wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", baseState, "--config", baseConfig])]),
+  ]);
+  progress.say(`migrations applied in ${seconds(performance.now() - t0)}`);
+
+  // --- Servers -----------------------------------------------------------------------------------
+  const adminToken = randomBytes(24).toString("base64url");
+  const [port, inspectorPort, basePort, baseInspectorPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const server = startDev({
+    name: "wrangler dev (service)",
+    port,
+    inspectorPort,
+    persistTo: mainState,
+    vars: { ADMIN_TOKEN: adminToken, PUBLIC_BASE_URL: "" },
+    logPath: path.join(stateDir, "wrangler-dev.log"),
+  });
+  const baseline = opts.skipBaseline
+    ? null
+    : startDev({
+        name: "wrangler dev (baseline)",
+        config: baseConfig,
+        cwd: path.dirname(baseConfig),
+        port: basePort,
+        inspectorPort: baseInspectorPort,
+        persistTo: baseState,
+        logPath: path.join(stateDir, "wrangler-dev-baseline.log"),
+      });
+  progress.say(`starting wrangler dev on ${server.url}${baseline ? ` and the baseline on ${baseline.url}` : ""}…`);
+  const t1 = performance.now();
+  const adminHeaders = { Authorization: `Bearer ${adminToken}` };
+  await Promise.all([
+    (async () => {
+      await waitForHttp(server, `${server.url}/healthz`);
+      await waitForHttp(server, `${server.url}/admin/v1/tenants`, { headers: adminHeaders });
+    })(),
+    baseline ? waitForHttp(baseline, `${baseline.url}/healthz`) : null,
+  ]);
+  progress.say(`servers ready in ${seconds(performance.now() - t1)}`);
+
+  // --- Tenant + SCIM token -----------------------------------------------------------------------
+  const slug = `bench-${randomBytes(3).toString("hex")}`;
+  const adminPost = async (p, body) => {
+    const res = await fetch(`${server.url}/admin/v1${p}`, { method: "POST", headers: { ...adminHeaders, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const json = await res.json().catch(() => null);
+    if (res.status !== 201) throw new Error(`POST /admin/v1${p} → ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  await adminPost("/tenants", { slug, name: "Benchmark" });
+  const { token, endpoint } = await adminPost(`/tenants/${slug}/scim`, { provider: "okta" });
+  const [{ results: tenantRows }] = await d1Json(["d1", "execute", "CONTROL_DB", "--local", "--persist-to", mainState, "--command", `SELECT id FROM tenants WHERE slug='${slug}'`, "--json"]);
+  const tenantId = tenantRows[0]?.id;
+  if (!tenantId) throw new Error(`tenant ${slug} not found in CONTROL_DB`);
+  progress.say(`tenant ${slug} (${tenantId}), SCIM endpoint ${endpoint}`);
+  results.meta.tenant = { slug, id: tenantId };
+  const scim = new Client(endpoint, { Authorization: `Bearer ${token}` });
+  const C = opts.concurrency;
+
+  // --- 1. Initial push ---------------------------------------------------------------------------
+  const people = Array.from({ length: opts.users }, (_, i) => person(i));
+  /** Users the API created: { userName, id } in creation order. */
+  const created = [];
+  {
+    const phase = new Phase("push", `Initial push (${opts.users} users, GET filter + POST, ×${C})`);
+    progress.start(phase.label, people.length);
+    await pool(people, C, async (p) => {
+      const look = await scim.send(phase, "lookup (miss)", "GET", userNameFilterPath(p.userName));
+      if (look.ok && look.body?.totalResults === 0) {
+        const res = await scim.send(phase, "create (POST)", "POST", "/Users", oktaCreateBody(p), { expect: (s) => s === 201 });
+        if (res.ok) created.push({ userName: p.userName, id: res.body.id });
+      } else if (look.ok) {
+        phase.fail("lookup (miss)", look.status, `${p.userName} already exists before its create`);
+      }
+      progress.tick();
+    });
+    phase.finish();
+    phase.extra.usersPerSecond = round(created.length / (phase.wallMs / 1000), 1);
+    phases.push = phase;
+    phaseDone(phase, `${phase.extra.usersPerSecond} users/s`);
+  }
+
+  // --- 2. Profile push and deactivation wave -----------------------------------------------------
+  {
+    const phase = new Phase("profile", `Profile push (GET + PUT of ${created.length} users, ×${C})`);
+    progress.start(phase.label, created.length);
+    await pool(created, C, async (u) => {
+      const got = await scim.send(phase, "get by id", "GET", `/Users/${u.id}`);
+      if (got.ok) {
+        const resource = got.body;
+        resource.name = { ...resource.name, familyName: `${resource.name?.familyName ?? ""}-Updated` };
+        const put = await scim.send(phase, "replace (PUT)", "PUT", `/Users/${u.id}`, resource);
+        if (put.ok && put.body?.name?.familyName !== resource.name.familyName) phase.fail("replace (PUT)", put.status, "PUT did not change name.familyName");
+      }
+      progress.tick();
+    });
+    phase.finish();
+    phase.extra.usersPerSecond = round(created.length / (phase.wallMs / 1000), 1);
+    phases.profile = phase;
+    phaseDone(phase, `${phase.extra.usersPerSecond} users/s`);
+  }
+  {
+    const phase = new Phase("deactivate", `Deactivation wave (PATCH active=false, ${created.length} users, ×${C})`);
+    const body = { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] };
+    progress.start(phase.label, created.length);
+    await pool(created, C, async (u) => {
+      const r = await scim.send(phase, "deactivate (PATCH)", "PATCH", `/Users/${u.id}`, body);
+      if (r.ok && r.status === 200 && r.body?.active !== false) phase.fail("deactivate (PATCH)", r.status, "user still active after PATCH");
+      progress.tick();
+    });
+    phase.finish();
+    phase.extra.usersPerSecond = round(created.length / (phase.wallMs / 1000), 1);
+    phases.deactivate = phase;
+    phaseDone(phase, `${phase.extra.usersPerSecond} users/s`);
+  }
+
+  // --- 3. Import ---------------------------------------------------------------------------------
+  let smallImport;
+  {
+    const phase = new Phase("import", `Import (all users, count=100, sequential)`);
+    const imp = await importAll(scim, phase, phase.label, { expectTotal: created.length });
+    const probe = await firstVsLast(scim, phase, imp.total);
+    phase.finish();
+    phase.extra.total = imp.total;
+    phase.extra.pages = imp.pageMs.length;
+    phase.extra.firstPageMs = round(imp.pageMs[0]);
+    phase.extra.lastPageMs = round(imp.pageMs[imp.pageMs.length - 1]);
+    phase.extra.probe = { lastStartIndex: probe.lastStart, firstP50: probe.first.p50, lastP50: probe.last.p50 };
+    phases.import = phase;
+    smallImport = { users: imp.total, page: phase.stats("page"), probe };
+    phaseDone(phase, `${imp.pageMs.length} pages of ${imp.total} users; first ${fmtMs(phase.extra.firstPageMs)} ms, last ${fmtMs(phase.extra.lastPageMs)} ms`);
+  }
+
+  // --- 4. Lookups --------------------------------------------------------------------------------
+  let smallLookups;
+  {
+    const phase = new Phase("lookups", `Lookups (${opts.lookups} userName eq, ${created.length} users, ×${C})`);
+    await lookupRun(scim, phase, created.map((u) => u.userName), opts.lookups, C);
+    phase.finish();
+    phases.lookups = phase;
+    smallLookups = { users: created.length, lookup: phase.stats("lookup (hit)") };
+    phaseDone(phase);
+  }
+
+  // --- Anatomy: where a lookup's time goes, one request at a time --------------------------------
+  {
+    const phase = new Phase("anatomy", `Anatomy (sequential, 200 each)`);
+    const n = 200;
+    const wrong = new Client(endpoint, { Authorization: `Bearer tsscim_${"x".repeat(43)}` });
+    const health = new Client(server.url);
+    const someone = created[0]?.userName ?? people[0].userName;
+    progress.start(phase.label, n * 4);
+    for (let i = 0; i < n; i++) {
+      await health.send(phase, "GET /healthz (no D1)", "GET", "/healthz");
+      await wrong.send(phase, "401, bad token (auth query only)", "GET", "/Users?count=0", undefined, { expect: (s) => s === 401 });
+      await scim.send(phase, "count=0 list (auth + limit + count)", "GET", "/Users?count=0");
+      await scim.send(phase, "lookup (hit), sequential", "GET", userNameFilterPath(someone));
+      progress.tick(4);
+    }
+    phase.finish();
+    phases.anatomy = phase;
+    phaseDone(phase);
+  }
+
+  // --- 6. Scale: seed straight into D1, then lookups and import again ----------------------------
+  /** Every user in the tenant: { userName, id }. */
+  const everyone = [...created];
+  const groupNeed = opts.skipGroups ? 0 : opts.groupMembers + Math.ceil(opts.groupChanges / 2);
+  const seedTarget = opts.skipScale ? groupNeed : Math.max(opts.scaleUsers, groupNeed);
+  if (seedTarget > everyone.length) {
+    const phase = new Phase("seed", `Seed ${seedTarget - everyone.length} users into local D1 (wrangler d1 execute)`);
+    const extra = Array.from({ length: seedTarget - everyone.length }, (_, k) => person(opts.users + k, "seed"));
+    const { sql, ids } = seedSql(tenantId, extra, { startMs: Date.now() });
+    const file = path.join(stateDir, "seed.sql");
+    await writeFile(file, sql);
+    progress.say(`seeding ${extra.length} users (${(sql.length / 1e6).toFixed(1)} MB of SQL) with wrangler d1 execute --local…`);
+    const { ms } = await wrangler(["d1", "execute", "TENANT_DEFAULT", "--local", "--persist-to", mainState, "--file", file]);
+    extra.forEach((p, k) => everyone.push({ userName: p.userName, id: ids[k] }));
+    // The running dev server must see the rows (same SQLite file).
+    const check = await scim.send(phase, "count=0 list", "GET", "/Users?count=0");
+    phase.finish();
+    phase.extra = { seeded: extra.length, seedMs: round(ms), totalResults: check.body?.totalResults ?? null };
+    if (check.ok && check.body.totalResults !== everyone.length) {
+      phase.fail("count=0 list", check.status, `after seeding, totalResults=${check.body.totalResults}, expected ${everyone.length}: wrangler dev does not see rows written by d1 execute`);
+    }
+    phases.seed = phase;
+    progress.say(`✓ seeded ${extra.length} users in ${seconds(ms)}; the server now reports ${check.body?.totalResults} users`);
+  }
+  if (!opts.skipScale && everyone.length > created.length) {
+    const lk = new Phase("scaleLookups", `Lookups at ${everyone.length} users (${opts.lookups}, ×${C})`);
+    await lookupRun(scim, lk, everyone.map((u) => u.userName), opts.lookups, C);
+    lk.finish();
+    phases.scaleLookups = lk;
+    phaseDone(lk);
+
+    const im = new Phase("scaleImport", `Import at ${everyone.length} users (count=100, sequential)`);
+    const imp = await importAll(scim, im, im.label, { expectTotal: everyone.length });
+    const probe = await firstVsLast(scim, im, imp.total);
+    im.finish();
+    im.extra = {
+      total: imp.total,
+      pages: imp.pageMs.length,
+      firstPageMs: round(imp.pageMs[0]),
+      lastPageMs: round(imp.pageMs[imp.pageMs.length - 1]),
+      probe: { lastStartIndex: probe.lastStart, firstP50: probe.first.p50, lastP50: probe.last.p50 },
+    };
+    phases.scaleImport = im;
+    phaseDone(im, `${imp.pageMs.length} pages; first ${fmtMs(im.extra.firstPageMs)} ms, last ${fmtMs(im.extra.lastPageMs)} ms`);
+
+    const big = { users: imp.total, lookup: lk.stats("lookup (hit)"), page: im.stats("page"), probe };
+    results.scale = {
+      small: { users: smallLookups.users, lookup: smallLookups.lookup, page: smallImport.page, firstPageP50: smallImport.probe.first.p50, lastPageP50: smallImport.probe.last.p50 },
+      large: { users: big.users, lookup: big.lookup, page: big.page, firstPageP50: probe.first.p50, lastPageP50: probe.last.p50 },
+      ratios: {
+        lookupP50: round(big.lookup.p50 / smallLookups.lookup.p50),
+        lookupP99: round(big.lookup.p99 / smallLookups.lookup.p99),
+        pageP50: round(big.page.p50 / smallImport.page.p50),
+        pageP99: round(big.page.p99 / smallImport.page.p99),
+        lastVsFirstSmall: round(smallImport.probe.last.p50 / smallImport.probe.first.p50),
+        lastVsFirstLarge: round(probe.last.p50 / probe.first.p50),
+      },
+    };
+  }
+
+  // --- 5. Group Push -----------------------------------------------------------------------------
+  if (!opts.skipGroups) {
+    const phase = new Phase("groups", `Group Push (${opts.groupMembers} members, then ${opts.groupChanges} single PATCHes ×${C})`);
+    const createRes = await scim.send(
+      phase,
+      "create group (POST)",
+      "POST",
+      "/Groups",
+      { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: `Bench Push Group ${slug}`, members: [] },
+      { expect: () => true },
+    );
+    if (createRes.status !== 201 || !createRes.body?.id) {
+      phase.finish();
+      phase.skipped = `skipped: /Groups not available (status ${createRes.status})`;
+      phase.kinds.clear();
+      phases.groups = phase;
+      progress.say(`- Group Push ${phase.skipped}`);
+    } else if (everyone.length < groupNeed) {
+      phase.finish();
+      phase.skipped = `skipped: only ${everyone.length} users exist, Group Push needs ${groupNeed}`;
+      phases.groups = phase;
+      progress.say(`- Group Push ${phase.skipped}`);
+    } else {
+      const groupId = createRes.body.id;
+      const members = everyone.slice(0, opts.groupMembers).map((u) => u.id);
+      const outsiders = everyone.slice(opts.groupMembers, opts.groupMembers + Math.ceil(opts.groupChanges / 2)).map((u) => u.id);
+      const patchOp = (ops) => ({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: ops });
+      progress.start(phase.label, 1 + opts.groupChanges);
+      const push = await scim.send(phase, `Push Now: replace ${members.length} members`, "PATCH", `/Groups/${groupId}`, patchOp([{ op: "replace", path: "members", value: members.map((value) => ({ value })) }]));
+      progress.tick();
+      const changes = Array.from({ length: opts.groupChanges }, (_, k) =>
+        k % 2 === 0 ? { kind: "add 1 member (PATCH)", op: { op: "add", path: "members", value: [{ value: outsiders[k >> 1] }] } } : { kind: "remove 1 member (PATCH)", op: { op: "remove", path: `members[value eq "${members[k >> 1]}"]` } },
+      );
+      if (push.ok) {
+        await pool(changes, C, async (change) => {
+          await scim.send(phase, change.kind, "PATCH", `/Groups/${groupId}`, patchOp([change.op]));
+          progress.tick();
+        });
+        const expected = members.length + changes.filter((c) => c.op.op === "add").length - changes.filter((c) => c.op.op === "remove").length;
+        const got = await scim.send(phase, "get group (GET)", "GET", `/Groups/${groupId}`);
+        const count = Array.isArray(got.body?.members) ? got.body.members.length : null;
+        phase.extra.members = { expected, got: count };
+        if (got.ok && count !== expected) phase.fail("get group (GET)", got.status, `group has ${count} members, expected ${expected}`);
+      }
+      phase.finish();
+      phases.groups = phase;
+      phaseDone(phase, `Push Now of ${members.length} members ${fmtMs(push.ms)} ms`);
+    }
+  }
+
+  // --- 7. Baseline -------------------------------------------------------------------------------
+  if (baseline) {
+    await server.stop(); // leave the machine to the baseline
+    const base = new Client(baseline.url);
+    const phase = new Phase("baseline", `Baseline: bare Worker + D1 (${opts.users} creates, ${opts.lookups} lookups, ×${C})`);
+    const basePeople = Array.from({ length: opts.users }, (_, i) => person(i, "base"));
+    const baseCreated = [];
+    progress.start(phase.label, basePeople.length + opts.lookups);
+    await pool(basePeople, C, async (p) => {
+      const look = await base.send(phase, "lookup (miss)", "GET", userNameFilterPath(p.userName));
+      if (look.ok && look.body?.totalResults === 0) {
+        const res = await base.send(phase, "create (POST)", "POST", "/Users", oktaCreateBody(p), { expect: (s) => s === 201 });
+        if (res.ok) baseCreated.push(p.userName);
+      }
+      progress.tick();
+    });
+    const picks = sampleWithReplacement(baseCreated, opts.lookups);
+    await pool(picks, C, async (userName) => {
+      const r = await base.send(phase, "lookup (hit)", "GET", userNameFilterPath(userName));
+      if (r.ok && r.body?.totalResults !== 1) phase.fail("lookup (hit)", r.status, `baseline lookup of ${userName} returned ${r.body?.totalResults}`);
+      progress.tick();
+    });
+    for (let i = 0; i < 200; i++) await base.send(phase, "lookup (hit), sequential", "GET", userNameFilterPath(baseCreated[0]));
+    phase.finish();
+    phases.baseline = phase;
+    phaseDone(phase);
+    const ours = { create: phases.push.stats("create (POST)"), lookup: phases.lookups.stats("lookup (hit)"), miss: phases.push.stats("lookup (miss)"), seq: phases.anatomy.stats("lookup (hit), sequential") };
+    const theirs = { create: phase.stats("create (POST)"), lookup: phase.stats("lookup (hit)"), miss: phase.stats("lookup (miss)"), seq: phase.stats("lookup (hit), sequential") };
+    const ratio = (a, b) => (a && b ? round(a / b) : null);
+    results.baseline = Object.fromEntries(
+      Object.keys(ours).map((k) => [k, { service: ours[k], baseline: theirs[k], ratioP50: ratio(ours[k].p50, theirs[k].p50), ratioP99: ratio(ours[k].p99, theirs[k].p99) }]),
+    );
+  }
+  await cleanup();
+  results.meta.totalSeconds = round((performance.now() - runStarted) / 1000, 1);
+  results.meta.loadAverageAtEnd = os.loadavg().map((x) => round(x));
+
+  // --- Targets -----------------------------------------------------------------------------------
+  const targets = results.targets;
+  const target = (name, value, limit, unit, detail) =>
+    targets.push({ name, value, limit, result: value === null || value === undefined ? "SKIP" : value <= limit ? "PASS" : "MISS", detail: detail ?? `${unit === "×" ? fmtRatio(value) : value} (limit ${unit === "×" ? fmtRatio(limit) : limit})` });
+  const s = results.scale;
+  target(`Lookup p99 at ${s?.large.users ?? opts.scaleUsers} users within 1.5× of ${s?.small.users ?? opts.users}`, s?.ratios.lookupP99, 1.5, "×",
+    s && `${fmtMs(s.large.lookup.p99)} vs ${fmtMs(s.small.lookup.p99)} ms = ${fmtRatio(s.ratios.lookupP99)} (limit 1.50×)`);
+  const b = results.baseline;
+  target("Full-stack create p50 within 2× of baseline create", b?.create.ratioP50, 2, "×",
+    b && `${fmtMs(b.create.service.p50)} vs ${fmtMs(b.create.baseline.p50)} ms = ${fmtRatio(b.create.ratioP50)} (limit 2.00×; p99 ${fmtRatio(b.create.ratioP99)})`);
+  target("Lookup p50 within 1.3× of baseline lookup", b?.lookup.ratioP50, 1.3, "×",
+    b && `${fmtMs(b.lookup.service.p50)} vs ${fmtMs(b.lookup.baseline.p50)} ms = ${fmtRatio(b.lookup.ratioP50)} (limit 1.30×; p99 ${fmtRatio(b.lookup.ratioP99)})`);
+  const failed = Object.values(phases).reduce((n, p) => n + p.failures, 0);
+  const throttled = Object.values(phases).reduce((n, p) => n + p.throttled, 0);
+  targets.push({
+    name: "No request failed in any phase",
+    value: failed,
+    limit: 0,
+    result: failed === 0 ? "PASS" : "MISS",
+    detail: `${failed} non-2xx/errors` + (failed ? ` (${Object.values(phases).filter((p) => p.failures).map((p) => `${p.name}: ${p.failures}`).join(", ")})` : "") + `; ${throttled}×429 retried`,
+  });
+  const lastFirst = s ? s.ratios.lastVsFirstLarge : smallImport.probe.last.p50 / smallImport.probe.first.p50;
+  const lf = s ? s.large : { users: smallImport.users, firstPageP50: smallImport.probe.first.p50, lastPageP50: smallImport.probe.last.p50 };
+  target(`Last import page within 2× of the first (${lf.users} users)`, round(lastFirst), 2, "×",
+    `p50 ${fmtMs(lf.lastPageP50)} vs ${fmtMs(lf.firstPageP50)} ms = ${fmtRatio(lastFirst)} (limit 2.00×)`);
+
+  // --- Report ------------------------------------------------------------------------------------
+  const out = [];
+  out.push("");
+  out.push(`TheStorage SCIM benchmark — ${results.meta.startedAt} — commit ${commit ?? "?"}, wrangler ${wranglerVersion}, node ${process.version}, ${results.meta.cpus} CPUs`);
+  out.push(`users ${opts.users}, scale ${everyone.length}, concurrency ${C}; total ${results.meta.totalSeconds}s. Latencies in ms, client-side (request sent → body read), wrangler dev on 127.0.0.1.`);
+  const [load1] = results.meta.loadAverageAtStart;
+  if (load1 > results.meta.cpus) {
+    out.push(`NOTE: load average was ${results.meta.loadAverageAtStart.join(" ")} on ${results.meta.cpus} CPUs when the run started: other work shares the machine, latencies are inflated.`);
+  }
+  out.push("");
+  const rows = [];
+  for (const p of Object.values(phases)) {
+    if (p.skipped) {
+      rows.push([p.name, p.skipped, "", "", "", "", "", "", "", ""]);
+      continue;
+    }
+    const rate = p.extra.usersPerSecond ? `${p.extra.usersPerSecond} users/s` : `${round(p.requests / (p.wallMs / 1000), 0)} req/s`;
+    let first = true;
+    for (const kind of p.kinds.keys()) {
+      const st = p.stats(kind);
+      rows.push([first ? p.name : "", kind, st.n, fmtMs(st.p50), fmtMs(st.p95), fmtMs(st.p99), fmtMs(st.max), first ? rate : "", first ? p.failures : "", first ? p.throttled : ""]);
+      first = false;
+    }
+  }
+  out.push(table(["phase", "request", "n", "p50", "p95", "p99", "max", "throughput", "fail", "429"], rows));
+  if (s) {
+    out.push("");
+    out.push(`Scale: ${s.small.users} → ${s.large.users} users`);
+    out.push(
+      table(
+        ["metric", `at ${s.small.users}`, `at ${s.large.users}`, "ratio"],
+        [
+          ["lookup p50", fmtMs(s.small.lookup.p50), fmtMs(s.large.lookup.p50), fmtRatio(s.ratios.lookupP50)],
+          ["lookup p99", fmtMs(s.small.lookup.p99), fmtMs(s.large.lookup.p99), fmtRatio(s.ratios.lookupP99)],
+          ["import page p50", fmtMs(s.small.page.p50), fmtMs(s.large.page.p50), fmtRatio(s.ratios.pageP50)],
+          ["import page p99", fmtMs(s.small.page.p99), fmtMs(s.large.page.p99), fmtRatio(s.ratios.pageP99)],
+          ["first page p50 (probe)", fmtMs(s.small.firstPageP50), fmtMs(s.large.firstPageP50), fmtRatio(s.large.firstPageP50 / s.small.firstPageP50)],
+          ["last page p50 (probe)", fmtMs(s.small.lastPageP50), fmtMs(s.large.lastPageP50), fmtRatio(s.large.lastPageP50 / s.small.lastPageP50)],
+        ],
+      ),
+    );
+  }
+  if (b) {
+    out.push("");
+    out.push("Service vs bare-D1 baseline (same requests, same concurrency)");
+    const names = { create: "create (POST)", miss: "lookup, miss (push)", lookup: "lookup, hit", seq: "lookup, hit, sequential" };
+    out.push(
+      table(
+        ["request", "service p50", "baseline p50", "ratio", "service p99", "baseline p99", "ratio"],
+        Object.entries(names).map(([k, label]) => [label, fmtMs(b[k].service.p50), fmtMs(b[k].baseline.p50), fmtRatio(b[k].ratioP50), fmtMs(b[k].service.p99), fmtMs(b[k].baseline.p99), fmtRatio(b[k].ratioP99)]),
+      ),
+    );
+  }
+  const failureLines = Object.values(phases).flatMap((p) => p.failureSamples.map((f) => `  ${p.name} / ${f.kind}: ${f.detail}`));
+  const noteLines = Object.values(phases).flatMap((p) => p.notes.map((n) => `  ${p.name}: ${n}`));
+  if (failureLines.length || noteLines.length) {
+    out.push("");
+    out.push("Failures and notes (first few per phase)");
+    out.push(...failureLines, ...noteLines);
+  }
+  out.push("");
+  out.push("Targets");
+  for (const t of targets) out.push(`  ${t.result.padEnd(4)}  ${t.name}: ${t.detail ?? "not measured"}`);
+  out.push("");
+  process.stdout.write(out.join("\n") + "\n");
+
+  results.phases = Object.fromEntries(Object.entries(phases).map(([k, p]) => [k, p.skipped ? { label: p.label, skipped: p.skipped } : p.toJSON()]));
+  await writeFile(opts.out, JSON.stringify(results, null, 2) + "\n");
+  process.stderr.write(`results written to ${path.relative(process.cwd(), opts.out) || opts.out}\n`);
+}
+
+main().catch(async (error) => {
+  progress.end();
+  process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
+  await cleanup({ failed: true });
+  process.exit(1);
+});
