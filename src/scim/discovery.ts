@@ -68,6 +68,9 @@ function attributeDocument(attribute: AttributeDef, schemaId: string, parent?: s
   };
   if (attribute.canonicalValues?.length) doc.canonicalValues = [...attribute.canonicalValues];
   if (attribute.referenceTypes?.length) doc.referenceTypes = [...attribute.referenceTypes];
+  // RFC 7643 §7 gives every reference its referenceTypes; the one schema.ts leaves bare
+  // (photos.value, from the shared multi-valued helper) is a URL to an external resource.
+  else if (attribute.type === "reference") doc.referenceTypes = ["external"];
   if (attribute.type === "complex" && attribute.subAttributes?.length && parent === undefined) {
     doc.subAttributes = attribute.subAttributes
       .filter((sub) => !NOT_ROUND_TRIPPED.has(lower(`${schemaId}:${attribute.name}.${sub.name}`)))

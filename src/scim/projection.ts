@@ -122,7 +122,7 @@ function projectAttribute(value: unknown, attribute: AttributeDef, mode: Mode, s
   if (mode === "include") {
     const whole = attribute.returned === "always" || schemaWhole || !!selection?.whole;
     if (!complex) return whole ? value : undefined;
-    if (whole) return filterComplex(value, attribute, (sub) => byDefault(sub) || named(sub));
+    if (whole) return filterComplex(value, attribute, (sub) => byDefault(sub) || (sub!.returned === "request" && named(sub)));
     if (!selection) return undefined;
     return filterComplex(value, attribute, (sub) => !!sub && sub.returned !== "never" && (named(sub) || sub.returned === "always"));
   }
