@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { consoleRoutes } from "./console";
 import type { AppEnv } from "./lib/hono";
 import { adminAuth } from "./middleware/admin-auth";
 import { isAdminApiPath, onError, renderError } from "./middleware/errors";
@@ -13,9 +14,7 @@ import { adminApiRoutes } from "./routes/admin";
 import { healthRoutes } from "./routes/health";
 import { scimRoutes } from "./routes/scim";
 import { ApiError } from "./scim/errors";
-
-/** 1 MB, advertised in ServiceProviderConfig (bulk.maxPayloadSize). */
-export const MAX_BODY_BYTES = 1024 * 1024;
+import { MAX_BODY_BYTES } from "./scim/limits";
 
 /**
  * Routing path with doubled and trailing slashes collapsed: Okta admins paste base URLs with a
@@ -47,6 +46,7 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.use("/admin/v1/*", adminAuth);
   app.route("/admin/v1", adminApiRoutes);
+  app.route("/admin", consoleRoutes);
   app.route("/api/:tenant/scim/v2", scimRoutes);
 
   app.notFound((c) => {

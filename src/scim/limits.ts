@@ -1,15 +1,11 @@
-/**
- * The request limits this server advertises in `/ServiceProviderConfig` (RFC 7643 §5) and enforces.
- *
- * `BULK_MAX_PAYLOAD` is the Worker's body limit (`MAX_BODY_BYTES` in src/app.ts). It is spelled out
- * here rather than imported because src/app.ts imports the SCIM routes, which import this module:
- * importing it back would be a cycle whose constant is still uninitialised when this module runs.
- * test/integration/discovery.test.ts asserts the two stay equal.
- */
+/** The request limits this server enforces and advertises in `/ServiceProviderConfig` (RFC 7643 §5). */
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./list";
+
+/** Largest request body in bytes (Hono's body limit), for every request including `/Bulk`. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Most operations one `/Bulk` request may carry. */
 export const BULK_MAX_OPERATIONS = 1000;
 
-/** Largest request body, in bytes, a `/Bulk` request (or any request) may have: equal to MAX_BODY_BYTES. */
-export const BULK_MAX_PAYLOAD = 1024 * 1024;
+/** Advertised as `bulk.maxPayloadSize`: the body limit itself. */
+export const BULK_MAX_PAYLOAD = MAX_BODY_BYTES;

@@ -6,13 +6,18 @@ import type { Env } from "../env";
 import type { Actor } from "../lib/hono";
 import { ApiError, type SerializedApiError } from "../scim/errors";
 import type { TenantRef } from "../tenancy/tenant-db";
-import { deleteUser, patchUser, replaceUser, setAvatar, type WriteContext } from "./users";
+import { deleteGroup, patchGroup, replaceGroup } from "./groups";
+import { deleteUser, patchUser, replaceUser, setAvatar } from "./users";
+import type { WriteContext } from "./write-context";
 
 export type WriteCommand =
   | { kind: "user.replace"; id: string; body: Record<string, unknown>; ifMatch?: string }
   | { kind: "user.patch"; id: string; body: Record<string, unknown>; ifMatch?: string }
   | { kind: "user.delete"; id: string; ifMatch?: string }
-  | { kind: "user.avatar"; id: string; avatarUrl: string | null };
+  | { kind: "user.avatar"; id: string; avatarUrl: string | null }
+  | { kind: "group.replace"; id: string; body: Record<string, unknown>; ifMatch?: string }
+  | { kind: "group.patch"; id: string; body: Record<string, unknown>; ifMatch?: string }
+  | { kind: "group.delete"; id: string; ifMatch?: string };
 
 /** Errors cross the RPC boundary as data: Workers RPC keeps only an Error's name and message. */
 export type WriteOutcome = { ok: true; value: unknown } | { ok: false; error: SerializedApiError };
@@ -27,6 +32,12 @@ export async function executeCommand(ctx: WriteContext, command: WriteCommand): 
       return deleteUser(ctx, command.id, command.ifMatch);
     case "user.avatar":
       return setAvatar(ctx, command.id, command.avatarUrl);
+    case "group.replace":
+      return replaceGroup(ctx, command.id, command.body, command.ifMatch);
+    case "group.patch":
+      return patchGroup(ctx, command.id, command.body, command.ifMatch);
+    case "group.delete":
+      return deleteGroup(ctx, command.id, command.ifMatch);
   }
 }
 

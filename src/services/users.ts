@@ -4,47 +4,17 @@
  * ScimWriter Durable Object for that user, one at a time.
  */
 import type { UserRow } from "../db/tenant/schema";
-import type { Actor } from "../lib/hono";
-import { clipDetail, insertEvent, type NewEvent } from "../repo/events";
+import { clipDetail, insertEvent } from "../repo/events";
 import { deleteUser as deleteUserRow, getUser, insertUser, updateUser, userIdByNorm, type UserChanges } from "../repo/users";
 import { ifMatchAllows } from "../scim/etag";
-import { ApiError, conflict, notFound } from "../scim/errors";
+import { conflict, notFound } from "../scim/errors";
 import { applyPatch } from "../scim/patch";
 import type { ScimDocument } from "../scim/sanitize";
 import { USER_RESOURCE } from "../scim/schema";
 import { patchableUser, userColumns, userDocument } from "../scim/users";
-import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, logged, newEvent, staleVersion, type WriteContext } from "./write-context";
 
-export interface WriteContext {
-  db: TenantDb;
-  tenant: TenantRef;
-  actor: Actor;
-}
-
-/** Attempts of a compare-and-swap write before giving up (only a write outside the DO can race it). */
-const CAS_ATTEMPTS = 3;
-
-function event(ctx: WriteContext, fields: Pick<NewEvent, "action" | "resourceId" | "target" | "outcome" | "status" | "detail">): NewEvent {
-  return {
-    tenantId: ctx.tenant.id,
-    at: new Date().toISOString(),
-    resourceType: "User",
-    tokenPrefix: ctx.actor.tokenPrefix,
-    ...fields,
-  };
-}
-
-/** Runs a write; a refused one (any ApiError) is recorded in the log before the error goes back. */
-async function logged<T>(ctx: WriteContext, action: string, resourceId: string | null, target: () => string | null, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    if (error instanceof ApiError) {
-      await insertEvent(ctx.db, event(ctx, { action, resourceId, target: target(), outcome: "failure", status: error.status, detail: error.detail }));
-    }
-    throw error;
-  }
-}
+const event = (ctx: WriteContext, fields: Parameters<typeof newEvent>[2]) => newEvent(ctx, "User", fields);
 
 const uniquenessDetail = (userName: string) =>
   `A user with userName '${userName}' already exists in this tenant (userNames are unique regardless of case). Link the existing user instead of creating a new one.`;
@@ -52,11 +22,6 @@ const uniquenessDetail = (userName: string) =>
 function isUserNameConflict(error: unknown): boolean {
   const e = error as { message?: string; cause?: { message?: string } };
   return /UNIQUE constraint failed: users\.tenant_id, users\.user_name_norm/.test(`${e?.message} ${e?.cause?.message}`);
-}
-
-function changedAttributes(before: ScimDocument, after: ScimDocument): string[] {
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
 }
 
 function describeChange(before: ScimDocument, after: ScimDocument): { action: string; detail: string } {
@@ -69,7 +34,7 @@ function describeChange(before: ScimDocument, after: ScimDocument): { action: st
 
 export async function createUser(ctx: WriteContext, body: Record<string, unknown>): Promise<UserRow> {
   const target = typeof body.userName === "string" ? body.userName : null;
-  return logged(ctx, "user.create", null, () => target, async () => {
+  return logged(ctx, "User", "user.create", () => null, () => target, async () => {
     const doc = userDocument(body);
     if (doc.active === undefined) doc.active = true;
     const now = new Date().toISOString();
@@ -106,13 +71,13 @@ async function modifyUser(
   compute: (current: UserRow) => { doc?: ScimDocument; changes?: Omit<UserChanges, "updatedAt">; action?: string; detail?: string },
 ): Promise<UserRow> {
   let target: string | null = null;
-  return logged(ctx, defaultAction, id, () => target, async () => {
+  return logged(ctx, "User", defaultAction, () => id, () => target, async () => {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const current = await getUser(ctx.db, ctx.tenant.id, id);
       if (!current) throw notFound(`User '${id}' not found.`);
       target = current.userName;
       if (!ifMatchAllows(ifMatch, current.version)) {
-        throw new ApiError(412, `The user has changed (its ETag is W/"${current.version}"). Read it again and retry with that If-Match.`);
+        throw staleVersion("user", current.version);
       }
       const result = compute(current);
       const doc = result.doc ?? current.data;
@@ -146,7 +111,7 @@ async function modifyUser(
       }
       if (written) return { ...current, ...changes, version: current.version + 1 };
     }
-    throw new ApiError(409, "The user was changed concurrently by another writer. Retry the request.");
+    throw concurrentWrite("user");
   });
 }
 
@@ -179,12 +144,12 @@ export function setAvatar(ctx: WriteContext, id: string, avatarUrl: string | nul
 
 export async function deleteUser(ctx: WriteContext, id: string, ifMatch?: string): Promise<void> {
   let target: string | null = null;
-  await logged(ctx, "user.delete", id, () => target, async () => {
+  await logged(ctx, "User", "user.delete", () => id, () => target, async () => {
     const current = await getUser(ctx.db, ctx.tenant.id, id);
     if (!current) throw notFound(`User '${id}' not found.`);
     target = current.userName;
     if (!ifMatchAllows(ifMatch, current.version)) {
-      throw new ApiError(412, `The user has changed (its ETag is W/"${current.version}"). Read it again and retry with that If-Match.`);
+      throw staleVersion("user", current.version);
     }
     const deleted = await deleteUserRow(
       ctx.db,
@@ -193,7 +158,7 @@ export async function deleteUser(ctx: WriteContext, id: string, ifMatch?: string
       current.version,
       event(ctx, { action: "user.delete", resourceId: id, target, outcome: "success", status: 204, detail: "deleted; removed from its groups" }),
     );
-    if (!deleted) throw new ApiError(409, "The user was changed concurrently by another writer. Retry the request.");
+    if (!deleted) throw concurrentWrite("user");
   });
 }
 

@@ -1,7 +1,7 @@
 // Discovery (RFC 7644 §4): every document fetched through the Worker and checked against the
 // RFC's own definitions (RFC 7643 §5 ServiceProviderConfig, §6 ResourceType, §7 Schema).
 import { describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES } from "../../src/app";
+import { MAX_BODY_BYTES } from "../../src/scim/limits";
 import { MAX_PAGE_SIZE } from "../../src/scim/list";
 import { ORIGIN, request, scimTenant, type ScimTenant } from "../support/harness";
 

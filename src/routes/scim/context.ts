@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { publicOrigin, scimEndpoint, type AppEnv } from "../../lib/hono";
 import { tenantDb } from "../../tenancy/tenant-db";
-import type { WriteContext } from "../../services/users";
+import type { WriteContext } from "../../services/write-context";
 
 export function scimContext(c: Context<AppEnv>) {
   const tenant = c.get("tenant");

@@ -1,11 +1,80 @@
-/** /Groups: an empty list until group provisioning lands (Okta's Test API Credentials calls it). */
-import { createRouter } from "../../lib/hono";
-import { scimJson } from "../../lib/respond";
-import { listResponse, parseListParams } from "../../scim/list";
+/** /Groups (RFC 7644 §3.2–3.6): Okta Group Push and Entra group provisioning. */
+import type { Context } from "hono";
+import type { GroupRow } from "../../db/tenant/schema";
+import { createRouter, type AppEnv } from "../../lib/hono";
+import { readJsonObject } from "../../lib/respond";
+import { getGroup, listGroupRows, membersOfGroups } from "../../repo/groups";
+import { runWrite } from "../../services/commands";
+import { createGroup } from "../../services/groups";
+import { etagOf, versionsIn } from "../../scim/etag";
+import { notFound } from "../../scim/errors";
+import { parseFilter } from "../../scim/filter/parse";
+import { compileFilter, compileSort } from "../../scim/filter/sql";
+import { toScimGroup } from "../../scim/groups";
+import type { ListParams } from "../../scim/list";
+import { GROUP_RESOURCE } from "../../scim/schema";
+import { scimContext } from "./context";
+import { isRequested, listResourcesResponse, queryParams, resourceResponse } from "./respond";
 
 export const groupRoutes = createRouter();
 
-groupRoutes.get("/", (c) => {
-  const params = parseListParams(Object.fromEntries(new URL(c.req.url).searchParams));
-  return scimJson(c, listResponse([], 0, params.startIndex));
+/** Members are loaded only when the response will carry them (Entra asks `excludedAttributes=members`). */
+async function groupResponse(c: Context<AppEnv>, row: GroupRow, status: 200 | 201 = 200) {
+  const { db, tenant, baseUrl } = scimContext(c);
+  const members = isRequested(GROUP_RESOURCE, queryParams(c), "members") ? (await membersOfGroups(db, tenant.id, [row.id])).get(row.id) : undefined;
+  return resourceResponse(c, toScimGroup(row, baseUrl, members), GROUP_RESOURCE, row.version, status);
+}
+
+export async function listGroupsResponse(c: Context<AppEnv>, params: ListParams) {
+  const { db, tenant, baseUrl } = scimContext(c);
+  const where = params.filter ? compileFilter(parseFilter(params.filter), GROUP_RESOURCE) : undefined;
+  const orderBy = compileSort(params.sortBy, params.sortOrder, GROUP_RESOURCE);
+  const { total, rows } = await listGroupRows(db, tenant.id, { where, orderBy, offset: params.startIndex - 1, limit: params.count });
+  const members = isRequested(GROUP_RESOURCE, params, "members") ? await membersOfGroups(db, tenant.id, rows.map((r) => r.id)) : undefined;
+  return listResourcesResponse(c, rows.map((row) => toScimGroup(row, baseUrl, members?.get(row.id))), GROUP_RESOURCE, params, total);
+}
+
+groupRoutes.get("/", (c) => listGroupsResponse(c, queryParams(c)));
+
+groupRoutes.post("/", async (c) => {
+  const { write } = scimContext(c);
+  const row = await createGroup(write, await readJsonObject(c));
+  return groupResponse(c, row, 201);
+});
+
+groupRoutes.get("/:id", async (c) => {
+  const { db, tenant } = scimContext(c);
+  const row = await getGroup(db, tenant.id, c.req.param("id"));
+  if (!row) throw notFound(`Group '${c.req.param("id")}' not found.`);
+  if (versionsIn(c.req.header("If-None-Match"))?.includes(row.version)) {
+    return c.body(null, 304, { ETag: etagOf(row.version) });
+  }
+  return groupResponse(c, row);
+});
+
+groupRoutes.put("/:id", async (c) => {
+  const { tenant, actor } = scimContext(c);
+  const body = await readJsonObject(c);
+  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.replace", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") });
+  return groupResponse(c, row);
+});
+
+/**
+ * 204 by default (RFC 7644 §3.5.2 allows it; Okta and Entra accept it): a membership push to a
+ * 5,000-member group should not echo 5,000 members back. A client that asks for a representation
+ * with `attributes` or `excludedAttributes` gets 200 with it.
+ */
+groupRoutes.patch("/:id", async (c) => {
+  const { tenant, actor } = scimContext(c);
+  const body = await readJsonObject(c);
+  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.patch", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") });
+  const params = queryParams(c);
+  if (!params.attributes && !params.excludedAttributes) return c.body(null, 204, { ETag: etagOf(row.version) });
+  return groupResponse(c, row);
+});
+
+groupRoutes.delete("/:id", async (c) => {
+  const { tenant, actor } = scimContext(c);
+  await runWrite(c.env, tenant, actor, { kind: "group.delete", id: c.req.param("id"), ifMatch: c.req.header("If-Match") });
+  return c.body(null, 204);
 });

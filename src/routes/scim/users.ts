@@ -1,8 +1,8 @@
 /** /Users (RFC 7644 §3.2–3.6): reads straight from the tenant database, writes through the user's Durable Object. */
-import type { UserRow } from "../../db/tenant/schema";
 import type { Context } from "hono";
+import type { UserRow } from "../../db/tenant/schema";
 import { createRouter, type AppEnv } from "../../lib/hono";
-import { readJsonObject, scimJson } from "../../lib/respond";
+import { readJsonObject } from "../../lib/respond";
 import { getUser, groupsOfUsers, listUsers } from "../../repo/users";
 import { runWrite } from "../../services/commands";
 import { createUser } from "../../services/users";
@@ -10,31 +10,31 @@ import { etagOf, versionsIn } from "../../scim/etag";
 import { notFound } from "../../scim/errors";
 import { parseFilter } from "../../scim/filter/parse";
 import { compileFilter, compileSort } from "../../scim/filter/sql";
-import { listResponse, parseListParams } from "../../scim/list";
+import type { ListParams } from "../../scim/list";
 import { USER_RESOURCE } from "../../scim/schema";
 import { toScimUser } from "../../scim/users";
 import { scimContext } from "./context";
+import { isRequested, listResourcesResponse, queryParams, resourceResponse } from "./respond";
 
 export const userRoutes = createRouter();
 
-/** A single user as a SCIM response, with Location and ETag headers (RFC 7644 §3.1, §3.14). */
 async function userResponse(c: Context<AppEnv>, row: UserRow, status: 200 | 201 = 200) {
   const { db, tenant, baseUrl } = scimContext(c);
-  const groups = (await groupsOfUsers(db, tenant.id, [row.id])).get(row.id) ?? [];
-  const resource = toScimUser(row, baseUrl, groups);
-  return scimJson(c, resource, status, { Location: `${baseUrl}/Users/${row.id}`, ETag: etagOf(row.version) });
+  const groups = isRequested(USER_RESOURCE, queryParams(c), "groups") ? (await groupsOfUsers(db, tenant.id, [row.id])).get(row.id) : [];
+  return resourceResponse(c, toScimUser(row, baseUrl, groups), USER_RESOURCE, row.version, status);
 }
 
-userRoutes.get("/", async (c) => {
+/** GET /Users and POST /Users/.search share this. */
+export async function listUsersResponse(c: Context<AppEnv>, params: ListParams) {
   const { db, tenant, baseUrl } = scimContext(c);
-  const params = parseListParams(Object.fromEntries(new URL(c.req.url).searchParams));
   const where = params.filter ? compileFilter(parseFilter(params.filter), USER_RESOURCE) : undefined;
   const orderBy = compileSort(params.sortBy, params.sortOrder, USER_RESOURCE);
   const { total, rows } = await listUsers(db, tenant.id, { where, orderBy, offset: params.startIndex - 1, limit: params.count });
-  const groups = await groupsOfUsers(db, tenant.id, rows.map((r) => r.id));
-  const resources = rows.map((row) => toScimUser(row, baseUrl, groups.get(row.id)));
-  return scimJson(c, listResponse(resources, total, params.startIndex));
-});
+  const groups = isRequested(USER_RESOURCE, params, "groups") ? await groupsOfUsers(db, tenant.id, rows.map((r) => r.id)) : new Map();
+  return listResourcesResponse(c, rows.map((row) => toScimUser(row, baseUrl, groups.get(row.id))), USER_RESOURCE, params, total);
+}
+
+userRoutes.get("/", (c) => listUsersResponse(c, queryParams(c)));
 
 userRoutes.post("/", async (c) => {
   const { write } = scimContext(c);

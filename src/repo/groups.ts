@@ -1,0 +1,166 @@
+/**
+ * Groups and their membership rows in a tenant database. Membership is written as idempotent,
+ * chunked `INSERT … ON CONFLICT DO NOTHING` / `DELETE … WHERE` statements (D1 allows 100 bound
+ * parameters per statement), each guarded by the group's new version so that the whole change,
+ * group row, members and event, lands atomically in one batch or not at all.
+ */
+import { and, asc, count, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { groupMembers, groups, users, type GroupRow } from "../db/tenant/schema";
+import type { MemberRef } from "../scim/groups";
+import { foldCase } from "../scim/text";
+import type { TenantDb } from "../tenancy/tenant-db";
+import { runBatch, type BatchStatement } from "./batch";
+import { insertEventWhen, type NewEvent } from "./events";
+import { chunk, MAX_IN_LIST, type ListQuery } from "./users";
+
+export async function getGroup(db: TenantDb, tenantId: string, id: string): Promise<GroupRow | null> {
+  const rows = await db
+    .select()
+    .from(groups)
+    .where(and(eq(groups.tenantId, tenantId), eq(groups.id, id)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function groupIdByNorm(db: TenantDb, tenantId: string, displayNameNorm: string): Promise<string | null> {
+  const rows = await db
+    .select({ id: groups.id })
+    .from(groups)
+    .where(and(eq(groups.tenantId, tenantId), eq(groups.displayNameNorm, displayNameNorm)))
+    .limit(1);
+  return rows[0]?.id ?? null;
+}
+
+/** Member ids of a group, in the order they were added. */
+export async function memberIdsOf(db: TenantDb, tenantId: string, groupId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: groupMembers.memberId })
+    .from(groupMembers)
+    .where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, groupId)))
+    .orderBy(asc(groupMembers.createdAt), asc(groupMembers.memberId));
+  return rows.map((r) => r.id);
+}
+
+/** Which of `ids` are users of this tenant (a member id from another tenant is simply unknown here). */
+export async function existingUserIds(db: TenantDb, tenantId: string, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const part of chunk(ids, MAX_IN_LIST)) {
+    const rows = await db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.tenantId, tenantId), inArray(users.id, part)));
+    for (const row of rows) found.add(row.id);
+  }
+  return found;
+}
+
+/** Members with their display names (userName when displayName is empty), for several groups at once. */
+export async function membersOfGroups(db: TenantDb, tenantId: string, groupIds: string[]): Promise<Map<string, MemberRef[]>> {
+  const result = new Map<string, MemberRef[]>(groupIds.map((id) => [id, []]));
+  for (const part of chunk(groupIds, MAX_IN_LIST)) {
+    const rows = await db
+      .select({ groupId: groupMembers.groupId, id: users.id, displayName: users.displayName, userName: users.userName })
+      .from(groupMembers)
+      .innerJoin(users, eq(users.id, groupMembers.memberId))
+      .where(and(eq(groupMembers.tenantId, tenantId), inArray(groupMembers.groupId, part)))
+      .orderBy(asc(groupMembers.createdAt), asc(groupMembers.memberId));
+    for (const row of rows) result.get(row.groupId)?.push({ id: row.id, display: row.displayName ?? row.userName });
+  }
+  return result;
+}
+
+export async function listMembers(db: TenantDb, tenantId: string, groupId: string) {
+  return db
+    .select({ id: users.id, userName: users.userName, displayName: users.displayName, active: users.active })
+    .from(groupMembers)
+    .innerJoin(users, eq(users.id, groupMembers.memberId))
+    .where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, groupId)))
+    .orderBy(asc(users.userNameNorm));
+}
+
+/** The membership statements for a batch, each applied only if `guard` holds (the group write above happened). */
+function membershipStatements(tenantId: string, groupId: string, add: string[], remove: string[], at: string, guard: SQL): BatchStatement[] {
+  const statements: BatchStatement[] = [];
+  for (const part of chunk(add, MAX_IN_LIST)) {
+    // Selecting from users re-checks, at write time, that each member is a user of this tenant.
+    statements.push(sql`INSERT INTO group_members (tenant_id, group_id, member_id, created_at)
+      SELECT ${tenantId}, ${groupId}, u.id, ${at} FROM users u
+      WHERE u.tenant_id = ${tenantId} AND u.id IN (${sql.join(part.map((id) => sql`${id}`), sql`, `)}) AND ${guard}
+      ON CONFLICT DO NOTHING`);
+  }
+  for (const part of chunk(remove, MAX_IN_LIST)) {
+    statements.push(sql`DELETE FROM group_members
+      WHERE tenant_id = ${tenantId} AND group_id = ${groupId} AND member_id IN (${sql.join(part.map((id) => sql`${id}`), sql`, `)}) AND ${guard}`);
+  }
+  return statements;
+}
+
+/** Creates the group with its members and event atomically; false when the displayName is taken. */
+export async function insertGroup(db: TenantDb, row: GroupRow, memberIds: string[], event: NewEvent): Promise<boolean> {
+  const created = sql`EXISTS (SELECT 1 FROM groups WHERE id = ${row.id})`;
+  const [inserted] = await runBatch(db, [
+    db.insert(groups).values(row).onConflictDoNothing(),
+    ...membershipStatements(row.tenantId, row.id, memberIds, [], row.createdAt, created),
+    insertEventWhen(event, created),
+  ]);
+  return inserted.meta.changes === 1;
+}
+
+export type GroupChanges = Partial<Pick<GroupRow, "displayName" | "displayNameNorm" | "externalId" | "data">> & { updatedAt: string };
+
+/** Compare-and-swap update of the group row plus membership changes and the event, in one batch. */
+export async function updateGroup(
+  db: TenantDb,
+  tenantId: string,
+  id: string,
+  version: number,
+  changes: GroupChanges,
+  membership: { add: string[]; remove: string[] },
+  event: NewEvent,
+): Promise<boolean> {
+  const written = sql`EXISTS (SELECT 1 FROM groups WHERE id = ${id} AND version = ${version + 1})`;
+  const [updated] = await runBatch(db, [
+    db
+      .update(groups)
+      .set({ ...changes, version: version + 1 })
+      .where(and(eq(groups.tenantId, tenantId), eq(groups.id, id), eq(groups.version, version))),
+    ...membershipStatements(tenantId, id, membership.add, membership.remove, changes.updatedAt, written),
+    insertEventWhen(event, written),
+  ]);
+  return updated.meta.changes === 1;
+}
+
+/** Deletes the group at `version` and its membership rows (never the users), with the event. */
+export async function deleteGroup(db: TenantDb, tenantId: string, id: string, version: number, event: NewEvent): Promise<boolean> {
+  const [deleted] = await runBatch(db, [
+    db.delete(groups).where(and(eq(groups.tenantId, tenantId), eq(groups.id, id), eq(groups.version, version))),
+    db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, id), sql`NOT EXISTS (SELECT 1 FROM groups WHERE id = ${id})`)),
+    insertEventWhen(event, sql`NOT EXISTS (SELECT 1 FROM groups WHERE id = ${id})`),
+  ]);
+  return deleted.meta.changes === 1;
+}
+
+export async function listGroupRows(db: TenantDb, tenantId: string, query: ListQuery): Promise<{ total: number; rows: GroupRow[] }> {
+  const where = and(eq(groups.tenantId, tenantId), query.where);
+  const [totals, rows] = await Promise.all([
+    db.select({ total: count() }).from(groups).where(where),
+    query.limit > 0 ? db.select().from(groups).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset) : Promise.resolve([] as GroupRow[]),
+  ]);
+  return { total: totals[0]?.total ?? 0, rows };
+}
+
+/** The admin view: groups with member counts, optionally searched by displayName. */
+export async function listGroups(db: TenantDb, tenantId: string, query: { offset: number; limit: number; q?: string }) {
+  const search = query.q ? sql`instr(${groups.displayNameNorm}, ${foldCase(query.q)}) > 0` : undefined;
+  const { total, rows } = await listGroupRows(db, tenantId, { where: search, orderBy: sql`${groups.displayNameNorm} ASC, ${groups.id} ASC`, offset: query.offset, limit: query.limit });
+  const counts = new Map<string, number>();
+  for (const part of chunk(rows.map((r) => r.id), MAX_IN_LIST)) {
+    const found = await db
+      .select({ groupId: groupMembers.groupId, n: count() })
+      .from(groupMembers)
+      .where(and(eq(groupMembers.tenantId, tenantId), inArray(groupMembers.groupId, part)))
+      .groupBy(groupMembers.groupId);
+    for (const row of found) counts.set(row.groupId, row.n);
+  }
+  return { total, rows: rows.map((row) => ({ ...row, memberCount: counts.get(row.id) ?? 0 })) };
+}

@@ -1,0 +1,150 @@
+/**
+ * Group writes. Membership changes are computed against the stored member rows (a diff, so a
+ * 5,000-member Push Now only writes what changed) and applied in the same atomic batch as the group
+ * row and the event. A member id that is not a user of this tenant is skipped and named in the log,
+ * so one stale id never loses the rest of a push (Okta does not retry a 400).
+ */
+import type { GroupRow } from "../db/tenant/schema";
+import { clipDetail, insertEvent } from "../repo/events";
+import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, groupIdByNorm, insertGroup, memberIdsOf, updateGroup, type GroupChanges } from "../repo/groups";
+import { ifMatchAllows } from "../scim/etag";
+import { conflict, notFound } from "../scim/errors";
+import { groupColumns, groupDocument, patchableGroup } from "../scim/groups";
+import { applyPatch } from "../scim/patch";
+import { GROUP_RESOURCE } from "../scim/schema";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, logged, newEvent, staleVersion, type WriteContext } from "./write-context";
+
+const event = (ctx: WriteContext, fields: Parameters<typeof newEvent>[2]) => newEvent(ctx, "Group", fields);
+
+const uniquenessDetail = (displayName: string) =>
+  `A group with displayName '${displayName}' already exists in this tenant (names are unique regardless of case). Link the existing group instead of creating a new one.`;
+
+function isDisplayNameConflict(error: unknown): boolean {
+  const e = error as { message?: string; cause?: { message?: string } };
+  return /UNIQUE constraint failed: groups\.tenant_id, groups\.display_name_norm/.test(`${e?.message} ${e?.cause?.message}`);
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+function shortList(ids: string[]): string {
+  return ids.length > 5 ? `${ids.slice(0, 5).join(", ")} and ${ids.length - 5} more` : ids.join(", ");
+}
+
+function membershipDetail(added: number, removed: number, skipped: string[]): string[] {
+  const parts: string[] = [];
+  if (added) parts.push(`added ${plural(added, "member")}`);
+  if (removed) parts.push(`removed ${plural(removed, "member")}`);
+  if (skipped.length) parts.push(`skipped ${plural(skipped.length, "unknown member id")}: ${shortList(skipped)}`);
+  return parts;
+}
+
+/** Splits requested member ids into those that are users of this tenant and those skipped. */
+async function knownMembers(ctx: WriteContext, ids: string[], alreadyMembers: Set<string> = new Set()) {
+  const toCheck = ids.filter((id) => !alreadyMembers.has(id));
+  const existing = await existingUserIds(ctx.db, ctx.tenant.id, toCheck);
+  return { known: ids.filter((id) => alreadyMembers.has(id) || existing.has(id)), skipped: toCheck.filter((id) => !existing.has(id)) };
+}
+
+export async function createGroup(ctx: WriteContext, body: Record<string, unknown>): Promise<GroupRow> {
+  const target = typeof body.displayName === "string" ? body.displayName : null;
+  return logged(ctx, "Group", "group.create", () => null, () => target, async () => {
+    const { doc, memberIds = [] } = groupDocument(body);
+    const { known, skipped } = await knownMembers(ctx, memberIds);
+    const now = new Date().toISOString();
+    const row: GroupRow = { tenantId: ctx.tenant.id, id: crypto.randomUUID(), ...groupColumns(doc), data: doc, source: ctx.actor.provider, version: 1, createdAt: now, updatedAt: now };
+    const detail = ["created", ...membershipDetail(known.length, 0, skipped)].join("; ");
+    const created = await insertGroup(ctx.db, row, known, event(ctx, { action: "group.create", resourceId: row.id, target: row.displayName, outcome: "success", status: 201, detail: clipDetail(detail) }));
+    if (!created) throw conflict(uniquenessDetail(row.displayName));
+    return row;
+  });
+}
+
+interface GroupChange {
+  doc: Record<string, unknown>;
+  /** The complete member list wanted afterwards, or undefined to leave membership alone. */
+  memberIds?: string[];
+}
+
+async function modifyGroup(ctx: WriteContext, id: string, ifMatch: string | undefined, compute: (current: GroupRow, memberIds: string[]) => GroupChange): Promise<GroupRow> {
+  let target: string | null = null;
+  return logged(ctx, "Group", "group.update", () => id, () => target, async () => {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const current = await getGroup(ctx.db, ctx.tenant.id, id);
+      if (!current) throw notFound(`Group '${id}' not found.`);
+      target = current.displayName;
+      if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
+      const currentIds = await memberIdsOf(ctx.db, ctx.tenant.id, id);
+      const { doc, memberIds } = compute(current, currentIds);
+
+      const before = new Set(currentIds);
+      const { known, skipped } = memberIds ? await knownMembers(ctx, memberIds, before) : { known: currentIds, skipped: [] };
+      const wanted = new Set(known);
+      const add = known.filter((m) => !before.has(m));
+      const remove = currentIds.filter((m) => !wanted.has(m));
+      const changed = changedAttributes(current.data, doc);
+      const detailParts = [...(changed.length ? [`changed: ${changed.join(", ")}`] : []), ...membershipDetail(add.length, remove.length, skipped)];
+      const action = add.length || remove.length ? "group.members" : "group.update";
+
+      if (!changed.length && !add.length && !remove.length) {
+        // Okta re-sends the displayName with every push: acknowledge without a new version.
+        await insertEvent(ctx.db, event(ctx, { action, resourceId: id, target, outcome: "success", status: 200, detail: clipDetail(["no changes", ...detailParts].join("; ")) }));
+        return current;
+      }
+      const changes: GroupChanges = { ...groupColumns(doc), data: doc, updatedAt: new Date().toISOString() };
+      if (changes.displayNameNorm !== current.displayNameNorm) {
+        const holder = await groupIdByNorm(ctx.db, ctx.tenant.id, changes.displayNameNorm!);
+        if (holder && holder !== id) throw conflict(uniquenessDetail(changes.displayName!));
+      }
+      let written: boolean;
+      try {
+        written = await updateGroup(ctx.db, ctx.tenant.id, id, current.version, changes, { add, remove }, event(ctx, {
+          action,
+          resourceId: id,
+          target: changes.displayName ?? target,
+          outcome: "success",
+          status: 200,
+          detail: clipDetail(detailParts.join("; ")),
+        }));
+      } catch (error) {
+        if (isDisplayNameConflict(error)) throw conflict(uniquenessDetail(changes.displayName!));
+        throw error;
+      }
+      if (written) {
+        return { ...current, ...changes, version: current.version + 1 };
+      }
+    }
+    throw concurrentWrite("group");
+  });
+}
+
+/** PUT replaces displayName, externalId and members; a PUT without a `members` key leaves membership alone. */
+export function replaceGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {
+  return modifyGroup(ctx, id, ifMatch, () => groupDocument(body));
+}
+
+export function patchGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {
+  return modifyGroup(ctx, id, ifMatch, (current, memberIds) => {
+    const patched = applyPatch(patchableGroup(current, memberIds), body, GROUP_RESOURCE);
+    const { doc, memberIds: wanted } = groupDocument(patched);
+    return { doc, memberIds: wanted ?? [] };
+  });
+}
+
+export async function deleteGroup(ctx: WriteContext, id: string, ifMatch?: string): Promise<void> {
+  let target: string | null = null;
+  await logged(ctx, "Group", "group.delete", () => id, () => target, async () => {
+    const current = await getGroup(ctx.db, ctx.tenant.id, id);
+    if (!current) throw notFound(`Group '${id}' not found.`);
+    target = current.displayName;
+    if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
+    const deleted = await deleteGroupRow(ctx.db, ctx.tenant.id, id, current.version, event(ctx, {
+      action: "group.delete",
+      resourceId: id,
+      target,
+      outcome: "success",
+      status: 204,
+      detail: "deleted; its users stay",
+    }));
+    if (!deleted) throw concurrentWrite("group");
+  });
+}

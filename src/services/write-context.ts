@@ -1,0 +1,60 @@
+/** What every write needs, and the provisioning-log bookkeeping that every write shares. */
+import type { Actor } from "../lib/hono";
+import { insertEvent, type NewEvent } from "../repo/events";
+import { ApiError } from "../scim/errors";
+import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
+
+export interface WriteContext {
+  db: TenantDb;
+  tenant: TenantRef;
+  actor: Actor;
+}
+
+export type ResourceType = "User" | "Group";
+
+/** Attempts of a compare-and-swap write before giving up (only a write from outside the DO can race it). */
+export const CAS_ATTEMPTS = 3;
+
+export function newEvent(
+  ctx: WriteContext,
+  resourceType: ResourceType,
+  fields: Pick<NewEvent, "action" | "resourceId" | "target" | "outcome" | "status" | "detail">,
+): NewEvent {
+  return { tenantId: ctx.tenant.id, at: new Date().toISOString(), resourceType, tokenPrefix: ctx.actor.tokenPrefix, ...fields };
+}
+
+/** Runs a write; a refused one (any ApiError) is recorded in the log before the error goes back to the client. */
+export async function logged<T>(
+  ctx: WriteContext,
+  resourceType: ResourceType,
+  action: string,
+  resourceId: () => string | null,
+  target: () => string | null,
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof ApiError) {
+      await insertEvent(
+        ctx.db,
+        newEvent(ctx, resourceType, { action, resourceId: resourceId(), target: target(), outcome: "failure", status: error.status, detail: error.detail }),
+      );
+    }
+    throw error;
+  }
+}
+
+export function staleVersion(resource: string, version: number): ApiError {
+  return new ApiError(412, `The ${resource} has changed (its ETag is W/"${version}"). Read it again and retry with that If-Match.`);
+}
+
+export function concurrentWrite(resource: string): ApiError {
+  return new ApiError(409, `The ${resource} was changed concurrently by another writer. Retry the request.`);
+}
+
+/** Top-level attributes whose values differ between two documents, for the log's detail. */
+export function changedAttributes(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
+}
