@@ -1,0 +1,229 @@
+/** Settings › User Provisioning: the SCIM switch, the one-time token dialog, regenerate and switch-off confirmations. */
+import type { TenantWithToken } from "../../repo/control";
+import { PROVIDERS } from "../../services/tenants";
+import { CsrfField, Layout, Notice, providerLabel, Time, type PageContext } from "../ui";
+
+type Ctx = PageContext & { csrfToken: string };
+
+export interface ProvisioningProps {
+  ctx: Ctx;
+  tenant: TenantWithToken;
+  endpoint: string;
+  /** Only in the direct response to the enable/regenerate POST: the raw token, rendered once. */
+  minted?: { token: string; regenerated: boolean };
+  notice?: { kind: "ok" | "error" | "warn"; text: string };
+}
+
+function base(slug: string) {
+  return `/admin/tenants/${slug}/provisioning`;
+}
+
+export function ProvisioningPage(props: ProvisioningProps) {
+  const { tenant } = props;
+  const token = tenant.token;
+  return (
+    <Layout title={`User Provisioning · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="provisioning">
+      {props.notice ? <Notice kind={props.notice.kind}>{props.notice.text}</Notice> : null}
+      <section class="panel" aria-labelledby="scim-heading">
+        <h2 id="scim-heading">User Provisioning (SCIM 2.0)</h2>
+        {token ? (
+          <>
+            <div class="switch-row">
+              <a class="button switch" role="switch" aria-checked="true" href={`${base(tenant.slug)}/disable`} data-open-dialog="confirm-disable">
+                <span class="track" aria-hidden="true"></span>
+                <span>SCIM is on</span>
+              </a>
+              <span class="muted small">Switch off to revoke the token: {providerLabel(token.provider)} can no longer push changes.</span>
+            </div>
+            <h2>Connection</h2>
+            <dl class="props">
+              <dt>Base URL</dt>
+              <dd>
+                <div class="copy-row">
+                  <code id="endpoint-url">{props.endpoint}</code>
+                  <button type="button" class="secondary small" data-copy="endpoint-url">
+                    Copy
+                  </button>
+                </div>
+              </dd>
+              <dt>API token</dt>
+              <dd>
+                <span class="mono">{token.prefix}…</span> <span class="muted small">(only the prefix is kept; the full token was shown once)</span>
+              </dd>
+              <dt>Created</dt>
+              <dd>
+                <Time at={token.createdAt} />
+              </dd>
+              <dt>Provider</dt>
+              <dd>{providerLabel(token.provider)}</dd>
+              <dt>Last used</dt>
+              <dd>
+                <Time at={token.lastUsedAt} empty="Never — run Test API Credentials in Okta" />
+              </dd>
+            </dl>
+            <p></p>
+            <div class="actions">
+              <a class="button secondary" href={`${base(tenant.slug)}/regenerate`} data-open-dialog="confirm-regenerate">
+                Regenerate token
+              </a>
+            </div>
+            <ConfirmDialog
+              id="confirm-regenerate"
+              ctx={props.ctx}
+              action={`${base(tenant.slug)}/regenerate`}
+              title="Regenerate the API token?"
+              body="The current token stops working at once: provisioning from the identity provider fails until you paste the new token into it."
+              confirm="Regenerate token"
+            />
+            <ConfirmDialog
+              id="confirm-disable"
+              ctx={props.ctx}
+              action={`${base(tenant.slug)}/disable`}
+              title="Switch SCIM off?"
+              body="The token is revoked at once: the identity provider can no longer create, update or deactivate users. Provisioned users stay as they are. Switching on again issues a new token."
+              confirm="Switch SCIM off"
+              danger
+            />
+          </>
+        ) : (
+          <>
+            <p>
+              SCIM is <strong>off</strong>. Switch it on to get the Base URL and an API token for your identity provider.
+            </p>
+            <form method="post" action={`${base(tenant.slug)}/enable`}>
+              <CsrfField token={props.ctx.csrfToken} />
+              <div class="field">
+                <label for="f-provider">
+                  Identity provider<span class="hint">Shown as the origin badge on the users it provisions.</span>
+                </label>
+                <select id="f-provider" name="provider">
+                  {PROVIDERS.map((p) => (
+                    <option value={p} selected={p === "okta"}>
+                      {providerLabel(p)}
+                    </option>
+                  ))}
+                </select>
+              </div>
+              <div class="switch-row">
+                <button type="submit" class="switch" role="switch" aria-checked="false">
+                  <span class="track" aria-hidden="true"></span>
+                  <span>SCIM is off — switch on</span>
+                </button>
+              </div>
+            </form>
+          </>
+        )}
+      </section>
+      <OktaChecklist endpoint={props.endpoint} />
+      {props.minted ? <TokenDialog token={props.minted.token} endpoint={props.endpoint} regenerated={props.minted.regenerated} doneHref={base(tenant.slug)} /> : null}
+    </Layout>
+  );
+}
+
+function ConfirmDialog(props: { id: string; ctx: Ctx; action: string; title: string; body: string; confirm: string; danger?: boolean }) {
+  return (
+    <dialog id={props.id} aria-labelledby={`${props.id}-title`}>
+      <form method="post" action={props.action} class="dialog-body">
+        <CsrfField token={props.ctx.csrfToken} />
+        <h2 id={`${props.id}-title`}>{props.title}</h2>
+        <p>{props.body}</p>
+        <div class="actions">
+          <button type="submit" class={props.danger ? "danger" : undefined}>
+            {props.confirm}
+          </button>
+          <button type="button" class="secondary" data-close-dialog autofocus>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
+
+/** The no-JavaScript path to the same POST: a confirmation page. */
+export function ConfirmPage(props: { ctx: Ctx; tenant: TenantWithToken; kind: "regenerate" | "disable" }) {
+  const regenerate = props.kind === "regenerate";
+  return (
+    <Layout title={regenerate ? "Regenerate token" : "Switch SCIM off"} ctx={props.ctx} tenant={props.tenant} tab="provisioning">
+      <section class="panel">
+        <h2>{regenerate ? "Regenerate the API token?" : "Switch SCIM off?"}</h2>
+        <p>
+          {regenerate
+            ? "The current token stops working at once: provisioning from the identity provider fails until you paste the new token into it."
+            : "The token is revoked at once: the identity provider can no longer create, update or deactivate users. Provisioned users stay as they are."}
+        </p>
+        <form method="post" action={`${base(props.tenant.slug)}/${props.kind}`} class="actions">
+          <CsrfField token={props.ctx.csrfToken} />
+          <button type="submit" class={regenerate ? undefined : "danger"}>
+            {regenerate ? "Regenerate token" : "Switch SCIM off"}
+          </button>
+          <a class="button secondary" href={base(props.tenant.slug)}>
+            Cancel
+          </a>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+function TokenDialog(props: { token: string; endpoint: string; regenerated: boolean; doneHref: string }) {
+  return (
+    <dialog id="token-dialog" open data-auto-open data-done-href={props.doneHref} aria-labelledby="token-dialog-title" aria-describedby="token-dialog-desc">
+      <div class="dialog-body">
+        <h2 id="token-dialog-title">{props.regenerated ? "New API token" : "SCIM is on — copy your API token"}</h2>
+        <p id="token-dialog-desc">
+          <strong>This token is shown once.</strong> Paste it into your identity provider now: TheStorage keeps only a hash, so it cannot show it again.
+          {props.regenerated ? " The previous token has stopped working." : ""}
+        </p>
+        <label for="token-value">API token</label>
+        <div class="copy-row">
+          <code id="token-value">{props.token}</code>
+          <button type="button" data-copy="token-value" data-status="copy-status" autofocus>
+            Copy
+          </button>
+        </div>
+        <label for="endpoint-value">Base URL</label>
+        <div class="copy-row">
+          <code id="endpoint-value">{props.endpoint}</code>
+          <button type="button" class="secondary" data-copy="endpoint-value" data-status="copy-status">
+            Copy URL
+          </button>
+        </div>
+        <p class="status-line" id="copy-status" role="status" aria-live="polite"></p>
+        <div class="actions">
+          <a class="button" href={props.doneHref} data-replace id="token-done">
+            Done
+          </a>
+          <span class="muted small">After this, only the token prefix is shown.</span>
+        </div>
+      </div>
+    </dialog>
+  );
+}
+
+function OktaChecklist(props: { endpoint: string }) {
+  return (
+    <section class="panel" aria-labelledby="checklist-heading">
+      <h2 id="checklist-heading">Connect Okta</h2>
+      <p class="muted small">Applications › your app (e.g. "SCIM 2.0 Test App (Header Auth)") › Provisioning:</p>
+      <ol class="checklist">
+        <li>
+          <strong>Base URL</strong>: <code>{props.endpoint}</code>
+        </li>
+        <li>
+          <strong>API Token</strong>: the <code>tsscim_…</code> token shown once when you switch SCIM on or regenerate.
+        </li>
+        <li>
+          Click <strong>Test API Credentials</strong>; "Last used" above updates when it succeeds.
+        </li>
+        <li>
+          <strong>To App</strong>: turn on <strong>Create Users</strong>, <strong>Update User Attributes</strong> and <strong>Deactivate Users</strong>.
+        </li>
+        <li>
+          Leave <strong>Sync Password</strong> off: sign-in runs through TheStorage's own identity flow.
+        </li>
+        <li>Assign users (or groups) to the app; they appear under Users.</li>
+      </ol>
+    </section>
+  );
+}

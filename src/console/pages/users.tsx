@@ -1,0 +1,236 @@
+/** Users: the searchable table and one user's page (attributes, groups, recent events, avatar). */
+import type { EventRow, UserRow } from "../../db/tenant/schema";
+import type { TenantWithToken } from "../../repo/control";
+import type { GroupRef } from "../../scim/users";
+import { Avatar, CsrfField, Empty, EventTable, Field, Layout, Notice, OriginBadge, StatusBadge, Time, type PageContext } from "../ui";
+
+type Ctx = PageContext & { csrfToken: string };
+
+export const USERS_PAGE_SIZE = 25;
+
+function usersHref(slug: string, q: string, start: number): string {
+  const params = new URLSearchParams();
+  if (q) params.set("q", q);
+  if (start > 1) params.set("start", String(start));
+  const query = params.toString();
+  return `/admin/tenants/${slug}/users${query ? `?${query}` : ""}`;
+}
+
+export function UsersPage(props: { ctx: Ctx; tenant: TenantWithToken; rows: UserRow[]; total: number; q: string; start: number }) {
+  const { tenant, rows, total, q, start } = props;
+  const last = start + rows.length - 1;
+  return (
+    <Layout title={`Users · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="users">
+      <form method="get" action={`/admin/tenants/${tenant.slug}/users`} class="filters" role="search">
+        <div class="field">
+          <label for="f-q">Search</label>
+          <input id="f-q" type="search" name="q" value={q} placeholder="Name, userName or email" />
+        </div>
+        <button type="submit" class="secondary">
+          Search
+        </button>
+        {q ? <a href={usersHref(tenant.slug, "", 1)}>Clear</a> : null}
+      </form>
+      {total === 0 ? (
+        q ? (
+          <Empty title="No matching users">
+            <p>
+              Nothing matches “{q}”. <a href={usersHref(tenant.slug, "", 1)}>Show all users</a>.
+            </p>
+          </Empty>
+        ) : !tenant.token ? (
+          <Empty title="SCIM is off">
+            <p>Switch SCIM on to let your identity provider push users here.</p>
+            <a class="button" href={`/admin/tenants/${tenant.slug}/provisioning`}>
+              Go to User Provisioning
+            </a>
+          </Empty>
+        ) : (
+          <Empty title="No users yet">
+            <p>Assign users to the app in Okta (Assignments › Assign to People or Groups); they appear here as Okta provisions them.</p>
+          </Empty>
+        )
+      ) : (
+        <>
+          <p class="muted small">
+            {rows.length ? `${start}–${last} of ${total}` : `${total} users`}
+            {q ? ` matching “${q}”` : ""}
+          </p>
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col" class="hide-sm">
+                    userName / email
+                  </th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Origin</th>
+                  <th scope="col" class="hide-sm">
+                    Last change
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((u) => {
+                  const name = u.displayName ?? u.userName;
+                  return (
+                    <tr>
+                      <td>
+                        <div class="who">
+                          <Avatar url={u.avatarUrl} name={name} />
+                          <a href={`/admin/tenants/${tenant.slug}/users/${encodeURIComponent(u.id)}`}>{name}</a>
+                        </div>
+                      </td>
+                      <td class="hide-sm">
+                        <div>{u.userName}</div>
+                        {u.email && u.email !== u.userName.toLowerCase() ? <div class="muted small">{u.email}</div> : null}
+                      </td>
+                      <td>
+                        <StatusBadge active={u.active} />
+                      </td>
+                      <td>
+                        <OriginBadge source={u.source} />
+                      </td>
+                      <td class="hide-sm nowrap">
+                        <Time at={u.updatedAt} />
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+          <nav class="pager" aria-label="Pages">
+            {start > 1 ? <a href={usersHref(tenant.slug, q, Math.max(1, start - USERS_PAGE_SIZE))}>← Previous</a> : <span></span>}
+            {last < total ? <a href={usersHref(tenant.slug, q, start + USERS_PAGE_SIZE)}>Next →</a> : <span></span>}
+          </nav>
+        </>
+      )}
+    </Layout>
+  );
+}
+
+function text(value: unknown): string {
+  if (value === undefined || value === null || value === "") return "—";
+  if (Array.isArray(value)) return value.map((v) => text(typeof v === "object" && v !== null && "value" in v ? (v as { value: unknown }).value : v)).join(", ");
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+export interface UserPageProps {
+  ctx: Ctx;
+  tenant: TenantWithToken;
+  user: UserRow;
+  resource: Record<string, unknown>;
+  groups: GroupRef[];
+  events: EventRow[];
+  avatar?: { value: string; error?: string };
+  notice?: string;
+}
+
+export function UserPage(props: UserPageProps) {
+  const { tenant, user, resource } = props;
+  const name = user.displayName ?? user.userName;
+  const given = resource.name as { givenName?: string; familyName?: string; formatted?: string } | undefined;
+  const enterprise = resource["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] as Record<string, unknown> | undefined;
+  const base = `/admin/tenants/${tenant.slug}`;
+  return (
+    <Layout title={`${name} · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="users">
+      {props.notice ? <Notice kind="ok">{props.notice}</Notice> : null}
+      <section class="panel">
+        <div class="who">
+          <Avatar url={user.avatarUrl} name={name} large />
+          <div>
+            <h2 class="no-margin">{name}</h2>
+            <div class="muted">{user.userName}</div>
+            <div class="actions small">
+              <StatusBadge active={user.active} />
+              <OriginBadge source={user.source} />
+            </div>
+          </div>
+        </div>
+      </section>
+      <section class="panel" aria-labelledby="attrs">
+        <h2 id="attrs">Attributes</h2>
+        <dl class="props">
+          <dt>userName</dt>
+          <dd>{user.userName}</dd>
+          <dt>Display name</dt>
+          <dd>{text(resource.displayName)}</dd>
+          <dt>Given / family name</dt>
+          <dd>{given ? `${given.givenName ?? "—"} / ${given.familyName ?? "—"}` : "—"}</dd>
+          <dt>Emails</dt>
+          <dd>{text(resource.emails)}</dd>
+          <dt>Status</dt>
+          <dd>{user.active ? "Active" : "Deactivated (active: false)"}</dd>
+          <dt>External id</dt>
+          <dd class="mono">{text(resource.externalId)}</dd>
+          {enterprise ? (
+            <>
+              <dt>Department</dt>
+              <dd>{text(enterprise.department)}</dd>
+              <dt>Employee number</dt>
+              <dd>{text(enterprise.employeeNumber)}</dd>
+            </>
+          ) : null}
+          <dt>SCIM id</dt>
+          <dd class="mono">{user.id}</dd>
+          <dt>Created</dt>
+          <dd>
+            <Time at={user.createdAt} />
+          </dd>
+          <dt>Last change</dt>
+          <dd>
+            <Time at={user.updatedAt} />
+          </dd>
+        </dl>
+        <details>
+          <summary>SCIM representation (as the identity provider reads it)</summary>
+          <pre class="json">{JSON.stringify(resource, null, 2)}</pre>
+        </details>
+      </section>
+      <section class="panel" aria-labelledby="groups">
+        <h2 id="groups">Groups</h2>
+        {props.groups.length ? (
+          <ul>
+            {props.groups.map((g) => (
+              <li>
+                <a href={`${base}/groups/${encodeURIComponent(g.id)}`}>{g.displayName}</a>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="muted">Not in any group. Push groups from Okta (Push Groups) to see memberships here.</p>
+        )}
+      </section>
+      <section class="panel" aria-labelledby="avatar">
+        <h2 id="avatar">Avatar</h2>
+        <p class="muted small">Owned by TheStorage: identity-provider syncs never overwrite it. It is readable over SCIM as photos[type eq "photo"].</p>
+        <form method="post" action={`${base}/users/${encodeURIComponent(user.id)}/avatar`}>
+          <CsrfField token={props.ctx.csrfToken} />
+          <Field label="Image URL" name="avatarUrl" type="url" value={props.avatar?.value ?? user.avatarUrl ?? ""} error={props.avatar?.error} hint="An https:// image URL." placeholder="https://…" />
+          <div class="actions">
+            <button type="submit">Save avatar</button>
+            {user.avatarUrl ? (
+              <button type="submit" name="clear" value="1" class="secondary">
+                Clear avatar
+              </button>
+            ) : null}
+          </div>
+        </form>
+      </section>
+      <section aria-labelledby="events">
+        <h2 id="events">Recent events</h2>
+        {props.events.length ? (
+          <EventTable events={props.events} slug={tenant.slug} showTarget={false} />
+        ) : (
+          <p class="muted">No provisioning events for this user.</p>
+        )}
+        <p class="small">
+          <a href={`${base}/log`}>Full provisioning log →</a>
+        </p>
+      </section>
+    </Layout>
+  );
+}

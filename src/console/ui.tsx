@@ -1,0 +1,248 @@
+/** Shared layout and components of the admin console (server-rendered Hono JSX, no inline scripts or styles). */
+import type { Child, PropsWithChildren } from "hono/jsx";
+import type { EventRow } from "../db/tenant/schema";
+import { CSS_PATH, JS_PATH } from "./assets";
+
+export interface PageContext {
+  /** Present when signed in: the sign-out form and every POST form carry it. */
+  csrfToken?: string;
+}
+
+export const PROVIDER_LABELS: Record<string, string> = {
+  okta: "Okta",
+  entra: "Entra ID",
+  onelogin: "OneLogin",
+  jumpcloud: "JumpCloud",
+  google: "Google Workspace",
+  generic: "SCIM",
+};
+
+export function providerLabel(provider: string | null | undefined): string {
+  return provider ? (PROVIDER_LABELS[provider] ?? provider) : "—";
+}
+
+export function Layout(props: PropsWithChildren<{ title: string; ctx: PageContext; tenant?: { slug: string; name: string }; tab?: TenantTab }>) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>{`${props.title} · TheStorage SCIM`}</title>
+        <link rel="stylesheet" href={CSS_PATH} />
+        <script src={JS_PATH} defer></script>
+      </head>
+      <body>
+        <header class="topbar">
+          <a class="brand" href="/admin/tenants">
+            TheStorage<small>SCIM console</small>
+          </a>
+          <span class="spacer"></span>
+          {props.ctx.csrfToken ? (
+            <form method="post" action="/admin/sign-out">
+              <CsrfField token={props.ctx.csrfToken} />
+              <button type="submit" class="link-button">
+                Sign out
+              </button>
+            </form>
+          ) : null}
+        </header>
+        <main>
+          {props.tenant ? <TenantHeader tenant={props.tenant} tab={props.tab} /> : null}
+          {props.children}
+        </main>
+      </body>
+    </html>
+  );
+}
+
+export type TenantTab = "users" | "groups" | "log" | "provisioning";
+
+/** Group pages are listed only when the groups repository is present in this build. */
+export const TENANT_TABS: Array<{ tab: TenantTab; label: string; path: string }> = [
+  { tab: "users", label: "Users", path: "users" },
+  { tab: "groups", label: "Groups", path: "groups" },
+  { tab: "log", label: "Provisioning log", path: "log" },
+  { tab: "provisioning", label: "Settings › User Provisioning", path: "provisioning" },
+];
+
+function TenantHeader(props: { tenant: { slug: string; name: string }; tab?: TenantTab }) {
+  const base = `/admin/tenants/${props.tenant.slug}`;
+  return (
+    <>
+      <div class="crumbs">
+        <a href="/admin/tenants">Tenants</a> › <span class="mono">{props.tenant.slug}</span>
+      </div>
+      <h1>{props.tenant.name}</h1>
+      <nav class="tabs" aria-label="Tenant">
+        {TENANT_TABS.map((t) => (
+          <a href={`${base}/${t.path}`} aria-current={props.tab === t.tab ? "page" : undefined}>
+            {t.label}
+          </a>
+        ))}
+      </nav>
+    </>
+  );
+}
+
+export function CsrfField(props: { token: string }) {
+  return <input type="hidden" name="_csrf" value={props.token} />;
+}
+
+export function Empty(props: PropsWithChildren<{ title: string }>) {
+  return (
+    <div class="empty" role="status">
+      <h2>{props.title}</h2>
+      {props.children}
+    </div>
+  );
+}
+
+export function Notice(props: PropsWithChildren<{ kind: "error" | "ok" | "warn" }>) {
+  return (
+    <div class={`notice ${props.kind}`} role={props.kind === "error" ? "alert" : "status"}>
+      {props.children}
+    </div>
+  );
+}
+
+export function Time(props: { at: string | null | undefined; empty?: string }) {
+  if (!props.at) return <span class="muted">{props.empty ?? "—"}</span>;
+  const d = new Date(props.at);
+  if (Number.isNaN(d.getTime())) return <span>{props.at}</span>;
+  const text = `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return <time datetime={props.at}>{text}</time>;
+}
+
+export function initials(name: string): string {
+  const words = name
+    .replace(/@.*$/, "")
+    .split(/[\s._-]+/)
+    .filter(Boolean);
+  const letters = (words.length > 1 ? [words[0], words[words.length - 1]] : words).map((w) => w[0]!.toUpperCase());
+  return letters.join("").slice(0, 2) || "?";
+}
+
+export function Avatar(props: { url: string | null; name: string; large?: boolean }) {
+  const cls = props.large ? "avatar large" : "avatar";
+  // The CSP allows https: images only; anything else falls back to initials.
+  if (props.url && /^https:\/\//i.test(props.url)) {
+    return <img class={cls} src={props.url} alt="" width={props.large ? 64 : 32} height={props.large ? 64 : 32} loading="lazy" referrerpolicy="no-referrer" />;
+  }
+  return (
+    <span class={cls} aria-hidden="true">
+      {initials(props.name)}
+    </span>
+  );
+}
+
+export function OriginBadge(props: { source: string | null }) {
+  if (!props.source) return <span class="badge" title="Created in TheStorage, not by an identity provider.">Local</span>;
+  const label = providerLabel(props.source);
+  return (
+    <span class="badge origin" title={`Provisioned by ${label} over SCIM. Sign-in still runs through TheStorage's own identity flow.`}>
+      {label}
+    </span>
+  );
+}
+
+export function StatusBadge(props: { active: boolean }) {
+  return props.active ? <span class="badge active">Active</span> : <span class="badge inactive">Deactivated</span>;
+}
+
+/** "Refused" for 4xx (the request was turned down), "Failed" otherwise. Text and an icon, not colour alone. */
+export function OutcomeBadge(props: { outcome: string; status: number }) {
+  if (props.outcome === "success") return <span class="badge success">✓ OK</span>;
+  return <span class="badge failure">{props.status >= 400 && props.status < 500 ? "✕ Refused" : "✕ Failed"}</span>;
+}
+
+export function EventTable(props: { events: EventRow[]; slug: string; showTarget?: boolean }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            <th scope="col">Action</th>
+            {props.showTarget !== false ? <th scope="col">Target</th> : null}
+            <th scope="col">Outcome</th>
+            <th scope="col">Status</th>
+            <th scope="col">Detail</th>
+            <th scope="col">Token</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.events.map((e) => (
+            <tr class={e.outcome === "success" ? undefined : "failure"}>
+              <td class="nowrap">
+                <Time at={e.at} />
+              </td>
+              <td class="mono">{e.action}</td>
+              {props.showTarget !== false ? (
+                <td>{e.resourceId && e.resourceType === "User" ? <a href={`/admin/tenants/${props.slug}/users/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : e.resourceId && e.resourceType === "Group" ? <a href={`/admin/tenants/${props.slug}/groups/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : (e.target ?? <span class="muted">—</span>)}</td>
+              ) : null}
+              <td>
+                <OutcomeBadge outcome={e.outcome} status={e.status} />
+              </td>
+              <td class="mono">{e.status}</td>
+              <td>{e.detail || <span class="muted">—</span>}</td>
+              <td class="mono nowrap">{e.tokenPrefix ? (e.tokenPrefix === "admin" ? "operator" : `${e.tokenPrefix}…`) : "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function Field(props: { label: string; name: string; value?: string; error?: string; hint?: string; type?: string; required?: boolean; autocomplete?: string; pattern?: string; placeholder?: string; children?: Child }) {
+  const id = `f-${props.name}`;
+  const errorId = `${id}-error`;
+  const hintId = `${id}-hint`;
+  const describedBy = [props.hint ? hintId : "", props.error ? errorId : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div class="field">
+      <label for={id}>
+        {props.label}
+        {props.hint ? (
+          <span class="hint" id={hintId}>
+            {props.hint}
+          </span>
+        ) : null}
+      </label>
+      {props.children ?? (
+        <input
+          id={id}
+          name={props.name}
+          type={props.type ?? "text"}
+          value={props.value ?? ""}
+          required={props.required}
+          autocomplete={props.autocomplete}
+          placeholder={props.placeholder}
+          aria-invalid={props.error ? "true" : undefined}
+          aria-describedby={describedBy}
+        />
+      )}
+      {props.error ? (
+        <div class="field-error" id={errorId}>
+          {props.error}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export function ErrorPage(props: { ctx: PageContext; status: number; title: string; detail: string; back?: { href: string; label: string } }) {
+  return (
+    <Layout title={props.title} ctx={props.ctx}>
+      <div class="panel">
+        <h1>{props.title}</h1>
+        <p>{props.detail}</p>
+        <p class="muted small">HTTP {props.status}</p>
+        <a class="button secondary" href={props.back?.href ?? "/admin/tenants"}>
+          {props.back?.label ?? "Back to tenants"}
+        </a>
+      </div>
+    </Layout>
+  );
+}
