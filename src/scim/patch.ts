@@ -218,8 +218,12 @@ function resolveTarget(type: ResourceTypeDef, text: string, strict: boolean): Re
     if (strict) throw error;
     return SKIP;
   }
-  const schema = parsed.schema === undefined ? type.schema : findSchema(type, parsed.schema);
+  let schema = parsed.schema === undefined ? type.schema : findSchema(type, parsed.schema);
   if (!schema) return SKIP;
+  if (parsed.schema === undefined && !findAttribute(type.schema.attributes, parsed.attribute) && !findAttribute(COMMON_ATTRIBUTES, parsed.attribute)) {
+    // Entra sends enterprise attributes bare (`"path": "manager"`): look an unknown core name up in the extensions.
+    schema = type.extensions.find((ext) => findAttribute(ext.attributes, parsed.attribute)) ?? schema;
+  }
   const extension = schema !== type.schema;
   if (!extension && type.name === "User" && lower(parsed.attribute) === "password") {
     throw new ApiError(400, PASSWORD_SYNC_REFUSED, { scimType: "mutability" });
