@@ -116,8 +116,13 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+/** Creates and lookups sent one at a time (anatomy, baseline): per-request cost without queueing. */
+const SEQUENTIAL_CREATES = 100;
+
 const sampleWithReplacement = (items, n) => Array.from({ length: n }, () => items[Math.floor(Math.random() * items.length)]);
 const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
+/** "48.3 ms", "1.43 s". */
+const ms = (x) => (x === null || x === undefined ? "–" : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${fmtMs(x)} ms`);
 
 function phaseDone(phase, extra = "") {
   const failures = phase.failures ? `, ${phase.failures} FAILED` : "";
@@ -218,9 +223,12 @@ async function main() {
   progress.say(`state: ${stateDir}`);
   progress.say("applying migrations (CONTROL_DB, TENANT_DEFAULT, TENANT_DEMO" + (opts.skipBaseline ? ")" : ", baseline DB)") + "…");
   const t0 = performance.now();
+  // One at a time per state directory: concurrent local migrations on one directory hit SQLITE_BUSY.
   await Promise.all([
-    ...["CONTROL_DB", "TENANT_DEFAULT", "TENANT_DEMO"].map((db) => wrangler(["d1", "migrations", "apply", db, "--local", "--persist-to", mainState])),
-    ...(opts.skipBaseline ? [] : [wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", baseState, "--config", baseConfig])]),
+    (async () => {
+      for (const db of ["CONTROL_DB", "TENANT_DEFAULT", "TENANT_DEMO"]) await wrangler(["d1", "migrations", "apply", db, "--local", "--persist-to", mainState]);
+    })(),
+    opts.skipBaseline ? null : wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", baseState, "--config", baseConfig]),
   ]);
   progress.say(`migrations applied in ${seconds(performance.now() - t0)}`);
 
@@ -347,7 +355,7 @@ async function main() {
     phase.extra.probe = { lastStartIndex: probe.lastStart, firstP50: probe.first.p50, lastP50: probe.last.p50 };
     phases.import = phase;
     smallImport = { users: imp.total, page: phase.stats("page"), probe };
-    phaseDone(phase, `${imp.pageMs.length} pages of ${imp.total} users; first ${fmtMs(phase.extra.firstPageMs)} ms, last ${fmtMs(phase.extra.lastPageMs)} ms`);
+    phaseDone(phase, `${imp.pageMs.length} pages of ${imp.total} users; first ${ms(phase.extra.firstPageMs)}, last ${ms(phase.extra.lastPageMs)}`);
   }
 
   // --- 4. Lookups --------------------------------------------------------------------------------
@@ -368,13 +376,19 @@ async function main() {
     const wrong = new Client(endpoint, { Authorization: `Bearer tsscim_${"x".repeat(43)}` });
     const health = new Client(server.url);
     const someone = created[0]?.userName ?? people[0].userName;
-    progress.start(phase.label, n * 4);
+    const extraPeople = Array.from({ length: SEQUENTIAL_CREATES }, (_, k) => person(opts.users + k, "seq"));
+    progress.start(phase.label, n * 4 + extraPeople.length);
     for (let i = 0; i < n; i++) {
       await health.send(phase, "GET /healthz (no D1)", "GET", "/healthz");
       await wrong.send(phase, "401, bad token (auth query only)", "GET", "/Users?count=0", undefined, { expect: (s) => s === 401 });
       await scim.send(phase, "count=0 list (auth + limit + count)", "GET", "/Users?count=0");
       await scim.send(phase, "lookup (hit), sequential", "GET", userNameFilterPath(someone));
       progress.tick(4);
+    }
+    for (const p of extraPeople) {
+      const res = await scim.send(phase, "create (POST), sequential", "POST", "/Users", oktaCreateBody(p), { expect: (s) => s === 201 });
+      if (res.ok) created.push({ userName: p.userName, id: res.body.id });
+      progress.tick();
     }
     phase.finish();
     phases.anatomy = phase;
@@ -388,22 +402,22 @@ async function main() {
   const seedTarget = opts.skipScale ? groupNeed : Math.max(opts.scaleUsers, groupNeed);
   if (seedTarget > everyone.length) {
     const phase = new Phase("seed", `Seed ${seedTarget - everyone.length} users into local D1 (wrangler d1 execute)`);
-    const extra = Array.from({ length: seedTarget - everyone.length }, (_, k) => person(opts.users + k, "seed"));
+    const extra = Array.from({ length: seedTarget - everyone.length }, (_, k) => person(opts.users + SEQUENTIAL_CREATES + k, "seed"));
     const { sql, ids } = seedSql(tenantId, extra, { startMs: Date.now() });
     const file = path.join(stateDir, "seed.sql");
     await writeFile(file, sql);
     progress.say(`seeding ${extra.length} users (${(sql.length / 1e6).toFixed(1)} MB of SQL) with wrangler d1 execute --local…`);
-    const { ms } = await wrangler(["d1", "execute", "TENANT_DEFAULT", "--local", "--persist-to", mainState, "--file", file]);
+    const { ms: seedMs } = await wrangler(["d1", "execute", "TENANT_DEFAULT", "--local", "--persist-to", mainState, "--file", file]);
     extra.forEach((p, k) => everyone.push({ userName: p.userName, id: ids[k] }));
     // The running dev server must see the rows (same SQLite file).
     const check = await scim.send(phase, "count=0 list", "GET", "/Users?count=0");
     phase.finish();
-    phase.extra = { seeded: extra.length, seedMs: round(ms), totalResults: check.body?.totalResults ?? null };
+    phase.extra = { seeded: extra.length, seedMs: round(seedMs), usersPerSecond: round(extra.length / (seedMs / 1000), 0), totalResults: check.body?.totalResults ?? null };
     if (check.ok && check.body.totalResults !== everyone.length) {
       phase.fail("count=0 list", check.status, `after seeding, totalResults=${check.body.totalResults}, expected ${everyone.length}: wrangler dev does not see rows written by d1 execute`);
     }
     phases.seed = phase;
-    progress.say(`✓ seeded ${extra.length} users in ${seconds(ms)}; the server now reports ${check.body?.totalResults} users`);
+    progress.say(`✓ seeded ${extra.length} users in ${seconds(seedMs)}; the server now reports ${check.body?.totalResults} users`);
   }
   if (!opts.skipScale && everyone.length > created.length) {
     const lk = new Phase("scaleLookups", `Lookups at ${everyone.length} users (${opts.lookups}, ×${C})`);
@@ -424,7 +438,7 @@ async function main() {
       probe: { lastStartIndex: probe.lastStart, firstP50: probe.first.p50, lastP50: probe.last.p50 },
     };
     phases.scaleImport = im;
-    phaseDone(im, `${imp.pageMs.length} pages; first ${fmtMs(im.extra.firstPageMs)} ms, last ${fmtMs(im.extra.lastPageMs)} ms`);
+    phaseDone(im, `${imp.pageMs.length} pages; first ${ms(im.extra.firstPageMs)}, last ${ms(im.extra.lastPageMs)}`);
 
     const big = { users: imp.total, lookup: lk.stats("lookup (hit)"), page: im.stats("page"), probe };
     results.scale = {
@@ -487,7 +501,7 @@ async function main() {
       }
       phase.finish();
       phases.groups = phase;
-      phaseDone(phase, `Push Now of ${members.length} members ${fmtMs(push.ms)} ms`);
+      phaseDone(phase, `Push Now of ${members.length} members ${ms(push.ms)}`);
     }
   }
 
@@ -498,7 +512,7 @@ async function main() {
     const phase = new Phase("baseline", `Baseline: bare Worker + D1 (${opts.users} creates, ${opts.lookups} lookups, ×${C})`);
     const basePeople = Array.from({ length: opts.users }, (_, i) => person(i, "base"));
     const baseCreated = [];
-    progress.start(phase.label, basePeople.length + opts.lookups);
+    progress.start(phase.label, basePeople.length + opts.lookups + 200 + SEQUENTIAL_CREATES);
     await pool(basePeople, C, async (p) => {
       const look = await base.send(phase, "lookup (miss)", "GET", userNameFilterPath(p.userName));
       if (look.ok && look.body?.totalResults === 0) {
@@ -513,12 +527,35 @@ async function main() {
       if (r.ok && r.body?.totalResults !== 1) phase.fail("lookup (hit)", r.status, `baseline lookup of ${userName} returned ${r.body?.totalResults}`);
       progress.tick();
     });
-    for (let i = 0; i < 200; i++) await base.send(phase, "lookup (hit), sequential", "GET", userNameFilterPath(baseCreated[0]));
+    for (let i = 0; i < 200; i++) {
+      await base.send(phase, "GET /healthz", "GET", "/healthz");
+      await base.send(phase, "lookup (hit), sequential", "GET", userNameFilterPath(baseCreated[0]));
+      progress.tick();
+    }
+    for (const p of Array.from({ length: SEQUENTIAL_CREATES }, (_, k) => person(opts.users + k, "bseq"))) {
+      await base.send(phase, "create (POST), sequential", "POST", "/Users", oktaCreateBody(p), { expect: (s) => s === 201 });
+      progress.tick();
+    }
     phase.finish();
     phases.baseline = phase;
     phaseDone(phase);
-    const ours = { create: phases.push.stats("create (POST)"), lookup: phases.lookups.stats("lookup (hit)"), miss: phases.push.stats("lookup (miss)"), seq: phases.anatomy.stats("lookup (hit), sequential") };
-    const theirs = { create: phase.stats("create (POST)"), lookup: phase.stats("lookup (hit)"), miss: phase.stats("lookup (miss)"), seq: phase.stats("lookup (hit), sequential") };
+    const pick = (create, miss, lookup, seq, seqCreate, health) => ({ create, miss, lookup, seqCreate, seq, health });
+    const ours = pick(
+      phases.push.stats("create (POST)"),
+      phases.push.stats("lookup (miss)"),
+      phases.lookups.stats("lookup (hit)"),
+      phases.anatomy.stats("lookup (hit), sequential"),
+      phases.anatomy.stats("create (POST), sequential"),
+      phases.anatomy.stats("GET /healthz (no D1)"),
+    );
+    const theirs = pick(
+      phase.stats("create (POST)"),
+      phase.stats("lookup (miss)"),
+      phase.stats("lookup (hit)"),
+      phase.stats("lookup (hit), sequential"),
+      phase.stats("create (POST), sequential"),
+      phase.stats("GET /healthz"),
+    );
     const ratio = (a, b) => (a && b ? round(a / b) : null);
     results.baseline = Object.fromEntries(
       Object.keys(ours).map((k) => [k, { service: ours[k], baseline: theirs[k], ratioP50: ratio(ours[k].p50, theirs[k].p50), ratioP99: ratio(ours[k].p99, theirs[k].p99) }]),
@@ -599,7 +636,14 @@ async function main() {
   if (b) {
     out.push("");
     out.push("Service vs bare-D1 baseline (same requests, same concurrency)");
-    const names = { create: "create (POST)", miss: "lookup, miss (push)", lookup: "lookup, hit", seq: "lookup, hit, sequential" };
+    const names = {
+      create: `create (POST), ×${C}`,
+      miss: `lookup, miss (push), ×${C}`,
+      lookup: `lookup, hit, ×${C}`,
+      seqCreate: "create (POST), sequential",
+      seq: "lookup, hit, sequential",
+      health: "GET /healthz, sequential",
+    };
     out.push(
       table(
         ["request", "service p50", "baseline p50", "ratio", "service p99", "baseline p99", "ratio"],
