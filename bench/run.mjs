@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Client, Phase, pool, Progress, round, summarize } from "./lib/measure.mjs";
+import { Client, Phase, pool, Progress, round, runAbort } from "./lib/measure.mjs";
 import { freePort, killAllNow, ROOT, startDev, stopAll, waitForHttp, wrangler } from "./lib/proc.mjs";
 import { fmtMs, fmtRatio, table } from "./lib/report.mjs";
 import { oktaCreateBody, person, seedSql, userNameFilterPath } from "./lib/users.mjs";
@@ -108,7 +108,9 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
       killAllNow();
       process.exit(130);
     }
-    progress.end(`\ninterrupted (${signal}): stopping wrangler…`);
+    runAbort.abort(new Error(`interrupted (${signal})`));
+    progress.end();
+    progress.say(`interrupted (${signal}): stopping wrangler…`);
     cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   });
 }
@@ -670,6 +672,8 @@ async function main() {
 }
 
 main().catch(async (error) => {
+  if (runAbort.signal.aborted) return; // the signal handler is cleaning up and exits
+  runAbort.abort(error);
   progress.end();
   process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
   await cleanup({ failed: true });

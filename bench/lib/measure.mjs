@@ -86,6 +86,9 @@ export class Phase {
   }
 }
 
+/** Aborted on Ctrl-C / failure: in-flight requests stop and no new ones are sent. */
+export const runAbort = new AbortController();
+
 /**
  * An HTTP client bound to one server. Shares one back-off gate between all concurrent workers: when
  * any request gets a 429, every worker waits out its Retry-After before sending again (as an IdP's
@@ -104,12 +107,13 @@ export class Client {
    */
   async send(phase, kind, method, path, body, { expect = (s) => s >= 200 && s < 300, headers = {} } = {}) {
     const url = path.startsWith("http") ? path : this.baseUrl + path;
-    const init = { method, headers: { Accept: "application/scim+json", ...this.headers, ...headers } };
+    const init = { signal: runAbort.signal, method, headers: { Accept: "application/scim+json", ...this.headers, ...headers } };
     if (body !== undefined) {
       init.body = typeof body === "string" ? body : JSON.stringify(body);
       init.headers["Content-Type"] = "application/scim+json";
     }
     for (let attempt = 0; ; attempt++) {
+      runAbort.signal.throwIfAborted();
       const wait = this.pausedUntil - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const t0 = performance.now();
@@ -119,6 +123,7 @@ export class Client {
         res = await fetch(url, init);
         text = await res.text();
       } catch (error) {
+        runAbort.signal.throwIfAborted();
         const ms = performance.now() - t0;
         phase.requests++;
         phase.fail(kind, 0, `network error: ${error.cause?.code ?? error.message}`);
