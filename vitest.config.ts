@@ -3,10 +3,11 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 
 /**
- * Two projects:
+ * Three projects:
  * - `unit`: the pure SCIM core (src/scim), run in Node: no bindings, fast.
  * - `workers`: everything through the Worker's HTTP surface, inside workerd with real D1, Durable
  *   Objects and the rate-limit binding from wrangler.toml. Storage is isolated per test file.
+ * - `e2e`: the admin console driven in headless Chromium against a real `wrangler dev`.
  */
 export default defineConfig(async () => {
   const control = await readD1Migrations(path.join(import.meta.dirname, "migrations/control"));
@@ -40,6 +41,10 @@ export default defineConfig(async () => {
             testTimeout: 60_000,
             hookTimeout: 60_000,
           },
+        },
+        {
+          // The admin console in headless Debian Chromium against `wrangler dev` (test/e2e).
+          test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 180_000 },
         },
       ],
     },

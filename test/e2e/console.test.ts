@@ -1,0 +1,312 @@
+/// <reference types="node" />
+// The admin console end to end: a real `wrangler dev` (local D1 and Durable Objects in a temporary
+// persist dir, its own ADMIN_TOKEN) driven by Debian Chromium through playwright-core. Browser
+// traffic is limited to 127.0.0.1. Screenshots of every screen go to test-results/screenshots/.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ROOT = join(import.meta.dirname, "..", "..");
+const SHOTS = join(ROOT, "test-results", "screenshots");
+const BINDINGS = ["CONTROL_DB", "TENANT_DEFAULT", "TENANT_DEMO"];
+const ADMIN_TOKEN = `tsadmin_e2e_${randomBytes(18).toString("base64url")}`;
+const SLUG = "acme-e2e";
+const TOKEN_PATTERN = /tsscim_[A-Za-z0-9_-]{43}/;
+
+let server: ChildProcess | undefined;
+let serverLog = "";
+let persistDir = "";
+let origin = "";
+let browser: Browser | undefined;
+let context: BrowserContext;
+let page: Page;
+const cspViolations: string[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+async function waitForHealth(deadlineMs: number): Promise<void> {
+  while (Date.now() < deadlineMs) {
+    if (server?.exitCode !== null && server?.exitCode !== undefined) throw new Error(`wrangler dev exited with ${server.exitCode}:\n${serverLog.slice(-4000)}`);
+    try {
+      if ((await fetch(`${origin}/healthz`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`wrangler dev did not answer ${origin}/healthz in time:\n${serverLog.slice(-4000)}`);
+}
+
+async function shot(name: string, target: Page = page): Promise<void> {
+  await target.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+function scim(token: string, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${origin}/api/${SLUG}/scim/v2${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, Accept: "application/scim+json", ...(body ? { "Content-Type": "application/scim+json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `The e2e project needs Debian Chromium at ${CHROMIUM}, which is missing. Install it with ` +
+        "`apt-get update && apt-get install -y --no-install-recommends chromium` (.ci/run does this), or run the other projects only: `npx vitest run --project unit --project workers`.",
+    );
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  persistDir = mkdtempSync(join(tmpdir(), "thestorage-e2e-"));
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" };
+  for (const binding of BINDINGS) {
+    const applied = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", binding, "--local", "--persist-to", persistDir], { cwd: ROOT, env, encoding: "utf8" });
+    if (applied.status !== 0) throw new Error(`migrations for ${binding} failed:\n${applied.stdout}\n${applied.stderr}`);
+  }
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  origin = `http://127.0.0.1:${port}`;
+  server = spawn(
+    "npx",
+    ["wrangler", "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistDir, "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--show-interactive-dev-session=false"],
+    { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  server.stdout!.on("data", (chunk) => (serverLog += String(chunk)));
+  server.stderr!.on("data", (chunk) => (serverLog += String(chunk)));
+  await waitForHealth(Date.now() + 150_000);
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"], viewport: { width: 1280, height: 860 } });
+  // Only the local server: anything else (an avatar host, a font CDN) is aborted.
+  await context.route(/^(?!http:\/\/127\.0\.0\.1[:/])/, (route) => route.abort());
+  page = await context.newPage();
+  page.on("console", (message) => {
+    if (/Content Security Policy|Refused to (execute|apply|load)/i.test(message.text())) cspViolations.push(message.text());
+  });
+  page.on("pageerror", (error) => cspViolations.push(`page error: ${error.message}`));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  if (server?.pid && server.exitCode === null) {
+    const exited = new Promise((resolve) => server!.once("exit", resolve));
+    try {
+      process.kill(-server.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-server!.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (persistDir) rmSync(persistDir, { recursive: true, force: true });
+});
+
+describe("admin console in Chromium", () => {
+  let firstToken = "";
+  let userId = "";
+
+  it("signs in with the admin token and gets a locked-down session cookie", async () => {
+    await page.goto(`${origin}/admin`);
+    expect(new URL(page.url()).pathname).toBe("/admin/sign-in");
+    await shot("01-sign-in");
+    await page.fill("#f-token", "not-the-token");
+    await page.click("button[type=submit]");
+    await expect.poll(() => page.textContent("body")).toContain("not the admin token");
+    expect(await context.cookies()).toEqual([]);
+    await page.fill("#f-token", ADMIN_TOKEN);
+    await Promise.all([page.waitForURL(`${origin}/admin/tenants`), page.click("button[type=submit]")]);
+    const [cookie, ...others] = await context.cookies();
+    expect(others).toEqual([]);
+    expect(cookie).toMatchObject({ name: "__Secure-ts_console", path: "/admin", httpOnly: true, secure: true, sameSite: "Strict" });
+    expect(cookie!.value).not.toContain(ADMIN_TOKEN);
+    expect(await page.textContent("body")).toContain("No tenants yet");
+    expect(await page.content()).not.toContain(ADMIN_TOKEN);
+    await shot("02-tenants-empty");
+  });
+
+  it("creates a tenant, with inline validation first", async () => {
+    await page.fill("#f-slug", "Acme_Corp");
+    await page.fill("#f-name", "Acme Corporation");
+    await page.click("text=Create tenant");
+    await expect.poll(() => page.locator(".field-error").first().textContent()).toContain("lower-case letters");
+    await shot("03-tenant-validation");
+    await page.fill("#f-slug", SLUG);
+    await page.selectOption("#f-database", "TENANT_DEMO");
+    await Promise.all([page.waitForURL(`${origin}/admin/tenants/${SLUG}/provisioning?created=1`), page.click("text=Create tenant")]);
+    expect(await page.textContent("body")).toContain("SCIM is off");
+    await shot("04-provisioning-off");
+  });
+
+  it("switches SCIM on and shows the token once in a modal dialog with working Copy buttons", async () => {
+    await Promise.all([page.waitForLoadState("load"), page.click("button[role=switch]")]);
+    const dialog = page.locator("#token-dialog");
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    // Modal (showModal), and focus starts on the Copy button.
+    expect(await page.evaluate(() => (globalThis as any).document.querySelector("#token-dialog").matches(":modal"))).toBe(true);
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute("data-copy"))).toBe("token-value");
+    firstToken = (await page.textContent("#token-value"))!.trim();
+    expect(firstToken).toMatch(TOKEN_PATTERN);
+    expect(await dialog.textContent()).toContain("shown once");
+    expect(await page.textContent("#endpoint-value")).toBe(`${origin}/api/${SLUG}/scim/v2`);
+    expect(page.url()).not.toContain(firstToken);
+    await page.keyboard.press("Enter"); // activates the focused Copy button
+    await expect.poll(() => page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(firstToken);
+    await expect.poll(() => page.textContent("#copy-status")).toContain("Copied");
+    await shot("05-token-dialog");
+    await page.click("text=Copy URL");
+    await expect.poll(() => page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(`${origin}/api/${SLUG}/scim/v2`);
+    await page.evaluate((token) => (globalThis as any).navigator.clipboard.writeText(token), firstToken);
+
+    await Promise.all([page.waitForURL(`${origin}/admin/tenants/${SLUG}/provisioning`), page.click("#token-done")]);
+    const html = await page.content();
+    expect(html).not.toContain(firstToken);
+    expect(html).not.toMatch(TOKEN_PATTERN);
+    expect(html).toContain(`${firstToken.slice(0, 12)}…`);
+    expect(await page.textContent("body")).toContain("SCIM is on");
+    await shot("06-provisioning-on");
+  });
+
+  it("accepts the token over SCIM: an Okta user is created and deactivated", async () => {
+    const n = randomBytes(3).toString("hex");
+    const body = {
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+      userName: `ada.lovelace.${n}@example.com`,
+      name: { givenName: "Ada", familyName: "Lovelace" },
+      emails: [{ primary: true, value: `ada.lovelace.${n}@example.com`, type: "work" }],
+      displayName: "Ada Lovelace",
+      locale: "en-US",
+      externalId: `00u${n}`,
+      groups: [],
+      password: "1mz050nq",
+      active: true,
+    };
+    const created = await scim(firstToken, "POST", "/Users", body);
+    expect(created.status).toBe(201);
+    userId = ((await created.json()) as { id: string }).id;
+    const other = await scim(firstToken, "POST", "/Users", { ...body, userName: `grace.hopper.${n}@example.com`, displayName: "Grace Hopper", externalId: `00v${n}`, name: { givenName: "Grace", familyName: "Hopper" }, emails: [{ primary: true, value: `grace.hopper.${n}@example.com` }] });
+    expect(other.status).toBe(201);
+    const deactivated = await scim(firstToken, "PATCH", `/Users/${userId}`, { Operations: [{ op: "replace", value: { active: false } }] });
+    expect(deactivated.status).toBe(200);
+    expect(((await deactivated.json()) as { active: boolean }).active).toBe(false);
+    // A refused write, so the log has one to highlight.
+    expect((await scim(firstToken, "POST", "/Users", body)).status).toBe(409);
+    const group = await scim(firstToken, "POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Engineering", members: [{ value: userId }] });
+    expect(group.status).toBe(201);
+  });
+
+  it("shows the users with their Okta badge and status, and a user's page", async () => {
+    await page.click("nav.tabs >> text=Users");
+    await page.waitForURL(`${origin}/admin/tenants/${SLUG}/users`);
+    const row = page.locator("tr", { hasText: "Ada Lovelace" });
+    expect(await row.locator(".badge.origin").textContent()).toBe("Okta");
+    expect(await row.locator(".badge.origin").getAttribute("title")).toContain("TheStorage's own identity flow");
+    expect(await row.textContent()).toContain("Deactivated");
+    expect(await page.locator("tr", { hasText: "Grace Hopper" }).textContent()).toContain("Active");
+    await shot("07-users");
+    await page.fill("#f-q", "hopper");
+    await Promise.all([page.waitForURL(/q=hopper/), page.click("form[role=search] button[type=submit]")]);
+    expect(await page.locator("tbody tr").count()).toBe(1);
+    await page.goto(`${origin}/admin/tenants/${SLUG}/users`);
+    await Promise.all([page.waitForURL(`${origin}/admin/tenants/${SLUG}/users/${userId}`), page.click("text=Ada Lovelace")]);
+    const text = await page.textContent("body");
+    expect(text).toContain("Engineering");
+    expect(text).toContain("user.deactivate");
+    await shot("08-user");
+  });
+
+  it("shows the provisioning log, with the refused write marked", async () => {
+    await page.goto(`${origin}/admin/tenants/${SLUG}/log`);
+    const text = await page.textContent("body");
+    for (const action of ["user.create", "user.deactivate", "group.create"]) expect(text).toContain(action);
+    const refused = page.locator("tr.failure");
+    expect(await refused.count()).toBe(1);
+    expect(await refused.textContent()).toContain("✕ Refused");
+    expect(await refused.textContent()).toContain("409");
+    expect(text).toContain(`${firstToken.slice(0, 12)}…`);
+    await shot("09-log");
+    await page.selectOption("#f-outcome", "failure");
+    await Promise.all([page.waitForURL(/outcome=failure/), page.click("text=Filter")]);
+    expect(await page.locator("tbody tr").count()).toBe(1);
+  });
+
+  it("shows groups with member counts and a group's members", async () => {
+    await page.goto(`${origin}/admin/tenants/${SLUG}/groups`);
+    const row = page.locator("tr", { hasText: "Engineering" });
+    expect(await row.locator("td").nth(1).textContent()).toBe("1");
+    await shot("10-groups");
+    await Promise.all([page.waitForURL(/\/groups\/[^/]+$/), page.click("text=Engineering")]);
+    expect(await page.textContent("body")).toContain("Ada Lovelace");
+  });
+
+  it("regenerates after a confirmation: the old token is refused at once, the new one works", async () => {
+    await page.goto(`${origin}/admin/tenants/${SLUG}/provisioning`);
+    await page.click("text=Regenerate token");
+    const confirm = page.locator("#confirm-regenerate");
+    await expect.poll(() => confirm.isVisible()).toBe(true);
+    expect(await confirm.textContent()).toContain("stops working at once");
+    await shot("11-regenerate-confirm");
+    // Cancel keeps the token.
+    await confirm.locator("text=Cancel").click();
+    await expect.poll(() => confirm.isVisible()).toBe(false);
+    expect((await scim(firstToken, "GET", "/Users?count=1")).status).toBe(200);
+
+    await page.click("text=Regenerate token");
+    await Promise.all([page.waitForLoadState("load"), confirm.locator("button[type=submit]").click()]);
+    await expect.poll(() => page.locator("#token-dialog").isVisible()).toBe(true);
+    const secondToken = (await page.textContent("#token-value"))!.trim();
+    expect(secondToken).toMatch(TOKEN_PATTERN);
+    expect(secondToken).not.toBe(firstToken);
+    expect(await page.textContent("#token-dialog")).toContain("previous token has stopped working");
+    await shot("12-new-token-dialog");
+    // Esc closes the dialog and leaves the page, so the token does not linger.
+    await Promise.all([page.waitForURL(`${origin}/admin/tenants/${SLUG}/provisioning`), page.keyboard.press("Escape")]);
+    expect(await page.content()).not.toContain(secondToken);
+
+    expect((await scim(firstToken, "GET", "/Users?count=1")).status).toBe(401);
+    expect((await scim(secondToken, "GET", "/Users?count=1")).status).toBe(200);
+  });
+
+  it("reads well on a phone", async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${origin}/admin/tenants/${SLUG}/users`);
+    const overflow = await phone.evaluate(() => (globalThis as any).document.documentElement.scrollWidth - (globalThis as any).document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot("13-users-phone", phone);
+    await phone.goto(`${origin}/admin/tenants/${SLUG}/provisioning`);
+    await shot("14-provisioning-phone", phone);
+    await phone.close();
+  });
+
+  it("signs out, and no CSP violation happened along the way", async () => {
+    await Promise.all([page.waitForURL(/\/admin\/sign-in\?signed-out=1$/), page.click("text=Sign out")]);
+    expect(await context.cookies()).toEqual([]);
+    await page.goto(`${origin}/admin/tenants`);
+    expect(new URL(page.url()).pathname).toBe("/admin/sign-in");
+    expect(cspViolations).toEqual([]);
+  });
+});
