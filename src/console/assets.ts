@@ -61,6 +61,13 @@ th, td { text-align: left; padding: 9px 12px; border-bottom: 1px solid var(--lin
 th { font-size: 12px; text-transform: uppercase; letter-spacing: .4px; color: var(--muted); background: #fafbfc; white-space: nowrap; }
 tr:last-child td { border-bottom: none; }
 td.nowrap { white-space: nowrap; }
+.table-wrap table { font-size: 14px; }
+td.detail { min-width: 220px; max-width: 420px; overflow-wrap: anywhere; }
+td.target { overflow-wrap: anywhere; min-width: 160px; }
+details { margin-top: 12px; }
+summary { cursor: pointer; }
+.no-margin { margin: 0; }
+.filters input[type=search] { min-width: 260px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600; border: 1px solid var(--line); background: #f0f2f5; color: var(--text); white-space: nowrap; }
 .badge.origin { background: #eef2ff; border-color: #c7d2fe; color: #1e3a8a; cursor: help; }
 .badge.active, .badge.success, .badge.on { background: var(--ok-bg); border-color: #a7d8b8; color: var(--ok); }

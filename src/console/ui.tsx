@@ -58,7 +58,6 @@ export function Layout(props: PropsWithChildren<{ title: string; ctx: PageContex
 
 export type TenantTab = "users" | "groups" | "log" | "provisioning";
 
-/** Group pages are listed only when the groups repository is present in this build. */
 export const TENANT_TABS: Array<{ tab: TenantTab; label: string; path: string }> = [
   { tab: "users", label: "Users", path: "users" },
   { tab: "groups", label: "Groups", path: "groups" },
@@ -179,13 +178,13 @@ export function EventTable(props: { events: EventRow[]; slug: string; showTarget
               </td>
               <td class="mono">{e.action}</td>
               {props.showTarget !== false ? (
-                <td>{e.resourceId && e.resourceType === "User" ? <a href={`/admin/tenants/${props.slug}/users/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : e.resourceId && e.resourceType === "Group" ? <a href={`/admin/tenants/${props.slug}/groups/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : (e.target ?? <span class="muted">—</span>)}</td>
+                <td class="target">{e.resourceId && e.resourceType === "User" ? <a href={`/admin/tenants/${props.slug}/users/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : e.resourceId && e.resourceType === "Group" ? <a href={`/admin/tenants/${props.slug}/groups/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : (e.target ?? <span class="muted">—</span>)}</td>
               ) : null}
               <td>
                 <OutcomeBadge outcome={e.outcome} status={e.status} />
               </td>
               <td class="mono">{e.status}</td>
-              <td>{e.detail || <span class="muted">—</span>}</td>
+              <td class="detail">{e.detail || <span class="muted">—</span>}</td>
               <td class="mono nowrap">{e.tokenPrefix ? (e.tokenPrefix === "admin" ? "operator" : `${e.tokenPrefix}…`) : "—"}</td>
             </tr>
           ))}

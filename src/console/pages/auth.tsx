@@ -1,7 +1,7 @@
 /** Sign-in and the "console disabled" page. */
 import { Field, Layout, Notice } from "../ui";
 
-export function SignInPage(props: { error?: string; disabled?: boolean; signedOut?: boolean; expired?: boolean }) {
+export function SignInPage(props: { error?: string; disabled?: boolean; signedOut?: boolean }) {
   return (
     <Layout title="Sign in" ctx={{}}>
       <div class="signin panel">
@@ -17,7 +17,6 @@ export function SignInPage(props: { error?: string; disabled?: boolean; signedOu
         ) : (
           <>
             {props.signedOut ? <Notice kind="ok">You are signed out.</Notice> : null}
-            {props.expired ? <Notice kind="warn">Your session ended. Sign in again.</Notice> : null}
             <p class="muted">Paste the operator token (ADMIN_TOKEN). The console keeps a signed session cookie for 8 hours; the token itself is not stored.</p>
             <form method="post" action="/admin/sign-in">
               <Field label="Admin token" name="token" type="password" autocomplete="current-password" required error={props.error} />
