@@ -299,12 +299,13 @@ describe("GET /Users: filters and paging", () => {
   });
 
   it("accepts every Accept and Content-Type Okta has sent, on GET too (okta.md c.13)", async () => {
-    for (const headers of [
+    const variants: Record<string, string>[] = [
       { Accept: "application/scim+json" },
       { Accept: "application/scim+json; charset=utf-8" },
       { Accept: "application/json" },
       { Accept: "*/*", "Content-Type": "application/scim+json; charset=utf-8" },
-    ]) {
+    ];
+    for (const headers of variants) {
       expect((await tenant.scim("GET", "/Users?count=1", undefined, headers)).status).toBe(200);
     }
     const asJson = await request("POST", `${tenant.base}/Users`, { body: oktaUser(), headers: { Authorization: `Bearer ${tenant.token}`, "Content-Type": "application/json" } });

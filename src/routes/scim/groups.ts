@@ -14,7 +14,7 @@ import { toScimGroup } from "../../scim/groups";
 import type { ListParams } from "../../scim/list";
 import { GROUP_RESOURCE } from "../../scim/schema";
 import { scimContext } from "./context";
-import { isRequested, listResourcesResponse, queryParams, resourceResponse } from "./respond";
+import { isRequested, listPageResponse, queryParams, resourceResponse, searchPage, type SearchPage } from "./respond";
 
 export const groupRoutes = createRouter();
 
@@ -25,16 +25,19 @@ async function groupResponse(c: Context<AppEnv>, row: GroupRow, status: 200 | 20
   return resourceResponse(c, toScimGroup(row, baseUrl, members), GROUP_RESOURCE, row.version, status);
 }
 
-export async function listGroupsResponse(c: Context<AppEnv>, params: ListParams) {
+export async function searchGroups(c: Context<AppEnv>, params: ListParams): Promise<SearchPage> {
   const { db, tenant, baseUrl } = scimContext(c);
   const where = params.filter ? compileFilter(parseFilter(params.filter), GROUP_RESOURCE) : undefined;
   const orderBy = compileSort(params.sortBy, params.sortOrder, GROUP_RESOURCE);
   const { total, rows } = await listGroupRows(db, tenant.id, { where, orderBy, offset: params.startIndex - 1, limit: params.count });
   const members = isRequested(GROUP_RESOURCE, params, "members") ? await membersOfGroups(db, tenant.id, rows.map((r) => r.id)) : undefined;
-  return listResourcesResponse(c, rows.map((row) => toScimGroup(row, baseUrl, members?.get(row.id))), GROUP_RESOURCE, params, total);
+  return searchPage(rows.map((row) => toScimGroup(row, baseUrl, members?.get(row.id))), GROUP_RESOURCE, params, total);
 }
 
-groupRoutes.get("/", (c) => listGroupsResponse(c, queryParams(c)));
+groupRoutes.get("/", async (c) => {
+  const params = queryParams(c);
+  return listPageResponse(c, await searchGroups(c, params), params);
+});
 
 groupRoutes.post("/", async (c) => {
   const { write } = scimContext(c);

@@ -9,7 +9,9 @@ import { tenantRateLimit } from "../../middleware/rate-limit";
 import { scimAuth } from "../../middleware/scim-auth";
 import { ApiError } from "../../scim/errors";
 import { discoveryRoutes } from "./discovery";
+import { bulkRoutes } from "./bulk";
 import { groupRoutes } from "./groups";
+import { searchRoutes } from "./search";
 import { userRoutes } from "./users";
 
 /** Every SCIM response body is SCIM JSON, whoever wrote it (RFC 7644 §3.1; Entra rejects anything else). */
@@ -22,6 +24,8 @@ export const scimRoutes = createRouter()
   .use(scimContentType)
   .use(scimAuth)
   .use(tenantRateLimit)
+  .route("/", searchRoutes)
+  .route("/Bulk", bulkRoutes)
   .route("/Users", userRoutes)
   .route("/Groups", groupRoutes)
   .route("/", discoveryRoutes)

@@ -30,6 +30,16 @@ export function resourceResponse(
   return scimJson(c, project(resource, type, params), status, { Location: meta.location, ETag: etagOf(version) });
 }
 
-export function listResourcesResponse(c: Context<AppEnv>, resources: Record<string, unknown>[], type: ResourceTypeDef, params: ListParams, total: number): Response {
-  return scimJson(c, listResponse(resources.map((r) => project(r, type, params)), total, params.startIndex));
+/** One page of a search: the total and the page's resources, already projected. */
+export interface SearchPage {
+  total: number;
+  resources: Record<string, unknown>[];
+}
+
+export function searchPage(resources: Record<string, unknown>[], type: ResourceTypeDef, params: ListParams, total: number): SearchPage {
+  return { total, resources: resources.map((r) => project(r, type, params)) };
+}
+
+export function listPageResponse(c: Context<AppEnv>, page: SearchPage, params: ListParams): Response {
+  return scimJson(c, listResponse(page.resources, page.total, params.startIndex));
 }

@@ -14,7 +14,7 @@ import type { ListParams } from "../../scim/list";
 import { USER_RESOURCE } from "../../scim/schema";
 import { toScimUser } from "../../scim/users";
 import { scimContext } from "./context";
-import { isRequested, listResourcesResponse, queryParams, resourceResponse } from "./respond";
+import { isRequested, listPageResponse, queryParams, resourceResponse, searchPage, type SearchPage } from "./respond";
 
 export const userRoutes = createRouter();
 
@@ -24,17 +24,20 @@ async function userResponse(c: Context<AppEnv>, row: UserRow, status: 200 | 201 
   return resourceResponse(c, toScimUser(row, baseUrl, groups), USER_RESOURCE, row.version, status);
 }
 
-/** GET /Users and POST /Users/.search share this. */
-export async function listUsersResponse(c: Context<AppEnv>, params: ListParams) {
+/** GET /Users and both forms of POST .search share this. */
+export async function searchUsers(c: Context<AppEnv>, params: ListParams): Promise<SearchPage> {
   const { db, tenant, baseUrl } = scimContext(c);
   const where = params.filter ? compileFilter(parseFilter(params.filter), USER_RESOURCE) : undefined;
   const orderBy = compileSort(params.sortBy, params.sortOrder, USER_RESOURCE);
   const { total, rows } = await listUsers(db, tenant.id, { where, orderBy, offset: params.startIndex - 1, limit: params.count });
   const groups = isRequested(USER_RESOURCE, params, "groups") ? await groupsOfUsers(db, tenant.id, rows.map((r) => r.id)) : new Map();
-  return listResourcesResponse(c, rows.map((row) => toScimUser(row, baseUrl, groups.get(row.id))), USER_RESOURCE, params, total);
+  return searchPage(rows.map((row) => toScimUser(row, baseUrl, groups.get(row.id))), USER_RESOURCE, params, total);
 }
 
-userRoutes.get("/", (c) => listUsersResponse(c, queryParams(c)));
+userRoutes.get("/", async (c) => {
+  const params = queryParams(c);
+  return listPageResponse(c, await searchUsers(c, params), params);
+});
 
 userRoutes.post("/", async (c) => {
   const { write } = scimContext(c);
