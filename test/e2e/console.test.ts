@@ -85,8 +85,10 @@ beforeAll(async () => {
     ["wrangler", "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistDir, "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--show-interactive-dev-session=false"],
     { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
-  server.stdout!.on("data", (chunk) => (serverLog += String(chunk)));
-  server.stderr!.on("data", (chunk) => (serverLog += String(chunk)));
+  // wrangler prints --var values in its bindings table: keep the admin token out of any failure message.
+  const keep = (chunk: unknown) => (serverLog += String(chunk).split(ADMIN_TOKEN).join("<ADMIN_TOKEN>"));
+  server.stdout!.on("data", keep);
+  server.stderr!.on("data", keep);
   await waitForHealth(Date.now() + 150_000);
 
   browser = await chromium.launch({
