@@ -12,17 +12,12 @@ import { conflict, notFound } from "../scim/errors";
 import { groupColumns, groupDocument, patchableGroup } from "../scim/groups";
 import { applyPatch } from "../scim/patch";
 import { GROUP_RESOURCE } from "../scim/schema";
-import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, logged, newEvent, staleVersion, type WriteContext } from "./write-context";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newEvent, staleVersion, type WriteContext } from "./write-context";
 
 const event = (ctx: WriteContext, fields: Parameters<typeof newEvent>[2]) => newEvent(ctx, "Group", fields);
 
 const uniquenessDetail = (displayName: string) =>
   `A group with displayName '${displayName}' already exists in this tenant (names are unique regardless of case). Link the existing group instead of creating a new one.`;
-
-function isDisplayNameConflict(error: unknown): boolean {
-  const e = error as { message?: string; cause?: { message?: string } };
-  return /UNIQUE constraint failed: groups\.tenant_id, groups\.display_name_norm/.test(`${e?.message} ${e?.cause?.message}`);
-}
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -106,7 +101,7 @@ async function modifyGroup(ctx: WriteContext, id: string, ifMatch: string | unde
           detail: clipDetail(detailParts.join("; ")),
         }));
       } catch (error) {
-        if (isDisplayNameConflict(error)) throw conflict(uniquenessDetail(changes.displayName!));
+        if (isUniqueViolation(error, "groups", "display_name_norm")) throw conflict(uniquenessDetail(changes.displayName!));
         throw error;
       }
       if (written) {

@@ -12,17 +12,12 @@ import { applyPatch } from "../scim/patch";
 import type { ScimDocument } from "../scim/sanitize";
 import { USER_RESOURCE } from "../scim/schema";
 import { patchableUser, userColumns, userDocument } from "../scim/users";
-import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, logged, newEvent, staleVersion, type WriteContext } from "./write-context";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newEvent, staleVersion, type WriteContext } from "./write-context";
 
 const event = (ctx: WriteContext, fields: Parameters<typeof newEvent>[2]) => newEvent(ctx, "User", fields);
 
 const uniquenessDetail = (userName: string) =>
   `A user with userName '${userName}' already exists in this tenant (userNames are unique regardless of case). Link the existing user instead of creating a new one.`;
-
-function isUserNameConflict(error: unknown): boolean {
-  const e = error as { message?: string; cause?: { message?: string } };
-  return /UNIQUE constraint failed: users\.tenant_id, users\.user_name_norm/.test(`${e?.message} ${e?.cause?.message}`);
-}
 
 function describeChange(before: ScimDocument, after: ScimDocument): { action: string; detail: string } {
   const changed = changedAttributes(before, after);
@@ -106,7 +101,7 @@ async function modifyUser(
           event(ctx, { action, resourceId: id, target: changes.userName ?? target, outcome: "success", status: 200, detail: clipDetail(detail) }),
         );
       } catch (error) {
-        if (isUserNameConflict(error)) throw conflict(uniquenessDetail(String(changes.userName)));
+        if (isUniqueViolation(error, "users", "user_name_norm")) throw conflict(uniquenessDetail(String(changes.userName)));
         throw error;
       }
       if (written) return { ...current, ...changes, version: current.version + 1 };

@@ -58,3 +58,9 @@ export function changedAttributes(before: Record<string, unknown>, after: Record
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
 }
+
+/** True when a write failed on the unique index of `table`.`column` (D1 reports it in the message or its cause). */
+export function isUniqueViolation(error: unknown, table: string, column: string): boolean {
+  const e = error as { message?: string; cause?: { message?: string } };
+  return `${e?.message} ${e?.cause?.message}`.includes(`UNIQUE constraint failed: ${table}.tenant_id, ${table}.${column}`);
+}

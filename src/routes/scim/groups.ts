@@ -6,7 +6,7 @@ import { readJsonObject } from "../../lib/respond";
 import { getGroup, listGroupRows, membersOfGroups } from "../../repo/groups";
 import { runWrite } from "../../services/commands";
 import { createGroup } from "../../services/groups";
-import { etagOf, versionsIn } from "../../scim/etag";
+import { etagOf } from "../../scim/etag";
 import { notFound } from "../../scim/errors";
 import { parseFilter } from "../../scim/filter/parse";
 import { compileFilter, compileSort } from "../../scim/filter/sql";
@@ -14,7 +14,7 @@ import { toScimGroup } from "../../scim/groups";
 import type { ListParams } from "../../scim/list";
 import { GROUP_RESOURCE } from "../../scim/schema";
 import { scimContext } from "./context";
-import { isRequested, listPageResponse, queryParams, resourceResponse, searchPage, type SearchPage } from "./respond";
+import { isRequested, listPageResponse, notModified, queryParams, resourceResponse, searchPage, type SearchPage } from "./respond";
 
 export const groupRoutes = createRouter();
 
@@ -49,9 +49,8 @@ groupRoutes.get("/:id", async (c) => {
   const { db, tenant } = scimContext(c);
   const row = await getGroup(db, tenant.id, c.req.param("id"));
   if (!row) throw notFound(`Group '${c.req.param("id")}' not found.`);
-  if (versionsIn(c.req.header("If-None-Match"))?.includes(row.version)) {
-    return c.body(null, 304, { ETag: etagOf(row.version) });
-  }
+  const unchanged = notModified(c, row.version);
+  if (unchanged) return unchanged;
   return groupResponse(c, row);
 });
 

@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../lib/hono";
 import { scimJson } from "../../lib/respond";
-import { etagOf } from "../../scim/etag";
+import { etagOf, versionsIn } from "../../scim/etag";
 import { listResponse, parseListParams, type ListParams } from "../../scim/list";
 import { project, type ProjectionParams } from "../../scim/projection";
 import type { ResourceTypeDef } from "../../scim/schema";
@@ -42,4 +42,9 @@ export function searchPage(resources: Record<string, unknown>[], type: ResourceT
 
 export function listPageResponse(c: Context<AppEnv>, page: SearchPage, params: ListParams): Response {
   return scimJson(c, listResponse(page.resources, page.total, params.startIndex));
+}
+
+/** 304 when `If-None-Match` names the current version (RFC 7644 §3.14), else null. */
+export function notModified(c: Context<AppEnv>, version: number): Response | null {
+  return versionsIn(c.req.header("If-None-Match"))?.includes(version) ? c.body(null, 304, { ETag: etagOf(version) }) : null;
 }

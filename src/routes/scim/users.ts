@@ -6,7 +6,6 @@ import { readJsonObject } from "../../lib/respond";
 import { getUser, groupsOfUsers, listUsers } from "../../repo/users";
 import { runWrite } from "../../services/commands";
 import { createUser } from "../../services/users";
-import { etagOf, versionsIn } from "../../scim/etag";
 import { notFound } from "../../scim/errors";
 import { parseFilter } from "../../scim/filter/parse";
 import { compileFilter, compileSort } from "../../scim/filter/sql";
@@ -14,7 +13,7 @@ import type { ListParams } from "../../scim/list";
 import { USER_RESOURCE } from "../../scim/schema";
 import { toScimUser } from "../../scim/users";
 import { scimContext } from "./context";
-import { isRequested, listPageResponse, queryParams, resourceResponse, searchPage, type SearchPage } from "./respond";
+import { isRequested, listPageResponse, notModified, queryParams, resourceResponse, searchPage, type SearchPage } from "./respond";
 
 export const userRoutes = createRouter();
 
@@ -49,9 +48,8 @@ userRoutes.get("/:id", async (c) => {
   const { db, tenant } = scimContext(c);
   const row = await getUser(db, tenant.id, c.req.param("id"));
   if (!row) throw notFound(`User '${c.req.param("id")}' not found.`);
-  if (versionsIn(c.req.header("If-None-Match"))?.includes(row.version)) {
-    return c.body(null, 304, { ETag: etagOf(row.version) });
-  }
+  const unchanged = notModified(c, row.version);
+  if (unchanged) return unchanged;
   return userResponse(c, row);
 });
 
