@@ -33,7 +33,7 @@ export function createApp() {
   const app = new Hono<AppEnv>({ getPath: normalisedPath });
 
   app.use(requestId());
-  app.use(secureHeaders());
+  app.use(secureHeaders({ xFrameOptions: "DENY" }));
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

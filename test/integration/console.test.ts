@@ -87,7 +87,7 @@ describe("console: headers", () => {
       expect(csp).not.toContain("unsafe-inline");
       expect(csp).not.toContain("unsafe-eval");
       expect(page.headers.get("Cache-Control")).toBe("no-store");
-      expect(page.headers.get("X-Frame-Options")).toBe("SAMEORIGIN"); // frame-ancestors 'none' is the stricter rule browsers apply
+      expect(page.headers.get("X-Frame-Options")).toBe("DENY");
       expect(page.headers.get("X-Content-Type-Options")).toBe("nosniff");
       // No inline script or style anywhere.
       expect(page.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
