@@ -422,15 +422,17 @@ async function main() {
     const baseSomeone = baseCreated[0];
     const extraPeople = Array.from({ length: SEQUENTIAL_CREATES }, (_, k) => person(opts.users + k, "seq"));
     const basePeople = Array.from({ length: SEQUENTIAL_CREATES }, (_, k) => person(opts.users + k, "bseq"));
-    progress.start(phase.label, ANATOMY_ROUNDS * (base ? 6 : 4) + extraPeople.length * (base ? 2 : 1));
+    const is404 = { expect: (s) => s === 404 };
+    progress.start(phase.label, ANATOMY_ROUNDS * (base ? 7 : 5) + extraPeople.length * (base ? 2 : 1));
     for (let i = 0; i < ANATOMY_ROUNDS; i++) {
-      await health.send(phase, "GET /healthz (no D1)", "GET", "/healthz");
-      if (base) await base.send(basePhase, "GET /healthz", "GET", "/healthz");
+      await health.send(phase, "404, unknown path (no D1)", "GET", "/bench-no-such-path", undefined, is404);
+      if (base) await base.send(basePhase, "404, unknown path (no D1)", "GET", "/bench-no-such-path", undefined, is404);
+      await health.send(phase, "GET /healthz (1 control-DB query)", "GET", "/healthz");
       await wrong.send(phase, "401, bad token (auth query only)", "GET", "/Users?count=0", undefined, { expect: (s) => s === 401 });
       await scim.send(phase, "count=0 list (auth + limit + count)", "GET", "/Users?count=0");
       await scim.send(phase, "lookup (hit), sequential", "GET", userNameFilterPath(someone));
       if (base && baseSomeone) await base.send(basePhase, "lookup (hit), sequential", "GET", userNameFilterPath(baseSomeone));
-      progress.tick(base ? 6 : 4);
+      progress.tick(base ? 7 : 5);
     }
     for (let k = 0; k < extraPeople.length; k++) {
       const res = await scim.send(phase, "create (POST), sequential", "POST", "/Users", oktaCreateBody(extraPeople[k]), { expect: (s) => s === 201 });
@@ -453,7 +455,7 @@ async function main() {
       lookup: phases.lookups.stats("lookup (hit)"),
       seqCreate: phases.anatomy.stats("create (POST), sequential"),
       seq: phases.anatomy.stats("lookup (hit), sequential"),
-      health: phases.anatomy.stats("GET /healthz (no D1)"),
+      floor: phases.anatomy.stats("404, unknown path (no D1)"),
     };
     const theirs = {
       create: phases.baseline.stats("create (POST)"),
@@ -461,7 +463,7 @@ async function main() {
       lookup: phases.baseline.stats("lookup (hit)"),
       seqCreate: phases.baselineSeq.stats("create (POST), sequential"),
       seq: phases.baselineSeq.stats("lookup (hit), sequential"),
-      health: phases.baselineSeq.stats("GET /healthz"),
+      floor: phases.baselineSeq.stats("404, unknown path (no D1)"),
     };
     const ratio = (a, b) => (a && b ? round(a / b) : null);
     results.baseline = Object.fromEntries(
@@ -716,7 +718,7 @@ async function main() {
       lookup: `lookup, hit, ×${C}`,
       seqCreate: "create (POST), sequential",
       seq: "lookup, hit, sequential",
-      health: "GET /healthz, sequential",
+      floor: "404, no D1 (HTTP + runtime floor), sequential",
     };
     out.push(
       table(
