@@ -46,7 +46,12 @@ const height = top + rows.length * rowH + 60;
 const minV = Math.min(...rows.map((r) => r.p50));
 const maxV = Math.max(...rows.map((r) => r.p99));
 const lo = 10 ** Math.floor(Math.log10(Math.max(0.1, minV)));
-const hi = 10 ** Math.ceil(Math.log10(Math.max(maxV, lo * 10)));
+/** The smallest 1-2-5 step at or above the largest p99. */
+const hi = (() => {
+  const top = Math.max(maxV, lo * 10);
+  const decade = 10 ** Math.floor(Math.log10(top));
+  return [1, 2, 5, 10].map((m) => m * decade).find((v) => v >= top);
+})();
 const x = (v) => left + labelW + (plotW * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
 
 const parts = [];
@@ -79,7 +84,7 @@ parts.push(`<rect x="${left + labelW + 112}" y="${top - 22}" width="12" height="
 let previousGroup = null;
 rows.forEach((r, i) => {
   const y = top + i * rowH;
-  const isBase = r.group === "baseline";
+  const isBase = r.group.startsWith("baseline");
   if (r.group !== previousGroup && i > 0) parts.push(`<line x1="${left}" y1="${y}" x2="${width - 16}" y2="${y}" stroke="#ddd"/>`);
   const label = `${r.group !== previousGroup ? r.group : ""}`;
   previousGroup = r.group;
