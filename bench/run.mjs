@@ -643,7 +643,7 @@ async function main() {
   // --- Targets -----------------------------------------------------------------------------------
   const targets = results.targets;
   const target = (name, value, limit, unit, detail) =>
-    targets.push({ name, value, limit, result: value === null || value === undefined ? "SKIP" : value <= limit ? "PASS" : "MISS", detail: detail ?? `${unit === "×" ? fmtRatio(value) : value} (limit ${unit === "×" ? fmtRatio(limit) : limit})` });
+    targets.push({ name, value, limit, result: value === null || value === undefined ? "SKIP" : value <= limit ? "PASS" : "MISS", detail: value === null || value === undefined ? "not measured in this run" : detail ?? `${unit === "×" ? fmtRatio(value) : value} (limit ${unit === "×" ? fmtRatio(limit) : limit})` });
   const s = results.scale;
   target(`Lookup p99 at ${s?.large.users ?? opts.scaleUsers} users within 1.5× of ${s?.small.users ?? opts.users}`, s?.ratios.lookupP99, 1.5, "×",
     s && `${fmtMs(s.large.lookup.p99)} vs ${fmtMs(s.small.lookup.p99)} ms = ${fmtRatio(s.ratios.lookupP99)} (limit 1.50×)`);
