@@ -12,6 +12,10 @@ import { ApiError } from "../scim/errors";
 const UNAUTHORIZED_DETAIL =
   "Authentication failed. Send the tenant's SCIM token as 'Authorization: Bearer <token>', and check that the Base URL names the right tenant, that SCIM provisioning is switched on for it, and that the token is the latest one generated (regenerating or switching SCIM off revokes the previous token).";
 
+const TOUCH_INTERVAL_MS = 60_000;
+/** Token id → when this isolate last recorded its use. */
+const lastTouched = new Map<string, number>();
+
 export function unauthorized(): ApiError {
   return new ApiError(401, UNAUTHORIZED_DETAIL, { headers: { "WWW-Authenticate": 'Bearer realm="TheStorage SCIM"' } });
 }
@@ -35,7 +39,13 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
 
   c.set("tenant", { id: found.tenant.id, slug: found.tenant.slug, database: found.tenant.database });
   c.set("actor", { tokenPrefix: found.token.prefix, provider: found.token.provider });
-  // Off the response path: the IdP never waits for bookkeeping.
-  c.executionCtx.waitUntil(touchToken(db, found.token.id, new Date().toISOString()).catch(() => {}));
+  // Off the response path, and at most once a minute per token per isolate: the IdP never waits
+  // for bookkeeping, and a busy tenant doesn't write to the control database on every request.
+  const now = Date.now();
+  if (now - (lastTouched.get(found.token.id) ?? 0) >= TOUCH_INTERVAL_MS) {
+    if (lastTouched.size > 10_000) lastTouched.clear();
+    lastTouched.set(found.token.id, now);
+    c.executionCtx.waitUntil(touchToken(db, found.token.id, new Date(now).toISOString()).catch(() => {}));
+  }
   await next();
 });

@@ -22,6 +22,19 @@ export async function getGroup(db: TenantDb, tenantId: string, id: string): Prom
   return rows[0] ?? null;
 }
 
+/** A group and its members in one round trip. */
+export async function getGroupWithMembers(db: TenantDb, tenantId: string, id: string): Promise<{ row: GroupRow; members: MemberRef[] } | null> {
+  const [rows, members] = await db.batch([
+    db
+      .select()
+      .from(groups)
+      .where(and(eq(groups.tenantId, tenantId), eq(groups.id, id)))
+      .limit(1),
+    membersQuery(db, tenantId, eq(groupMembers.groupId, id)),
+  ]);
+  return rows[0] ? { row: rows[0], members: membersByGroup([id], members).get(id) ?? [] } : null;
+}
+
 export async function groupIdByNorm(db: TenantDb, tenantId: string, displayNameNorm: string): Promise<string | null> {
   const rows = await db
     .select({ id: groups.id })
@@ -31,42 +44,54 @@ export async function groupIdByNorm(db: TenantDb, tenantId: string, displayNameN
   return rows[0]?.id ?? null;
 }
 
-/** Member ids of a group, in the order they were added. */
-export async function memberIdsOf(db: TenantDb, tenantId: string, groupId: string): Promise<string[]> {
-  const rows = await db
-    .select({ id: groupMembers.memberId })
-    .from(groupMembers)
-    .where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, groupId)))
-    .orderBy(asc(groupMembers.createdAt), asc(groupMembers.memberId));
-  return rows.map((r) => r.id);
+/**
+ * Member ids of a group, in the order they were added; with `among`, only those of the given ids
+ * that are members (a membership PATCH that names its members need not read all 5,000).
+ */
+export async function memberIdsOf(db: TenantDb, tenantId: string, groupId: string, among?: string[]): Promise<string[]> {
+  const query = (restriction?: SQL) =>
+    db
+      .select({ id: groupMembers.memberId })
+      .from(groupMembers)
+      .where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, groupId), restriction))
+      .orderBy(asc(groupMembers.createdAt), asc(groupMembers.memberId));
+  if (!among) return (await query()).map((r) => r.id);
+  const parts = chunk(among, MAX_IN_LIST);
+  if (parts.length === 0) return [];
+  const [first, ...rest] = parts.map((ids) => query(inArray(groupMembers.memberId, ids)));
+  return (await db.batch([first, ...rest])).flat().map((r) => r.id);
 }
 
 /** Which of `ids` are users of this tenant (a member id from another tenant is simply unknown here). */
 export async function existingUserIds(db: TenantDb, tenantId: string, ids: string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const part of chunk(ids, MAX_IN_LIST)) {
-    const rows = await db
-      .select({ id: users.id })
-      .from(users)
-      .where(and(eq(users.tenantId, tenantId), inArray(users.id, part)));
-    for (const row of rows) found.add(row.id);
-  }
-  return found;
+  const parts = chunk(ids, MAX_IN_LIST);
+  if (parts.length === 0) return new Set();
+  // One round trip for any number of chunks: a 5,000-member Push Now checks its ids in one batch.
+  const [first, ...rest] = parts.map((part) => db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), inArray(users.id, part))));
+  return new Set((await db.batch([first, ...rest])).flat().map((r) => r.id));
+}
+
+function membersQuery(db: TenantDb, tenantId: string, groupsWanted: SQL) {
+  return db
+    .select({ groupId: groupMembers.groupId, id: users.id, displayName: users.displayName, userName: users.userName })
+    .from(groupMembers)
+    .innerJoin(users, eq(users.id, groupMembers.memberId))
+    .where(and(eq(groupMembers.tenantId, tenantId), groupsWanted))
+    .orderBy(asc(groupMembers.createdAt), asc(groupMembers.memberId));
+}
+
+function membersByGroup(groupIds: string[], rows: { groupId: string; id: string; displayName: string | null; userName: string }[]): Map<string, MemberRef[]> {
+  const result = new Map<string, MemberRef[]>(groupIds.map((id) => [id, []]));
+  for (const row of rows) result.get(row.groupId)?.push({ id: row.id, display: row.displayName ?? row.userName });
+  return result;
 }
 
 /** Members with their display names (userName when displayName is empty), for several groups at once. */
 export async function membersOfGroups(db: TenantDb, tenantId: string, groupIds: string[]): Promise<Map<string, MemberRef[]>> {
-  const result = new Map<string, MemberRef[]>(groupIds.map((id) => [id, []]));
-  for (const part of chunk(groupIds, MAX_IN_LIST)) {
-    const rows = await db
-      .select({ groupId: groupMembers.groupId, id: users.id, displayName: users.displayName, userName: users.userName })
-      .from(groupMembers)
-      .innerJoin(users, eq(users.id, groupMembers.memberId))
-      .where(and(eq(groupMembers.tenantId, tenantId), inArray(groupMembers.groupId, part)))
-      .orderBy(asc(groupMembers.createdAt), asc(groupMembers.memberId));
-    for (const row of rows) result.get(row.groupId)?.push({ id: row.id, display: row.displayName ?? row.userName });
-  }
-  return result;
+  const parts = chunk(groupIds, MAX_IN_LIST);
+  if (parts.length === 0) return new Map();
+  const [first, ...rest] = parts.map((ids) => membersQuery(db, tenantId, inArray(groupMembers.groupId, ids)));
+  return membersByGroup(groupIds, (await db.batch([first, ...rest])).flat());
 }
 
 export async function listMembers(db: TenantDb, tenantId: string, groupId: string) {
@@ -140,13 +165,27 @@ export async function deleteGroup(db: TenantDb, tenantId: string, id: string, ve
   return deleted.meta.changes === 1;
 }
 
-export async function listGroupRows(db: TenantDb, tenantId: string, query: ListQuery): Promise<{ total: number; rows: GroupRow[] }> {
+/** One page of groups and the total, and optionally their members, in a single D1 round trip. */
+export async function listGroupRows(
+  db: TenantDb,
+  tenantId: string,
+  query: ListQuery,
+  options: { withMembers?: boolean } = {},
+): Promise<{ total: number; rows: GroupRow[]; members: Map<string, MemberRef[]> }> {
   const where = and(eq(groups.tenantId, tenantId), query.where);
-  const [totals, rows] = await Promise.all([
-    db.select({ total: count() }).from(groups).where(where),
-    query.limit > 0 ? db.select().from(groups).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset) : Promise.resolve([] as GroupRow[]),
-  ]);
-  return { total: totals[0]?.total ?? 0, rows };
+  const totalQuery = db.select({ total: count() }).from(groups).where(where);
+  if (query.limit <= 0) {
+    const [totals] = await db.batch([totalQuery]);
+    return { total: totals[0]?.total ?? 0, rows: [], members: new Map() };
+  }
+  const rowsQuery = db.select().from(groups).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
+  if (!options.withMembers) {
+    const [totals, rows] = await db.batch([totalQuery, rowsQuery]);
+    return { total: totals[0]?.total ?? 0, rows, members: new Map() };
+  }
+  const page = db.select({ id: groups.id }).from(groups).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
+  const [totals, rows, members] = await db.batch([totalQuery, rowsQuery, membersQuery(db, tenantId, inArray(groupMembers.groupId, page))]);
+  return { total: totals[0]?.total ?? 0, rows, members: membersByGroup(rows.map((r) => r.id), members) };
 }
 
 /** The admin view: groups with member counts, optionally searched by displayName. */

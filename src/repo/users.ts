@@ -76,15 +76,58 @@ export interface ListQuery {
   limit: number;
 }
 
-export async function listUsers(db: TenantDb, tenantId: string, query: ListQuery): Promise<{ total: number; rows: UserRow[] }> {
+/**
+ * One page of users and the total, and optionally their group memberships, in a single D1 round
+ * trip (a batch of reads): list requests are the hot path of Okta's lookups and imports.
+ */
+export async function listUsers(
+  db: TenantDb,
+  tenantId: string,
+  query: ListQuery,
+  options: { withGroups?: boolean } = {},
+): Promise<{ total: number; rows: UserRow[]; groups: Map<string, GroupRef[]> }> {
   const where = and(eq(users.tenantId, tenantId), query.where);
-  const [totals, rows] = await Promise.all([
-    db.select({ total: count() }).from(users).where(where),
-    query.limit > 0
-      ? db.select().from(users).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset)
-      : Promise.resolve([] as UserRow[]),
+  const totalQuery = db.select({ total: count() }).from(users).where(where);
+  if (query.limit <= 0) {
+    const [totals] = await db.batch([totalQuery]);
+    return { total: totals[0]?.total ?? 0, rows: [], groups: new Map() };
+  }
+  const page = () => db.select({ id: users.id }).from(users).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
+  const rowsQuery = db.select().from(users).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
+  if (!options.withGroups) {
+    const [totals, rows] = await db.batch([totalQuery, rowsQuery]);
+    return { total: totals[0]?.total ?? 0, rows, groups: new Map() };
+  }
+  const [totals, rows, memberships] = await db.batch([totalQuery, rowsQuery, membershipsQuery(db, tenantId, inArray(groupMembers.memberId, page()))]);
+  return { total: totals[0]?.total ?? 0, rows, groups: groupRefsByUser(rows.map((r) => r.id), memberships) };
+}
+
+/** A user and its group memberships in one round trip. */
+export async function getUserWithGroups(db: TenantDb, tenantId: string, id: string): Promise<{ row: UserRow; groups: GroupRef[] } | null> {
+  const [rows, memberships] = await db.batch([
+    db
+      .select()
+      .from(users)
+      .where(and(eq(users.tenantId, tenantId), eq(users.id, id)))
+      .limit(1),
+    membershipsQuery(db, tenantId, eq(groupMembers.memberId, id)),
   ]);
-  return { total: totals[0]?.total ?? 0, rows };
+  return rows[0] ? { row: rows[0], groups: groupRefsByUser([id], memberships).get(id) ?? [] } : null;
+}
+
+function membershipsQuery(db: TenantDb, tenantId: string, members: SQL | undefined) {
+  return db
+    .select({ userId: groupMembers.memberId, id: groups.id, displayName: groups.displayName })
+    .from(groupMembers)
+    .innerJoin(groups, eq(groups.id, groupMembers.groupId))
+    .where(and(eq(groupMembers.tenantId, tenantId), members))
+    .orderBy(asc(groups.displayNameNorm));
+}
+
+function groupRefsByUser(userIds: string[], memberships: { userId: string; id: string; displayName: string }[]): Map<string, GroupRef[]> {
+  const result = new Map<string, GroupRef[]>(userIds.map((id) => [id, []]));
+  for (const row of memberships) result.get(row.userId)?.push({ id: row.id, displayName: row.displayName });
+  return result;
 }
 
 /** The admin console's search: substring of userName, displayName or email, case-insensitively. */
@@ -96,16 +139,9 @@ export function userSearch(q: string): SQL {
 
 /** Direct group memberships of each user, for the read-only `groups` attribute. */
 export async function groupsOfUsers(db: TenantDb, tenantId: string, userIds: string[]): Promise<Map<string, GroupRef[]>> {
-  const result = new Map<string, GroupRef[]>(userIds.map((id) => [id, []]));
-  for (const ids of chunk(userIds, MAX_IN_LIST)) {
-    const rows = await db
-      .select({ userId: groupMembers.memberId, id: groups.id, displayName: groups.displayName })
-      .from(groupMembers)
-      .innerJoin(groups, eq(groups.id, groupMembers.groupId))
-      .where(and(eq(groupMembers.tenantId, tenantId), inArray(groupMembers.memberId, ids)))
-      .orderBy(asc(groups.displayNameNorm));
-    for (const row of rows) result.get(row.userId)?.push({ id: row.id, displayName: row.displayName });
-  }
-  return result;
+  const parts = chunk(userIds, MAX_IN_LIST);
+  if (parts.length === 0) return new Map();
+  const [first, ...rest] = parts.map((ids) => membershipsQuery(db, tenantId, inArray(groupMembers.memberId, ids)));
+  const results = await db.batch([first, ...rest]);
+  return groupRefsByUser(userIds, results.flat());
 }
-

@@ -1,5 +1,7 @@
 /** The Group resource: from client input to the stored document and member ids, and back to SCIM. */
 import { etagOf } from "./etag";
+import type { Filter } from "./filter/ast";
+import { parsePatchPath, readOperations } from "./patch";
 import { sanitizeAttribute, sanitizeResource, type ScimDocument } from "./sanitize";
 import { findAttribute, GROUP_RESOURCE, SCHEMA } from "./schema";
 import { foldCase } from "./text";
@@ -67,4 +69,57 @@ export function toScimGroup(group: StoredGroup, baseUrl: string, members?: Membe
       version: etagOf(group.version),
     },
   };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** `value eq "x"`: the member filter Okta puts in every remove. */
+function memberValueEq(filter: Filter): string | null {
+  return filter.kind === "compare" && filter.op === "eq" && filter.path.attribute.toLowerCase() === "value" && !filter.path.subAttribute && typeof filter.value === "string"
+    ? filter.value
+    : null;
+}
+
+/** The `value` of each listed member, or null when the list has anything else in it. */
+function listedMemberValues(value: unknown): string[] | null {
+  const list = Array.isArray(value) ? value : [value];
+  const ids = list.map((m) => (isObject(m) && typeof m.value === "string" && m.value ? m.value : null));
+  return ids.length > 0 && ids.every((id) => id !== null) ? (ids as string[]) : null;
+}
+
+/**
+ * The member ids a group PATCH names, when every operation on `members` is an add of listed
+ * members, a `members[value eq "x"]` remove, or Entra's remove with a value list: the PATCH can
+ * then be applied to just those members rather than the whole list, so a one-member change to a
+ * 5,000-member group reads one row, not 5,000. Null when an operation needs the whole list (a
+ * replace, another filter, a path-less value carrying members) or the body is malformed (the
+ * PATCH engine then reports it).
+ */
+export function namedMemberIds(body: unknown): string[] | null {
+  try {
+    const ids = new Set<string>();
+    for (const op of readOperations(body)) {
+      if (op.path === undefined) {
+        if (isObject(op.value) && Object.keys(op.value).some((k) => k.toLowerCase() === "members")) return null;
+        continue;
+      }
+      const path = parsePatchPath(op.path);
+      if (path.attribute.toLowerCase() !== "members" || (path.schema && path.schema.toLowerCase() !== SCHEMA.group.toLowerCase())) continue;
+      const named =
+        path.subAttribute !== undefined
+          ? null
+          : op.op === "add" && !path.filter
+            ? listedMemberValues(op.value)
+            : op.op === "remove" && path.filter
+              ? [memberValueEq(path.filter)].filter((v): v is string => v !== null)
+              : op.op === "remove" && op.value !== undefined
+                ? listedMemberValues(op.value)
+                : null;
+      if (!named || named.length === 0) return null;
+      for (const id of named) ids.add(id);
+    }
+    return [...ids];
+  } catch {
+    return null;
+  }
 }

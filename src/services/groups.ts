@@ -9,7 +9,7 @@ import { clipDetail, insertEvent } from "../repo/events";
 import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, groupIdByNorm, insertGroup, memberIdsOf, updateGroup, type GroupChanges } from "../repo/groups";
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
-import { groupColumns, groupDocument, patchableGroup } from "../scim/groups";
+import { groupColumns, groupDocument, namedMemberIds, patchableGroup } from "../scim/groups";
 import { applyPatch } from "../scim/patch";
 import { GROUP_RESOURCE } from "../scim/schema";
 import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newEvent, staleVersion, type WriteContext } from "./write-context";
@@ -60,7 +60,17 @@ interface GroupChange {
   memberIds?: string[];
 }
 
-async function modifyGroup(ctx: WriteContext, id: string, ifMatch: string | undefined, compute: (current: GroupRow, memberIds: string[]) => GroupChange): Promise<GroupRow> {
+/**
+ * Read, compute, compare-and-swap. `among`: the only member ids the change can touch (see
+ * namedMemberIds); `compute` then sees just those of them that are members, not the whole list.
+ */
+async function modifyGroup(
+  ctx: WriteContext,
+  id: string,
+  ifMatch: string | undefined,
+  among: string[] | undefined,
+  compute: (current: GroupRow, memberIds: string[]) => GroupChange,
+): Promise<GroupRow> {
   let target: string | null = null;
   return logged(ctx, "Group", "group.update", () => id, () => target, async () => {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
@@ -68,7 +78,7 @@ async function modifyGroup(ctx: WriteContext, id: string, ifMatch: string | unde
       if (!current) throw notFound(`Group '${id}' not found.`);
       target = current.displayName;
       if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
-      const currentIds = await memberIdsOf(ctx.db, ctx.tenant.id, id);
+      const currentIds = await memberIdsOf(ctx.db, ctx.tenant.id, id, among);
       const { doc, memberIds } = compute(current, currentIds);
 
       const before = new Set(currentIds);
@@ -114,11 +124,11 @@ async function modifyGroup(ctx: WriteContext, id: string, ifMatch: string | unde
 
 /** PUT replaces displayName, externalId and members; a PUT without a `members` key leaves membership alone. */
 export function replaceGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {
-  return modifyGroup(ctx, id, ifMatch, () => groupDocument(body));
+  return modifyGroup(ctx, id, ifMatch, undefined, () => groupDocument(body));
 }
 
 export function patchGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {
-  return modifyGroup(ctx, id, ifMatch, (current, memberIds) => {
+  return modifyGroup(ctx, id, ifMatch, namedMemberIds(body) ?? undefined, (current, memberIds) => {
     const patched = applyPatch(patchableGroup(current, memberIds), body, GROUP_RESOURCE);
     const { doc, memberIds: wanted } = groupDocument(patched);
     return { doc, memberIds: wanted ?? [] };

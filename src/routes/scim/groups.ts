@@ -3,14 +3,14 @@ import type { Context } from "hono";
 import type { GroupRow } from "../../db/tenant/schema";
 import { createRouter, type AppEnv } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
-import { getGroup, listGroupRows, membersOfGroups } from "../../repo/groups";
+import { getGroup, getGroupWithMembers, listGroupRows, membersOfGroups } from "../../repo/groups";
 import { runWrite } from "../../services/commands";
 import { createGroup } from "../../services/groups";
 import { etagOf } from "../../scim/etag";
 import { notFound } from "../../scim/errors";
 import { parseFilter } from "../../scim/filter/parse";
 import { compileFilter, compileSort } from "../../scim/filter/sql";
-import { toScimGroup } from "../../scim/groups";
+import { toScimGroup, type MemberRef } from "../../scim/groups";
 import type { ListParams } from "../../scim/list";
 import { GROUP_RESOURCE } from "../../scim/schema";
 import { scimContext } from "./context";
@@ -19,19 +19,19 @@ import { isRequested, listPageResponse, notModified, queryParams, resourceRespon
 export const groupRoutes = createRouter();
 
 /** Members are loaded only when the response will carry them (Entra asks `excludedAttributes=members`). */
-async function groupResponse(c: Context<AppEnv>, row: GroupRow, status: 200 | 201 = 200) {
+async function groupResponse(c: Context<AppEnv>, row: GroupRow, status: 200 | 201 = 200, members?: MemberRef[]) {
   const { db, tenant, baseUrl } = scimContext(c);
-  const members = isRequested(GROUP_RESOURCE, queryParams(c), "members") ? (await membersOfGroups(db, tenant.id, [row.id])).get(row.id) : undefined;
-  return resourceResponse(c, toScimGroup(row, baseUrl, members), GROUP_RESOURCE, row.version, status);
+  const loaded = members ?? (isRequested(GROUP_RESOURCE, queryParams(c), "members") ? (await membersOfGroups(db, tenant.id, [row.id])).get(row.id) : undefined);
+  return resourceResponse(c, toScimGroup(row, baseUrl, loaded), GROUP_RESOURCE, row.version, status);
 }
 
 export async function searchGroups(c: Context<AppEnv>, params: ListParams): Promise<SearchPage> {
   const { db, tenant, baseUrl } = scimContext(c);
   const where = params.filter ? compileFilter(parseFilter(params.filter), GROUP_RESOURCE) : undefined;
   const orderBy = compileSort(params.sortBy, params.sortOrder, GROUP_RESOURCE);
-  const { total, rows } = await listGroupRows(db, tenant.id, { where, orderBy, offset: params.startIndex - 1, limit: params.count });
-  const members = isRequested(GROUP_RESOURCE, params, "members") ? await membersOfGroups(db, tenant.id, rows.map((r) => r.id)) : undefined;
-  return searchPage(rows.map((row) => toScimGroup(row, baseUrl, members?.get(row.id))), GROUP_RESOURCE, params, total);
+  const withMembers = isRequested(GROUP_RESOURCE, params, "members");
+  const { total, rows, members } = await listGroupRows(db, tenant.id, { where, orderBy, offset: params.startIndex - 1, limit: params.count }, { withMembers });
+  return searchPage(rows.map((row) => toScimGroup(row, baseUrl, withMembers ? (members.get(row.id) ?? []) : undefined)), GROUP_RESOURCE, params, total);
 }
 
 groupRoutes.get("/", async (c) => {
@@ -47,11 +47,11 @@ groupRoutes.post("/", async (c) => {
 
 groupRoutes.get("/:id", async (c) => {
   const { db, tenant } = scimContext(c);
-  const row = await getGroup(db, tenant.id, c.req.param("id"));
-  if (!row) throw notFound(`Group '${c.req.param("id")}' not found.`);
-  const unchanged = notModified(c, row.version);
-  if (unchanged) return unchanged;
-  return groupResponse(c, row);
+  const id = c.req.param("id");
+  const withMembers = isRequested(GROUP_RESOURCE, queryParams(c), "members");
+  const found = withMembers ? await getGroupWithMembers(db, tenant.id, id) : await getGroup(db, tenant.id, id).then((row) => row && { row, members: undefined });
+  if (!found) throw notFound(`Group '${id}' not found.`);
+  return notModified(c, found.row.version) ?? groupResponse(c, found.row, 200, found.members);
 });
 
 groupRoutes.put("/:id", async (c) => {

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { UserRow } from "../../db/tenant/schema";
 import { createRouter, type AppEnv } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
-import { getUser, groupsOfUsers, listUsers } from "../../repo/users";
+import { getUserWithGroups, groupsOfUsers, listUsers } from "../../repo/users";
 import { runWrite } from "../../services/commands";
 import { createUser } from "../../services/users";
 import { notFound } from "../../scim/errors";
@@ -11,16 +11,17 @@ import { parseFilter } from "../../scim/filter/parse";
 import { compileFilter, compileSort } from "../../scim/filter/sql";
 import type { ListParams } from "../../scim/list";
 import { USER_RESOURCE } from "../../scim/schema";
-import { toScimUser } from "../../scim/users";
+import { toScimUser, type GroupRef } from "../../scim/users";
 import { scimContext } from "./context";
 import { isRequested, listPageResponse, notModified, queryParams, resourceResponse, searchPage, type SearchPage } from "./respond";
 
 export const userRoutes = createRouter();
 
-async function userResponse(c: Context<AppEnv>, row: UserRow, status: 200 | 201 = 200) {
+/** `groups` given: already loaded (or known empty, as for a user just created); else read if the response needs it. */
+async function userResponse(c: Context<AppEnv>, row: UserRow, status: 200 | 201 = 200, groups?: GroupRef[]) {
   const { db, tenant, baseUrl } = scimContext(c);
-  const groups = isRequested(USER_RESOURCE, queryParams(c), "groups") ? (await groupsOfUsers(db, tenant.id, [row.id])).get(row.id) : [];
-  return resourceResponse(c, toScimUser(row, baseUrl, groups), USER_RESOURCE, row.version, status);
+  const memberships = groups ?? (isRequested(USER_RESOURCE, queryParams(c), "groups") ? (await groupsOfUsers(db, tenant.id, [row.id])).get(row.id) : []);
+  return resourceResponse(c, toScimUser(row, baseUrl, memberships), USER_RESOURCE, row.version, status);
 }
 
 /** GET /Users and both forms of POST .search share this. */
@@ -28,8 +29,8 @@ export async function searchUsers(c: Context<AppEnv>, params: ListParams): Promi
   const { db, tenant, baseUrl } = scimContext(c);
   const where = params.filter ? compileFilter(parseFilter(params.filter), USER_RESOURCE) : undefined;
   const orderBy = compileSort(params.sortBy, params.sortOrder, USER_RESOURCE);
-  const { total, rows } = await listUsers(db, tenant.id, { where, orderBy, offset: params.startIndex - 1, limit: params.count });
-  const groups = isRequested(USER_RESOURCE, params, "groups") ? await groupsOfUsers(db, tenant.id, rows.map((r) => r.id)) : new Map();
+  const withGroups = isRequested(USER_RESOURCE, params, "groups");
+  const { total, rows, groups } = await listUsers(db, tenant.id, { where, orderBy, offset: params.startIndex - 1, limit: params.count }, { withGroups });
   return searchPage(rows.map((row) => toScimUser(row, baseUrl, groups.get(row.id))), USER_RESOURCE, params, total);
 }
 
@@ -41,16 +42,14 @@ userRoutes.get("/", async (c) => {
 userRoutes.post("/", async (c) => {
   const { write } = scimContext(c);
   const row = await createUser(write, await readJsonObject(c));
-  return userResponse(c, row, 201);
+  return userResponse(c, row, 201, []);
 });
 
 userRoutes.get("/:id", async (c) => {
   const { db, tenant } = scimContext(c);
-  const row = await getUser(db, tenant.id, c.req.param("id"));
-  if (!row) throw notFound(`User '${c.req.param("id")}' not found.`);
-  const unchanged = notModified(c, row.version);
-  if (unchanged) return unchanged;
-  return userResponse(c, row);
+  const found = await getUserWithGroups(db, tenant.id, c.req.param("id"));
+  if (!found) throw notFound(`User '${c.req.param("id")}' not found.`);
+  return notModified(c, found.row.version) ?? userResponse(c, found.row, 200, found.groups);
 });
 
 userRoutes.put("/:id", async (c) => {
