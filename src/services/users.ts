@@ -56,7 +56,8 @@ export async function createUser(ctx: WriteContext, body: Record<string, unknown
 
 /**
  * Read, compute, compare-and-swap: the shared shape of every write to an existing user. `compute`
- * returns the new document (or null for "nothing to change") and may throw an ApiError.
+ * returns the new SCIM document and/or column changes (TheStorage-owned fields), and may throw an
+ * ApiError; a document equal to the stored one is acknowledged without a new version.
  */
 async function modifyUser(
   ctx: WriteContext,
