@@ -11,6 +11,7 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
+import { base64url, secretsEqual } from "../lib/crypto";
 
 export const SESSION_COOKIE = "ts_console";
 /** `__Secure-` prefix: browsers accept the cookie only with the Secure flag from a secure origin. */
@@ -25,12 +26,6 @@ export interface ConsoleSession {
 }
 
 const encoder = new TextEncoder();
-
-function base64url(bytes: ArrayBuffer | Uint8Array): string {
-  let binary = "";
-  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 async function hmac(key: BufferSource, message: string): Promise<ArrayBuffer> {
   const cryptoKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -82,6 +77,5 @@ export function endSession(c: Context): void {
 /** Constant-time comparison of the presented CSRF token with the session's. */
 export async function csrfTokenValid(session: ConsoleSession, presented: unknown): Promise<boolean> {
   if (typeof presented !== "string" || presented.length === 0 || presented.length > 200) return false;
-  const [a, b] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(presented)), crypto.subtle.digest("SHA-256", encoder.encode(session.csrfToken))]);
-  return crypto.subtle.timingSafeEqual(a, b);
+  return secretsEqual(presented, session.csrfToken);
 }

@@ -245,3 +245,79 @@ export function ErrorPage(props: { ctx: PageContext; status: number; title: stri
     </Layout>
   );
 }
+
+/** A tenant list page's URL with its search and paging state. */
+export function listHref(slug: string, section: "users" | "groups", q: string, start: number): string {
+  const params = new URLSearchParams();
+  if (q) params.set("q", q);
+  if (start > 1) params.set("start", String(start));
+  const query = params.toString();
+  return `/admin/tenants/${slug}/${section}${query ? `?${query}` : ""}`;
+}
+
+/**
+ * The frame shared by the Users and Groups lists: search form, the right empty state (no match,
+ * SCIM off, nothing provisioned yet), the "1–25 of 80" line, the table (children) and the pager.
+ */
+export function SearchableList(
+  props: PropsWithChildren<{
+    tenant: { slug: string; token: unknown };
+    section: "users" | "groups";
+    placeholder: string;
+    q: string;
+    start: number;
+    pageSize: number;
+    shown: number;
+    total: number;
+    /** What to do to get the first rows in (shown when SCIM is on and nothing is provisioned). */
+    nothingYet: Child;
+  }>,
+) {
+  const { tenant, section, q, start, pageSize, shown, total } = props;
+  const href = (query: string, at: number) => listHref(tenant.slug, section, query, at);
+  const last = start + shown - 1;
+  return (
+    <>
+      <form method="get" action={href("", 1)} class="filters" role="search">
+        <div class="field">
+          <label for="f-q">Search</label>
+          <input id="f-q" type="search" name="q" value={q} placeholder={props.placeholder} />
+        </div>
+        <button type="submit" class="secondary">
+          Search
+        </button>
+        {q ? <a href={href("", 1)}>Clear</a> : null}
+      </form>
+      {total === 0 ? (
+        q ? (
+          <Empty title={`No matching ${section}`}>
+            <p>
+              Nothing matches “{q}”. <a href={href("", 1)}>Show all {section}</a>.
+            </p>
+          </Empty>
+        ) : !tenant.token ? (
+          <Empty title="SCIM is off">
+            <p>Switch SCIM on to let your identity provider push {section} here.</p>
+            <a class="button" href={`/admin/tenants/${tenant.slug}/provisioning`}>
+              Go to User Provisioning
+            </a>
+          </Empty>
+        ) : (
+          <Empty title={`No ${section} yet`}>{props.nothingYet}</Empty>
+        )
+      ) : (
+        <>
+          <p class="muted small">
+            {shown ? `${start}–${last} of ${total}` : `${total} ${section}`}
+            {q ? ` matching “${q}”` : ""}
+          </p>
+          <div class="table-wrap">{props.children}</div>
+          <nav class="pager" aria-label="Pages">
+            {start > 1 ? <a href={href(q, Math.max(1, start - pageSize))}>← Previous</a> : <span></span>}
+            {last < total ? <a href={href(q, start + pageSize)}>Next →</a> : <span></span>}
+          </nav>
+        </>
+      )}
+    </>
+  );
+}

@@ -4,9 +4,9 @@ const TOKEN_PREFIX = "tsscim_";
 /** Characters of the raw token kept for display: `tsscim_` + 5. Not enough to help an attacker. */
 export const DISPLAY_PREFIX_LENGTH = 12;
 
-function base64url(bytes: Uint8Array): string {
+export function base64url(bytes: ArrayBuffer | Uint8Array): string {
   let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
+  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 

@@ -2,111 +2,71 @@
 import type { EventRow, UserRow } from "../../db/tenant/schema";
 import type { TenantWithToken } from "../../repo/control";
 import type { GroupRef } from "../../scim/users";
-import { Avatar, CsrfField, Empty, EventTable, Field, Layout, Notice, OriginBadge, StatusBadge, Time, type PageContext } from "../ui";
+import { Avatar, CsrfField, Empty, EventTable, Field, Layout, Notice, OriginBadge, SearchableList, StatusBadge, Time, type PageContext } from "../ui";
 
 type Ctx = PageContext & { csrfToken: string };
 
 export const USERS_PAGE_SIZE = 25;
 
-function usersHref(slug: string, q: string, start: number): string {
-  const params = new URLSearchParams();
-  if (q) params.set("q", q);
-  if (start > 1) params.set("start", String(start));
-  const query = params.toString();
-  return `/admin/tenants/${slug}/users${query ? `?${query}` : ""}`;
-}
-
 export function UsersPage(props: { ctx: Ctx; tenant: TenantWithToken; rows: UserRow[]; total: number; q: string; start: number }) {
   const { tenant, rows, total, q, start } = props;
-  const last = start + rows.length - 1;
   return (
     <Layout title={`Users · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="users">
-      <form method="get" action={`/admin/tenants/${tenant.slug}/users`} class="filters" role="search">
-        <div class="field">
-          <label for="f-q">Search</label>
-          <input id="f-q" type="search" name="q" value={q} placeholder="Name, userName or email" />
-        </div>
-        <button type="submit" class="secondary">
-          Search
-        </button>
-        {q ? <a href={usersHref(tenant.slug, "", 1)}>Clear</a> : null}
-      </form>
-      {total === 0 ? (
-        q ? (
-          <Empty title="No matching users">
-            <p>
-              Nothing matches “{q}”. <a href={usersHref(tenant.slug, "", 1)}>Show all users</a>.
-            </p>
-          </Empty>
-        ) : !tenant.token ? (
-          <Empty title="SCIM is off">
-            <p>Switch SCIM on to let your identity provider push users here.</p>
-            <a class="button" href={`/admin/tenants/${tenant.slug}/provisioning`}>
-              Go to User Provisioning
-            </a>
-          </Empty>
-        ) : (
-          <Empty title="No users yet">
-            <p>Assign users to the app in Okta (Assignments › Assign to People or Groups); they appear here as Okta provisions them.</p>
-          </Empty>
-        )
-      ) : (
-        <>
-          <p class="muted small">
-            {rows.length ? `${start}–${last} of ${total}` : `${total} users`}
-            {q ? ` matching “${q}”` : ""}
-          </p>
-          <div class="table-wrap">
-            <table>
-              <thead>
+      <SearchableList
+        tenant={tenant}
+        section="users"
+        placeholder="Name, userName or email"
+        q={q}
+        start={start}
+        pageSize={USERS_PAGE_SIZE}
+        shown={rows.length}
+        total={total}
+        nothingYet={<p>Assign users to the app in Okta (Assignments › Assign to People or Groups); they appear here as Okta provisions them.</p>}
+      >
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col" class="hide-sm">
+                userName / email
+              </th>
+              <th scope="col">Status</th>
+              <th scope="col">Origin</th>
+              <th scope="col" class="hide-sm">
+                Last change
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((u) => {
+              const name = u.displayName ?? u.userName;
+              return (
                 <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col" class="hide-sm">
-                    userName / email
-                  </th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Origin</th>
-                  <th scope="col" class="hide-sm">
-                    Last change
-                  </th>
+                  <td>
+                    <div class="who">
+                      <Avatar url={u.avatarUrl} name={name} />
+                      <a href={`/admin/tenants/${tenant.slug}/users/${encodeURIComponent(u.id)}`}>{name}</a>
+                    </div>
+                  </td>
+                  <td class="hide-sm">
+                    <div>{u.userName}</div>
+                    {u.email && u.email !== u.userName.toLowerCase() ? <div class="muted small">{u.email}</div> : null}
+                  </td>
+                  <td>
+                    <StatusBadge active={u.active} />
+                  </td>
+                  <td>
+                    <OriginBadge source={u.source} />
+                  </td>
+                  <td class="hide-sm nowrap">
+                    <Time at={u.updatedAt} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {rows.map((u) => {
-                  const name = u.displayName ?? u.userName;
-                  return (
-                    <tr>
-                      <td>
-                        <div class="who">
-                          <Avatar url={u.avatarUrl} name={name} />
-                          <a href={`/admin/tenants/${tenant.slug}/users/${encodeURIComponent(u.id)}`}>{name}</a>
-                        </div>
-                      </td>
-                      <td class="hide-sm">
-                        <div>{u.userName}</div>
-                        {u.email && u.email !== u.userName.toLowerCase() ? <div class="muted small">{u.email}</div> : null}
-                      </td>
-                      <td>
-                        <StatusBadge active={u.active} />
-                      </td>
-                      <td>
-                        <OriginBadge source={u.source} />
-                      </td>
-                      <td class="hide-sm nowrap">
-                        <Time at={u.updatedAt} />
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-          <nav class="pager" aria-label="Pages">
-            {start > 1 ? <a href={usersHref(tenant.slug, q, Math.max(1, start - USERS_PAGE_SIZE))}>← Previous</a> : <span></span>}
-            {last < total ? <a href={usersHref(tenant.slug, q, start + USERS_PAGE_SIZE)}>Next →</a> : <span></span>}
-          </nav>
-        </>
-      )}
+              );
+            })}
+          </tbody>
+        </table>
+      </SearchableList>
     </Layout>
   );
 }
