@@ -254,6 +254,10 @@ describe("the provisioning log", () => {
     });
     expect((await admin("GET", `/tenants/${tenant.slug}/users?q=BOB`)).body.users.map((u: { userName: string }) => u.userName)).toEqual(["bob@corp.example"]);
     expect((await admin("GET", `/tenants/${tenant.slug}/users?q=100%25`)).body.totalResults).toBe(0);
+    await tenant.scim("PATCH", `/Users/${all.body.users[2].id}`, { Operations: [{ op: "replace", value: { active: false } }] });
+    expect((await admin("GET", `/tenants/${tenant.slug}/users?status=deactivated`)).body.users.map((u: { userName: string }) => u.userName)).toEqual(["carol@corp.example"]);
+    expect((await admin("GET", `/tenants/${tenant.slug}/users?status=active`)).body.totalResults).toBe(2);
+    expect((await admin("GET", `/tenants/${tenant.slug}/users?status=asleep`)).status).toBe(400);
     const paged = await admin("GET", `/tenants/${tenant.slug}/users?startIndex=2&count=1`);
     expect(paged.body.users.map((u: { userName: string }) => u.userName)).toEqual(["bob@corp.example"]);
     expect((await admin("PATCH", `/tenants/${tenant.slug}/users/${all.body.users[0].id}`, { avatarUrl: "javascript:alert(1)" })).status).toBe(400);

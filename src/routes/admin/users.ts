@@ -1,5 +1,5 @@
 /** Admin API: a tenant's provisioned users, TheStorage-owned fields, and the provisioning log (design.md §4). */
-import { asc } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { users, type UserRow } from "../../db/tenant/schema";
 import { createRouter, type Actor } from "../../lib/hono";
@@ -19,6 +19,7 @@ const listQuery = z.object({
   startIndex: z.coerce.number().int().min(1).default(1),
   count: z.coerce.number().int().min(0).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
   q: z.string().trim().max(200).optional(),
+  status: z.enum(["active", "deactivated"]).optional(),
 });
 
 const eventsQuery = z.object({
@@ -62,7 +63,7 @@ export const adminUserRoutes = createRouter()
     const tenant = await tenantRef(c.env.CONTROL_DB, c.req.param("slug"));
     const query = parseInput(listQuery, c.req.query());
     const { total, rows } = await listUsers(tenantDb(c.env, tenant), tenant.id, {
-      where: query.q ? userSearch(query.q) : undefined,
+      where: and(query.q ? userSearch(query.q) : undefined, query.status ? eq(users.active, query.status === "active") : undefined),
       orderBy: asc(users.createdAt),
       offset: query.startIndex - 1,
       limit: query.count,
