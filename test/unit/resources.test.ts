@@ -1,6 +1,8 @@
+// The resource layer of the pure core: the input sanitiser, the User and Group mappings, and the
+// group PATCH fast path.
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/scim/errors";
-import { groupDocument } from "../../src/scim/groups";
+import { groupDocument, namedMemberIds } from "../../src/scim/groups";
 import { sanitizeResource } from "../../src/scim/sanitize";
 import { USER_RESOURCE } from "../../src/scim/schema";
 import { toScimUser, userColumns, userDocument } from "../../src/scim/users";
@@ -94,5 +96,38 @@ describe("groupDocument", () => {
     });
     expect(groupDocument({ displayName: "G", members: [] })).toEqual({ doc: { displayName: "G" }, memberIds: [] });
     expect(groupDocument({ displayName: "G" })).toEqual({ doc: { displayName: "G" } });
+  });
+});
+
+describe("namedMemberIds (group PATCH fast path)", () => {
+  const ops = (...Operations: unknown[]) => ({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations });
+
+  it("names the members of Okta's and Entra's incremental membership PATCHes", () => {
+    expect(
+      namedMemberIds(
+        ops(
+          { op: "replace", value: { id: "g", displayName: "G" } },
+          { op: "remove", path: 'members[value eq "a"]' },
+          { op: "Add", path: "members", value: [{ value: "b", display: "B" }] },
+          { op: "Remove", path: "members", value: [{ value: "c" }] },
+        ),
+      ),
+    ).toEqual(["a", "b", "c"]);
+    expect(namedMemberIds(ops({ op: "replace", path: "displayName", value: "x" }))).toEqual([]);
+  });
+
+  it("asks for the whole list when an operation could touch any member", () => {
+    for (const op of [
+      { op: "replace", path: "members", value: [{ value: "a" }] },
+      { op: "remove", path: "members" },
+      { op: "remove", path: 'members[display eq "A"]' },
+      { op: "remove", path: 'members[value eq "a" or value eq "b"]' },
+      { op: "add", path: "members", value: [{ display: "no value" }] },
+      { op: "replace", value: { members: [] } },
+      { op: "remove", path: 'members[value eq "a"].display' },
+    ]) {
+      expect(namedMemberIds(ops(op)), JSON.stringify(op)).toBeNull();
+    }
+    expect(namedMemberIds({ Operations: "nope" })).toBeNull();
   });
 });
