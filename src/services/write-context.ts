@@ -23,7 +23,11 @@ export function newEvent(
   return { tenantId: ctx.tenant.id, at: new Date().toISOString(), resourceType, tokenPrefix: ctx.actor.tokenPrefix, ...fields };
 }
 
-/** Runs a write; a refused one (any ApiError) is recorded in the log before the error goes back to the client. */
+/**
+ * Runs a write; a refused or failed one is recorded in the log before the error goes back to the
+ * client. Recording is best effort for unexpected errors (the database may be what failed), and
+ * never replaces the original error.
+ */
 export async function logged<T>(
   ctx: WriteContext,
   resourceType: ResourceType,
@@ -35,12 +39,20 @@ export async function logged<T>(
   try {
     return await write();
   } catch (error) {
-    if (error instanceof ApiError) {
-      await insertEvent(
-        ctx.db,
-        newEvent(ctx, resourceType, { action, resourceId: resourceId(), target: target(), outcome: "failure", status: error.status, detail: error.detail }),
-      );
-    }
+    const refused = error instanceof ApiError;
+    const record = insertEvent(
+      ctx.db,
+      newEvent(ctx, resourceType, {
+        action,
+        resourceId: resourceId(),
+        target: target(),
+        outcome: "failure",
+        status: refused ? error.status : 500,
+        detail: refused ? error.detail : "internal error (the Worker log has it under the request id)",
+      }),
+    );
+    if (refused) await record;
+    else await Promise.resolve(record).catch(() => {});
     throw error;
   }
 }
