@@ -2,9 +2,9 @@
  * The admin console: server-rendered pages under /admin (the JSON admin API stays at /admin/v1).
  *
  * Middleware, in order, for every console path (admin API paths pass straight through):
- *   1. console headers: strict CSP (self only, no inline anything), frame-ancestors 'none' (the
- *      app-wide secureHeaders() runs outside this and keeps X-Frame-Options: SAMEORIGIN),
- *      Cache-Control: no-store (static assets excepted: their URLs carry a content hash);
+ *   1. console headers: strict CSP (self only, no inline anything), frame-ancestors 'none' (and the
+ *      app-wide X-Frame-Options: DENY), Cache-Control: no-store (static assets excepted: their
+ *      URLs carry a content hash);
  *   2. static assets and the sign-in routes (public);
  *   3. session: a valid signed cookie, else a redirect to the sign-in page; on every POST the
  *      Origin / Sec-Fetch-Site check (hono/csrf) and the session's CSRF token in `_csrf`.
