@@ -92,13 +92,13 @@ export async function listUsers(
     const [totals] = await db.batch([totalQuery]);
     return { total: totals[0]?.total ?? 0, rows: [], groups: new Map() };
   }
-  const page = () => db.select({ id: users.id }).from(users).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
   const rowsQuery = db.select().from(users).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
   if (!options.withGroups) {
     const [totals, rows] = await db.batch([totalQuery, rowsQuery]);
     return { total: totals[0]?.total ?? 0, rows, groups: new Map() };
   }
-  const [totals, rows, memberships] = await db.batch([totalQuery, rowsQuery, membershipsQuery(db, tenantId, inArray(groupMembers.memberId, page()))]);
+  const page = db.select({ id: users.id }).from(users).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
+  const [totals, rows, memberships] = await db.batch([totalQuery, rowsQuery, membershipsQuery(db, tenantId, inArray(groupMembers.memberId, page))]);
   return { total: totals[0]?.total ?? 0, rows, groups: groupRefsByUser(rows.map((r) => r.id), memberships) };
 }
 
