@@ -24,12 +24,12 @@ import { controlDb, listTenants, type TenantWithToken } from "../repo/control";
 import { listEvents } from "../repo/events";
 import { getGroup, listGroups, listMembers } from "../repo/groups";
 import { getUser, groupsOfUsers, listUsers, userSearch } from "../repo/users";
-import { OPERATOR } from "../routes/admin/users";
 import { ApiError } from "../scim/errors";
 import { toScimUser } from "../scim/users";
 import { runWrite } from "../services/commands";
+import { OPERATOR } from "../services/write-context";
 import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken, requireTenant } from "../services/tenants";
-import { tenantBindings, tenantDb, type TenantRef } from "../tenancy/tenant-db";
+import { tenantBindings, tenantDb, tenantRefOf } from "../tenancy/tenant-db";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import { SignInPage } from "./pages/auth";
 import { GroupPage, GroupsPage, GROUPS_PAGE_SIZE } from "./pages/groups";
@@ -84,10 +84,6 @@ function intParam(value: string | undefined, fallback: number, max = Number.MAX_
 
 function origin(c: C): string {
   return publicOrigin(c.env, c.req.url);
-}
-
-function ref(tenant: TenantWithToken): TenantRef {
-  return { id: tenant.id, slug: tenant.slug, database: tenant.database };
 }
 
 function forbidden(c: C, session?: ConsoleSession) {
@@ -300,7 +296,7 @@ consoleRoutes.post("/tenants/:slug/users/:id/avatar", async (c) => {
   if (!clear && (value.length > 2048 || !/^https?:\/\//i.test(value) || !URL.canParse(value))) {
     return renderUser(c, tenant, id, { avatar: { value, error: "Enter an http(s) URL of at most 2048 characters, or clear the field to remove the avatar." } }, 400);
   }
-  await runWrite<UserRow>(c.env, ref(tenant), OPERATOR, { kind: "user.avatar", id, avatarUrl: clear ? null : value });
+  await runWrite<UserRow>(c.env, tenantRefOf(tenant), OPERATOR, { kind: "user.avatar", id, avatarUrl: clear ? null : value });
   return c.redirect(`/admin/tenants/${tenant.slug}/users/${encodeURIComponent(id)}?saved=1`, 303);
 });
 

@@ -8,6 +8,7 @@ import { digestsEqual, sha256Hex } from "../lib/crypto";
 import type { AppEnv } from "../lib/hono";
 import { controlDb, findLiveToken, touchToken } from "../repo/control";
 import { ApiError } from "../scim/errors";
+import { tenantRefOf } from "../tenancy/tenant-db";
 
 const UNAUTHORIZED_DETAIL =
   "Authentication failed. Send the tenant's SCIM token as 'Authorization: Bearer <token>', and check that the Base URL names the right tenant, that SCIM provisioning is switched on for it, and that the token is the latest one generated (regenerating or switching SCIM off revokes the previous token).";
@@ -37,7 +38,7 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
   const found = await findLiveToken(db, slug, digest);
   if (!found || !digestsEqual(found.token.digest, digest)) throw unauthorized();
 
-  c.set("tenant", { id: found.tenant.id, slug: found.tenant.slug, database: found.tenant.database });
+  c.set("tenant", tenantRefOf(found.tenant));
   c.set("actor", { tokenPrefix: found.token.prefix, provider: found.token.provider });
   // Off the response path, and at most once a minute per token per isolate: the IdP never waits
   // for bookkeeping, and a busy tenant doesn't write to the control database on every request.

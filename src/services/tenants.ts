@@ -8,7 +8,7 @@ import type { Env } from "../env";
 import { DISPLAY_PREFIX_LENGTH, generateScimToken, sha256Hex } from "../lib/crypto";
 import { controlDb, getTenant, insertLiveToken, insertTenant, revokeLiveToken, rotateToken, type TenantWithToken } from "../repo/control";
 import { ApiError } from "../scim/errors";
-import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings } from "../tenancy/tenant-db";
+import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const PROVIDERS = ["okta", "entra", "onelogin", "jumpcloud", "google", "generic"] as const;
@@ -62,6 +62,11 @@ export async function requireTenant(d1: D1Database, slug: string): Promise<Tenan
   const tenant = SLUG_PATTERN.test(slug) ? await getTenant(controlDb(d1), slug) : null;
   if (!tenant) throw new ApiError(404, `No tenant with slug '${slug}'.`);
   return tenant;
+}
+
+/** The tenant named by `slug`, as the pipeline refers to it; 404 when there is none. */
+export async function requireTenantRef(d1: D1Database, slug: string): Promise<TenantRef> {
+  return tenantRefOf(await requireTenant(d1, slug));
 }
 
 /** Switches SCIM on: mints the tenant's first live token. The raw token is returned once and never stored. */

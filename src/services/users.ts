@@ -8,6 +8,7 @@ import { clipDetail, insertEvent } from "../repo/events";
 import { deleteUser as deleteUserRow, getUser, insertUser, updateUser, userIdByNorm, type UserChanges } from "../repo/users";
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
+import { keyOf } from "../scim/json";
 import { applyPatch } from "../scim/patch";
 import type { ScimDocument } from "../scim/sanitize";
 import { USER_RESOURCE } from "../scim/schema";
@@ -115,7 +116,7 @@ export function replaceUser(ctx: WriteContext, id: string, body: Record<string, 
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
     const doc = userDocument(body);
     // A PUT that leaves `active` out must not silently reactivate or deactivate anyone.
-    if (!Object.keys(body).some((k) => k.toLowerCase() === "active")) doc.active = current.data.active !== false;
+    if (keyOf(body, "active") === undefined) doc.active = current.data.active !== false;
     return { doc };
   });
 }

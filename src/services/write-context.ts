@@ -12,6 +12,9 @@ export interface WriteContext {
 
 export type ResourceType = "User" | "Group";
 
+/** Admin writes (the console, the admin API) are logged like SCIM writes, attributed to the operator. */
+export const OPERATOR: Actor = { tokenPrefix: "admin", provider: "admin" };
+
 /** Attempts of a compare-and-swap write before giving up (only a write from outside the DO can race it). */
 export const CAS_ATTEMPTS = 3;
 

@@ -16,6 +16,11 @@ export interface TenantRef {
   database: string;
 }
 
+/** The reference a tenant row gives the rest of the pipeline. */
+export function tenantRefOf(tenant: TenantRef): TenantRef {
+  return { id: tenant.id, slug: tenant.slug, database: tenant.database };
+}
+
 export const DEFAULT_TENANT_BINDING = "TENANT_DEFAULT";
 const BINDING_NAME = /^TENANT_[A-Z0-9_]{1,60}$/;
 

@@ -6,8 +6,6 @@ import { parseInput } from "../../lib/validate";
 import { controlDb, listTenants, type TenantWithToken } from "../../repo/control";
 import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken, requireTenant } from "../../services/tenants";
 
-export { PROVIDERS, requireTenant, SLUG_PATTERN } from "../../services/tenants";
-
 const enableInput = z.object({ provider: z.enum(PROVIDERS).default("okta") });
 
 const NO_STORE = { "Cache-Control": "no-store" };

@@ -2,25 +2,25 @@
 import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { users, type UserRow } from "../../db/tenant/schema";
-import { createRouter, type Actor } from "../../lib/hono";
+import { createRouter } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { listEvents } from "../../repo/events";
 import { listUsers, userSearch } from "../../repo/users";
 import { runWrite } from "../../services/commands";
+import { requireTenantRef } from "../../services/tenants";
+import { OPERATOR } from "../../services/write-context";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../scim/list";
-import { tenantDb, type TenantRef } from "../../tenancy/tenant-db";
-import { requireTenant } from "./tenants";
+import { tenantDb } from "../../tenancy/tenant-db";
 
-/** Admin writes are logged like SCIM writes, attributed to the operator rather than a token. */
-export const OPERATOR: Actor = { tokenPrefix: "admin", provider: "admin" };
-
-const listQuery = z.object({
+/** Paging and search of the admin lists (users, groups). */
+export const adminListQuery = z.object({
   startIndex: z.coerce.number().int().min(1).default(1),
   count: z.coerce.number().int().min(0).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
   q: z.string().trim().max(200).optional(),
-  status: z.enum(["active", "deactivated"]).optional(),
 });
+
+const listQuery = adminListQuery.extend({ status: z.enum(["active", "deactivated"]).optional() });
 
 const eventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -53,14 +53,9 @@ export function userView(row: UserRow) {
   };
 }
 
-export async function tenantRef(d1: D1Database, slug: string): Promise<TenantRef> {
-  const tenant = await requireTenant(d1, slug);
-  return { id: tenant.id, slug: tenant.slug, database: tenant.database };
-}
-
 export const adminUserRoutes = createRouter()
   .get("/tenants/:slug/users", async (c) => {
-    const tenant = await tenantRef(c.env.CONTROL_DB, c.req.param("slug"));
+    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug"));
     const query = parseInput(listQuery, c.req.query());
     const { total, rows } = await listUsers(tenantDb(c.env, tenant), tenant.id, {
       where: and(query.q ? userSearch(query.q) : undefined, query.status ? eq(users.active, query.status === "active") : undefined),
@@ -71,13 +66,13 @@ export const adminUserRoutes = createRouter()
     return c.json({ totalResults: total, startIndex: query.startIndex, users: rows.map(userView) });
   })
   .patch("/tenants/:slug/users/:id", async (c) => {
-    const tenant = await tenantRef(c.env.CONTROL_DB, c.req.param("slug"));
+    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug"));
     const { avatarUrl } = parseInput(avatarInput, await readJsonObject(c));
     const row = await runWrite<UserRow>(c.env, tenant, OPERATOR, { kind: "user.avatar", id: c.req.param("id"), avatarUrl });
     return c.json(userView(row));
   })
   .get("/tenants/:slug/events", async (c) => {
-    const tenant = await tenantRef(c.env.CONTROL_DB, c.req.param("slug"));
+    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug"));
     const query = parseInput(eventsQuery, c.req.query());
     const rows = await listEvents(tenantDb(c.env, tenant), tenant.id, query);
     return c.json({ events: rows.map(({ tenantId: _tenant, target, ...event }) => ({ ...event, userName: target })) });
