@@ -3,6 +3,7 @@
  * route, which runs each operation through the same services as the single-resource endpoints.
  */
 import { ApiError, badRequest } from "./errors";
+import { fieldOf } from "./json";
 import { BULK_MAX_OPERATIONS } from "./limits";
 
 export type BulkMethod = "POST" | "PUT" | "PATCH" | "DELETE";
@@ -22,19 +23,14 @@ export interface BulkRequest {
 
 const METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-const field = (object: Record<string, unknown>, name: string) => {
-  const key = Object.keys(object).find((k) => k.toLowerCase() === name.toLowerCase());
-  return key === undefined ? undefined : object[key];
-};
-
 export function parseBulkRequest(body: Record<string, unknown>): BulkRequest {
-  const operations = field(body, "Operations");
+  const operations = fieldOf(body, "Operations");
   if (!Array.isArray(operations)) throw badRequest("invalidSyntax", "A BulkRequest needs an 'Operations' array.");
   if (operations.length > BULK_MAX_OPERATIONS) {
     // RFC 7644 §3.7.4: over maxOperations is a 413; scimType says which limit.
     throw new ApiError(413, `The bulk request has ${operations.length} operations; the maximum is ${BULK_MAX_OPERATIONS} (see /ServiceProviderConfig bulk.maxOperations).`, { scimType: "tooMany" });
   }
-  const failOnErrors = field(body, "failOnErrors");
+  const failOnErrors = fieldOf(body, "failOnErrors");
   if (failOnErrors !== undefined && (typeof failOnErrors !== "number" || !Number.isInteger(failOnErrors) || failOnErrors < 1)) {
     throw badRequest("invalidValue", "'failOnErrors' must be a positive integer.");
   }
@@ -42,22 +38,22 @@ export function parseBulkRequest(body: Record<string, unknown>): BulkRequest {
   const parsed = operations.map((raw, index): BulkOperation => {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw badRequest("invalidSyntax", `Operations[${index}] must be an object.`);
     const op = raw as Record<string, unknown>;
-    const method = String(field(op, "method") ?? "").toUpperCase();
+    const method = String(fieldOf(op, "method") ?? "").toUpperCase();
     if (!METHODS.has(method)) throw badRequest("invalidSyntax", `Operations[${index}].method must be POST, PUT, PATCH or DELETE.`);
-    const path = field(op, "path");
+    const path = fieldOf(op, "path");
     if (typeof path !== "string" || !path.startsWith("/")) throw badRequest("invalidSyntax", `Operations[${index}].path must be a resource path such as "/Users" or "/Groups/{id}".`);
-    const bulkId = field(op, "bulkId");
+    const bulkId = fieldOf(op, "bulkId");
     if (bulkId !== undefined && (typeof bulkId !== "string" || !bulkId)) throw badRequest("invalidSyntax", `Operations[${index}].bulkId must be a non-empty string.`);
     if (method === "POST" && bulkId === undefined) throw badRequest("invalidSyntax", `Operations[${index}]: a POST needs a bulkId.`);
     if (typeof bulkId === "string") {
       if (seen.has(bulkId)) throw badRequest("invalidSyntax", `Operations[${index}]: bulkId '${bulkId}' is used twice.`);
       seen.add(bulkId);
     }
-    const data = field(op, "data");
+    const data = fieldOf(op, "data");
     if (method !== "DELETE" && (typeof data !== "object" || data === null || Array.isArray(data))) {
       throw badRequest("invalidSyntax", `Operations[${index}].data must be an object for ${method}.`);
     }
-    const version = field(op, "version");
+    const version = fieldOf(op, "version");
     return {
       method: method as BulkMethod,
       path,

@@ -1,6 +1,7 @@
 /** The Group resource: from client input to the stored document and member ids, and back to SCIM. */
 import { etagOf } from "./etag";
 import type { Filter } from "./filter/ast";
+import { isObject, keyOf } from "./json";
 import { parsePatchPath, readOperations } from "./patch";
 import { sanitizeAttribute, sanitizeResource, type ScimDocument } from "./sanitize";
 import { findAttribute, GROUP_RESOURCE, SCHEMA } from "./schema";
@@ -29,7 +30,7 @@ const MEMBERS = findAttribute(GROUP_RESOURCE.schema.attributes, "members")!;
 export function groupDocument(input: Record<string, unknown>): { doc: ScimDocument; memberIds?: string[] } {
   const doc = sanitizeResource(input, GROUP_RESOURCE);
   delete doc.members;
-  const key = Object.keys(input).find((k) => k.toLowerCase() === "members");
+  const key = keyOf(input, "members");
   if (key === undefined) return { doc };
   const list = (sanitizeAttribute(input[key], MEMBERS) as { value?: string }[] | undefined) ?? [];
   const memberIds = [...new Set(list.map((m) => m.value).filter((v): v is string => typeof v === "string" && v.length > 0))];
@@ -71,8 +72,6 @@ export function toScimGroup(group: StoredGroup, baseUrl: string, members?: Membe
   };
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
-
 /** `value eq "x"`: the member filter Okta puts in every remove. */
 function memberValueEq(filter: Filter): string | null {
   return filter.kind === "compare" && filter.op === "eq" && filter.path.attribute.toLowerCase() === "value" && !filter.path.subAttribute && typeof filter.value === "string"
@@ -100,7 +99,7 @@ export function namedMemberIds(body: unknown): string[] | null {
     const ids = new Set<string>();
     for (const op of readOperations(body)) {
       if (op.path === undefined) {
-        if (isObject(op.value) && Object.keys(op.value).some((k) => k.toLowerCase() === "members")) return null;
+        if (isObject(op.value) && keyOf(op.value, "members") !== undefined) return null;
         continue;
       }
       const path = parsePatchPath(op.path);

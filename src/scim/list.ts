@@ -1,5 +1,6 @@
 /** Query parameters and the ListResponse envelope of RFC 7644 §3.4.2. */
 import { ApiError } from "./errors";
+import { fieldOf } from "./json";
 import { SCHEMA } from "./schema";
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -35,10 +36,7 @@ function listParam(raw: string | string[] | undefined | null): string[] | undefi
  * is clamped to [0, MAX_PAGE_SIZE] (RFC 7644: a negative count is 0).
  */
 export function parseListParams(input: Record<string, unknown>): ListParams {
-  const get = (name: string) => {
-    const key = Object.keys(input).find((k) => k.toLowerCase() === name.toLowerCase());
-    return key === undefined ? undefined : (input[key] as string | undefined);
-  };
+  const get = (name: string) => fieldOf(input, name) as string | undefined;
   const startIndex = Math.max(1, integerParam("startIndex", get("startIndex")) ?? 1);
   const count = Math.min(MAX_PAGE_SIZE, Math.max(0, integerParam("count", get("count")) ?? DEFAULT_PAGE_SIZE));
   const filter = get("filter");

@@ -16,6 +16,7 @@
 import { ApiError, badRequest } from "./errors";
 import type { Filter, FilterValue } from "./filter/ast";
 import { parseFilter } from "./filter/parse";
+import { isObject, keyOf } from "./json";
 import {
   COMMON_ATTRIBUTES,
   findAttribute,
@@ -62,7 +63,6 @@ type Clear = typeof CLEAR;
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const lower = (s: string) => s.toLowerCase();
 const ATTR_NAME = /^\$?[A-Za-z][\w$-]*$/;
 
@@ -74,13 +74,6 @@ function deepClone<T>(value: T): T {
     return out as T;
   }
   return value;
-}
-
-/** The key of `obj` that spells `name` case-insensitively (the canonical spelling first). */
-function keyOf(obj: Json, name: string): string | undefined {
-  if (Object.prototype.hasOwnProperty.call(obj, name)) return name;
-  const wanted = lower(name);
-  return Object.keys(obj).find((k) => lower(k) === wanted);
 }
 
 function getProp(obj: Json, name: string): unknown {

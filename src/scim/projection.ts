@@ -19,6 +19,7 @@
  * elements left empty are dropped, and so is an attribute left with nothing. Output keys keep the
  * resource's spelling and order. Pure: the input is not modified.
  */
+import { isObject } from "./json";
 import { COMMON_ATTRIBUTES, findAttribute, resolvePath, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schema";
 
 export interface ProjectionParams {
@@ -43,7 +44,6 @@ interface SchemaSelection {
 type Mode = "include" | "exclude";
 
 const lower = (s: string) => s.toLowerCase();
-const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Resolves every name to the schema, attribute and sub-attribute it designates; unknown names are skipped. */
 function selections(type: ResourceTypeDef, names: string[]): Map<string, SchemaSelection> {

@@ -11,6 +11,7 @@
  * `invalidValue` naming the attribute.
  */
 import { ApiError } from "./errors";
+import { isObject } from "./json";
 import { COMMON_ATTRIBUTES, findAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schema";
 
 const EXTERNAL_ID = findAttribute(COMMON_ATTRIBUTES, "externalId")!;
@@ -20,7 +21,6 @@ export type ScimDocument = Record<string, unknown>;
 const invalid = (path: string, expected: string, got: unknown) =>
   new ApiError(400, `Attribute '${path}' must be ${expected}; got ${JSON.stringify(got)?.slice(0, 80)}.`, { scimType: "invalidValue" });
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** True for the values that mean "no value" in SCIM input: absent, null, "" and empty lists/objects. */
 export function isEmptyValue(value: unknown): boolean {

@@ -21,6 +21,7 @@
  *   one element.
  */
 import { badRequest } from "../errors";
+import { fieldOf, isObject } from "../json";
 import { findAttribute, resolvePath, type AttributeDef, type ResolvedPath, type ResourceTypeDef } from "../schema";
 import { foldCase } from "../text";
 import type { AttributePath, CompareOperator, Filter, FilterValue } from "./ast";
@@ -288,8 +289,8 @@ function topLevelAccessor(path: AttributePath, type: ResourceTypeDef): Accessor 
   const pathText = formatPath(path);
   const { attribute, subAttribute } = resolved;
   const raw = (scope: Record<string, unknown>) => {
-    const container = resolved.extension ? getKey(scope, resolved.schema) : scope;
-    return getKey(container, attribute.name);
+    const container = resolved.extension ? fieldOf(scope, resolved.schema) : scope;
+    return fieldOf(container, attribute.name);
   };
   if (attribute.multiValued) {
     const list = (scope: Record<string, unknown>) => {
@@ -298,12 +299,12 @@ function topLevelAccessor(path: AttributePath, type: ResourceTypeDef): Accessor 
     };
     if (attribute.type !== "complex") return { pathText, resolved, values: list };
     const elements = (scope: Record<string, unknown>) => list(scope).filter(isObject);
-    if (subAttribute) return { pathText, resolved, values: (scope) => elements(scope).map((e) => getKey(e, subAttribute.name)) };
+    if (subAttribute) return { pathText, resolved, values: (scope) => elements(scope).map((e) => fieldOf(e, subAttribute.name)) };
     // Without a sub-attribute, comparisons use `value` (comparedAttribute rejects types without one).
     const value = findAttribute(attribute.subAttributes, "value")?.name ?? "value";
-    return { pathText, resolved, elements, values: (scope) => elements(scope).map((e) => getKey(e, value)) };
+    return { pathText, resolved, elements, values: (scope) => elements(scope).map((e) => fieldOf(e, value)) };
   }
-  if (subAttribute) return { pathText, resolved, values: (scope) => [getKey(raw(scope), subAttribute.name)] };
+  if (subAttribute) return { pathText, resolved, values: (scope) => [fieldOf(raw(scope), subAttribute.name)] };
   if (attribute.type === "complex") return { pathText, resolved, elements: (scope) => objectElements(raw(scope)), values: (scope) => [raw(scope)] };
   return { pathText, resolved, values: (scope) => [raw(scope)] };
 }
@@ -312,7 +313,7 @@ function elementAccessor(path: AttributePath, parent: AttributeDef, outer: Resol
   const sub = resolveSubAttribute(path, parent);
   // Resolved as `parent.sub`, so type checks and messages read like the top-level form.
   const resolved: ResolvedPath = { ...outer, attribute: parent, subAttribute: sub };
-  return { pathText: `${parent.name}.${sub.name}`, resolved, values: (element) => [getKey(element, sub.name)] };
+  return { pathText: `${parent.name}.${sub.name}`, resolved, values: (element) => [fieldOf(element, sub.name)] };
 }
 
 function objectElements(value: unknown): Record<string, unknown>[] {
@@ -320,15 +321,3 @@ function objectElements(value: unknown): Record<string, unknown>[] {
   return isObject(value) ? [value] : [];
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Canonical key first, then a case-insensitive match (attribute names are case-insensitive). */
-function getKey(object: unknown, name: string): unknown {
-  if (!isObject(object)) return undefined;
-  if (name in object) return object[name];
-  const wanted = name.toLowerCase();
-  const key = Object.keys(object).find((k) => k.toLowerCase() === wanted);
-  return key === undefined ? undefined : object[key];
-}
