@@ -4,7 +4,9 @@
  * `INSERT … SELECT … WHERE EXISTS` that ties an event to the write before it.
  */
 import { is, SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import type { TenantDb } from "../tenancy/tenant-db";
 
 const dialect = new SQLiteAsyncDialect();
 
@@ -16,4 +18,27 @@ export async function runBatch(db: { $client: D1Database }, statements: BatchSta
     return db.$client.prepare(query.sql).bind(...query.params);
   });
   return db.$client.batch(prepared);
+}
+
+/** D1 allows 100 bound parameters per statement; IN lists are chunked below that. */
+export const MAX_IN_LIST = 90;
+
+export function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * One read per chunk of `ids` (each under D1's parameter limit), all in a single batch, so any
+ * number of ids costs one round trip; the rows of every chunk, in order.
+ */
+export async function readInChunks<Query extends BatchItem<"sqlite"> & PromiseLike<unknown[]>>(
+  db: TenantDb,
+  ids: string[],
+  query: (part: string[]) => Query,
+): Promise<Awaited<Query>> {
+  const [first, ...rest] = chunk(ids, MAX_IN_LIST).map(query);
+  if (!first) return [] as unknown as Awaited<Query>;
+  return ((await db.batch([first, ...rest])) as unknown[][]).flat() as Awaited<Query>;
 }

@@ -9,9 +9,9 @@ import { groupMembers, groups, users, type GroupRow } from "../db/tenant/schema"
 import type { MemberRef } from "../scim/groups";
 import { foldCase } from "../scim/text";
 import type { TenantDb } from "../tenancy/tenant-db";
-import { runBatch, type BatchStatement } from "./batch";
+import { chunk, MAX_IN_LIST, readInChunks, runBatch, type BatchStatement } from "./batch";
 import { insertEventWhen, type NewEvent } from "./events";
-import { chunk, MAX_IN_LIST, type ListQuery } from "./users";
+import { type ListQuery } from "./users";
 
 export async function getGroup(db: TenantDb, tenantId: string, id: string): Promise<GroupRow | null> {
   const rows = await db
@@ -56,19 +56,14 @@ export async function memberIdsOf(db: TenantDb, tenantId: string, groupId: strin
       .where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, groupId), restriction))
       .orderBy(asc(groupMembers.createdAt), asc(groupMembers.memberId));
   if (!among) return (await query()).map((r) => r.id);
-  const parts = chunk(among, MAX_IN_LIST);
-  if (parts.length === 0) return [];
-  const [first, ...rest] = parts.map((ids) => query(inArray(groupMembers.memberId, ids)));
-  return (await db.batch([first, ...rest])).flat().map((r) => r.id);
+  return (await readInChunks(db, among, (ids) => query(inArray(groupMembers.memberId, ids)))).map((r) => r.id);
 }
 
 /** Which of `ids` are users of this tenant (a member id from another tenant is simply unknown here). */
 export async function existingUserIds(db: TenantDb, tenantId: string, ids: string[]): Promise<Set<string>> {
-  const parts = chunk(ids, MAX_IN_LIST);
-  if (parts.length === 0) return new Set();
-  // One round trip for any number of chunks: a 5,000-member Push Now checks its ids in one batch.
-  const [first, ...rest] = parts.map((part) => db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), inArray(users.id, part))));
-  return new Set((await db.batch([first, ...rest])).flat().map((r) => r.id));
+  // One round trip for any number of ids: a 5,000-member Push Now checks them in one batch.
+  const rows = await readInChunks(db, ids, (part) => db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), inArray(users.id, part))));
+  return new Set(rows.map((r) => r.id));
 }
 
 function membersQuery(db: TenantDb, tenantId: string, groupsWanted: SQL) {
@@ -88,10 +83,7 @@ function membersByGroup(groupIds: string[], rows: { groupId: string; id: string;
 
 /** Members with their display names (userName when displayName is empty), for several groups at once. */
 export async function membersOfGroups(db: TenantDb, tenantId: string, groupIds: string[]): Promise<Map<string, MemberRef[]>> {
-  const parts = chunk(groupIds, MAX_IN_LIST);
-  if (parts.length === 0) return new Map();
-  const [first, ...rest] = parts.map((ids) => membersQuery(db, tenantId, inArray(groupMembers.groupId, ids)));
-  return membersByGroup(groupIds, (await db.batch([first, ...rest])).flat());
+  return membersByGroup(groupIds, await readInChunks(db, groupIds, (ids) => membersQuery(db, tenantId, inArray(groupMembers.groupId, ids))));
 }
 
 export async function listMembers(db: TenantDb, tenantId: string, groupId: string) {
@@ -192,14 +184,13 @@ export async function listGroupRows(
 export async function listGroups(db: TenantDb, tenantId: string, query: { offset: number; limit: number; q?: string }) {
   const search = query.q ? sql`instr(${groups.displayNameNorm}, ${foldCase(query.q)}) > 0` : undefined;
   const { total, rows } = await listGroupRows(db, tenantId, { where: search, orderBy: sql`${groups.displayNameNorm} ASC, ${groups.id} ASC`, offset: query.offset, limit: query.limit });
-  const counts = new Map<string, number>();
-  for (const part of chunk(rows.map((r) => r.id), MAX_IN_LIST)) {
-    const found = await db
+  const found = await readInChunks(db, rows.map((r) => r.id), (ids) =>
+    db
       .select({ groupId: groupMembers.groupId, n: count() })
       .from(groupMembers)
-      .where(and(eq(groupMembers.tenantId, tenantId), inArray(groupMembers.groupId, part)))
-      .groupBy(groupMembers.groupId);
-    for (const row of found) counts.set(row.groupId, row.n);
-  }
+      .where(and(eq(groupMembers.tenantId, tenantId), inArray(groupMembers.groupId, ids)))
+      .groupBy(groupMembers.groupId),
+  );
+  const counts = new Map(found.map((row) => [row.groupId, row.n]));
   return { total, rows: rows.map((row) => ({ ...row, memberCount: counts.get(row.id) ?? 0 })) };
 }

@@ -3,17 +3,8 @@ import { and, asc, count, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import { groupMembers, groups, users, type UserRow } from "../db/tenant/schema";
 import type { GroupRef } from "../scim/users";
 import type { TenantDb } from "../tenancy/tenant-db";
-import { runBatch } from "./batch";
+import { readInChunks, runBatch } from "./batch";
 import { insertEventWhen, type NewEvent } from "./events";
-
-/** D1 allows 100 bound parameters per statement; IN lists are chunked below that. */
-export const MAX_IN_LIST = 90;
-
-export function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 export async function getUser(db: TenantDb, tenantId: string, id: string): Promise<UserRow | null> {
   const rows = await db
@@ -139,9 +130,6 @@ export function userSearch(q: string): SQL {
 
 /** Direct group memberships of each user, for the read-only `groups` attribute. */
 export async function groupsOfUsers(db: TenantDb, tenantId: string, userIds: string[]): Promise<Map<string, GroupRef[]>> {
-  const parts = chunk(userIds, MAX_IN_LIST);
-  if (parts.length === 0) return new Map();
-  const [first, ...rest] = parts.map((ids) => membershipsQuery(db, tenantId, inArray(groupMembers.memberId, ids)));
-  const results = await db.batch([first, ...rest]);
-  return groupRefsByUser(userIds, results.flat());
+  const memberships = await readInChunks(db, userIds, (ids) => membershipsQuery(db, tenantId, inArray(groupMembers.memberId, ids)));
+  return groupRefsByUser(userIds, memberships);
 }
