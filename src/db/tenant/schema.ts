@@ -19,7 +19,7 @@ export const users = sqliteTable(
     userNameNorm: text("user_name_norm").notNull(),
     externalId: text("external_id"),
     displayName: text("display_name"),
-    /** The primary (else first) email, lower-cased: the admin search and `emails.value eq` fast path. */
+    /** The primary (else first) email, lower-cased: the admin list shows and searches it. */
     email: text("email"),
     active: integer("active", { mode: "boolean" }).notNull().default(true),
     /** Every SCIM-owned attribute (core and enterprise extension), as JSON. */
@@ -37,7 +37,6 @@ export const users = sqliteTable(
   (t) => [
     uniqueIndex("users_tenant_user_name_norm").on(t.tenantId, t.userNameNorm),
     index("users_tenant_external_id").on(t.tenantId, t.externalId),
-    index("users_tenant_email").on(t.tenantId, t.email),
     index("users_tenant_created").on(t.tenantId, t.createdAt, t.id),
   ],
 );
