@@ -27,6 +27,9 @@ export default defineConfig(async () => {
                   ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
                   CONTROL_MIGRATIONS: control,
                   TENANT_MIGRATIONS: tenant,
+                  WEBHOOK_SECRET_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                  WEBHOOK_RETRY_BASE_SECONDS: "1",
+                  WEBHOOK_ALLOW_LOOPBACK: "true",
                 },
                 // A second, tight Rate Limiting binding that the rate-limit test swaps in for
                 // SCIM_RATE_LIMIT, so the 429 path runs for real without slowing every other test.

@@ -10,4 +10,15 @@ export interface Env {
   /** Secret. Unset → every admin route answers 503. */
   ADMIN_TOKEN?: string;
   PUBLIC_BASE_URL?: string;
+  /** Change events out: the producer of the delivery queue. */
+  EVENTS_QUEUE: Queue<unknown>;
+  /** Secret: base64 of 32 bytes, the AES-GCM key of webhook secrets at rest. */
+  WEBHOOK_SECRET_KEY?: string;
+  WEBHOOK_RETRY_BASE_SECONDS?: string;
+  /** "true" on a local run: webhook URLs may be http://127.0.0.1 or http://localhost. */
+  WEBHOOK_ALLOW_LOOPBACK?: string;
+  EVENT_RETENTION_DAYS?: string;
+  /** Cloudflare Access: team domain and application AUD; both set turns Access on. */
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUD?: string;
 }

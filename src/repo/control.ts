@@ -15,7 +15,7 @@ export interface TenantWithToken extends TenantRow {
 }
 
 /** Inserts a tenant; returns null when the slug is taken (the unique index decides). */
-export async function insertTenant(db: ControlDb, tenant: TenantRow): Promise<TenantRow | null> {
+export async function insertTenant(db: ControlDb, tenant: typeof tenants.$inferInsert): Promise<TenantRow | null> {
   const rows = await db.insert(tenants).values(tenant).onConflictDoNothing().returning();
   return rows[0] ?? null;
 }

@@ -3,7 +3,7 @@ import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { events, type EventRow } from "../db/tenant/schema";
 import type { TenantDb } from "../tenancy/tenant-db";
 
-export type NewEvent = Omit<EventRow, "id">;
+export type NewEvent = Omit<EventRow, "id" | "actor"> & { actor?: EventRow["actor"] };
 
 const MAX_DETAIL = 500;
 
@@ -13,9 +13,9 @@ export function clipDetail(detail: string): string {
 
 /** An event insert for a batch, inserted only if `condition` holds when it runs (e.g. "the write above happened"). */
 export function insertEventWhen(event: NewEvent, condition: SQL): SQL {
-  return sql`INSERT INTO events (tenant_id, at, action, resource_type, resource_id, target, outcome, status, detail, token_prefix)
+  return sql`INSERT INTO events (tenant_id, at, action, resource_type, resource_id, target, outcome, status, detail, token_prefix, actor)
     SELECT ${event.tenantId}, ${event.at}, ${event.action}, ${event.resourceType}, ${event.resourceId}, ${event.target},
-           ${event.outcome}, ${event.status}, ${clipDetail(event.detail)}, ${event.tokenPrefix}
+           ${event.outcome}, ${event.status}, ${clipDetail(event.detail)}, ${event.tokenPrefix}, ${event.actor ? JSON.stringify(event.actor) : null}
     WHERE ${condition}`;
 }
 

@@ -1,6 +1,6 @@
 /** Control plane (CONTROL_DB): which tenants exist, where their data lives, and their SCIM token digests. */
 import { sql } from "drizzle-orm";
-import { index, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -9,6 +9,8 @@ export const tenants = sqliteTable("tenants", {
   /** Name of the D1 binding that holds this tenant's data; resolved only in src/tenancy. */
   database: text("database").notNull(),
   createdAt: text("created_at").notNull(),
+  /** Set when deletion starts: the tenant is gone for every lookup from then on, while its rows are erased. */
+  deletingAt: text("deleting_at"),
 });
 
 export const scimTokens = sqliteTable(
@@ -35,6 +37,55 @@ export const scimTokens = sqliteTable(
   ],
 );
 
-export const controlSchema = { tenants, scimTokens };
+/** Single-use links that open a console session scoped to one tenant (design.md §4c). */
+export const setupLinks = sqliteTable(
+  "setup_links",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    /** Hex SHA-256 of the link's secret: the secret itself is only in the URL handed out. */
+    digest: text("digest").notNull().unique(),
+    createdAt: text("created_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    usedAt: text("used_at"),
+    returnUrl: text("return_url"),
+    /** The actor that created it, as JSON. */
+    createdBy: text("created_by", { mode: "json" }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index("setup_links_tenant").on(t.tenantId)],
+);
+
+/** Admin actions across tenants (tenant create and delete, console sign-in, …): `GET /admin/v1/audit`. */
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: text("at").notNull(),
+    tenantId: text("tenant_id"),
+    tenantSlug: text("tenant_slug"),
+    action: text("action").notNull(),
+    /** `{"type":"admin-token"|"access"|"setup-link"|"console","id"?,"email"?}` */
+    actor: text("actor", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    outcome: text("outcome", { enum: ["success", "failure"] }).notNull(),
+    detail: text("detail").notNull().default(""),
+    ip: text("ip"),
+  },
+  (t) => [index("audit_events_tenant").on(t.tenantId, t.id), index("audit_events_at").on(t.at)],
+);
+
+/** Failed admin authentications per client IP, for the throttle (10 in 10 minutes → 429). */
+export const authFailures = sqliteTable(
+  "auth_failures",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    ip: text("ip").notNull(),
+    at: text("at").notNull(),
+  },
+  (t) => [index("auth_failures_ip_at").on(t.ip, t.at), index("auth_failures_at").on(t.at)],
+);
+
+export const controlSchema = { tenants, scimTokens, setupLinks, auditEvents, authFailures };
 export type TenantRow = typeof tenants.$inferSelect;
 export type ScimTokenRow = typeof scimTokens.$inferSelect;
+export type SetupLinkRow = typeof setupLinks.$inferSelect;
+export type AuditEventRow = typeof auditEvents.$inferSelect;

@@ -3,6 +3,7 @@
  * may share one database (the default binding), so every row carries `tenant_id` and every query
  * is scoped by it.
  */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** The SCIM-owned attributes of a resource, exactly as the sanitiser produced them (no id, meta or groups). */
@@ -92,12 +93,114 @@ export const events = sqliteTable(
     status: integer("status").notNull(),
     detail: text("detail").notNull().default(""),
     tokenPrefix: text("token_prefix"),
+    /**
+     * Who did it when it was not a SCIM token: an admin action's actor as JSON
+     * (`{"type":"admin-token"|"access"|"setup-link"|"console","id"?,"email"?}`); null for SCIM writes.
+     */
+    actor: text("actor", { mode: "json" }).$type<AdminActor>(),
   },
-  (t) => [index("events_tenant_id").on(t.tenantId, t.id)],
+  (t) => [index("events_tenant_id").on(t.tenantId, t.id), index("events_at").on(t.at)],
 );
 
-export const tenantSchema = { users, groups, groupMembers, events };
+/** The actor of an admin action (design.md §4c). */
+export interface AdminActor {
+  type: "admin-token" | "access" | "setup-link" | "console";
+  id?: string;
+  email?: string;
+}
+
+/**
+ * Change events: the transactional outbox and the change feed. A row is written in the same D1
+ * batch as the change it describes, so it exists if and only if that change committed.
+ */
+export const changeEvents = sqliteTable(
+  "change_events",
+  {
+    /** Feed order and cursor: strictly increasing per database. */
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    /** `evt_<32 hex>`: the `webhook-id` of every delivery attempt and the id in the feed. */
+    id: text("id").notNull().unique(),
+    tenantId: text("tenant_id").notNull(),
+    /** `user.created`, `group.user_added`, `connection.token_rotated`, … (design.md §4b). */
+    type: text("type").notNull(),
+    occurredAt: text("occurred_at").notNull(),
+    resourceId: text("resource_id"),
+    /** The resource's version after the change (receivers drop stale events by it). */
+    version: integer("version"),
+    /** The payload's `data`: `tenant`, `version` and the resource (`user`, `group`, both, or `connection`). */
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** The provisioning-log row (events.id) of the write that produced it, for linking the two. */
+    logId: integer("log_id"),
+    /** When it was handed to the delivery queue; null until then (the sweep re-sends those). */
+    dispatchedAt: text("dispatched_at"),
+  },
+  (t) => [
+    index("change_events_tenant_seq").on(t.tenantId, t.seq),
+    index("change_events_undispatched").on(t.seq).where(sql`dispatched_at IS NULL`),
+    index("change_events_occurred").on(t.occurredAt),
+  ],
+);
+
+/** Webhook endpoints of a tenant. The signing secret is stored encrypted (AES-GCM), never in clear. */
+export const webhooks = sqliteTable(
+  "webhooks",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    url: text("url").notNull(),
+    /** Event types to send; null means all. */
+    events: text("events", { mode: "json" }).$type<string[] | null>(),
+    /** `v1.<iv base64url>.<ciphertext base64url>` of the `whsec_…` secret, under the WEBHOOK_SECRET_KEY secret. */
+    secretCiphertext: text("secret_ciphertext").notNull(),
+    createdAt: text("created_at").notNull(),
+    secretRotatedAt: text("secret_rotated_at"),
+  },
+  (t) => [index("webhooks_tenant").on(t.tenantId)],
+);
+
+/** One row per delivery attempt (and one per dead-lettered delivery), newest last. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id").notNull(),
+    webhookId: text("webhook_id").notNull(),
+    eventId: text("event_id").notNull(),
+    type: text("type").notNull(),
+    attempt: integer("attempt").notNull(),
+    /** `delivered`, `failed` (will be retried) or `dead` (retries exhausted: in the dead-letter queue). */
+    status: text("status", { enum: ["delivered", "failed", "dead"] }).notNull(),
+    httpStatus: integer("http_status"),
+    at: text("at").notNull(),
+    error: text("error"),
+    nextAttemptAt: text("next_attempt_at"),
+  },
+  (t) => [index("webhook_deliveries_tenant_webhook").on(t.tenantId, t.webhookId, t.id), index("webhook_deliveries_at").on(t.at)],
+);
+
+/**
+ * Copies of the live SCIM token digests of the tenants in this database (CONTROL_DB stays the
+ * source of truth), so a SCIM request can verify its token in the same D1 batch as its data.
+ */
+export const tenantTokens = sqliteTable(
+  "tenant_tokens",
+  {
+    digest: text("digest").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    tokenId: text("token_id").notNull(),
+    prefix: text("prefix").notNull(),
+    provider: text("provider").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("tenant_tokens_tenant").on(t.tenantId)],
+);
+
+export const tenantSchema = { users, groups, groupMembers, events, changeEvents, webhooks, webhookDeliveries, tenantTokens };
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
+export type ChangeEventRow = typeof changeEvents.$inferSelect;
+export type WebhookRow = typeof webhooks.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type TenantTokenRow = typeof tenantTokens.$inferSelect;
 
