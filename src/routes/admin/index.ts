@@ -1,7 +1,7 @@
-/** The operator's admin API, mounted at /admin/v1 behind the ADMIN_TOKEN check. */
-import { createRouter } from "../../lib/hono";
+/** The operator's admin API, mounted at /admin/v1 behind admin authentication; its OpenAPI document at /admin/v1/openapi.json. */
 import { adminGroupRoutes } from "./groups";
+import { createAdminRouter, serveDocument } from "./openapi";
 import { tenantRoutes } from "./tenants";
 import { adminUserRoutes } from "./users";
 
-export const adminApiRoutes = createRouter().route("/", tenantRoutes).route("/", adminUserRoutes).route("/", adminGroupRoutes);
+export const adminApiRoutes = serveDocument(createAdminRouter().route("/", tenantRoutes).route("/", adminUserRoutes).route("/", adminGroupRoutes));

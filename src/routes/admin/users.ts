@@ -1,6 +1,6 @@
 /** Admin API: a tenant's provisioned users, TheStorage-owned fields, and the provisioning log (design.md §4). */
 import { and, asc, eq } from "drizzle-orm";
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import { users, type UserRow } from "../../db/tenant/schema";
 import { createRouter } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
