@@ -1,12 +1,17 @@
 /** The Hono environment shared by every router: bindings plus what middleware puts on the context. */
 import { Hono } from "hono";
 import type { Env } from "../env";
+import type { AdminActor } from "../db/tenant/schema";
 import type { TenantRef } from "../tenancy/tenant-db";
 
-/** Who made a SCIM request: recorded on every provisioning event and as the origin badge of created users. */
+export type { AdminActor };
+
+/** Who made a write: recorded on every provisioning event and as the origin badge of created users. */
 export interface Actor {
   tokenPrefix: string;
   provider: string;
+  /** Set for admin actions (the console, the admin API, a setup-link session): who, for the audit. */
+  admin?: AdminActor;
 }
 
 export interface AppEnv {
@@ -15,6 +20,8 @@ export interface AppEnv {
     requestId: string;
     tenant: TenantRef;
     actor: Actor;
+    /** Who is calling an admin route (/admin/v1, the console): set by admin authentication. */
+    adminActor: AdminActor;
   };
 }
 

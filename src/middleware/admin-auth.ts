@@ -16,5 +16,6 @@ export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
       headers: { "WWW-Authenticate": 'Bearer realm="TheStorage SCIM admin"' },
     });
   }
+  c.set("adminActor", { type: "admin-token" });
   await next();
 });

@@ -1,5 +1,5 @@
 /** What every write needs, and the provisioning-log bookkeeping that every write shares. */
-import type { Actor } from "../lib/hono";
+import type { Actor, AdminActor } from "../lib/hono";
 import { insertEvent, type NewEvent } from "../repo/events";
 import { ApiError } from "../scim/errors";
 import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
@@ -15,6 +15,11 @@ export type ResourceType = "User" | "Group";
 /** Admin writes (the console, the admin API) are logged like SCIM writes, attributed to the operator. */
 export const OPERATOR: Actor = { tokenPrefix: "admin", provider: "admin" };
 
+/** The write actor of an admin action by `admin`. */
+export function adminWriteActor(admin: AdminActor): Actor {
+  return { ...OPERATOR, admin };
+}
+
 /** Attempts of a compare-and-swap write before giving up (only a write from outside the DO can race it). */
 export const CAS_ATTEMPTS = 3;
 
@@ -23,7 +28,7 @@ export function newEvent(
   resourceType: ResourceType,
   fields: Pick<NewEvent, "action" | "resourceId" | "target" | "outcome" | "status" | "detail">,
 ): NewEvent {
-  return { tenantId: ctx.tenant.id, at: new Date().toISOString(), resourceType, tokenPrefix: ctx.actor.tokenPrefix, ...fields };
+  return { tenantId: ctx.tenant.id, at: new Date().toISOString(), resourceType, tokenPrefix: ctx.actor.tokenPrefix, actor: ctx.actor.admin ?? null, ...fields };
 }
 
 /**
