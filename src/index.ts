@@ -1,6 +1,15 @@
-/** Worker entry: the app, and the Durable Object class the runtime instantiates. */
+/** Worker entry: HTTP (the app), the delivery queues' consumer, the crons, and the Durable Object class. */
 import { createApp } from "./app";
+import type { Env } from "./env";
+import { handleQueue } from "./events/queue";
+import { handleScheduled } from "./jobs/scheduled";
 
 export { ScimWriter } from "./durable/scim-writer";
 
-export default createApp();
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  queue: (batch, env, _ctx) => handleQueue(batch, env),
+  scheduled: (controller, env, ctx) => handleScheduled(controller, env, ctx),
+} satisfies ExportedHandler<Env, unknown>;

@@ -3,5 +3,10 @@ import { adminGroupRoutes } from "./groups";
 import { createAdminRouter, serveDocument } from "./openapi";
 import { tenantRoutes } from "./tenants";
 import { adminUserRoutes } from "./users";
+import { adminWebhookRoutes } from "./webhooks";
+import { dispatchAfterWrite } from "../../middleware/dispatch-after-write";
 
-export const adminApiRoutes = serveDocument(createAdminRouter().route("/", tenantRoutes).route("/", adminUserRoutes).route("/", adminGroupRoutes));
+const router = createAdminRouter();
+router.use("/tenants/:slug/*", dispatchAfterWrite); // writes under a tenant: hand its change events to the queue
+
+export const adminApiRoutes = serveDocument(router.route("/", tenantRoutes).route("/", adminUserRoutes).route("/", adminGroupRoutes).route("/", adminWebhookRoutes));

@@ -6,6 +6,7 @@ import { createMiddleware } from "hono/factory";
 import { createRouter, type AppEnv } from "../../lib/hono";
 import { SCIM_CONTENT_TYPE } from "../../lib/respond";
 import { tenantRateLimit } from "../../middleware/rate-limit";
+import { dispatchAfterWrite } from "../../middleware/dispatch-after-write";
 import { scimAuth } from "../../middleware/scim-auth";
 import { ApiError } from "../../scim/errors";
 import { discoveryRoutes } from "./discovery";
@@ -23,6 +24,7 @@ const scimContentType = createMiddleware<AppEnv>(async (c, next) => {
 export const scimRoutes = createRouter()
   .use(scimContentType)
   .use(scimAuth)
+  .use(dispatchAfterWrite)
   .use(tenantRateLimit)
   .route("/", searchRoutes)
   .route("/Bulk", bulkRoutes)

@@ -1,0 +1,86 @@
+/**
+ * Outbox → queue. Every committed change wrote a change_events row in its own D1 batch; this hands
+ * those rows to EVENTS_QUEUE, one message per (event, webhook that wants it), then marks them
+ * dispatched. It runs after each write (off the response path) and from the minute sweep, which
+ * catches events whose Worker died between commit and dispatch.
+ *
+ * Order: send, then mark. A crash in between re-sends on the next run (at-least-once; receivers
+ * dedupe on `webhook-id`); the reverse order could lose an event. Runs for one tenant are chained
+ * within an isolate so that two writes finishing together do not both send the same rows.
+ */
+import type { ChangeEventRow, WebhookRow } from "../db/tenant/schema";
+import type { Env } from "../env";
+import { markDispatched, pendingEventsAndWebhooks } from "../repo/webhooks";
+import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
+import { TEST_EVENT_TYPE, wantsEvent, type DeliveryEvent, type DeliveryMessage } from "./types";
+
+/** Events read per round; a run keeps going while rounds come back full, up to MAX_ROUNDS. */
+const EVENTS_PER_ROUND = 100;
+const MAX_ROUNDS = 20;
+/** Queue.sendBatch takes at most 100 messages. */
+const SEND_BATCH = 100;
+
+const running = new Map<string, Promise<number>>();
+
+/** Dispatches the tenant's pending change events; resolves to the number of events marked dispatched. */
+export function dispatchPending(env: Env, tenant: TenantRef): Promise<number> {
+  const previous = running.get(tenant.id) ?? Promise.resolve(0);
+  const next = previous.catch(() => 0).then(() => dispatchRounds(env, tenant));
+  running.set(tenant.id, next);
+  void next.finally(() => {
+    if (running.get(tenant.id) === next) running.delete(tenant.id);
+  }).catch(() => {});
+  return next;
+}
+
+async function dispatchRounds(env: Env, tenant: TenantRef): Promise<number> {
+  const db = tenantDb(env, tenant);
+  let total = 0;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const { events, hooks } = await pendingEventsAndWebhooks(db, tenant.id, EVENTS_PER_ROUND);
+    if (events.length === 0) break;
+    await sendMessages(env, deliveryMessages(tenant, events, hooks));
+    await markDispatched(db, events.map((e) => e.seq), new Date().toISOString());
+    total += events.length;
+    if (events.length < EVENTS_PER_ROUND) break;
+  }
+  return total;
+}
+
+export function toDeliveryEvent(row: ChangeEventRow): DeliveryEvent {
+  return { id: row.id, type: row.type, occurredAt: row.occurredAt, data: row.data };
+}
+
+/** One message per (event, subscribed webhook), events in commit order. */
+export function deliveryMessages(tenant: TenantRef, events: ChangeEventRow[], hooks: WebhookRow[]): DeliveryMessage[] {
+  const ref = { id: tenant.id, slug: tenant.slug, database: tenant.database };
+  return events.flatMap((row) => hooks.filter((hook) => wantsEvent(hook.events, row.type)).map((hook) => ({ tenant: ref, webhookId: hook.id, event: toDeliveryEvent(row) })));
+}
+
+export async function sendMessages(env: Env, messages: DeliveryMessage[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += SEND_BATCH) {
+    await env.EVENTS_QUEUE.sendBatch(messages.slice(i, i + SEND_BATCH).map((body) => ({ body, contentType: "json" as const })));
+  }
+}
+
+export function newEventId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `evt_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** "Send test event": a `webhook.test` delivery to one webhook, outside the change feed. */
+export async function enqueueTestEvent(env: Env, tenant: TenantRef, webhookId: string): Promise<DeliveryEvent> {
+  const event: DeliveryEvent = {
+    id: newEventId(),
+    type: TEST_EVENT_TYPE,
+    occurredAt: new Date().toISOString(),
+    data: { tenant: tenant.slug, test: true, webhook: { id: webhookId } },
+  };
+  await sendMessages(env, [{ tenant: { id: tenant.id, slug: tenant.slug, database: tenant.database }, webhookId, event }]);
+  return event;
+}
+
+/** Sends one change event to one webhook again (the console's "resend"): same id, so receivers dedupe. */
+export async function enqueueRedelivery(env: Env, tenant: TenantRef, webhookId: string, row: ChangeEventRow): Promise<void> {
+  await sendMessages(env, [{ tenant: { id: tenant.id, slug: tenant.slug, database: tenant.database }, webhookId, event: toDeliveryEvent(row) }]);
+}

@@ -1,0 +1,178 @@
+/**
+ * The delivery queue's consumers. `thestorage-scim-events`: POST each message's event to its
+ * webhook, signed (Standard Webhooks); a 2xx within 10 s is a delivery, anything else is recorded as
+ * a failed attempt and retried with exponential backoff. After max_retries the Queue moves the
+ * message to `thestorage-scim-events-dlq`, whose consumer records it as dead. Every attempt is a
+ * webhook_deliveries row (the admin API and console list them).
+ */
+import type { WebhookRow } from "../db/tenant/schema";
+import type { Env } from "../env";
+import { insertDeadDeliveries, insertDeliveries, webhooksByIds, type NewDelivery } from "../repo/webhooks";
+import { tenantDb } from "../tenancy/tenant-db";
+import { decryptSecret, importSecretKey } from "./secret-box";
+import { deliveryBody, signedHeaders } from "./signing";
+import type { DeliveryMessage } from "./types";
+import { webhookUrlProblem } from "./url-rules";
+
+export const DEAD_LETTER_QUEUE = "thestorage-scim-events-dlq";
+export const DELIVERY_TIMEOUT_MS = 10_000;
+/** The Queue's longest retry delay (12 hours). */
+export const MAX_RETRY_DELAY_SECONDS = 43_200;
+const MAX_ERROR = 300;
+
+export function retryDelaySeconds(env: Env, attempts: number): number {
+  const configured = Number(env.WEBHOOK_RETRY_BASE_SECONDS);
+  const base = Number.isFinite(configured) && configured > 0 ? configured : 60;
+  return Math.min(Math.round(base * 2 ** Math.max(0, attempts - 1)), MAX_RETRY_DELAY_SECONDS);
+}
+
+function clip(text: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > MAX_ERROR ? `${flat.slice(0, MAX_ERROR - 1)}…` : flat;
+}
+
+function isDeliveryMessage(body: unknown): body is DeliveryMessage {
+  const m = body as DeliveryMessage;
+  return typeof m === "object" && m !== null && typeof m.webhookId === "string" && typeof m.tenant?.database === "string" && typeof m.tenant?.id === "string" && typeof m.event?.id === "string" && typeof m.event?.type === "string";
+}
+
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  if (batch.queue === DEAD_LETTER_QUEUE || batch.queue.endsWith("-dlq")) return recordDeadLetters(batch, env);
+  return deliverBatch(batch, env);
+}
+
+/** Messages grouped by tenant database, with the webhooks they name (one read per database). */
+async function withWebhooks(env: Env, messages: readonly Message<unknown>[]) {
+  const groups = new Map<string, Message<DeliveryMessage>[]>();
+  for (const message of messages) {
+    if (!isDeliveryMessage(message.body)) {
+      console.error(JSON.stringify({ level: "error", msg: "dropping a malformed delivery message", id: message.id }));
+      message.ack();
+      continue;
+    }
+    const list = groups.get(message.body.tenant.database) ?? [];
+    list.push(message as Message<DeliveryMessage>);
+    groups.set(message.body.tenant.database, list);
+  }
+  return Promise.all(
+    [...groups].map(async ([database, list]) => {
+      const db = tenantDb(env, { database });
+      const hooks = await webhooksByIds(db, [...new Set(list.map((m) => m.body.webhookId))]);
+      return { db, list, hooks: new Map(hooks.map((h) => [h.id, h])) };
+    }),
+  );
+}
+
+/** The webhook a message targets, or null when it was deleted since (the message is then dropped). */
+function targetOf(hooks: Map<string, WebhookRow>, message: Message<DeliveryMessage>): WebhookRow | null {
+  const hook = hooks.get(message.body.webhookId);
+  return hook && hook.tenantId === message.body.tenant.id ? hook : null;
+}
+
+async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  let key: CryptoKey | null = null;
+  let keyProblem = "";
+  try {
+    key = await importSecretKey(env.WEBHOOK_SECRET_KEY);
+  } catch (error) {
+    keyProblem = `Cannot sign: ${(error as Error).message} Set it (wrangler secret put WEBHOOK_SECRET_KEY).`;
+  }
+  const allowLoopback = env.WEBHOOK_ALLOW_LOOPBACK === "true";
+  for (const { db, list, hooks } of await withWebhooks(env, batch.messages)) {
+    const rows: NewDelivery[] = [];
+    const outcomes = await Promise.all(
+      list.map(async (message) => {
+        const hook = targetOf(hooks, message);
+        if (!hook) return { message, retry: false, dropped: true };
+        const result = key ? await attempt(key, hook, message.body, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
+        const at = new Date();
+        const delay = retryDelaySeconds(env, message.attempts);
+        rows.push({
+          tenantId: hook.tenantId,
+          webhookId: hook.id,
+          eventId: message.body.event.id,
+          type: message.body.event.type,
+          attempt: message.attempts,
+          status: result.ok ? "delivered" : "failed",
+          httpStatus: result.httpStatus,
+          at: at.toISOString(),
+          error: result.ok ? null : clip(result.error),
+          nextAttemptAt: result.ok ? null : new Date(at.getTime() + delay * 1000).toISOString(),
+        });
+        return { message, retry: !result.ok, delay, dropped: false };
+      }),
+    );
+    try {
+      await insertDeliveries(db, rows);
+    } catch (error) {
+      // The attempts happened whether or not they could be recorded: ack/retry them all the same.
+      console.error(JSON.stringify({ level: "error", msg: "recording webhook deliveries failed", error: String(error) }));
+    }
+    for (const outcome of outcomes) {
+      if (outcome.retry) outcome.message.retry({ delaySeconds: outcome.delay });
+      else outcome.message.ack();
+    }
+  }
+}
+
+interface AttemptResult {
+  ok: boolean;
+  httpStatus: number | null;
+  error: string;
+}
+
+async function attempt(key: CryptoKey, hook: WebhookRow, message: DeliveryMessage, allowLoopback: boolean): Promise<AttemptResult> {
+  const problem = webhookUrlProblem(hook.url, allowLoopback);
+  if (problem) return { ok: false, httpStatus: null, error: `URL refused: ${problem}` };
+  let secret: string;
+  try {
+    secret = await decryptSecret(key, hook.secretCiphertext, hook.id);
+  } catch {
+    return { ok: false, httpStatus: null, error: "The webhook secret does not decrypt under WEBHOOK_SECRET_KEY (was the key changed?). Rotate the webhook's secret." };
+  }
+  const body = deliveryBody(message.event);
+  try {
+    const response = await fetch(hook.url, {
+      method: "POST",
+      headers: await signedHeaders(secret, message.event.id, body),
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+    });
+    if (response.status >= 200 && response.status < 300) {
+      await response.body?.cancel();
+      return { ok: true, httpStatus: response.status, error: "" };
+    }
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      return { ok: false, httpStatus: response.status, error: `HTTP ${response.status}: redirects are not followed; register the final URL.` };
+    }
+    const text = await response.text().catch(() => "");
+    return { ok: false, httpStatus: response.status, error: `HTTP ${response.status}${text ? `: ${text.slice(0, MAX_ERROR)}` : ""}` };
+  } catch (error) {
+    const name = (error as Error)?.name;
+    if (name === "TimeoutError" || name === "AbortError") return { ok: false, httpStatus: null, error: `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s.` };
+    return { ok: false, httpStatus: null, error: `Request failed: ${(error as Error)?.message ?? String(error)}` };
+  }
+}
+
+async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const at = new Date().toISOString();
+  for (const { db, list, hooks } of await withWebhooks(env, batch.messages)) {
+    const live = list.filter((message) => targetOf(hooks, message));
+    await insertDeadDeliveries(
+      db,
+      live.map((message) => ({
+        tenantId: message.body.tenant.id,
+        webhookId: message.body.webhookId,
+        eventId: message.body.event.id,
+        type: message.body.event.type,
+        httpStatus: null,
+        at,
+        error: "Retries exhausted: no further attempts. Send it again from the console, or read it from the change feed.",
+        nextAttemptAt: null,
+      })),
+    );
+    for (const message of list) message.ack();
+  }
+}

@@ -1,0 +1,46 @@
+/** The change-event catalogue (design.md §4b) and the shapes that travel on the delivery queue. */
+
+export const CHANGE_EVENT_TYPES = [
+  "user.created",
+  "user.updated",
+  "user.deactivated",
+  "user.reactivated",
+  "user.deleted",
+  "group.created",
+  "group.updated",
+  "group.deleted",
+  "group.user_added",
+  "group.user_removed",
+  "connection.enabled",
+  "connection.token_rotated",
+  "connection.disabled",
+] as const;
+export type ChangeEventType = (typeof CHANGE_EVENT_TYPES)[number];
+
+/** Sent only by "send test event" to one webhook; never in the change feed, never subscribed to. */
+export const TEST_EVENT_TYPE = "webhook.test";
+
+/** What a receiver gets (and what the signature covers): `data` is the change_events row's payload. */
+export interface DeliveryEvent {
+  id: string;
+  type: string;
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * One queue message: one event for one webhook. The event travels inline (well under the 128 KB
+ * message limit), so a retry sends the very bytes of the first attempt even if retention has since
+ * deleted the change_events row.
+ */
+export interface DeliveryMessage {
+  tenant: { id: string; slug: string; database: string };
+  webhookId: string;
+  event: DeliveryEvent;
+}
+
+/** True when a webhook with this subscription (null = everything) wants `type`. */
+export function wantsEvent(subscribed: string[] | null, type: string): boolean {
+  if (type === TEST_EVENT_TYPE) return true;
+  return subscribed === null || subscribed.includes(type);
+}

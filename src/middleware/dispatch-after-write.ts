@@ -1,0 +1,39 @@
+/**
+ * After a write answers, hands the tenant's new change events to the delivery queue, off the
+ * response path (waitUntil). Mounted on the SCIM routes (after scimAuth, which sets the tenant) and on
+ * admin routes under /tenants/:slug (SCIM switch, token rotation, avatar). If this never runs (the
+ * isolate dies first), the minute sweep dispatches the events instead.
+ */
+import { eq } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { tenants } from "../db/control/schema";
+import type { Env } from "../env";
+import { dispatchPending } from "../events/dispatch";
+import type { AppEnv } from "../lib/hono";
+import { controlDb } from "../repo/control";
+import type { TenantRef } from "../tenancy/tenant-db";
+
+async function tenantBySlug(env: Env, slug: string): Promise<TenantRef | null> {
+  const rows = await controlDb(env.CONTROL_DB).select({ id: tenants.id, slug: tenants.slug, database: tenants.database }).from(tenants).where(eq(tenants.slug, slug)).limit(1);
+  return rows[0] ?? null;
+}
+
+export const dispatchAfterWrite = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  if (c.req.method === "GET" || c.req.method === "HEAD" || c.res.status >= 500) return;
+  const known = c.get("tenant") as TenantRef | undefined;
+  const slug = known ? undefined : c.req.param("slug");
+  if (!known && !slug) return;
+  const env = c.env;
+  const run = async () => {
+    const tenant = known ?? (await tenantBySlug(env, slug!));
+    if (tenant) await dispatchPending(env, tenant);
+  };
+  let ctx: ExecutionContext | undefined;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    return; // no execution context (e.g. app.request in a unit test): the sweep will dispatch
+  }
+  ctx.waitUntil(run().catch((error) => console.error(JSON.stringify({ level: "error", msg: "dispatching change events failed", error: String(error) }))));
+});

@@ -1,0 +1,125 @@
+/** Webhook endpoints, their delivery attempts, and the outbox reads/marks of the dispatcher. */
+import { and, asc, count, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { changeEvents, webhookDeliveries, webhooks, type ChangeEventRow, type WebhookDeliveryRow, type WebhookRow } from "../db/tenant/schema";
+import type { TenantDb } from "../tenancy/tenant-db";
+import { chunk, MAX_IN_LIST, runBatch } from "./batch";
+
+export async function listWebhooks(db: TenantDb, tenantId: string): Promise<WebhookRow[]> {
+  return db.select().from(webhooks).where(eq(webhooks.tenantId, tenantId)).orderBy(asc(webhooks.createdAt), asc(webhooks.id));
+}
+
+export async function getWebhook(db: TenantDb, tenantId: string, id: string): Promise<WebhookRow | null> {
+  const rows = await db
+    .select()
+    .from(webhooks)
+    .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+/**
+ * Inserts the webhook only while the tenant has fewer than `max`; false when it is at the limit.
+ * The count and the insert are one statement, so two concurrent creates cannot both slip past it.
+ */
+export async function insertWebhookUnderLimit(db: TenantDb, row: WebhookRow, max: number): Promise<boolean> {
+  const result = await db.run(sql`INSERT INTO webhooks (id, tenant_id, url, events, secret_ciphertext, created_at, secret_rotated_at)
+    SELECT ${row.id}, ${row.tenantId}, ${row.url}, ${row.events === null ? null : JSON.stringify(row.events)}, ${row.secretCiphertext}, ${row.createdAt}, ${row.secretRotatedAt}
+    WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = ${row.tenantId}) < ${max}`);
+  return (result.meta.changes ?? 0) > 0;
+}
+
+export async function deleteWebhook(db: TenantDb, tenantId: string, id: string): Promise<boolean> {
+  const result = await db.delete(webhooks).where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)));
+  return (result.meta.changes ?? 0) > 0;
+}
+
+export async function replaceSecret(db: TenantDb, tenantId: string, id: string, secretCiphertext: string, at: string): Promise<boolean> {
+  const result = await db
+    .update(webhooks)
+    .set({ secretCiphertext, secretRotatedAt: at })
+    .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)));
+  return (result.meta.changes ?? 0) > 0;
+}
+
+export async function webhooksByIds(db: TenantDb, ids: string[]): Promise<WebhookRow[]> {
+  if (ids.length === 0) return [];
+  const parts = chunk(ids, MAX_IN_LIST).map((part) => db.select().from(webhooks).where(inArray(webhooks.id, part)));
+  const [first, ...rest] = parts;
+  return ((await db.batch([first!, ...rest])) as WebhookRow[][]).flat();
+}
+
+export async function listDeliveries(db: TenantDb, tenantId: string, webhookId: string, limit: number): Promise<WebhookDeliveryRow[]> {
+  return db
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.webhookId, webhookId)))
+    .orderBy(desc(webhookDeliveries.id))
+    .limit(limit);
+}
+
+export type NewDelivery = Omit<WebhookDeliveryRow, "id">;
+
+export async function insertDeliveries(db: TenantDb, rows: NewDelivery[]): Promise<void> {
+  // 10 columns a row: 9 rows stay under D1's 100 bound parameters.
+  const [first, ...rest] = chunk(rows, 9).map((part) => db.insert(webhookDeliveries).values(part));
+  if (first) await db.batch([first, ...rest]);
+}
+
+/** A `dead` row per dead-lettered delivery, numbered after the last attempt recorded for it. */
+export async function insertDeadDeliveries(db: TenantDb, rows: Omit<NewDelivery, "attempt" | "status">[]): Promise<void> {
+  if (rows.length === 0) return;
+  const statements = rows.map(
+    (row) => sql`INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, type, attempt, status, http_status, at, error, next_attempt_at)
+      SELECT ${row.tenantId}, ${row.webhookId}, ${row.eventId}, ${row.type},
+             (SELECT coalesce(max(attempt), 0) FROM webhook_deliveries WHERE tenant_id = ${row.tenantId} AND webhook_id = ${row.webhookId} AND event_id = ${row.eventId}),
+             'dead', ${row.httpStatus}, ${row.at}, ${row.error}, NULL`,
+  );
+  await runBatch(db, statements);
+}
+
+/** The oldest undispatched change events of a tenant and the tenant's webhooks, in one round trip. */
+export async function pendingEventsAndWebhooks(db: TenantDb, tenantId: string, limit: number): Promise<{ events: ChangeEventRow[]; hooks: WebhookRow[] }> {
+  const [events, hooks] = await db.batch([
+    db
+      .select()
+      .from(changeEvents)
+      .where(and(isNull(changeEvents.dispatchedAt), eq(changeEvents.tenantId, tenantId)))
+      .orderBy(asc(changeEvents.seq))
+      .limit(limit),
+    db.select().from(webhooks).where(eq(webhooks.tenantId, tenantId)),
+  ]);
+  return { events, hooks };
+}
+
+export async function markDispatched(db: TenantDb, seqs: number[], at: string): Promise<void> {
+  const [first, ...rest] = chunk(seqs, MAX_IN_LIST).map((part) =>
+    db
+      .update(changeEvents)
+      .set({ dispatchedAt: at })
+      .where(and(inArray(changeEvents.seq, part), isNull(changeEvents.dispatchedAt))),
+  );
+  if (first) await db.batch([first, ...rest]);
+}
+
+/** Tenants of this database with change events committed before `before` and never handed to the queue. */
+export async function tenantsWithStaleEvents(db: TenantDb, before: string): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ tenantId: changeEvents.tenantId })
+    .from(changeEvents)
+    .where(and(isNull(changeEvents.dispatchedAt), lt(changeEvents.occurredAt, before)));
+  return rows.map((r) => r.tenantId);
+}
+
+export async function getChangeEvent(db: TenantDb, tenantId: string, id: string): Promise<ChangeEventRow | null> {
+  const rows = await db
+    .select()
+    .from(changeEvents)
+    .where(and(eq(changeEvents.tenantId, tenantId), eq(changeEvents.id, id)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function countWebhooks(db: TenantDb, tenantId: string): Promise<number> {
+  const rows = await db.select({ n: count() }).from(webhooks).where(eq(webhooks.tenantId, tenantId));
+  return rows[0]?.n ?? 0;
+}

@@ -1,0 +1,131 @@
+/** Webhook endpoints of a tenant (design.md §4b), shared by the admin API and the console. */
+import { z } from "zod";
+import type { WebhookDeliveryRow, WebhookRow } from "../db/tenant/schema";
+import type { Env } from "../env";
+import { enqueueRedelivery, enqueueTestEvent } from "../events/dispatch";
+import { encryptSecret, generateWebhookSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
+import { CHANGE_EVENT_TYPES } from "../events/types";
+import { webhookUrlProblem } from "../events/url-rules";
+import { deleteWebhook, getChangeEvent, getWebhook, insertWebhookUnderLimit, listWebhooks, replaceSecret } from "../repo/webhooks";
+import { ApiError } from "../scim/errors";
+import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
+
+export const MAX_WEBHOOKS_PER_TENANT = 10;
+
+export const createWebhookInput = z.object({
+  url: z.string().trim().min(1, "give the https:// URL that receives the events"),
+  events: z
+    .array(z.string())
+    .min(1, "list at least one event type, or leave events out to receive every type")
+    .max(CHANGE_EVENT_TYPES.length * 2)
+    .nullish(),
+});
+export type CreateWebhookInput = z.infer<typeof createWebhookInput>;
+
+export function webhookView(row: WebhookRow) {
+  return { id: row.id, url: row.url, events: row.events, createdAt: row.createdAt, secretRotatedAt: row.secretRotatedAt };
+}
+
+export function deliveryView(row: WebhookDeliveryRow) {
+  return {
+    eventId: row.eventId,
+    type: row.type,
+    attempt: row.attempt,
+    status: row.status,
+    at: row.at,
+    httpStatus: row.httpStatus ?? undefined,
+    error: row.error ?? undefined,
+    nextAttemptAt: row.nextAttemptAt ?? undefined,
+  };
+}
+
+function loopbackAllowed(env: Env): boolean {
+  return env.WEBHOOK_ALLOW_LOOPBACK === "true";
+}
+
+/** The AES-GCM key for secrets at rest; a 503 that says what to set when it is missing or malformed. */
+async function secretKey(env: Env): Promise<CryptoKey> {
+  try {
+    return await importSecretKey(env.WEBHOOK_SECRET_KEY);
+  } catch (error) {
+    if (!(error instanceof SecretKeyError)) throw error;
+    throw new ApiError(
+      503,
+      `Webhooks are unavailable: ${error.message} Set it to base64 of 32 random bytes (\`openssl rand -base64 32 | wrangler secret put WEBHOOK_SECRET_KEY\`; locally, npm start writes it to .dev.vars).`,
+    );
+  }
+}
+
+/** Validates URL (SSRF rules) and event types; throws a 400 that says why. */
+export function validateWebhookInput(env: Env, input: CreateWebhookInput): { url: string; events: string[] | null } {
+  const problem = webhookUrlProblem(input.url, loopbackAllowed(env));
+  if (problem) throw new ApiError(400, `url: ${problem}`, { scimType: "invalidValue" });
+  if (!input.events) return { url: input.url, events: null };
+  const unknown = input.events.filter((type) => !(CHANGE_EVENT_TYPES as readonly string[]).includes(type));
+  if (unknown.length) {
+    throw new ApiError(400, `events: unknown event type${unknown.length > 1 ? "s" : ""} ${unknown.map((t) => `'${t}'`).join(", ")}. Valid types: ${CHANGE_EVENT_TYPES.join(", ")}.`, {
+      scimType: "invalidValue",
+    });
+  }
+  return { url: input.url, events: [...new Set(input.events)] };
+}
+
+function newWebhookId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return `wh_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Creates a webhook; the returned `secret` exists only in this answer (stored encrypted). */
+export async function createWebhook(env: Env, tenant: TenantRef, input: CreateWebhookInput): Promise<{ row: WebhookRow; secret: string }> {
+  const { url, events } = validateWebhookInput(env, input);
+  const key = await secretKey(env);
+  const id = newWebhookId();
+  const secret = generateWebhookSecret();
+  const row: WebhookRow = { id, tenantId: tenant.id, url, events, secretCiphertext: await encryptSecret(key, secret, id), createdAt: new Date().toISOString(), secretRotatedAt: null };
+  if (!(await insertWebhookUnderLimit(tenantDb(env, tenant), row, MAX_WEBHOOKS_PER_TENANT))) {
+    throw new ApiError(409, `Tenant '${tenant.slug}' already has ${MAX_WEBHOOKS_PER_TENANT} webhooks, the most allowed. Remove one first.`);
+  }
+  return { row, secret };
+}
+
+export async function requireWebhook(env: Env, tenant: TenantRef, id: string): Promise<WebhookRow> {
+  const row = await getWebhook(tenantDb(env, tenant), tenant.id, id);
+  if (!row) throw new ApiError(404, `No webhook '${id}' in tenant '${tenant.slug}'.`);
+  return row;
+}
+
+export function tenantWebhooks(env: Env, tenant: TenantRef): Promise<WebhookRow[]> {
+  return listWebhooks(tenantDb(env, tenant), tenant.id);
+}
+
+export async function removeWebhook(env: Env, tenant: TenantRef, id: string): Promise<WebhookRow> {
+  const row = await requireWebhook(env, tenant, id);
+  await deleteWebhook(tenantDb(env, tenant), tenant.id, id);
+  return row;
+}
+
+/** A new secret; the old one stops signing at once (deliveries decrypt the stored secret per attempt). */
+export async function rotateWebhookSecret(env: Env, tenant: TenantRef, id: string): Promise<{ row: WebhookRow; secret: string }> {
+  const key = await secretKey(env);
+  const row = await requireWebhook(env, tenant, id);
+  const secret = generateWebhookSecret();
+  const at = new Date().toISOString();
+  if (!(await replaceSecret(tenantDb(env, tenant), tenant.id, id, await encryptSecret(key, secret, id), at))) {
+    throw new ApiError(404, `No webhook '${id}' in tenant '${tenant.slug}'.`);
+  }
+  return { row: { ...row, secretRotatedAt: at }, secret };
+}
+
+export async function sendTestEvent(env: Env, tenant: TenantRef, id: string): Promise<{ eventId: string }> {
+  await requireWebhook(env, tenant, id);
+  const event = await enqueueTestEvent(env, tenant, id);
+  return { eventId: event.id };
+}
+
+/** Sends one change event to one webhook again, with its original id (receivers dedupe on it). */
+export async function resendEvent(env: Env, tenant: TenantRef, webhookId: string, eventId: string): Promise<void> {
+  await requireWebhook(env, tenant, webhookId);
+  const row = await getChangeEvent(tenantDb(env, tenant), tenant.id, eventId);
+  if (!row) throw new ApiError(404, `No change event '${eventId}' in tenant '${tenant.slug}' (it may have passed the retention period).`);
+  await enqueueRedelivery(env, tenant, webhookId, row);
+}
