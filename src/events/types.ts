@@ -1,21 +1,4 @@
-/** The change-event catalogue (design.md §4b) and the shapes that travel on the delivery queue. */
-
-export const CHANGE_EVENT_TYPES = [
-  "user.created",
-  "user.updated",
-  "user.deactivated",
-  "user.reactivated",
-  "user.deleted",
-  "group.created",
-  "group.updated",
-  "group.deleted",
-  "group.user_added",
-  "group.user_removed",
-  "connection.enabled",
-  "connection.token_rotated",
-  "connection.disabled",
-] as const;
-export type ChangeEventType = (typeof CHANGE_EVENT_TYPES)[number];
+/** What travels on the delivery queue (the catalogue of types is in ./catalogue). */
 
 /** Sent only by "send test event" to one webhook; never in the change feed, never subscribed to. */
 export const TEST_EVENT_TYPE = "webhook.test";

@@ -4,7 +4,7 @@ import type { WebhookDeliveryRow, WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
 import { enqueueRedelivery, enqueueTestEvent } from "../events/dispatch";
 import { encryptSecret, generateWebhookSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
-import { CHANGE_EVENT_TYPES } from "../events/types";
+import { CHANGE_EVENT_TYPES } from "../events/catalogue";
 import { webhookUrlProblem } from "../events/url-rules";
 import { deleteWebhook, getChangeEvent, getWebhook, insertWebhookUnderLimit, listWebhooks, replaceSecret } from "../repo/webhooks";
 import { ApiError } from "../scim/errors";

@@ -20,7 +20,8 @@ import {
   tenantWebhooks,
   webhookView,
 } from "../../services/webhooks";
-import { CHANGE_EVENT_TYPES, TEST_EVENT_TYPE } from "../../events/types";
+import { CHANGE_EVENT_TYPES } from "../../events/catalogue";
+import { TEST_EVENT_TYPE } from "../../events/types";
 import { tenantDb } from "../../tenancy/tenant-db";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 
