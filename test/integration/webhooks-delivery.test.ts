@@ -1,0 +1,181 @@
+/** Change events out over the real Queue: signed Standard Webhooks deliveries, retries, dead letters, the sweep. */
+import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import worker from "../../src/index";
+import { admin, scimTenant } from "../support/harness";
+import { addWebhook, commitChange, deliveries, insertChange, Receivers, tenantRef, WAIT } from "../support/webhooks";
+
+let receivers: Receivers;
+beforeEach(() => {
+  receivers = new Receivers();
+});
+afterEach(() => receivers.restore());
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
+const user = (id: string, userName = "ada@example.com") => ({ version: 2, user: { id, userName, displayName: "Ada Lovelace", active: true } });
+
+describe("delivery", () => {
+  it("POSTs {type, timestamp, data} signed per Standard Webhooks; the standardwebhooks verifier accepts it, and refuses a tampered body or an old timestamp", async () => {
+    const t = await scimTenant();
+    const tenant = await tenantRef(t.slug);
+    const url = receivers.add();
+    const hook = await addWebhook(t.slug, url);
+    const id = await commitChange(tenant, "user.updated", user("u-1"));
+
+    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(1), WAIT);
+    const got = receivers.at(url)[0]!;
+    expect(got.headers["content-type"]).toBe("application/json");
+    expect(got.headers["webhook-id"]).toBe(id);
+    expect(got.json).toEqual({ type: "user.updated", timestamp: expect.any(String), data: { tenant: t.slug, version: 2, user: expect.objectContaining({ id: "u-1", userName: "ada@example.com" }) } });
+
+    const verifier = new Webhook(hook.secret);
+    expect(verifier.verify(got.body, got.headers)).toEqual(got.json);
+    expect(() => verifier.verify(got.body.replace("ada@", "eve@"), got.headers)).toThrow();
+    const old = String(Number(got.headers["webhook-timestamp"]) - 600);
+    const resigned = { ...got.headers, "webhook-timestamp": old, "webhook-signature": verifier.sign(id, new Date(Number(old) * 1000), got.body) };
+    expect(() => verifier.verify(got.body, resigned)).toThrow(/timestamp/i);
+    expect(() => new Webhook(`whsec_${btoa("another key of 32 bytes........")}`).verify(got.body, got.headers)).toThrow();
+
+    await vi.waitFor(async () => expect(await deliveries(t.slug, hook.id)).toEqual([expect.objectContaining({ eventId: id, type: "user.updated", attempt: 1, status: "delivered", httpStatus: 200 })]), WAIT);
+  });
+
+  it("retries a receiver answering 500 twice then 200: the same webhook-id three times, three attempts listed newest first", async () => {
+    const t = await scimTenant();
+    const url = receivers.add([500, 500, 200]);
+    const hook = await addWebhook(t.slug, url);
+    const id = await commitChange(await tenantRef(t.slug), "user.created", user("u-2"));
+
+    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(3), WAIT);
+    expect(receivers.at(url).map((r) => r.headers["webhook-id"])).toEqual([id, id, id]);
+    await vi.waitFor(async () => expect((await deliveries(t.slug, hook.id)).map((d) => [d.attempt, d.status])).toEqual([[3, "delivered"], [2, "failed"], [1, "failed"]]), WAIT);
+    const [, second, first] = await deliveries(t.slug, hook.id);
+    expect(first).toMatchObject({ eventId: id, httpStatus: 500, error: expect.stringContaining("HTTP 500") });
+    expect(Date.parse(first.nextAttemptAt)).toBeGreaterThan(Date.parse(first.at));
+    expect(second.httpStatus).toBe(500);
+  });
+
+  it("records a delivery whose retries ran out as dead (the dead-letter queue's consumer)", async () => {
+    const t = await scimTenant();
+    const tenant = await tenantRef(t.slug);
+    const url = receivers.add([500]);
+    const hook = await addWebhook(t.slug, url);
+    const id = await commitChange(tenant, "user.deleted", user("u-3"));
+    await vi.waitFor(async () => expect((await deliveries(t.slug, hook.id)).length).toBeGreaterThanOrEqual(1), WAIT);
+
+    // What the Queue hands the DLQ consumer after max_retries: the same message body.
+    const event = { id, type: "user.deleted", occurredAt: new Date().toISOString(), data: { tenant: t.slug } };
+    const batch = createMessageBatch("thestorage-scim-events-dlq", [{ id: "m1", timestamp: new Date(), attempts: 1, body: { tenant, webhookId: hook.id, event } }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m1"]);
+
+    const listed = await deliveries(t.slug, hook.id);
+    expect(listed[0]).toMatchObject({ eventId: id, type: "user.deleted", status: "dead", error: expect.stringContaining("Retries exhausted") });
+    expect(listed[0].attempt).toBeGreaterThanOrEqual(1);
+    expect(listed.slice(1).every((d) => d.status === "failed")).toBe(true);
+    await admin("DELETE", `/tenants/${t.slug}/webhooks/${hook.id}`); // its queued retries are dropped from now on
+  });
+
+  it("the minute sweep delivers a change committed by a Worker that died before dispatching it", async () => {
+    const t = await scimTenant();
+    const tenant = await tenantRef(t.slug);
+    const url = receivers.add();
+    await addWebhook(t.slug, url);
+    await settle(); // the setup requests' own after-write dispatch runs first
+    const id = await insertChange(tenant, "group.created", { version: 1, group: { id: "g-1", displayName: "Engineering", externalId: null } }, { occurredAt: new Date(Date.now() - 60_000).toISOString() });
+    await settle();
+    expect(receivers.at(url)).toHaveLength(0); // nothing dispatched it yet
+    expect((await env.TENANT_DEFAULT.prepare("SELECT dispatched_at FROM change_events WHERE id = ?").bind(id).first())?.dispatched_at).toBeNull();
+
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    await vi.waitFor(() => expect(receivers.at(url).map((r) => r.headers["webhook-id"])).toEqual([id]), WAIT);
+    const row = await env.TENANT_DEFAULT.prepare("SELECT dispatched_at FROM change_events WHERE id = ?").bind(id).first<{ dispatched_at: string | null }>();
+    expect(row?.dispatched_at).toEqual(expect.any(String));
+  });
+
+  it("sends a webhook subscribed to user.deactivated only that type", async () => {
+    const t = await scimTenant();
+    const tenant = await tenantRef(t.slug);
+    const onlyDeactivated = receivers.add();
+    const everything = receivers.add();
+    await addWebhook(t.slug, onlyDeactivated, ["user.deactivated"]);
+    await addWebhook(t.slug, everything);
+    await commitChange(tenant, "user.updated", user("u-4"));
+    const deactivated = await commitChange(tenant, "user.deactivated", user("u-4"));
+    await commitChange(tenant, "user.reactivated", user("u-4"));
+
+    await vi.waitFor(() => expect(receivers.at(everything)).toHaveLength(3), WAIT);
+    await vi.waitFor(() => expect(receivers.at(onlyDeactivated).map((r) => [r.json.type, r.headers["webhook-id"]])).toEqual([["user.deactivated", deactivated]]), WAIT);
+  });
+
+  it("signs with the rotated secret at once, and stops delivering to a deleted webhook (queued messages to it are dropped)", async () => {
+    const t = await scimTenant();
+    const tenant = await tenantRef(t.slug);
+    const url = receivers.add();
+    const other = receivers.add();
+    const hook = await addWebhook(t.slug, url);
+    await addWebhook(t.slug, other);
+    const rotated = await admin("POST", `/tenants/${t.slug}/webhooks/${hook.id}/secret`);
+    expect(rotated.status).toBe(201);
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    expect(rotated.body.secret).not.toBe(hook.secret);
+
+    await commitChange(tenant, "user.updated", user("u-5"));
+    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(1), WAIT);
+    const got = receivers.at(url)[0]!;
+    expect(() => new Webhook(rotated.body.secret).verify(got.body, got.headers)).not.toThrow();
+    expect(() => new Webhook(hook.secret).verify(got.body, got.headers)).toThrow();
+
+    expect((await admin("DELETE", `/tenants/${t.slug}/webhooks/${hook.id}`)).status).toBe(204);
+    const after = await commitChange(tenant, "user.updated", user("u-5"));
+    await vi.waitFor(() => expect(receivers.at(other).map((r) => r.headers["webhook-id"])).toContain(after), WAIT);
+    expect(receivers.at(url)).toHaveLength(1);
+
+    // A message already queued for the deleted webhook is acknowledged and dropped, not retried.
+    const batch = createMessageBatch("thestorage-scim-events", [{ id: "m2", timestamp: new Date(), attempts: 1, body: { tenant, webhookId: hook.id, event: { id: after, type: "user.updated", occurredAt: new Date().toISOString(), data: {} } } }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["m2"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(receivers.at(url)).toHaveLength(1);
+  });
+
+  it("retries with exponential backoff from WEBHOOK_RETRY_BASE_SECONDS", async () => {
+    const t = await scimTenant();
+    const tenant = await tenantRef(t.slug);
+    const url = receivers.add([503]);
+    const hook = await addWebhook(t.slug, url);
+    const event = { id: "evt_0123456789abcdef0123456789abcdef", type: "user.updated", occurredAt: new Date().toISOString(), data: { tenant: t.slug } };
+    const batch = createMessageBatch("thestorage-scim-events", [1, 3, 20].map((attempts) => ({ id: `a${attempts}`, timestamp: new Date(), attempts, body: { tenant, webhookId: hook.id, event } })));
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, WEBHOOK_RETRY_BASE_SECONDS: "60" }, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["a1", "a3", "a20"]);
+    // (getQueueResult does not report delaySeconds; each attempt's row records when the next comes.)
+    const delays = (await deliveries(t.slug, hook.id)).map((d) => [d.attempt, (Date.parse(d.nextAttemptAt) - Date.parse(d.at)) / 1000]);
+    expect(delays.sort((a, b) => a[0]! - b[0]!)).toEqual([
+      [1, 60],
+      [3, 240],
+      [20, 43200],
+    ]);
+    await admin("DELETE", `/tenants/${t.slug}/webhooks/${hook.id}`);
+  });
+
+  it("POST …/test sends a webhook.test event to that webhook only", async () => {
+    const t = await scimTenant();
+    const url = receivers.add();
+    const other = receivers.add();
+    const hook = await addWebhook(t.slug, url);
+    await addWebhook(t.slug, other);
+    const sent = await admin("POST", `/tenants/${t.slug}/webhooks/${hook.id}/test`);
+    expect(sent.status).toBe(202);
+    await vi.waitFor(() => expect(receivers.at(url).map((r) => [r.json.type, r.headers["webhook-id"]])).toEqual([["webhook.test", sent.body.eventId]]), WAIT);
+    expect(() => new Webhook(hook.secret).verify(receivers.at(url)[0]!.body, receivers.at(url)[0]!.headers)).not.toThrow();
+    expect(receivers.at(other)).toHaveLength(0);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * Test support for webhooks: a recording receiver behind `globalThis.fetch` (the queue consumer runs
+ * in the tests' isolate, so its outbound POSTs reach this spy), and helpers that put change events
+ * in the outbox the way a committed write does.
+ */
+import { env } from "cloudflare:workers";
+import { vi } from "vitest";
+import { dispatchPending } from "../../src/events/dispatch";
+import type { TenantRef } from "../../src/tenancy/tenant-db";
+import { admin } from "./harness";
+
+export interface Received {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  json: any;
+}
+
+/** Receivers by URL: each answers from its script of statuses (the last repeats), recording every request. */
+export class Receivers {
+  readonly received: Received[] = [];
+  private readonly scripts = new Map<string, number[]>();
+  private readonly spy;
+
+  constructor() {
+    const realFetch = globalThis.fetch;
+    this.spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      const script = this.scripts.get(request.url);
+      if (!script) return realFetch(input, init);
+      const body = await request.text();
+      const headers = Object.fromEntries(request.headers);
+      this.received.push({ url: request.url, headers, body, json: JSON.parse(body) });
+      const status = script.length > 1 ? script.shift()! : script[0]!;
+      return new Response(status >= 400 ? `receiver says ${status}` : "ok", { status });
+    });
+  }
+
+  /** A receiver URL answering `statuses` in turn (default: always 200). */
+  add(statuses: number[] = [200]): string {
+    const url = `http://127.0.0.1:9/hook/${crypto.randomUUID()}`;
+    this.scripts.set(url, [...statuses]);
+    return url;
+  }
+
+  at(url: string): Received[] {
+    return this.received.filter((r) => r.url === url);
+  }
+
+  restore() {
+    this.spy.mockRestore();
+  }
+}
+
+export async function tenantRef(slug: string): Promise<TenantRef> {
+  const row = await env.CONTROL_DB.prepare("SELECT id, slug, database FROM tenants WHERE slug = ?").bind(slug).first<TenantRef>();
+  if (!row) throw new Error(`no tenant ${slug}`);
+  return row;
+}
+
+export function eventId(): string {
+  return `evt_${crypto.randomUUID().replace(/-/g, "")}`;
+}
+
+/** Writes a change_events row as a committed change would (no dispatch); returns its id. */
+export async function insertChange(tenant: TenantRef, type: string, data: Record<string, unknown>, options: { occurredAt?: string } = {}): Promise<string> {
+  const id = eventId();
+  const db = (env as unknown as Record<string, D1Database>)[tenant.database]!;
+  await db
+    .prepare("INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    .bind(id, tenant.id, type, options.occurredAt ?? new Date().toISOString(), (data.user as any)?.id ?? null, (data.version as number) ?? 1, JSON.stringify({ tenant: tenant.slug, ...data }))
+    .run();
+  return id;
+}
+
+/** A committed change handed to the queue, as the after-write middleware does. */
+export async function commitChange(tenant: TenantRef, type: string, data: Record<string, unknown>): Promise<string> {
+  const id = await insertChange(tenant, type, data);
+  await dispatchPending(env, tenant);
+  return id;
+}
+
+export async function addWebhook(slug: string, url: string, events?: string[]): Promise<{ id: string; secret: string }> {
+  const created = await admin("POST", `/tenants/${slug}/webhooks`, events ? { url, events } : { url });
+  if (created.status !== 201) throw new Error(`webhook create failed: ${created.status} ${created.text}`);
+  return created.body;
+}
+
+export async function deliveries(slug: string, id: string): Promise<any[]> {
+  const listed = await admin("GET", `/tenants/${slug}/webhooks/${id}/deliveries?limit=50`);
+  if (listed.status !== 200) throw new Error(`deliveries failed: ${listed.status} ${listed.text}`);
+  return listed.body.deliveries;
+}
+
+export const WAIT = { timeout: 20_000, interval: 100 };
