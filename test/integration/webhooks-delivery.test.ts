@@ -155,7 +155,7 @@ describe("delivery", () => {
     const ctx = createExecutionContext();
     await worker.queue(batch, { ...env, WEBHOOK_RETRY_BASE_SECONDS: "60" }, ctx);
     const result = await getQueueResult(batch, ctx);
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["a1", "a3", "a20"]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["a1", "a3", "a20"]);
     // (getQueueResult does not report delaySeconds; each attempt's row records when the next comes.)
     const delays = (await deliveries(t.slug, hook.id)).map((d) => [d.attempt, (Date.parse(d.nextAttemptAt) - Date.parse(d.at)) / 1000]);
     expect(delays.sort((a, b) => a[0]! - b[0]!)).toEqual([
