@@ -4,8 +4,9 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { admin, scimTenant } from "../support/harness";
-import { addWebhook, commitChange, deliveries, insertChange, Receivers, tenantRef, WAIT } from "../support/webhooks";
+import { createWebhook } from "../../src/services/webhooks";
+import { admin, oktaUser } from "../support/harness";
+import { addWebhook, commitChange, deliveries, insertChange, quietTenant, Receivers, undispatched, WAIT } from "../support/webhooks";
 
 let receivers: Receivers;
 beforeEach(() => {
@@ -13,13 +14,41 @@ beforeEach(() => {
 });
 afterEach(() => receivers.restore());
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
 const user = (id: string, userName = "ada@example.com") => ({ version: 2, user: { id, userName, displayName: "Ada Lovelace", active: true } });
 
 describe("delivery", () => {
+  it("delivers what SCIM and admin writes commit, with no other trigger (dispatch after the write)", async () => {
+    const t = await quietTenant();
+    const url = receivers.add();
+    const hook = await addWebhook(t.slug, url);
+    const created = await t.scim("POST", "/Users", oktaUser({ userName: "grace@example.com", externalId: "00u-grace" }));
+    expect(created.status).toBe(201);
+    await vi.waitFor(() => expect(receivers.at(url).map((r) => r.json.type)).toEqual(["user.created"]), WAIT);
+    const got = receivers.at(url)[0]!;
+    expect(got.json.data).toMatchObject({ tenant: t.slug, version: expect.any(Number), user: { id: created.body.id, userName: "grace@example.com", externalId: "00u-grace", active: true } });
+    expect(new Webhook(hook.secret).verify(got.body, got.headers)).toEqual(got.json);
+
+    const group = await t.scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Engineering", members: [{ value: created.body.id }] });
+    expect(group.status).toBe(201);
+    const deactivated = await t.scim("PATCH", `/Users/${created.body.id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] });
+    expect(deactivated.status).toBe(200);
+    expect((await admin("POST", `/tenants/${t.slug}/scim/token`)).status).toBe(201);
+    await vi.waitFor(
+      () => expect(receivers.at(url).map((r) => r.json.type).sort()).toEqual(["connection.token_rotated", "group.created", "group.user_added", "user.created", "user.deactivated"]),
+      WAIT,
+    );
+    const added = receivers.at(url).find((r) => r.json.type === "group.user_added")!;
+    expect(added.json.data).toMatchObject({ group: { displayName: "Engineering" }, user: { id: created.body.id } });
+    expect(await undispatched(t.ref)).toBe(0);
+    // Every delivery's webhook-id is the event's id in the outbox.
+    const ids = receivers.at(url).map((r) => r.headers["webhook-id"]);
+    const stored = await env.TENANT_DEFAULT.prepare(`SELECT id FROM change_events WHERE tenant_id = ? AND type != 'connection.enabled'`).bind(t.ref.id).all<{ id: string }>();
+    expect(ids.sort()).toEqual(stored.results.map((r) => r.id).sort());
+  });
+
   it("POSTs {type, timestamp, data} signed per Standard Webhooks; the standardwebhooks verifier accepts it, and refuses a tampered body or an old timestamp", async () => {
-    const t = await scimTenant();
-    const tenant = await tenantRef(t.slug);
+    const t = await quietTenant();
+    const tenant = t.ref;
     const url = receivers.add();
     const hook = await addWebhook(t.slug, url);
     const id = await commitChange(tenant, "user.updated", user("u-1"));
@@ -42,10 +71,10 @@ describe("delivery", () => {
   });
 
   it("retries a receiver answering 500 twice then 200: the same webhook-id three times, three attempts listed newest first", async () => {
-    const t = await scimTenant();
+    const t = await quietTenant();
     const url = receivers.add([500, 500, 200]);
     const hook = await addWebhook(t.slug, url);
-    const id = await commitChange(await tenantRef(t.slug), "user.created", user("u-2"));
+    const id = await commitChange(t.ref, "user.created", user("u-2"));
 
     await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(3), WAIT);
     expect(receivers.at(url).map((r) => r.headers["webhook-id"])).toEqual([id, id, id]);
@@ -57,8 +86,8 @@ describe("delivery", () => {
   });
 
   it("records a delivery whose retries ran out as dead (the dead-letter queue's consumer)", async () => {
-    const t = await scimTenant();
-    const tenant = await tenantRef(t.slug);
+    const t = await quietTenant();
+    const tenant = t.ref;
     const url = receivers.add([500]);
     const hook = await addWebhook(t.slug, url);
     const id = await commitChange(tenant, "user.deleted", user("u-3"));
@@ -79,14 +108,12 @@ describe("delivery", () => {
   });
 
   it("the minute sweep delivers a change committed by a Worker that died before dispatching it", async () => {
-    const t = await scimTenant();
-    const tenant = await tenantRef(t.slug);
+    const t = await quietTenant();
+    const tenant = t.ref;
     const url = receivers.add();
-    await addWebhook(t.slug, url);
-    await settle(); // the setup requests' own after-write dispatch runs first
+    await createWebhook(env, tenant, { url }); // not over HTTP: no request whose after-write dispatch could send it
     const id = await insertChange(tenant, "group.created", { version: 1, group: { id: "g-1", displayName: "Engineering", externalId: null } }, { occurredAt: new Date(Date.now() - 60_000).toISOString() });
-    await settle();
-    expect(receivers.at(url)).toHaveLength(0); // nothing dispatched it yet
+    expect(receivers.at(url)).toHaveLength(0); // nothing dispatched it
     expect((await env.TENANT_DEFAULT.prepare("SELECT dispatched_at FROM change_events WHERE id = ?").bind(id).first())?.dispatched_at).toBeNull();
 
     const ctx = createExecutionContext();
@@ -98,8 +125,8 @@ describe("delivery", () => {
   });
 
   it("sends a webhook subscribed to user.deactivated only that type", async () => {
-    const t = await scimTenant();
-    const tenant = await tenantRef(t.slug);
+    const t = await quietTenant();
+    const tenant = t.ref;
     const onlyDeactivated = receivers.add();
     const everything = receivers.add();
     await addWebhook(t.slug, onlyDeactivated, ["user.deactivated"]);
@@ -113,8 +140,8 @@ describe("delivery", () => {
   });
 
   it("signs with the rotated secret at once, and stops delivering to a deleted webhook (queued messages to it are dropped)", async () => {
-    const t = await scimTenant();
-    const tenant = await tenantRef(t.slug);
+    const t = await quietTenant();
+    const tenant = t.ref;
     const url = receivers.add();
     const other = receivers.add();
     const hook = await addWebhook(t.slug, url);
@@ -146,8 +173,8 @@ describe("delivery", () => {
   });
 
   it("retries with exponential backoff from WEBHOOK_RETRY_BASE_SECONDS", async () => {
-    const t = await scimTenant();
-    const tenant = await tenantRef(t.slug);
+    const t = await quietTenant();
+    const tenant = t.ref;
     const url = receivers.add([503]);
     const hook = await addWebhook(t.slug, url);
     const event = { id: "evt_0123456789abcdef0123456789abcdef", type: "user.updated", occurredAt: new Date().toISOString(), data: { tenant: t.slug } };
@@ -167,7 +194,7 @@ describe("delivery", () => {
   });
 
   it("POST …/test sends a webhook.test event to that webhook only", async () => {
-    const t = await scimTenant();
+    const t = await quietTenant();
     const url = receivers.add();
     const other = receivers.add();
     const hook = await addWebhook(t.slug, url);

@@ -4,10 +4,10 @@
  * in the outbox the way a committed write does.
  */
 import { env } from "cloudflare:workers";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import { dispatchPending } from "../../src/events/dispatch";
 import type { TenantRef } from "../../src/tenancy/tenant-db";
-import { admin } from "./harness";
+import { admin, scimTenant, type ScimTenant } from "./harness";
 
 export interface Received {
   url: string;
@@ -93,3 +93,21 @@ export async function deliveries(slug: string, id: string): Promise<any[]> {
 }
 
 export const WAIT = { timeout: 20_000, interval: 100 };
+
+/** Undispatched change events of a tenant. */
+export async function undispatched(tenant: TenantRef): Promise<number> {
+  const db = (env as unknown as Record<string, D1Database>)[tenant.database]!;
+  const row = await db.prepare("SELECT count(*) AS n FROM change_events WHERE tenant_id = ? AND dispatched_at IS NULL").bind(tenant.id).first<{ n: number }>();
+  return row!.n;
+}
+
+/**
+ * A SCIM-enabled tenant whose own setup events (connection.enabled) have been handed to the queue
+ * already, before any webhook exists, so a test's receivers see only what the test does.
+ */
+export async function quietTenant(): Promise<ScimTenant & { ref: TenantRef }> {
+  const t = await scimTenant();
+  const ref = await tenantRef(t.slug);
+  await vi.waitFor(async () => expect(await undispatched(ref)).toBe(0), WAIT);
+  return { ...t, ref };
+}
