@@ -23,6 +23,7 @@ const USAGE = `Usage: npm run admin -- <command>
   users <slug> [--q text] [--count N] [--start N]
   avatar <slug> <userId> <url|none>   set or clear TheStorage's avatar for a user
   events <slug> [--limit N] [--before ID]
+  webhooks listen|list|add|remove|rotate|test|deliveries …   change events out (npm run admin -- webhooks)
 
 Environment: SCIM_ADMIN_URL (default ${origin}), ADMIN_TOKEN (default: .dev.vars).`;
 
@@ -125,6 +126,81 @@ async function main() {
     case "events": {
       const result = await call("GET", `/tenants/${a}/events?${query({ limit: flags.limit, before: flags.before })}`);
       return result.status === 200 ? print(result.json) : fail(result);
+    }
+    case "webhooks": {
+      const WEBHOOKS_USAGE = `Usage: npm run admin -- webhooks <subcommand>
+
+  listen <slug> [--port N] [--events t1,t2]   run a local receiver on 127.0.0.1:N (default 8790), register it,
+                                              verify and print every delivery; Ctrl-C removes the webhook
+  list <slug>
+  add <slug> <url> [--events t1,t2]           prints the signing secret once
+  remove <slug> <id>
+  rotate <slug> <id>                          new signing secret; the old one stops signing at once
+  test <slug> <id>                            send a webhook.test event to that webhook
+  deliveries <slug> <id> [--limit N]          delivery attempts, newest first`;
+      const events = flags.events ? String(flags.events).split(",").map((t) => t.trim()).filter(Boolean) : undefined;
+      const done = (result, ok, show = print) => (result.status === ok ? show(result.json) : fail(result));
+      if (a === "list" && b) return done(await call("GET", `/tenants/${b}/webhooks`), 200);
+      if (a === "add" && b && c) return done(await call("POST", `/tenants/${b}/webhooks`, { url: c, events }), 201);
+      if (a === "remove" && b && c) return done(await call("DELETE", `/tenants/${b}/webhooks/${c}`), 204, () => console.log(`Webhook ${c} removed.`));
+      if (a === "rotate" && b && c) return done(await call("POST", `/tenants/${b}/webhooks/${c}/secret`), 201);
+      if (a === "test" && b && c) return done(await call("POST", `/tenants/${b}/webhooks/${c}/test`), 202);
+      if (a === "deliveries" && b && c) return done(await call("GET", `/tenants/${b}/webhooks/${c}/deliveries?${query({ limit: flags.limit })}`), 200);
+      if (a !== "listen" || !b) return console.log(WEBHOOKS_USAGE);
+
+      // listen: a receiver that checks every delivery's Standard Webhooks signature, as an app would.
+      const { createServer } = await import("node:http");
+      const { randomUUID } = await import("node:crypto");
+      const { Webhook } = await import("standardwebhooks");
+      const port = Number(flags.port || 8790);
+      const path = `/webhooks/${randomUUID()}`;
+      let verifier = null;
+      const seen = new Set();
+      const server = createServer((req, res) => {
+        const chunks = [];
+        req.on("data", (chunk) => chunks.push(chunk));
+        req.on("end", () => {
+          const body = Buffer.concat(chunks).toString("utf8");
+          if (req.method !== "POST" || req.url !== path || !verifier) {
+            res.writeHead(404).end();
+            return;
+          }
+          try {
+            const event = verifier.verify(body, req.headers);
+            const id = req.headers["webhook-id"];
+            const d = event.data ?? {};
+            const name = d.user?.userName ?? d.group?.displayName ?? d.connection?.provider ?? (d.test ? "test event" : "");
+            const who = d.group && d.user ? `${d.group.displayName ?? d.group.id} ← ${d.user.userName ?? d.user.id}` : name;
+            console.log(`${new Date().toISOString().slice(11, 19)}  ✓ ${event.type.padEnd(24)} ${id}  ${who}${seen.has(id) ? "  (again: already seen, a receiver would skip it)" : ""}`);
+            seen.add(id);
+            res.writeHead(204).end();
+          } catch (error) {
+            console.log(`${new Date().toISOString().slice(11, 19)}  ✗ signature check failed (${error.message}); answered 400`);
+            res.writeHead(400).end();
+          }
+        });
+      });
+      await new Promise((resolve, reject) => server.once("error", reject).listen(port, "127.0.0.1", resolve)).catch((error) => {
+        console.error(`✗ Cannot listen on 127.0.0.1:${port} (${error.code ?? error.message}). Pick another with --port N.`);
+        process.exit(1);
+      });
+      const url = `http://127.0.0.1:${port}${path}`;
+      const created = await call("POST", `/tenants/${b}/webhooks`, { url, events });
+      if (created.status !== 201) {
+        server.close();
+        fail(created);
+      }
+      verifier = new Webhook(created.json.secret);
+      console.log(`Listening on ${url}\nWebhook ${created.json.id} registered for '${b}' (${created.json.events ? created.json.events.join(", ") : "all events"}). Make a change in your IdP or the console; Ctrl-C to stop.`);
+      const stop = async () => {
+        const removed = await call("DELETE", `/tenants/${b}/webhooks/${created.json.id}`);
+        console.log(removed.status === 204 ? `\nWebhook ${created.json.id} removed.` : `\n✗ Could not remove webhook ${created.json.id} (${removed.status}); remove it with: npm run admin -- webhooks remove ${b} ${created.json.id}`);
+        server.close();
+        process.exit(0);
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      return new Promise(() => {});
     }
     default:
       console.log(USAGE);

@@ -49,6 +49,28 @@ if (adminToken !== existing) {
   say("› Admin token: kept from .dev.vars.");
 }
 
+// 3b. Webhooks on a local run: a key for secrets at rest (generated once, then kept: changing it
+// makes stored webhook secrets undecryptable), local receivers allowed (http://127.0.0.1), and a
+// short retry base so a failed delivery's first retry comes within 10 s.
+{
+  let text = existsSync(devVars) ? readFileSync(devVars, "utf8") : "";
+  const wanted = [
+    ["WEBHOOK_SECRET_KEY", () => randomBytes(32).toString("base64")],
+    ["WEBHOOK_ALLOW_LOOPBACK", () => "true"],
+    ["WEBHOOK_RETRY_BASE_SECONDS", () => "5"],
+  ];
+  let changed = false;
+  for (const [name, value] of wanted) {
+    if (new RegExp(`^${name}\\s*=`, "m").test(text)) continue; // an existing value is kept
+    text = `${text}${text && !text.endsWith("\n") ? "\n" : ""}${name}="${value()}"\n`;
+    changed = true;
+  }
+  if (changed) {
+    writeFileSync(devVars, text, { mode: 0o600 });
+    say("› Webhook settings written to .dev.vars (secret key generated once and kept; loopback receivers allowed; retries from 5 s).");
+  }
+}
+
 // 4. wrangler dev, in the foreground of this process; Ctrl-C stops both.
 say(`› Starting wrangler dev on ${origin}`);
 const dev = spawn(npx, ["wrangler", "dev", "--port", String(port), "--ip", host, "--local"], {
