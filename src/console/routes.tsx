@@ -39,6 +39,7 @@ import { TenantsPage, type TenantForm } from "./pages/tenants";
 import { UserPage, UsersPage, USERS_PAGE_SIZE } from "./pages/users";
 import { csrfTokenValid, endSession, readSession, startSession, type ConsoleSession } from "./session";
 import { ErrorPage } from "./ui";
+import { registerWebhookPages } from "./webhooks";
 
 export interface ConsoleEnv {
   Bindings: AppEnv["Bindings"];
@@ -162,6 +163,8 @@ consoleRoutes.use("*", async (c, next) => {
   }
   await next();
 });
+
+registerWebhookPages(consoleRoutes); // Settings › Webhooks, and change-event dispatch after console writes
 
 consoleRoutes.post("/sign-out", (c) => {
   endSession(c);

@@ -56,13 +56,14 @@ export function Layout(props: PropsWithChildren<{ title: string; ctx: PageContex
   );
 }
 
-export type TenantTab = "users" | "groups" | "log" | "provisioning";
+export type TenantTab = "users" | "groups" | "log" | "provisioning" | "webhooks";
 
 export const TENANT_TABS: Array<{ tab: TenantTab; label: string; path: string }> = [
   { tab: "users", label: "Users", path: "users" },
   { tab: "groups", label: "Groups", path: "groups" },
   { tab: "log", label: "Provisioning log", path: "log" },
   { tab: "provisioning", label: "Settings › User Provisioning", path: "provisioning" },
+  { tab: "webhooks", label: "Settings › Webhooks", path: "webhooks" },
 ];
 
 function TenantHeader(props: { tenant: { slug: string; name: string }; tab?: TenantTab }) {

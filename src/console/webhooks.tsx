@@ -1,0 +1,120 @@
+/**
+ * Console routes of Settings › Webhooks, registered on the console app after its session middleware
+ * (so every POST here has passed the origin and CSRF checks). Also wires the after-write dispatch
+ * for the console's own writes under a tenant (SCIM switch, token, avatar).
+ */
+import type { Context, Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { WebhookRow } from "../db/tenant/schema";
+import type { AdminActor } from "../lib/hono";
+import { dispatchAfterWrite } from "../middleware/dispatch-after-write";
+import { listDeliveries } from "../repo/webhooks";
+import { ApiError } from "../scim/errors";
+import { recordAdminAction } from "../services/audit";
+import { requireTenant } from "../services/tenants";
+import { createWebhook, removeWebhook, requireWebhook, resendEvent, rotateWebhookSecret, sendTestEvent, tenantWebhooks } from "../services/webhooks";
+import { tenantDb, tenantRefOf } from "../tenancy/tenant-db";
+import { WebhookConfirmPage, WebhookPage, WebhooksPage, webhooksBase, type WebhookForm, type WebhookNotice } from "./pages/webhooks";
+import type { ConsoleEnv } from "./routes";
+
+type C = Context<ConsoleEnv>;
+
+const DELIVERIES_SHOWN = 50;
+
+function ctxOf(c: C) {
+  return { csrfToken: c.get("session").csrfToken };
+}
+
+function actorOf(c: C): AdminActor {
+  return (c.get("adminActor") as AdminActor | undefined) ?? { type: "console" };
+}
+
+async function tenantOf(c: C) {
+  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
+  return { tenant, ref: tenantRefOf(tenant) };
+}
+
+async function renderList(c: C, extra: { form?: WebhookForm; notice?: WebhookNotice; minted?: { secret: string; hook: WebhookRow; rotated: boolean } } = {}, status: ContentfulStatusCode = 200) {
+  const { tenant, ref } = await tenantOf(c);
+  const hooks = await tenantWebhooks(c.env, ref);
+  return c.html(<WebhooksPage ctx={ctxOf(c)} tenant={tenant} hooks={hooks} {...extra} />, status);
+}
+
+async function renderHook(c: C, extra: { notice?: WebhookNotice; minted?: { secret: string } } = {}, status: ContentfulStatusCode = 200) {
+  const { tenant, ref } = await tenantOf(c);
+  const hook = await requireWebhook(c.env, ref, c.req.param("id")!);
+  const deliveries = await listDeliveries(tenantDb(c.env, ref), ref.id, hook.id, DELIVERIES_SHOWN);
+  return c.html(<WebhookPage ctx={ctxOf(c)} tenant={tenant} hook={hook} deliveries={deliveries} {...extra} />, status);
+}
+
+const NOTICES: Record<string, WebhookNotice> = {
+  removed: { kind: "ok", text: "Webhook removed. No more events go to it." },
+  tested: { kind: "ok", text: "Test event queued. It appears under Recent deliveries within seconds (reload)." },
+  resent: { kind: "ok", text: "Event queued again, with its original webhook-id (receivers dedupe on it)." },
+};
+
+export function registerWebhookPages(app: Hono<ConsoleEnv>) {
+  // The console's own writes under a tenant (SCIM switch, token, avatar) produce change events too.
+  app.use("/tenants/:slug/*", dispatchAfterWrite);
+
+  app.get("/tenants/:slug/webhooks", (c) => renderList(c, { notice: NOTICES[c.req.query("done") ?? ""] }));
+
+  app.post("/tenants/:slug/webhooks", async (c) => {
+    const { ref } = await tenantOf(c);
+    const body = await c.req.parseBody({ all: true });
+    const url = typeof body.url === "string" ? body.url.trim() : "";
+    const events = ([] as unknown[]).concat(body.events ?? []).filter((v): v is string => typeof v === "string");
+    const form: WebhookForm = { url, events };
+    if (!url) return renderList(c, { form: { ...form, error: { field: "url", text: "Enter the https:// URL that receives the events." } } }, 400);
+    try {
+      const { row, secret } = await createWebhook(c.env, ref, { url, events: events.length ? events : null });
+      await recordAdminAction(c.env, { action: "webhook.create", actor: actorOf(c), tenant: ref, status: 201, detail: `Webhook ${row.id} added: ${row.url} (${row.events ? row.events.join(", ") : "all events"})` });
+      // The secret is rendered in this response only: never stored in clear, never in a URL.
+      return renderList(c, { minted: { secret, hook: row, rotated: false } }, 201);
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 400 || error.status === 409)) {
+        const field = error.detail.startsWith("url: ") ? "url" : error.detail.startsWith("events: ") ? "events" : "form";
+        return renderList(c, { form: { ...form, error: { field, text: error.detail.replace(/^(url|events): /, "") } } }, error.status);
+      }
+      throw error;
+    }
+  });
+
+  app.get("/tenants/:slug/webhooks/:id", (c) => renderHook(c, { notice: NOTICES[c.req.query("done") ?? ""] }));
+
+  app.post("/tenants/:slug/webhooks/:id/test", async (c) => {
+    const { ref } = await tenantOf(c);
+    await sendTestEvent(c.env, ref, c.req.param("id"));
+    return c.redirect(`${webhooksBase(ref.slug)}/${encodeURIComponent(c.req.param("id"))}?done=tested`, 303);
+  });
+
+  app.post("/tenants/:slug/webhooks/:id/resend", async (c) => {
+    const { ref } = await tenantOf(c);
+    const eventId = (await c.req.parseBody()).eventId;
+    if (typeof eventId !== "string" || !eventId) throw new ApiError(400, "Choose a delivery to resend.");
+    await resendEvent(c.env, ref, c.req.param("id"), eventId);
+    return c.redirect(`${webhooksBase(ref.slug)}/${encodeURIComponent(c.req.param("id"))}?done=resent`, 303);
+  });
+
+  for (const kind of ["rotate", "remove"] as const) {
+    app.get(`/tenants/:slug/webhooks/:id/${kind}`, async (c) => {
+      const { tenant, ref } = await tenantOf(c);
+      const hook = await requireWebhook(c.env, ref, c.req.param("id")!);
+      return c.html(<WebhookConfirmPage ctx={ctxOf(c)} tenant={tenant} hook={hook} kind={kind} />);
+    });
+  }
+
+  app.post("/tenants/:slug/webhooks/:id/rotate", async (c) => {
+    const { ref } = await tenantOf(c);
+    const { row, secret } = await rotateWebhookSecret(c.env, ref, c.req.param("id"));
+    await recordAdminAction(c.env, { action: "webhook.rotate_secret", actor: actorOf(c), tenant: ref, status: 201, detail: `Webhook ${row.id} secret rotated: ${row.url}` });
+    return renderHook(c, { minted: { secret } });
+  });
+
+  app.post("/tenants/:slug/webhooks/:id/remove", async (c) => {
+    const { ref } = await tenantOf(c);
+    const row = await removeWebhook(c.env, ref, c.req.param("id"));
+    await recordAdminAction(c.env, { action: "webhook.delete", actor: actorOf(c), tenant: ref, status: 204, detail: `Webhook ${row.id} removed: ${row.url}` });
+    return c.redirect(`${webhooksBase(ref.slug)}?done=removed`, 303);
+  });
+}
