@@ -5,8 +5,9 @@
  * catches events whose Worker died between commit and dispatch.
  *
  * Order: send, then mark. A crash in between re-sends on the next run (at-least-once; receivers
- * dedupe on `webhook-id`); the reverse order could lose an event. Runs for one tenant are chained
- * within an isolate so that two writes finishing together do not both send the same rows.
+ * dedupe on `webhook-id`); the reverse order could lose an event. Within an isolate, runs for one
+ * tenant do not overlap (so two writes finishing together do not both send the same rows), and any
+ * number of callers during a run share a single follow-up run.
  */
 import type { ChangeEventRow, WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
@@ -20,17 +21,28 @@ const MAX_ROUNDS = 20;
 /** Queue.sendBatch takes at most 100 messages. */
 const SEND_BATCH = 100;
 
-const running = new Map<string, Promise<number>>();
+/** Per tenant: the run in progress and at most one run queued behind it (later callers share that one). */
+const runs = new Map<string, { current: Promise<number>; next?: Promise<number> }>();
 
 /** Dispatches the tenant's pending change events; resolves to the number of events marked dispatched. */
 export function dispatchPending(env: Env, tenant: TenantRef): Promise<number> {
-  const previous = running.get(tenant.id) ?? Promise.resolve(0);
-  const next = previous.catch(() => 0).then(() => dispatchRounds(env, tenant));
-  running.set(tenant.id, next);
-  void next.finally(() => {
-    if (running.get(tenant.id) === next) running.delete(tenant.id);
-  }).catch(() => {});
-  return next;
+  const entry = runs.get(tenant.id);
+  if (entry?.next) return entry.next;
+  // With a run in progress (it may have read before this caller's commit): one more run after it.
+  const after = entry ? entry.current.catch(() => 0) : Promise.resolve(0);
+  const run: Promise<number> = after.then(() => {
+    const now = runs.get(tenant.id);
+    if (now?.next === run) runs.set(tenant.id, { current: run });
+    return dispatchRounds(env, tenant);
+  });
+  if (entry) entry.next = run;
+  else runs.set(tenant.id, { current: run });
+  const settle = () => {
+    const now = runs.get(tenant.id);
+    if (now?.current === run && !now.next) runs.delete(tenant.id);
+  };
+  run.then(settle, settle);
+  return run;
 }
 
 async function dispatchRounds(env: Env, tenant: TenantRef): Promise<number> {

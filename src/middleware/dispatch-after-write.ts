@@ -20,7 +20,7 @@ async function tenantBySlug(env: Env, slug: string): Promise<TenantRef | null> {
 
 export const dispatchAfterWrite = createMiddleware<AppEnv>(async (c, next) => {
   await next();
-  if (c.req.method === "GET" || c.req.method === "HEAD" || c.res.status >= 500) return;
+  if (c.req.method === "GET" || c.req.method === "HEAD") return;
   const known = c.get("tenant") as TenantRef | undefined;
   const slug = known ? undefined : c.req.param("slug");
   if (!known && !slug) return;

@@ -46,6 +46,20 @@ describe("delivery", () => {
     expect(ids.sort()).toEqual(stored.results.map((r) => r.id).sort());
   });
 
+  it("delivers each event of concurrent writes once: overlapping after-write dispatches do not resend", async () => {
+    const t = await quietTenant();
+    const url = receivers.add();
+    await addWebhook(t.slug, url);
+    const created = await Promise.all(Array.from({ length: 12 }, () => t.scim("POST", "/Users", oktaUser())));
+    expect(created.map((r) => r.status)).toEqual(Array(12).fill(201));
+    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(12), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // room for a duplicate to show up, if any
+    const ids = receivers.at(url).map((r) => r.headers["webhook-id"]);
+    expect(new Set(ids).size).toBe(12);
+    expect(receivers.at(url).map((r) => r.json.data.user.id).sort()).toEqual(created.map((r) => r.body.id).sort());
+    expect(await undispatched(t.ref)).toBe(0);
+  });
+
   it("POSTs {type, timestamp, data} signed per Standard Webhooks; the standardwebhooks verifier accepts it, and refuses a tampered body or an old timestamp", async () => {
     const t = await quietTenant();
     const tenant = t.ref;
