@@ -162,7 +162,7 @@ export function WebhookPage(props: { ctx: Ctx; tenant: Tenant; hook: WebhookRow;
           </dd>
         </dl>
         <div class="actions">
-          <form method="post" action={`${base}/test`} class="inline">
+          <form method="post" action={`${base}/test`}>
             <CsrfField token={props.ctx.csrfToken} />
             <button type="submit" class="secondary">
               Send test event
