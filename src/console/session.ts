@@ -7,8 +7,8 @@
  *   tenant by id and slug, with the optional "Back to TheStorage" URL) and the actor the session's
  *   writes are attributed to. Rotating ADMIN_TOKEN changes the key, so every session stops verifying.
  *   The expiry is inside the signed value: a replayed old cookie is refused even if the browser
- *   kept it past Max-Age. (`v1.<id>.<expiry>`, from before scopes existed, still reads as an
- *   operator session.)
+ *   kept it past Max-Age. An operator signed in with the token gets `v1.<id>.<expiry>` (no grant:
+ *   the operator scope and the `console` actor are implied).
  * - The CSRF token of a session is HMAC-SHA256(key, "csrf." + session id), base64url. It goes in a
  *   hidden `_csrf` field of every form and is compared in constant time on every POST.
  */
@@ -107,7 +107,10 @@ export async function startSession(c: Context, adminToken: string, grant: Sessio
   const id = base64url(crypto.getRandomValues(new Uint8Array(18)));
   const seconds = lifetimeSeconds(grant.scope);
   const expiresAt = now + seconds * 1000;
-  await setSignedCookie(c, SESSION_COOKIE, `v2.${id}.${expiresAt}.${encodeGrant(grant)}`, key, { ...cookieOptionsFor(grant.scope), maxAge: seconds });
+  // An operator signed in with the token keeps the v1 value: nothing to carry beyond the expiry.
+  const plain = grant.scope.kind === "operator" && grant.actor.type === "console" && !grant.actor.id && !grant.actor.email;
+  const value = plain ? `v1.${id}.${expiresAt}` : `v2.${id}.${expiresAt}.${encodeGrant(grant)}`;
+  await setSignedCookie(c, SESSION_COOKIE, value, key, { ...cookieOptionsFor(grant.scope), maxAge: seconds });
   return { id, expiresAt, csrfToken: await csrfFor(key, id), ...grant };
 }
 
