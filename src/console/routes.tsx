@@ -305,8 +305,13 @@ async function enterScopedSession(c: C, scope: { tenantId: string; slug: string;
 }
 
 consoleRoutes.post("/sign-out", (c) => {
+  const scoped = c.get("scoped");
   endSession(c);
-  return c.redirect("/admin/sign-in?signed-out=1", 303);
+  if (!scoped) return c.redirect("/admin/sign-in?signed-out=1", 303);
+  // A customer IT admin has no token to sign in again with: say how to come back instead.
+  return c.html(
+    <ErrorPage ctx={{}} status={200} title="You are signed out" detail={`Your session for ${scoped.name} has ended. To come back, ask your TheStorage administrator for a new setup link.`} back={scoped.returnUrl ? { href: scoped.returnUrl, label: "Back to TheStorage" } : { href: "", label: "" }} />,
+  );
 });
 
 consoleRoutes.get("/", (c) => c.redirect(homeHref(pageCtx(c)), 303));
