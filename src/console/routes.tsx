@@ -161,6 +161,9 @@ async function signInWithAccess(c: C, secret: string): Promise<AccessSignIn> {
   if (limited) return { kind: "refused", response: limited };
   const ip = clientIp(c);
   const verified = await verifyAccessAssertion(assertion, access);
+  if (!verified.ok && verified.unavailable) {
+    return { kind: "refused", response: await c.html(<SignInPage error={`Cannot check your Cloudflare Access sign-in now: ${verified.reason}. Retry shortly, or use the admin token.`} />, 503) };
+  }
   if (!verified.ok) {
     await recordAuthFailure(c.env, ip);
     await recordAdminAction(c.env, { action: "console.sign_in", actor: { type: "access" }, outcome: "failure", status: 401, detail: `Cloudflare Access assertion refused: ${verified.reason}.`, ip });

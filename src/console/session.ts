@@ -119,7 +119,7 @@ export async function readSession(c: Context, adminToken: string, now = Date.now
   const key = await sessionKey(adminToken);
   const value = await getSignedCookie(c, key, SESSION_COOKIE, COOKIE_PREFIX);
   if (typeof value !== "string") return null;
-  const match = /^v([12])\.([A-Za-z0-9_-]{24})\.(\d{13,15})(?:\.([A-Za-z0-9_-]{1,2048}))?$/.exec(value);
+  const match = /^v([12])\.([A-Za-z0-9_-]{24})\.(\d{13,15})(?:\.([A-Za-z0-9_-]{1,3072}))?$/.exec(value);
   if (!match || (match[1] === "1") !== (match[4] === undefined)) return null;
   const grant = match[1] === "1" ? OPERATOR_GRANT : decodeGrant(match[4]!);
   if (!grant) return null;

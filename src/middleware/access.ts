@@ -35,7 +35,13 @@ function keySetOf(teamDomain: string) {
   return keySet;
 }
 
-export type AccessResult = { ok: true; email: string } | { ok: false; reason: string };
+/**
+ * `unavailable`: the team's keys could not be fetched, so nothing was verified either way. That is
+ * not a failed authentication (it must not throttle operators while Access has an outage).
+ */
+export type AccessResult = { ok: true; email: string } | { ok: false; reason: string; unavailable?: boolean };
+
+const UNAVAILABLE_CODES = new Set(["ERR_JWKS_TIMEOUT", "ERR_JWKS_INVALID", "ERR_JOSE_GENERIC"]);
 
 /** Verifies an assertion; never throws. `reason` is safe to show (it names the check that failed). */
 export async function verifyAccessAssertion(assertion: string, config: AccessConfig): Promise<AccessResult> {
@@ -52,6 +58,9 @@ export async function verifyAccessAssertion(assertion: string, config: AccessCon
     return { ok: true, email };
   } catch (error) {
     const code = (error as { code?: string })?.code ?? "";
+    if (!code.startsWith("ERR_") || UNAVAILABLE_CODES.has(code)) {
+      return { ok: false, reason: `the Access team's keys could not be fetched from ${config.teamDomain}/cdn-cgi/access/certs`, unavailable: true };
+    }
     const reasons: Record<string, string> = {
       ERR_JWT_EXPIRED: "the assertion has expired",
       ERR_JWT_CLAIM_VALIDATION_FAILED: `a claim does not match (${(error as { claim?: string }).claim ?? "?"}): check ACCESS_TEAM_DOMAIN and ACCESS_AUD`,

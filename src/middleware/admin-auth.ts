@@ -37,6 +37,7 @@ export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
       c.set("adminActor", { type: "access", email: verified.email });
       return next();
     }
+    if (verified.unavailable) throw new ApiError(503, `Cannot check the Cloudflare Access assertion now: ${verified.reason}. Retry shortly, or use the admin token.`);
     await recordAuthFailure(c.env, ip);
     throw new ApiError(401, `The Cloudflare Access assertion (${ACCESS_HEADER}) was refused: ${verified.reason}.`, { headers: CHALLENGE });
   }

@@ -15,12 +15,15 @@ import type { TenantRef } from "../tenancy/tenant-db";
 export const SETUP_PATH = "/admin/setup/";
 export const DEFAULT_MINUTES = 5;
 export const MAX_MINUTES = 60;
+/** The return URL rides in the session cookie, which browsers cap at 4 KB. */
+export const MAX_RETURN_URL = 1024;
 export const SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** https anywhere; http only to this machine (a TheStorage app running locally). */
 export function isAllowedReturnUrl(value: string): boolean {
-  if (value.length > 2048 || !URL.canParse(value)) return false;
+  if (value.length > MAX_RETURN_URL || !URL.canParse(value)) return false;
   const url = new URL(value);
+  if (url.href.length > MAX_RETURN_URL) return false;
   if (url.username || url.password) return false;
   if (url.protocol === "https:") return true;
   return url.protocol === "http:" && (url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]");
@@ -35,7 +38,9 @@ export const createSetupLinkInput = z.object({
     .default(DEFAULT_MINUTES),
   returnUrl: z
     .string({ error: "must be a URL string" })
-    .refine(isAllowedReturnUrl, "must be an absolute https:// URL (http:// only for localhost or 127.0.0.1), at most 2048 characters, without credentials")
+    .refine(isAllowedReturnUrl, `must be an absolute https:// URL (http:// only for localhost or 127.0.0.1), at most ${MAX_RETURN_URL} characters, without credentials`)
+    // Stored and rendered in its normalised (ASCII, percent-encoded) form.
+    .transform((value) => new URL(value).href)
     .optional(),
 });
 export type CreateSetupLinkInput = z.infer<typeof createSetupLinkInput>;

@@ -10,6 +10,7 @@ import { ADMIN_TOKEN, ORIGIN, uniqueSlug } from "../support/harness";
 
 const TEAM = `https://team-${crypto.randomUUID().slice(0, 8)}.cloudflareaccess.com`;
 const AUD = `aud-${crypto.randomUUID()}`;
+const DOWN_TEAM = `https://down-${crypto.randomUUID().slice(0, 8)}.cloudflareaccess.com`;
 const ACCESS_ENV = { ACCESS_TEAM_DOMAIN: TEAM, ACCESS_AUD: AUD };
 const EMAIL = "ops@thestorage.example";
 
@@ -25,6 +26,7 @@ beforeAll(async () => {
   const realFetch = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
+    if (url === `${DOWN_TEAM}/cdn-cgi/access/certs`) return new Response("upstream down", { status: 502 });
     if (url === `${TEAM}/cdn-cgi/access/certs`) {
       certsFetched += 1;
       return Response.json({ keys: [jwk], public_cert: {}, public_certs: [] });
@@ -101,6 +103,16 @@ describe("Access on the admin API", () => {
       expect(res.headers.get("Content-Type")).toBe("application/problem+json");
       expect(res.json().detail, name).toMatch(reason);
     }
+  });
+
+  it("answers 503 when the team's keys cannot be fetched, without counting it as a failed sign-in", async () => {
+    const ip = randomIp();
+    for (let i = 0; i < 11; i++) {
+      const res = await call("GET", "/admin/v1/tenants", { headers: { "Cf-Access-Jwt-Assertion": await assertion({ iss: DOWN_TEAM }), "CF-Connecting-IP": ip }, env: { ACCESS_TEAM_DOMAIN: DOWN_TEAM, ACCESS_AUD: AUD } });
+      expect(res.status).toBe(503);
+      expect(res.json().detail).toContain("could not be fetched");
+    }
+    expect((await call("GET", "/admin/v1/tenants", { headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "CF-Connecting-IP": ip } })).status).toBe(200);
   });
 
   it("ignores the header when Access is not configured", async () => {

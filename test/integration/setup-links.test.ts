@@ -187,6 +187,17 @@ describe("setup links: redeeming", () => {
     expect(audit.filter((r) => r.action === "setup_link.use").map((r) => r.outcome).sort()).toEqual(["failure", "failure", "success"]);
   });
 
+  it("keeps a long return URL through the session cookie", async () => {
+    const ip = randomIp();
+    const slug = await tenant();
+    const returnUrl = `https://app.thestorage.example/back?state=${"é".repeat(10)}${"x".repeat(900)}`;
+    expect((await admin("POST", `/tenants/${slug}/setup-links`, { returnUrl: returnUrl + "y".repeat(200) })).status).toBe(400);
+    const { cookie } = await redeem((await createLink(slug, { returnUrl })).url, ip);
+    const page = await send("GET", `/admin/tenants/${slug}/provisioning`, { cookie, ip });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`href="${new URL(returnUrl).href}"`);
+  });
+
   it("refuses an expired link and an unknown one", async () => {
     const slug = await tenant();
     const link = await createLink(slug, { expiresInMinutes: 1 });

@@ -4,14 +4,14 @@ import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { recordAdminAction } from "../../services/audit";
 import { clientIp } from "../../services/auth-throttle";
-import { createSetupLink, createSetupLinkInput, DEFAULT_MINUTES, MAX_MINUTES } from "../../services/setup-links";
+import { createSetupLink, createSetupLinkInput, DEFAULT_MINUTES, MAX_MINUTES, MAX_RETURN_URL } from "../../services/setup-links";
 import { requireTenantRef } from "../../services/tenants";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 
 const SetupLinkRequest = z
   .object({
     expiresInMinutes: z.number().int().min(1).max(MAX_MINUTES).optional().openapi({ description: `Minutes until the link expires (default ${DEFAULT_MINUTES}).`, example: 15 }),
-    returnUrl: z.string().optional().openapi({ description: 'Shown as "Back to TheStorage" in the scoped console. https://, or http:// to localhost / 127.0.0.1.', example: "https://app.thestorage.example/settings" }),
+    returnUrl: z.string().max(MAX_RETURN_URL).optional().openapi({ description: 'Shown as "Back to TheStorage" in the scoped console. https://, or http:// to localhost / 127.0.0.1.', example: "https://app.thestorage.example/settings" }),
   })
   .openapi("SetupLinkRequest");
 
@@ -32,7 +32,7 @@ adminRoute(
     summary: "Create a single-use setup link for the tenant's IT admin",
     tags: ["Setup links"],
     request: { params: SlugParam, body: { required: false, content: { "application/json": { schema: SetupLinkRequest } } } },
-    responses: { 201: json(SetupLink, "The link (its secret is not kept: copy it now)"), ...errors(400, 404) },
+    responses: { 201: json(SetupLink, "The link (its secret is not kept: copy it now)"), ...errors(400, 404, 429) },
   }),
   async (c) => {
     const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
