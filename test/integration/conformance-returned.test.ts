@@ -171,6 +171,11 @@ describe("PATCH remove of `active`", () => {
 
   const rawRow = (id: string) => env.TENANT_DEFAULT.prepare("SELECT active, data, version FROM users WHERE id = ?").bind(id).first<{ active: number; data: string; version: number }>();
   const removeActive = (id: string) => tenant.scim("PATCH", `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: "remove", path: "active" }] });
+  /** The change events (the outbox) for one user, oldest first, with their payloads. */
+  const changesOf = async (id: string) => {
+    const { results } = await env.TENANT_DEFAULT.prepare("SELECT type, data FROM change_events WHERE resource_id = ? ORDER BY seq").bind(id).all<{ type: string; data: string }>();
+    return results.map((r) => ({ type: r.type, payload: JSON.parse(r.data) }));
+  };
   const found = async (filter: string) =>
     ((await tenant.scim("GET", `/Users?filter=${encodeURIComponent(filter)}`)).body.Resources as { id: string }[]).map((u) => u.id);
 
@@ -201,6 +206,9 @@ describe("PATCH remove of `active`", () => {
     const update = events.body.events.find((e: { status: number; action: string }) => e.status === 200);
     expect(update.action).toBe("user.update");
     expect(update.detail).toContain("active");
+    const change = (await changesOf(id)).at(-1)!;
+    expect(change.type).toBe("user.updated");
+    expect(change.payload.user.active).toBe(true);
   });
 
   it("stays removed through a PATCH of something else and a PUT without `active`; replace puts it back", async () => {
@@ -246,6 +254,9 @@ describe("PATCH remove of `active`", () => {
     expect(await found('userName eq "was.inactive@example.com" and active eq true')).toEqual([id]);
     const events = await admin("GET", `/tenants/${tenant.slug}/events?resourceId=${id}&action=user.reactivate`);
     expect(events.body.events).toHaveLength(1);
+    const change = (await changesOf(id)).at(-1)!;
+    expect(change.type).toBe("user.reactivated");
+    expect(change.payload.user.active).toBe(true);
   });
 
   it("removing `active` again changes nothing (no new version)", async () => {
