@@ -239,6 +239,19 @@ describe("setup links: redeeming", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("signs a scoped session out with directions back instead of the operator token form", async () => {
+    const ip = randomIp();
+    const slug = await tenant("Initech");
+    const { cookie } = await redeem((await createLink(slug, { returnUrl: "https://app.thestorage.example/x" })).url, ip);
+    const page = await send("GET", `/admin/tenants/${slug}/users`, { cookie, ip });
+    const out = await send("POST", "/admin/sign-out", { cookie, ip, form: { _csrf: csrfOf(page.text) } });
+    expect(out.status).toBe(200);
+    expect(out.headers.get("Set-Cookie")).toMatch(/Max-Age=0/);
+    expect(out.text).toContain("Your session for Initech has ended");
+    expect(out.text).toContain('href="https://app.thestorage.example/x"');
+    expect(out.text).not.toContain("Admin token");
+  });
+
   it("ends the scoped session when its tenant is gone, even if the slug comes back", async () => {
     const ip = randomIp();
     const slug = await tenant();
