@@ -42,16 +42,17 @@ export const Problem = z
 const problem = (description: string) => ({ description, content: { "application/problem+json": { schema: Problem } } });
 
 /** The error answers every admin route can give, plus the ones a route names. */
-export function errors(...statuses: (400 | 403 | 404 | 409 | 429)[]) {
+export function errors(...statuses: (400 | 403 | 404 | 409)[]) {
   const known: Record<number, string> = {
     400: "Invalid input: the detail names the field.",
     403: "Not allowed for this session.",
     404: "No such tenant or resource.",
     409: "Conflicts with the current state.",
-    429: "Too many failed admin authentications from this client IP; see Retry-After.",
   };
   return {
     401: problem("Missing or wrong admin credentials."),
+    // Admin authentication is throttled per client IP on every route.
+    429: problem("Too many failed admin authentications from this client IP; see Retry-After."),
     503: problem("The admin API is disabled: ADMIN_TOKEN is not set."),
     ...Object.fromEntries(statuses.map((s) => [s, problem(known[s])])),
   };
