@@ -1,7 +1,6 @@
 /**
- * The resource shapes that leave the service: the `user` and `group` of a change event's `data`
- * (webhooks and the change feed, design.md §4b) and what the ScimDirectory RPC returns. One mapper
- * per resource, so a consumer sees the same object whichever way it reads it.
+ * The resource shapes change events carry (design.md §4b) — the same shapes the RPC entrypoint
+ * returns — built from stored rows. Pure: no env, no I/O.
  */
 import type { GroupRow, UserRow } from "../db/tenant/schema";
 import { SCHEMA } from "../scim/schema";
@@ -11,17 +10,12 @@ export interface UserPayload {
   userName: string;
   externalId: string | null;
   displayName: string | null;
-  /** SCIM `name` as the IdP sent it (`givenName`, `familyName`, `formatted`, …), or null. */
   name: Record<string, unknown> | null;
-  /** SCIM `emails` (`value`, `type`, `primary`), an empty list when none. */
-  emails: { value: string; type?: string; primary?: boolean }[];
+  emails: unknown[];
   active: boolean;
   title: string | null;
-  /** From the enterprise extension. */
   department: string | null;
-  /** The provider that created the user (`okta`, `entra`, …); null for local users. */
   source: string | null;
-  /** TheStorage-owned, never written by SCIM. */
   avatarUrl: string | null;
 }
 
@@ -31,27 +25,27 @@ export interface GroupPayload {
   externalId: string | null;
 }
 
-const stringOrNull = (value: unknown) => (typeof value === "string" ? value : null);
+type UserFields = Pick<UserRow, "id" | "userName" | "externalId" | "displayName" | "active" | "data" | "source" | "avatarUrl">;
 
-export function userPayload(row: UserRow): UserPayload {
-  const data = row.data ?? {};
-  const enterprise = (data[SCHEMA.enterpriseUser] ?? {}) as Record<string, unknown>;
-  const name = data.name;
+export function userPayload(row: UserFields): UserPayload {
+  const data = row.data;
+  const enterprise = (data[SCHEMA.enterpriseUser] as Record<string, unknown> | undefined) ?? {};
   return {
     id: row.id,
     userName: row.userName,
     externalId: row.externalId,
     displayName: row.displayName,
-    name: name && typeof name === "object" && !Array.isArray(name) ? (name as Record<string, unknown>) : null,
-    emails: Array.isArray(data.emails) ? (data.emails as UserPayload["emails"]) : [],
+    name: (data.name as Record<string, unknown> | undefined) ?? null,
+    emails: (data.emails as unknown[] | undefined) ?? [],
+    // A user without `active` is active (RFC 7644 lets a client remove it; TheStorage reads absence as active).
     active: row.active,
-    title: stringOrNull(data.title),
-    department: stringOrNull(enterprise.department),
+    title: (data.title as string | undefined) ?? null,
+    department: (enterprise.department as string | undefined) ?? null,
     source: row.source,
     avatarUrl: row.avatarUrl,
   };
 }
 
-export function groupPayload(row: GroupRow): GroupPayload {
+export function groupPayload(row: Pick<GroupRow, "id" | "displayName" | "externalId">): GroupPayload {
   return { id: row.id, displayName: row.displayName, externalId: row.externalId };
 }
