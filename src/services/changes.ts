@@ -12,6 +12,7 @@ import { z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { CHANGE_EVENT_TYPES, isChangeEventType, type ChangeEventType } from "../events/catalogue";
 import { decodeCursor, encodeCursor } from "../events/cursor";
+import type { GroupPayload, UserPayload } from "../events/payload";
 import { listChanges } from "../repo/changes";
 import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
 
@@ -57,13 +58,26 @@ export const changesQuery = z.object({
 });
 export type ChangesQuery = z.output<typeof changesQuery>;
 
+/**
+ * An event's `data` as the outbox stores it (design.md §4b). Typed concretely (not `unknown`, not a
+ * recursive JSON type) so that ScimDirectory's RPC types stay usable in consumer Workers.
+ */
+export interface ChangeData {
+  tenant: string;
+  /** The resource's version after the change. */
+  version: number | null;
+  /** User events: the full user; membership events: at least its id. */
+  user?: Pick<UserPayload, "id"> & Partial<UserPayload>;
+  group?: Pick<GroupPayload, "id"> & Partial<GroupPayload>;
+  connection?: { provider: string | null; tokenPrefix: string | null };
+}
+
 export interface Change {
   /** `evt_<32 hex>`: equal to the `webhook-id` of its deliveries. */
   id: string;
   type: string;
   occurredAt: string;
-  /** The payload's `data`: `tenant`, `version` and `user`, `group`, both, or `connection`. */
-  data: Record<string, unknown>;
+  data: ChangeData;
 }
 
 export interface ChangesPage {
@@ -75,5 +89,5 @@ export async function readChanges(env: Env, tenant: TenantRef, query: ChangesQue
   const rows = await listChanges(tenantDb(env, tenant), tenant.id, { afterSeq: query.after, limit: query.limit, types: query.types });
   const last = rows.at(-1);
   const nextCursor = last ? encodeCursor(last.seq) : query.after > 0 ? encodeCursor(query.after) : null;
-  return { data: rows.map((row) => ({ id: row.id, type: row.type, occurredAt: row.occurredAt, data: row.data })), nextCursor };
+  return { data: rows.map((row) => ({ id: row.id, type: row.type, occurredAt: row.occurredAt, data: row.data as unknown as ChangeData })), nextCursor };
 }

@@ -1,7 +1,7 @@
 // The change feed (design.md §4b): GET /admin/v1/tenants/{slug}/changes, oldest first, cursor-paged.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, scimTenant, uniqueSlug } from "../support/harness";
+import { admin, scimTenant, uniqueSlug, type JsonResponse } from "../support/harness";
 
 async function tenantId(slug: string): Promise<string> {
   const row = await env.CONTROL_DB.prepare("SELECT id FROM tenants WHERE slug = ?").bind(slug).first<{ id: string }>();
@@ -37,7 +37,7 @@ async function readAll(slug: string, limit: number, query = "") {
   let cursor: string | null = null;
   let pages = 0;
   for (;;) {
-    const page = await admin("GET", `/tenants/${slug}/changes?limit=${limit}${cursor ? `&after=${cursor}` : ""}${query}`);
+    const page: JsonResponse = await admin("GET", `/tenants/${slug}/changes?limit=${limit}${cursor ? `&after=${cursor}` : ""}${query}`);
     expect(page.status).toBe(200);
     pages += 1;
     if (page.body.data.length === 0) {
