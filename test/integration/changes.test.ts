@@ -1,103 +1,102 @@
-// The change feed (design.md §4b): GET /admin/v1/tenants/{slug}/changes, oldest first, cursor-paged.
-import { env } from "cloudflare:workers";
+// The change feed (design.md §4b): GET /admin/v1/tenants/{slug}/changes, oldest first, cursor-paged,
+// fed by real SCIM writes through the outbox.
 import { describe, expect, it } from "vitest";
-import { admin, scimTenant, uniqueSlug, type JsonResponse } from "../support/harness";
+import { admin, oktaUser, scimTenant, uniqueSlug, type JsonResponse, type ScimTenant } from "../support/harness";
 
-async function tenantId(slug: string): Promise<string> {
-  const row = await env.CONTROL_DB.prepare("SELECT id FROM tenants WHERE slug = ?").bind(slug).first<{ id: string }>();
-  return row!.id;
-}
-
-/** Outbox rows as the write path stores them (used where the test needs many events fast). */
-async function insertChanges(slug: string, count: number, type = "user.created"): Promise<string[]> {
-  const id = await tenantId(slug);
+/** Creates `count` users through SCIM /Bulk (in request order); their ids in creation order. */
+async function createUsers(tenant: ScimTenant, count: number): Promise<string[]> {
   const ids: string[] = [];
-  const statements = [];
-  for (let i = 0; i < count; i++) {
-    const eventId = `evt_${crypto.randomUUID().replace(/-/g, "")}`;
-    ids.push(eventId);
-    const data = JSON.stringify({ tenant: slug, version: 1, user: { id: `u${i}`, userName: `user${i}@example.com` } });
-    statements.push(
-      env.TENANT_DEFAULT.prepare("INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data) VALUES (?, ?, ?, ?, ?, 1, ?)").bind(
-        eventId,
-        id,
-        type,
-        new Date().toISOString(),
-        `u${i}`,
-        data,
-      ),
-    );
+  for (let start = 0; start < count; start += 100) {
+    const size = Math.min(100, count - start);
+    const operations = Array.from({ length: size }, (_, i) => ({ method: "POST", path: "/Users", bulkId: `u${start + i}`, data: oktaUser() }));
+    const res = await tenant.scim("POST", "/Bulk", { schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], Operations: operations });
+    expect(res.status).toBe(200);
+    for (const op of res.body.Operations) {
+      expect(op.status).toBe("201");
+      ids.push(op.location.split("/").pop());
+    }
   }
-  for (let i = 0; i < statements.length; i += 200) await env.TENANT_DEFAULT.batch(statements.slice(i, i + 200));
   return ids;
 }
 
-async function readAll(slug: string, limit: number, query = "") {
-  const seen: any[] = [];
-  let cursor: string | null = null;
-  let pages = 0;
-  for (;;) {
-    const page: JsonResponse = await admin("GET", `/tenants/${slug}/changes?limit=${limit}${cursor ? `&after=${cursor}` : ""}${query}`);
-    expect(page.status).toBe(200);
-    pages += 1;
-    if (page.body.data.length === 0) {
-      // Nothing newer: the cursor stays usable (it is the one given).
-      expect(page.body.nextCursor).toBe(cursor);
-      return { seen, cursor, pages };
-    }
-    expect(page.body.data.length).toBeLessThanOrEqual(limit);
-    seen.push(...page.body.data);
-    cursor = page.body.nextCursor;
-  }
+async function deleteUser(tenant: ScimTenant, id: string) {
+  expect((await tenant.scim("DELETE", `/Users/${id}`)).status).toBe(204);
+}
+
+async function feed(slug: string, query = ""): Promise<JsonResponse> {
+  return admin("GET", `/tenants/${slug}/changes${query ? `?${query}` : ""}`);
 }
 
 describe("change feed", () => {
-  it("pages 1,000 events with limit=100: each once, oldest first, then an empty page that keeps the cursor", async () => {
-    const { slug } = await scimTenant();
-    const before = await readAll(slug, 100);
-    const ids = await insertChanges(slug, 1000);
-    const { seen, cursor, pages } = await readAll(slug, 100);
-    const mine = seen.filter((e) => ids.includes(e.id));
-    expect(mine.map((e) => e.id)).toEqual(ids);
-    expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
-    expect(seen.length).toBe(before.seen.length + 1000);
-    expect(pages).toBeGreaterThanOrEqual(11);
-    expect(mine[0]).toMatchObject({ type: "user.created", data: { tenant: slug, version: 1, user: { id: "u0" } } });
-    expect(typeof mine[0].occurredAt).toBe("string");
+  it("pages 1,000 changes with limit=100: each once, oldest first, then an empty page that keeps the cursor", async () => {
+    const tenant = await scimTenant();
+    const ids = await createUsers(tenant, 1000);
 
-    const after = await admin("GET", `/tenants/${slug}/changes?after=${cursor}`);
-    expect(after.status).toBe(200);
-    expect(after.body).toEqual({ data: [], nextCursor: cursor });
+    const seen: any[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    for (;;) {
+      const page: JsonResponse = await feed(tenant.slug, `limit=100${cursor ? `&after=${cursor}` : ""}`);
+      expect(page.status).toBe(200);
+      pages += 1;
+      expect(page.body.data.length).toBeLessThanOrEqual(100);
+      if (page.body.data.length === 0) {
+        // Nothing newer: the cursor stays usable (it is the one given).
+        expect(page.body.nextCursor).toBe(cursor);
+        break;
+      }
+      seen.push(...page.body.data);
+      cursor = page.body.nextCursor;
+    }
+    // connection.enabled (SCIM switched on), then one user.created per user, in creation order.
+    expect(seen.map((e) => e.type)).toEqual(["connection.enabled", ...ids.map(() => "user.created")]);
+    expect(seen.slice(1).map((e) => e.data.user.id)).toEqual(ids);
+    expect(new Set(seen.map((e) => e.id)).size).toBe(1001);
+    expect(pages).toBe(12);
+    expect(seen[1]).toMatchObject({ id: expect.stringMatching(/^evt_[0-9a-f]{32}$/), type: "user.created", data: { tenant: tenant.slug, version: 1, user: { id: ids[0], active: true } } });
+    expect(Date.parse(seen[1].occurredAt)).not.toBeNaN();
 
-    // A consumer that stored the cursor sees exactly the events written since.
-    const later = await insertChanges(slug, 3, "user.updated");
-    const next = await admin("GET", `/tenants/${slug}/changes?after=${cursor}`);
-    expect(next.body.data.map((e: any) => e.id)).toEqual(later);
+    const again = await feed(tenant.slug, `after=${cursor}`);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ data: [], nextCursor: cursor });
+
+    // A consumer that stored the cursor sees exactly the changes made since.
+    await deleteUser(tenant, ids[5]);
+    const next = await feed(tenant.slug, `after=${cursor}`);
+    expect(next.body.data.map((e: any) => [e.type, e.data.user.id])).toEqual([["user.deleted", ids[5]]]);
+    expect(next.body.nextCursor).not.toBe(cursor);
   });
 
-  it("defaults to 100 per page and answers null nextCursor only when there are no events", async () => {
+  it("defaults to 100 a page; nextCursor is null only when there are no events and no cursor", async () => {
     const slug = uniqueSlug("feed");
     expect((await admin("POST", "/tenants", { slug })).status).toBe(201);
-    const empty = await admin("GET", `/tenants/${slug}/changes`);
-    expect(empty.status).toBe(200);
-    expect(empty.body).toEqual({ data: [], nextCursor: null });
+    expect((await feed(slug)).body).toEqual({ data: [], nextCursor: null });
 
-    await insertChanges(slug, 150);
-    const first = await admin("GET", `/tenants/${slug}/changes`);
+    const tenant = await scimTenant();
+    await createUsers(tenant, 149);
+    const first = await feed(tenant.slug);
     expect(first.body.data).toHaveLength(100);
-    const second = await admin("GET", `/tenants/${slug}/changes?after=${first.body.nextCursor}`);
+    const second = await feed(tenant.slug, `after=${first.body.nextCursor}`);
     expect(second.body.data).toHaveLength(50);
   });
 
   it("filters by types", async () => {
-    const slug = uniqueSlug("feed");
-    await admin("POST", "/tenants", { slug });
-    await insertChanges(slug, 2, "user.created");
-    const deleted = await insertChanges(slug, 2, "user.deleted");
-    await insertChanges(slug, 2, "group.created");
-    const page = await admin("GET", `/tenants/${slug}/changes?types=user.deleted,group.deleted`);
-    expect(page.status).toBe(200);
-    expect(page.body.data.map((e: any) => e.id)).toEqual(deleted);
+    const tenant = await scimTenant();
+    const ids = await createUsers(tenant, 4);
+    await deleteUser(tenant, ids[1]);
+    await deleteUser(tenant, ids[3]);
+    const group = await tenant.scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Team", members: [{ value: ids[0] }] });
+    expect(group.status).toBe(201);
+
+    const deletions = await feed(tenant.slug, "types=user.deleted,group.deleted");
+    expect(deletions.status).toBe(200);
+    expect(deletions.body.data.map((e: any) => [e.type, e.data.user.id])).toEqual([
+      ["user.deleted", ids[1]],
+      ["user.deleted", ids[3]],
+    ]);
+    const groupsOnly = await feed(tenant.slug, "types=group.created,group.user_added");
+    expect(groupsOnly.body.data.map((e: any) => e.type)).toEqual(["group.created", "group.user_added"]);
+    expect(groupsOnly.body.data[1].data).toMatchObject({ group: { id: group.body.id }, user: { id: ids[0] } });
   });
 
   it.each([
@@ -111,7 +110,7 @@ describe("change feed", () => {
     ["types=user.created,user.exploded", "user.exploded"],
   ])("refuses %s with a 400 naming %s", async (query, named) => {
     const { slug } = await scimTenant();
-    const res = await admin("GET", `/tenants/${slug}/changes?${query}`);
+    const res = await feed(slug, query);
     expect(res.status).toBe(400);
     expect(res.headers.get("Content-Type")).toContain("application/problem+json");
     expect(res.body.detail).toContain(named);
@@ -119,23 +118,27 @@ describe("change feed", () => {
   });
 
   it("answers 404 for an unknown tenant", async () => {
-    const res = await admin("GET", `/tenants/${uniqueSlug("none")}/changes`);
-    expect(res.status).toBe(404);
+    expect((await feed(uniqueSlug("none"))).status).toBe(404);
   });
 
-  it("never shows another tenant's events (same database)", async () => {
-    const a = uniqueSlug("fa");
-    const b = uniqueSlug("fb");
-    await admin("POST", "/tenants", { slug: a });
-    await admin("POST", "/tenants", { slug: b });
-    const idsA = [...(await insertChanges(a, 5)), ...(await insertChanges(a, 5))];
-    const idsB = await insertChanges(b, 5);
-    const pageA = await admin("GET", `/tenants/${a}/changes?limit=500`);
-    const pageB = await admin("GET", `/tenants/${b}/changes?limit=500`);
-    expect(pageA.body.data.map((e: any) => e.id)).toEqual(idsA);
-    expect(pageB.body.data.map((e: any) => e.id)).toEqual(idsB);
-    // A's cursor used on B's feed still shows only B's events.
-    const crossed = await admin("GET", `/tenants/${b}/changes?after=${pageA.body.data[0] && pageA.body.nextCursor}`);
-    expect(crossed.body.data.every((e: any) => e.data.tenant === b)).toBe(true);
+  it("never shows another tenant's changes (same database), whatever cursor is passed", async () => {
+    const a = await scimTenant();
+    const b = await scimTenant();
+    const idsA = await createUsers(a, 3);
+    const idsB = await createUsers(b, 2);
+    idsA.push(...(await createUsers(a, 2)));
+    const pageA = await feed(a.slug, "limit=500");
+    const pageB = await feed(b.slug, "limit=500");
+    expect(pageA.body.data.slice(1).map((e: any) => e.data.user.id)).toEqual(idsA);
+    expect(pageB.body.data.slice(1).map((e: any) => e.data.user.id)).toEqual(idsB);
+    expect(pageA.body.data.every((e: any) => e.data.tenant === a.slug)).toBe(true);
+    // A cursor taken from A's feed, used on B's: still only B's changes.
+    const crossed = await feed(b.slug, `after=${pageA.body.nextCursor}`);
+    expect(crossed.status).toBe(200);
+    expect(crossed.body.data).toEqual([]);
+    const fromStartOfA = await feed(b.slug, `after=${(await feed(a.slug, "limit=1")).body.nextCursor}`);
+    expect(fromStartOfA.body.data.map((e: any) => e.type)).toEqual(["connection.enabled", "user.created", "user.created"]);
+    expect(fromStartOfA.body.data.every((e: any) => e.data.tenant === b.slug)).toBe(true);
+    expect(fromStartOfA.body.data.slice(1).map((e: any) => e.data.user.id)).toEqual(idsB);
   });
 });

@@ -95,9 +95,14 @@ describe("ScimDirectory over a service binding", () => {
 
   it("changes answers the feed, with the admin route's page and validation", async () => {
     const tenant = await scimTenant();
+    const user = await createUser(tenant);
     const viaHttp = await admin("GET", `/tenants/${tenant.slug}/changes?limit=500`);
     const viaRpc = await env.DIRECTORY.changes(tenant.slug, { limit: 500 });
     expect(viaRpc).toEqual(viaHttp.body);
+    expect(viaRpc.data.map((e) => e.type)).toEqual(["connection.enabled", "user.created"]);
+    expect(viaRpc.data[1].data.user).toEqual(await env.DIRECTORY.getUser(tenant.slug, user.id));
+    const onlyUsers = await env.DIRECTORY.changes(tenant.slug, { types: ["user.created"] });
+    expect(onlyUsers.data.map((e) => e.id)).toEqual([viaRpc.data[1].id]);
     const after = await env.DIRECTORY.changes(tenant.slug, { after: viaRpc.nextCursor });
     expect(after.data).toEqual([]);
     expect((await rejection(env.DIRECTORY.changes(tenant.slug, { after: "garbage!" }))).message).toMatch(/after/);
