@@ -38,6 +38,7 @@ export function Layout(props: PropsWithChildren<{ title: string; ctx: PageContex
             TheStorage<small>SCIM console</small>
           </a>
           <span class="spacer"></span>
+          {props.ctx.csrfToken ? <a href="/admin/api">API reference</a> : null}
           {props.ctx.csrfToken ? (
             <form method="post" action="/admin/sign-out">
               <CsrfField token={props.ctx.csrfToken} />
