@@ -151,6 +151,8 @@ describe("console API reference (/admin/api)", () => {
     expect(html).toContain("types (query)");
     expect(html).toContain('href="/admin/v1/openapi.json"');
     expect(html).toContain('href="/admin/api"'); // the nav link
+    for (const name of Object.keys(doc.components.schemas)) expect(html).toContain(`id="schema-${name}"`);
+    expect(html).toContain("totalResults: integer"); // inline response objects list their fields
     expect(html).not.toMatch(/<script[^>]+src="(?!\/admin\/assets\/)/);
   });
 });

@@ -63,6 +63,10 @@ export function typeLabel(doc: ApiDocument, schema: Schema | undefined): string 
   if (schema.allOf) return schema.allOf.map((s) => typeLabel(doc, s)).join(" & ");
   if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(" | ");
   const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
+  if (schema.properties && (types.length === 0 || types.includes("object"))) {
+    const fields = Object.entries(schema.properties).map(([name, field]) => `${name}: ${typeLabel(doc, field)}`);
+    return `{ ${fields.join(", ")} }${schema.nullable ? " | null" : ""}`;
+  }
   const labels = types.map((t) => (t === "array" ? `array of ${typeLabel(doc, schema.items)}` : t));
   let label = labels.join(" | ") || "any";
   if (schema.minimum !== undefined || schema.maximum !== undefined) label += ` (${schema.minimum ?? "…"}–${schema.maximum ?? "…"})`;
@@ -221,6 +225,18 @@ export function ApiReferencePage(props: { ctx: PageContext; doc: ApiDocument }) 
           ))}
         </section>
       ))}
+      <section aria-label="Schemas">
+        <h2>Schemas</h2>
+        {Object.entries(doc.components?.schemas ?? {}).map(([name, schema]) => (
+          <article class="panel" id={`schema-${name}`}>
+            <h3>
+              <code>{name}</code>
+            </h3>
+            {schema.description ? <p>{schema.description}</p> : null}
+            <FieldTable rows={fieldsOf(doc, schema)} first="Field" />
+          </article>
+        ))}
+      </section>
     </Layout>
   );
 }
