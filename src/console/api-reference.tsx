@@ -7,5 +7,6 @@ import type { ConsoleEnv } from "./routes";
 
 export const apiReferenceRoutes = new Hono<ConsoleEnv>().get("/api", (c) => {
   const doc = adminApiDocument(publicOrigin(c.env, c.req.url)) as unknown as ApiDocument;
-  return c.html(<ApiReferencePage ctx={{ csrfToken: c.get("session").csrfToken }} doc={doc} />);
+  // Operator only: the session middleware answers 403 to a tenant-scoped (setup-link) session here.
+  return c.html(<ApiReferencePage ctx={{ csrfToken: c.get("session").csrfToken, scoped: c.get("scoped") }} doc={doc} />);
 });

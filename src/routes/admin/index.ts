@@ -2,11 +2,17 @@
 import { adminChangeRoutes } from "./changes";
 import { adminGroupRoutes } from "./groups";
 import { createAdminRouter, documentConfig, serveDocument } from "./openapi";
+import { setupLinkRoutes } from "./setup-links";
 import { tenantRoutes } from "./tenants";
 import { adminUserRoutes } from "./users";
 
 export const adminApiRoutes = serveDocument(
-  createAdminRouter().route("/", tenantRoutes).route("/", adminUserRoutes).route("/", adminGroupRoutes).route("/", adminChangeRoutes),
+  createAdminRouter()
+    .route("/", tenantRoutes)
+    .route("/", adminUserRoutes)
+    .route("/", adminGroupRoutes)
+    .route("/", setupLinkRoutes)
+    .route("/", adminChangeRoutes),
 );
 
 /** The same document /admin/v1/openapi.json serves, for the console's API reference page. */
