@@ -4,7 +4,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { honoPath } from "../../src/routes/admin/openapi";
-import { admin, ADMIN_TOKEN, oktaUser, ORIGIN, scimTenant } from "../support/harness";
+import { admin, ADMIN_TOKEN, oktaUser, ORIGIN, scimTenant, uniqueSlug } from "../support/harness";
 
 const BASE = "/admin/v1";
 const METHODS = ["get", "post", "put", "patch", "delete"];
@@ -133,6 +133,20 @@ describe("console API reference (/admin/api)", () => {
     const res = await exports.default.fetch(new Request(`${ORIGIN}/admin/api`, { redirect: "manual" }));
     expect(res.status).toBe(303);
     expect(res.headers.get("Location")).toBe("/admin/sign-in");
+  });
+
+  it("is for the operator only: a tenant-scoped (setup-link) session gets 403 and no link to it", async () => {
+    const slug = uniqueSlug("ref");
+    expect((await admin("POST", "/tenants", { slug })).status).toBe(201);
+    const link = await admin("POST", `/tenants/${slug}/setup-links`);
+    expect(link.status, link.text).toBe(201);
+    const redeemed = await exports.default.fetch(new Request(`${ORIGIN}${new URL(link.body.url).pathname}`, { redirect: "manual" }));
+    const cookie = redeemed.headers.get("Set-Cookie")!.split(";")[0]!;
+    const own = await exports.default.fetch(new Request(`${ORIGIN}/admin/tenants/${slug}/users`, { headers: { Cookie: cookie }, redirect: "manual" }));
+    expect(own.status).toBe(200);
+    expect(await own.text()).not.toContain('href="/admin/api"');
+    const reference = await exports.default.fetch(new Request(`${ORIGIN}/admin/api`, { headers: { Cookie: cookie }, redirect: "manual" }));
+    expect(reference.status).toBe(403);
   });
 
   it("renders every documented operation server-side, with no external scripts", async () => {
