@@ -30,6 +30,7 @@ import { runWrite } from "../services/commands";
 import { adminWriteActor } from "../services/write-context";
 import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken, requireTenant } from "../services/tenants";
 import { tenantBindings, tenantDb, tenantRefOf } from "../tenancy/tenant-db";
+import { apiReferenceRoutes } from "./api-reference";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import { SignInPage } from "./pages/auth";
 import { GroupPage, GroupsPage, GROUPS_PAGE_SIZE } from "./pages/groups";
@@ -318,6 +319,7 @@ consoleRoutes.post("/sign-out", (c) => {
 });
 
 consoleRoutes.get("/", (c) => c.redirect(homeHref(pageCtx(c)), 303));
+consoleRoutes.route("/", apiReferenceRoutes);
 
 // Tenants.
 async function renderTenants(c: C, form?: TenantForm, status: ContentfulStatusCode = 200) {

@@ -54,6 +54,7 @@ export function Layout(props: PropsWithChildren<{ title: string; ctx: PageContex
           </a>
           {props.ctx.scoped ? <span class="who">{`${props.ctx.scoped.name} · IT admin`}</span> : null}
           <span class="spacer"></span>
+          {props.ctx.csrfToken && !props.ctx.scoped ? <a href="/admin/api">API reference</a> : null}
           {props.ctx.scoped?.returnUrl ? (
             <a class="button secondary small" href={props.ctx.scoped.returnUrl} rel="noreferrer">
               Back to TheStorage

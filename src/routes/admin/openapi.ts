@@ -62,13 +62,18 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({ 
 
 export const SlugParam = z.object({ slug: z.string().openapi({ param: { name: "slug", in: "path" }, example: "acme" }) });
 
+/** The document's header; `origin` is where the admin API is served. */
+export function documentConfig(origin: string) {
+  return {
+    openapi: "3.1.0",
+    info: { title: "TheStorage SCIM admin API", version: "1", description: "Tenants, SCIM connections, provisioned users and groups, the provisioning log, change events and webhooks." },
+    servers: [{ url: `${origin}/admin/v1` }],
+  };
+}
+
 /** Serves the document; the routers' registries are merged when they are mounted with `.route()`. */
 export function serveDocument(router: OpenAPIHono<AppEnv>) {
   router.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "The operator token (ADMIN_TOKEN secret)." });
-  router.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: { title: "TheStorage SCIM admin API", version: "1", description: "Tenants, SCIM connections, provisioned users and groups, the provisioning log, change events and webhooks." },
-    servers: [{ url: `${new URL(c.req.url).origin}/admin/v1` }],
-  }));
+  router.doc31("/openapi.json", (c) => documentConfig(new URL(c.req.url).origin));
   return router;
 }
