@@ -1,10 +1,11 @@
-/** Worker entry: HTTP (the app), the delivery queues' consumer, the crons, and the Durable Object class. */
+/** Worker entry: HTTP (the app), the delivery queues' consumer, the crons, the Durable Object class, and the RPC entrypoint for TheStorage's Workers. */
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { handleQueue } from "./events/queue";
 import { handleScheduled } from "./jobs/scheduled";
 
 export { ScimWriter } from "./durable/scim-writer";
+export { ScimDirectory } from "./rpc/directory";
 
 const app = createApp();
 

@@ -14,6 +14,7 @@ import { recordAdminAction } from "../services/audit";
 import { requireTenant } from "../services/tenants";
 import { createWebhook, removeWebhook, requireWebhook, resendEvent, rotateWebhookSecret, sendTestEvent, tenantWebhooks } from "../services/webhooks";
 import { tenantDb, tenantRefOf } from "../tenancy/tenant-db";
+import { consoleActor } from "./session";
 import { WebhookConfirmPage, WebhookPage, WebhooksPage, webhooksBase, type WebhookForm, type WebhookNotice } from "./pages/webhooks";
 import type { ConsoleEnv } from "./routes";
 
@@ -22,12 +23,11 @@ type C = Context<ConsoleEnv>;
 const DELIVERIES_SHOWN = 50;
 
 function ctxOf(c: C) {
-  return { csrfToken: c.get("session").csrfToken };
+  return { csrfToken: c.get("session").csrfToken, scoped: c.get("scoped") };
 }
 
-function actorOf(c: C): AdminActor {
-  return (c.get("adminActor") as AdminActor | undefined) ?? { type: "console" };
-}
+/** The operator, or the customer IT admin of a setup-link session, for the audit trail. */
+const actorOf = (c: C): AdminActor => consoleActor(c);
 
 async function tenantOf(c: C) {
   const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);

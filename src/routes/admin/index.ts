@@ -1,6 +1,8 @@
 /** The operator's admin API, mounted at /admin/v1 behind admin authentication; its OpenAPI document at /admin/v1/openapi.json. */
+import { adminChangeRoutes } from "./changes";
 import { adminGroupRoutes } from "./groups";
-import { createAdminRouter, serveDocument } from "./openapi";
+import { createAdminRouter, documentConfig, serveDocument } from "./openapi";
+import { setupLinkRoutes } from "./setup-links";
 import { tenantRoutes } from "./tenants";
 import { adminUserRoutes } from "./users";
 import { adminWebhookRoutes } from "./webhooks";
@@ -9,4 +11,17 @@ import { dispatchAfterWrite } from "../../middleware/dispatch-after-write";
 const router = createAdminRouter();
 router.use("/tenants/:slug/*", dispatchAfterWrite); // writes under a tenant: hand its change events to the queue
 
-export const adminApiRoutes = serveDocument(router.route("/", tenantRoutes).route("/", adminUserRoutes).route("/", adminGroupRoutes).route("/", adminWebhookRoutes));
+export const adminApiRoutes = serveDocument(
+  router
+    .route("/", tenantRoutes)
+    .route("/", adminUserRoutes)
+    .route("/", adminGroupRoutes)
+    .route("/", setupLinkRoutes)
+    .route("/", adminChangeRoutes)
+    .route("/", adminWebhookRoutes),
+);
+
+/** The same document /admin/v1/openapi.json serves, for the console's API reference page. */
+export function adminApiDocument(origin: string) {
+  return adminApiRoutes.getOpenAPI31Document(documentConfig(origin));
+}
