@@ -1,5 +1,5 @@
 /** Webhook endpoints, their delivery attempts, and the outbox reads/marks of the dispatcher. */
-import { and, asc, count, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { changeEvents, webhookDeliveries, webhooks, type ChangeEventRow, type WebhookDeliveryRow, type WebhookRow } from "../db/tenant/schema";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { chunk, MAX_IN_LIST, runBatch } from "./batch";
@@ -117,9 +117,4 @@ export async function getChangeEvent(db: TenantDb, tenantId: string, id: string)
     .where(and(eq(changeEvents.tenantId, tenantId), eq(changeEvents.id, id)))
     .limit(1);
   return rows[0] ?? null;
-}
-
-export async function countWebhooks(db: TenantDb, tenantId: string): Promise<number> {
-  const rows = await db.select({ n: count() }).from(webhooks).where(eq(webhooks.tenantId, tenantId));
-  return rows[0]?.n ?? 0;
 }

@@ -23,7 +23,7 @@ import {
 import { CHANGE_EVENT_TYPES } from "../../events/catalogue";
 import { TEST_EVENT_TYPE } from "../../events/types";
 import { tenantDb } from "../../tenancy/tenant-db";
-import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
+import { adminRoute, createAdminRouter, createRoute, errors, json, Problem, SlugParam, z } from "./openapi";
 
 const NO_STORE = { "Cache-Control": "no-store" };
 
@@ -68,6 +68,14 @@ const Delivery = z
 
 const deliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
+/** Create and rotate also answer 503 when WEBHOOK_SECRET_KEY (the key secrets are encrypted with) is missing or malformed. */
+const secretKeyProblem = {
+  503: {
+    description: "The admin API is disabled (ADMIN_TOKEN unset), or WEBHOOK_SECRET_KEY is missing or not base64 of 32 bytes (the detail says which and how to set it).",
+    content: { "application/problem+json": { schema: Problem } },
+  },
+};
+
 const resendBody = z.object({ eventId: z.string().trim().min(1, "give the eventId of a change event to send again") });
 
 export const adminWebhookRoutes = createAdminRouter();
@@ -83,6 +91,7 @@ adminRoute(
     responses: {
       201: json(z.object({ id: z.string(), url: z.string(), events: z.array(EventType).nullable(), secret: Secret, createdAt: z.string() }), "Created; `secret` appears only here"),
       ...errors(400, 404, 409),
+      ...secretKeyProblem,
     },
   }),
   async (c) => {
@@ -136,7 +145,7 @@ adminRoute(
     summary: "Rotate the signing secret: the old one stops signing at once",
     tags: ["Webhooks"],
     request: { params: WebhookParams },
-    responses: { 201: json(z.object({ secret: Secret }), "The new secret, shown only here"), ...errors(404) },
+    responses: { 201: json(z.object({ secret: Secret }), "The new secret, shown only here"), ...errors(404), ...secretKeyProblem },
   }),
   async (c) => {
     const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
