@@ -19,6 +19,8 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 /** The Queue's longest retry delay (12 hours). */
 export const MAX_RETRY_DELAY_SECONDS = 43_200;
 const MAX_ERROR = 300;
+/** 1 + `max_retries` (12) of the delivery queue's consumer in wrangler.toml: a failure on this attempt goes to the dead-letter queue. */
+export const MAX_DELIVERY_ATTEMPTS = 13;
 
 export function retryDelaySeconds(env: Env, attempts: number): number {
   const configured = Number(env.WEBHOOK_RETRY_BASE_SECONDS);
@@ -87,6 +89,7 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
         const result = key ? await attempt(key, hook, message.body, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
         const at = new Date();
         const delay = retryDelaySeconds(env, message.attempts);
+        const last = message.attempts >= MAX_DELIVERY_ATTEMPTS;
         rows.push({
           tenantId: hook.tenantId,
           webhookId: hook.id,
@@ -96,8 +99,8 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
           status: result.ok ? "delivered" : "failed",
           httpStatus: result.httpStatus,
           at: at.toISOString(),
-          error: result.ok ? null : clip(result.error),
-          nextAttemptAt: result.ok ? null : new Date(at.getTime() + delay * 1000).toISOString(),
+          error: result.ok ? null : `${clip(result.error)}${last ? " (last attempt: retries exhausted)" : ""}`,
+          nextAttemptAt: result.ok || last ? null : new Date(at.getTime() + delay * 1000).toISOString(),
         });
         return { message, retry: !result.ok, delay, dropped: false };
       }),

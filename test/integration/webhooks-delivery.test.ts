@@ -192,18 +192,22 @@ describe("delivery", () => {
     const url = receivers.add([503]);
     const hook = await addWebhook(t.slug, url);
     const event = { id: "evt_0123456789abcdef0123456789abcdef", type: "user.updated", occurredAt: new Date().toISOString(), data: { tenant: t.slug } };
-    const batch = createMessageBatch("thestorage-scim-events", [1, 3, 20].map((attempts) => ({ id: `a${attempts}`, timestamp: new Date(), attempts, body: { tenant, webhookId: hook.id, event } })));
+    const batch = createMessageBatch("thestorage-scim-events", [1, 3, 12, 13].map((attempts) => ({ id: `a${attempts}`, timestamp: new Date(), attempts, body: { tenant, webhookId: hook.id, event } })));
     const ctx = createExecutionContext();
     await worker.queue(batch, { ...env, WEBHOOK_RETRY_BASE_SECONDS: "60" }, ctx);
     const result = await getQueueResult(batch, ctx);
-    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["a1", "a3", "a20"]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["a1", "a3", "a12", "a13"]);
     // (getQueueResult does not report delaySeconds; each attempt's row records when the next comes.)
-    const delays = (await deliveries(t.slug, hook.id)).map((d) => [d.attempt, (Date.parse(d.nextAttemptAt) - Date.parse(d.at)) / 1000]);
+    const listed = await deliveries(t.slug, hook.id);
+    const delays = listed.filter((d) => d.nextAttemptAt).map((d) => [d.attempt, (Date.parse(d.nextAttemptAt) - Date.parse(d.at)) / 1000]);
     expect(delays.sort((a, b) => a[0]! - b[0]!)).toEqual([
       [1, 60],
       [3, 240],
-      [20, 43200],
+      [12, 43200],
     ]);
+    // The 13th attempt is the last (max_retries = 12): no next attempt, the Queue dead-letters it.
+    expect(listed.find((d) => d.attempt === 13)).toMatchObject({ status: "failed", error: expect.stringContaining("last attempt") });
+    expect(listed.find((d) => d.attempt === 13).nextAttemptAt).toBeUndefined();
     await admin("DELETE", `/tenants/${t.slug}/webhooks/${hook.id}`);
   });
 
