@@ -1,7 +1,7 @@
 // Settings › Webhooks in the admin console over HTTP: add (secret shown once), validation, deliveries, test, resend, rotate, remove.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ADMIN_TOKEN, oktaUser, ORIGIN } from "../support/harness";
+import { admin, ADMIN_TOKEN, oktaUser, ORIGIN } from "../support/harness";
 import { quietTenant, Receivers, WAIT } from "../support/webhooks";
 
 interface Page {
@@ -131,5 +131,25 @@ describe("console: Settings › Webhooks", () => {
     expect(after.text).toContain("Webhook removed");
     expect(after.text).not.toContain(url);
     expect((await send("GET", `${base}/${hookId}`, { cookie })).status).toBe(404);
+  });
+
+  it("lets a customer IT admin's setup-link session manage its own tenant's webhooks (audited as the link), and no other tenant's", async () => {
+    const t = await quietTenant();
+    const other = await quietTenant();
+    const link = await admin("POST", `/tenants/${t.slug}/setup-links`, {});
+    expect(link.status).toBe(201);
+    const redeemed = await send("GET", new URL(link.body.url).pathname);
+    const cookie = redeemed.headers.get("Set-Cookie")!.split(";")[0]!;
+    const page = await send("GET", `/admin/tenants/${t.slug}/webhooks`, { cookie });
+    expect(page.status).toBe(200);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const added = await send("POST", `/admin/tenants/${t.slug}/webhooks`, { cookie, form: [["_csrf", csrf], ["url", "https://it.example.com/scim-events"]] });
+    expect(added.status).toBe(201);
+    expect(secretsIn(added.text)).toHaveLength(1);
+    const audit = await env.CONTROL_DB.prepare("SELECT actor FROM audit_events WHERE tenant_slug = ? AND action = 'webhook.create'").bind(t.slug).first<{ actor: string }>();
+    expect(JSON.parse(audit!.actor)).toMatchObject({ type: "setup-link" });
+    expect((await send("GET", `/admin/tenants/${other.slug}/webhooks`, { cookie })).status).toBe(403);
+    expect((await send("POST", `/admin/tenants/${other.slug}/webhooks`, { cookie, form: [["_csrf", csrf], ["url", "https://it.example.com/x"]] })).status).toBe(403);
+    expect((await admin("GET", `/tenants/${other.slug}/webhooks`)).body.webhooks).toEqual([]);
   });
 });
