@@ -141,7 +141,8 @@ describe("Settings › Webhooks in Chromium", () => {
     await Promise.all([page.waitForLoadState("load"), page.click("text=Add endpoint")]);
     const dialog = page.locator("#secret-dialog");
     await expect.poll(() => dialog.isVisible()).toBe(true);
-    expect(await page.evaluate(() => (globalThis as any).document.querySelector("#secret-dialog").matches(":modal"))).toBe(true);
+    // Rendered open, made modal by the deferred console script.
+    await expect.poll(() => page.evaluate(() => (globalThis as any).document.querySelector("#secret-dialog").matches(":modal"))).toBe(true);
     const secret = (await page.textContent("#secret-value"))!.trim();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     await page.screenshot({ path: join(SHOTS, "webhooks-01-secret-dialog.png"), fullPage: true });
