@@ -19,6 +19,8 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 /** The Queue's longest retry delay (12 hours). */
 export const MAX_RETRY_DELAY_SECONDS = 43_200;
 const MAX_ERROR = 300;
+/** A Worker keeps at most 6 outbound connections open; more would wait, and time out while waiting. */
+const PARALLEL_DELIVERIES = 6;
 /** 1 + `max_retries` (12) of the delivery queue's consumer in wrangler.toml: a failure on this attempt goes to the dead-letter queue. */
 export const MAX_DELIVERY_ATTEMPTS = 13;
 
@@ -82,8 +84,10 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
   const allowLoopback = env.WEBHOOK_ALLOW_LOOPBACK === "true";
   for (const { db, list, hooks } of await withWebhooks(env, batch.messages)) {
     const rows: NewDelivery[] = [];
-    const outcomes = await Promise.all(
-      list.map(async (message) => {
+    const outcomes = await mapLimited(
+      list,
+      PARALLEL_DELIVERIES,
+      async (message) => {
         const hook = targetOf(hooks, message);
         if (!hook) return { message, retry: false, dropped: true };
         const result = key ? await attempt(key, hook, message.body, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
@@ -103,7 +107,7 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
           nextAttemptAt: result.ok || last ? null : new Date(at.getTime() + delay * 1000).toISOString(),
         });
         return { message, retry: !result.ok, delay, dropped: false };
-      }),
+      },
     );
     try {
       await insertDeliveries(db, rows);
@@ -116,6 +120,20 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
       else outcome.message.ack();
     }
   }
+}
+
+/** `fn` over `items` with at most `limit` running at once; results in input order. */
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 interface AttemptResult {

@@ -21,6 +21,9 @@ async function tenantBySlug(env: Env, slug: string): Promise<TenantRef | null> {
 export const dispatchAfterWrite = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   if (c.req.method === "GET" || c.req.method === "HEAD") return;
+  // A refused write (4xx: invalid, conflict, rate-limited) committed nothing, so produced no event;
+  // skipping it keeps a flood of refusals from adding database work. 5xx might follow a commit.
+  if (c.res.status >= 400 && c.res.status < 500) return;
   const known = c.get("tenant") as TenantRef | undefined;
   const slug = known ? undefined : c.req.param("slug");
   if (!known && !slug) return;

@@ -211,6 +211,26 @@ describe("delivery", () => {
     await admin("DELETE", `/tenants/${t.slug}/webhooks/${hook.id}`);
   });
 
+  it("keeps at most 6 deliveries of a batch in flight (a Worker's outbound connection limit), and delivers them all", async () => {
+    const t = await quietTenant();
+    const url = receivers.add([200], { delayMs: 100 });
+    const hook = await addWebhook(t.slug, url);
+    const messages = Array.from({ length: 15 }, (_, i) => ({
+      id: `p${i}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body: { tenant: t.ref, webhookId: hook.id, event: { id: `evt_${String(i).padStart(32, "0")}`, type: "user.updated", occurredAt: new Date().toISOString(), data: { tenant: t.slug } } },
+    }));
+    const batch = createMessageBatch("thestorage-scim-events", messages);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(15);
+    expect(receivers.at(url)).toHaveLength(15);
+    expect(receivers.maxInFlight).toBeGreaterThan(1);
+    expect(receivers.maxInFlight).toBeLessThanOrEqual(6);
+    expect((await deliveries(t.slug, hook.id)).filter((d) => d.status === "delivered")).toHaveLength(15);
+  });
+
   it("POST …/test sends a webhook.test event to that webhook only", async () => {
     const t = await quietTenant();
     const url = receivers.add();

@@ -20,6 +20,10 @@ export interface Received {
 export class Receivers {
   readonly received: Received[] = [];
   private readonly scripts = new Map<string, number[]>();
+  private readonly delays = new Map<string, number>();
+  private inFlight = 0;
+  /** The most requests this spy has held open at once. */
+  maxInFlight = 0;
   private readonly spy;
 
   constructor() {
@@ -32,14 +36,19 @@ export class Receivers {
       const headers = Object.fromEntries(request.headers);
       this.received.push({ url: request.url, headers, body, json: JSON.parse(body) });
       const status = script.length > 1 ? script.shift()! : script[0]!;
+      this.inFlight += 1;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      await new Promise((resolve) => setTimeout(resolve, this.delays.get(request.url) ?? 0));
+      this.inFlight -= 1;
       return new Response(status >= 400 ? `receiver says ${status}` : "ok", { status });
     });
   }
 
   /** A receiver URL answering `statuses` in turn (default: always 200). */
-  add(statuses: number[] = [200]): string {
+  add(statuses: number[] = [200], options: { delayMs?: number } = {}): string {
     const url = `http://127.0.0.1:9/hook/${crypto.randomUUID()}`;
     this.scripts.set(url, [...statuses]);
+    if (options.delayMs) this.delays.set(url, options.delayMs);
     return url;
   }
 
