@@ -18,8 +18,10 @@ import { TEST_EVENT_TYPE, wantsEvent, type DeliveryEvent, type DeliveryMessage }
 /** Events read per round; a run keeps going while rounds come back full, up to MAX_ROUNDS. */
 const EVENTS_PER_ROUND = 100;
 const MAX_ROUNDS = 20;
-/** Queue.sendBatch takes at most 100 messages. */
+/** Queue.sendBatch takes at most 100 messages and 256 KB; one message at most 128 KB. */
 const SEND_BATCH = 100;
+const SEND_BATCH_BYTES = 240_000;
+const INLINE_DATA_BYTES = 100_000;
 
 /** Per tenant: the run in progress and at most one run queued behind it (later callers share that one). */
 const runs = new Map<string, { current: Promise<number>; next?: Promise<number> }>();
@@ -63,16 +65,41 @@ export function toDeliveryEvent(row: ChangeEventRow): DeliveryEvent {
   return { id: row.id, type: row.type, occurredAt: row.occurredAt, data: row.data };
 }
 
+/** The event as a message carries it: inline, unless its data would not fit in a queue message. */
+function messageEvent(row: ChangeEventRow): DeliveryMessage["event"] {
+  const event = toDeliveryEvent(row);
+  if (JSON.stringify(event.data).length <= INLINE_DATA_BYTES) return event;
+  const { data: _read_by_the_consumer, ...reference } = event;
+  return reference;
+}
+
 /** One message per (event, subscribed webhook), events in commit order. */
 export function deliveryMessages(tenant: TenantRef, events: ChangeEventRow[], hooks: WebhookRow[]): DeliveryMessage[] {
   const ref = { id: tenant.id, slug: tenant.slug, database: tenant.database };
-  return events.flatMap((row) => hooks.filter((hook) => wantsEvent(hook.events, row.type)).map((hook) => ({ tenant: ref, webhookId: hook.id, event: toDeliveryEvent(row) })));
+  return events.flatMap((row) => {
+    const targets = hooks.filter((hook) => wantsEvent(hook.events, row.type));
+    if (targets.length === 0) return [];
+    const event = messageEvent(row);
+    return targets.map((hook) => ({ tenant: ref, webhookId: hook.id, event }));
+  });
 }
 
+/** Sends in sendBatch calls under both of its limits (100 messages, 256 KB). */
 export async function sendMessages(env: Env, messages: DeliveryMessage[]): Promise<void> {
-  for (let i = 0; i < messages.length; i += SEND_BATCH) {
-    await env.EVENTS_QUEUE.sendBatch(messages.slice(i, i + SEND_BATCH).map((body) => ({ body, contentType: "json" as const })));
+  let batch: DeliveryMessage[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (batch.length) await env.EVENTS_QUEUE.sendBatch(batch.map((body) => ({ body, contentType: "json" as const })));
+    batch = [];
+    bytes = 0;
+  };
+  for (const message of messages) {
+    const size = JSON.stringify(message).length + 100;
+    if (batch.length === SEND_BATCH || (batch.length > 0 && bytes + size > SEND_BATCH_BYTES)) await flush();
+    batch.push(message);
+    bytes += size;
   }
+  await flush();
 }
 
 export function newEventId(): string {
@@ -94,5 +121,5 @@ export async function enqueueTestEvent(env: Env, tenant: TenantRef, webhookId: s
 
 /** Sends one change event to one webhook again (the console's "resend"): same id, so receivers dedupe. */
 export async function enqueueRedelivery(env: Env, tenant: TenantRef, webhookId: string, row: ChangeEventRow): Promise<void> {
-  await sendMessages(env, [{ tenant: { id: tenant.id, slug: tenant.slug, database: tenant.database }, webhookId, event: toDeliveryEvent(row) }]);
+  await sendMessages(env, [{ tenant: { id: tenant.id, slug: tenant.slug, database: tenant.database }, webhookId, event: messageEvent(row) }]);
 }

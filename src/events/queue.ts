@@ -7,11 +7,11 @@
  */
 import type { WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
-import { insertDeadDeliveries, insertDeliveries, webhooksByIds, type NewDelivery } from "../repo/webhooks";
+import { changeEventsByIds, insertDeadDeliveries, insertDeliveries, webhooksByIds, type NewDelivery } from "../repo/webhooks";
 import { tenantDb } from "../tenancy/tenant-db";
 import { decryptSecret, importSecretKey } from "./secret-box";
 import { deliveryBody, signedHeaders } from "./signing";
-import type { DeliveryMessage } from "./types";
+import type { DeliveryEvent, DeliveryMessage } from "./types";
 import { webhookUrlProblem } from "./url-rules";
 
 export const DEAD_LETTER_QUEUE = "thestorage-scim-events-dlq";
@@ -61,8 +61,9 @@ async function withWebhooks(env: Env, messages: readonly Message<unknown>[]) {
   return Promise.all(
     [...groups].map(async ([database, list]) => {
       const db = tenantDb(env, { database });
-      const hooks = await webhooksByIds(db, [...new Set(list.map((m) => m.body.webhookId))]);
-      return { db, list, hooks: new Map(hooks.map((h) => [h.id, h])) };
+      const referenced = [...new Set(list.filter((m) => !m.body.event.data).map((m) => m.body.event.id))];
+      const [hooks, stored] = await Promise.all([webhooksByIds(db, [...new Set(list.map((m) => m.body.webhookId))]), changeEventsByIds(db, referenced)]);
+      return { db, list, hooks: new Map(hooks.map((h) => [h.id, h])), stored: new Map(stored.map((e) => [e.id, e.data])) };
     }),
   );
 }
@@ -82,7 +83,7 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
     keyProblem = `Cannot sign: ${(error as Error).message} Set it (wrangler secret put WEBHOOK_SECRET_KEY).`;
   }
   const allowLoopback = env.WEBHOOK_ALLOW_LOOPBACK === "true";
-  for (const { db, list, hooks } of await withWebhooks(env, batch.messages)) {
+  for (const { db, list, hooks, stored } of await withWebhooks(env, batch.messages)) {
     const rows: NewDelivery[] = [];
     const outcomes = await mapLimited(
       list,
@@ -90,15 +91,19 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
       async (message) => {
         const hook = targetOf(hooks, message);
         if (!hook) return { message, retry: false, dropped: true };
-        const result = key ? await attempt(key, hook, message.body, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
         const at = new Date();
+        // An event too large to travel inline is read from the outbox; gone (retention) means never deliverable.
+        const data = message.body.event.data ?? stored.get(message.body.event.id);
+        if (!data) {
+          rows.push({ ...rowBase(hook, message), attempt: message.attempts, status: "dead", httpStatus: null, at: at.toISOString(), error: "The event is no longer stored (past the retention period); it cannot be sent.", nextAttemptAt: null });
+          return { message, retry: false, dropped: true };
+        }
+        const event: DeliveryEvent = { ...message.body.event, data };
+        const result = key ? await attempt(key, hook, event, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
         const delay = retryDelaySeconds(env, message.attempts);
         const last = message.attempts >= MAX_DELIVERY_ATTEMPTS;
         rows.push({
-          tenantId: hook.tenantId,
-          webhookId: hook.id,
-          eventId: message.body.event.id,
-          type: message.body.event.type,
+          ...rowBase(hook, message),
           attempt: message.attempts,
           status: result.ok ? "delivered" : "failed",
           httpStatus: result.httpStatus,
@@ -122,6 +127,10 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
   }
 }
 
+function rowBase(hook: WebhookRow, message: Message<DeliveryMessage>) {
+  return { tenantId: hook.tenantId, webhookId: hook.id, eventId: message.body.event.id, type: message.body.event.type };
+}
+
 /** `fn` over `items` with at most `limit` running at once; results in input order. */
 async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
@@ -142,7 +151,7 @@ interface AttemptResult {
   error: string;
 }
 
-async function attempt(key: CryptoKey, hook: WebhookRow, message: DeliveryMessage, allowLoopback: boolean): Promise<AttemptResult> {
+async function attempt(key: CryptoKey, hook: WebhookRow, event: DeliveryEvent, allowLoopback: boolean): Promise<AttemptResult> {
   const problem = webhookUrlProblem(hook.url, allowLoopback);
   if (problem) return { ok: false, httpStatus: null, error: `URL refused: ${problem}` };
   let secret: string;
@@ -151,11 +160,11 @@ async function attempt(key: CryptoKey, hook: WebhookRow, message: DeliveryMessag
   } catch {
     return { ok: false, httpStatus: null, error: "The webhook secret does not decrypt under WEBHOOK_SECRET_KEY (was the key changed?). Rotate the webhook's secret." };
   }
-  const body = deliveryBody(message.event);
+  const body = deliveryBody(event);
   try {
     const response = await fetch(hook.url, {
       method: "POST",
-      headers: await signedHeaders(secret, message.event.id, body),
+      headers: await signedHeaders(secret, event.id, body),
       body,
       redirect: "manual",
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),

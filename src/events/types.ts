@@ -12,14 +12,15 @@ export interface DeliveryEvent {
 }
 
 /**
- * One queue message: one event for one webhook. The event travels inline (well under the 128 KB
- * message limit), so a retry sends the very bytes of the first attempt even if retention has since
- * deleted the change_events row.
+ * One queue message: one event for one webhook. The event travels inline, so a retry sends the very
+ * bytes of the first attempt even if retention has since deleted the change_events row; only an
+ * event too large for a queue message (128 KB) travels without `data`, which the consumer then
+ * reads from change_events.
  */
 export interface DeliveryMessage {
   tenant: { id: string; slug: string; database: string };
   webhookId: string;
-  event: DeliveryEvent;
+  event: Omit<DeliveryEvent, "data"> & { data?: DeliveryEvent["data"] };
 }
 
 /** True when a webhook with this subscription (null = everything) wants `type`. */

@@ -48,6 +48,13 @@ export async function webhooksByIds(db: TenantDb, ids: string[]): Promise<Webhoo
   return ((await db.batch([first!, ...rest])) as WebhookRow[][]).flat();
 }
 
+/** Change events by id (any tenant of this database: ids are unique). */
+export async function changeEventsByIds(db: TenantDb, ids: string[]): Promise<ChangeEventRow[]> {
+  if (ids.length === 0) return [];
+  const [first, ...rest] = chunk(ids, MAX_IN_LIST).map((part) => db.select().from(changeEvents).where(inArray(changeEvents.id, part)));
+  return ((await db.batch([first!, ...rest])) as ChangeEventRow[][]).flat();
+}
+
 export async function listDeliveries(db: TenantDb, tenantId: string, webhookId: string, limit: number): Promise<WebhookDeliveryRow[]> {
   return db
     .select()

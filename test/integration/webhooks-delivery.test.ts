@@ -231,6 +231,26 @@ describe("delivery", () => {
     expect((await deliveries(t.slug, hook.id)).filter((d) => d.status === "delivered")).toHaveLength(15);
   });
 
+  it("sends an event too large for a queue message by reference, reading its data from the outbox; one no longer stored ends dead", async () => {
+    const t = await quietTenant();
+    const url = receivers.add();
+    const hook = await addWebhook(t.slug, url);
+    const big = "x".repeat(150_000);
+    const id = await commitChange(t.ref, "user.updated", { version: 3, user: { id: "u-big", userName: "big@example.com", title: big } });
+    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(1), WAIT);
+    const got = receivers.at(url)[0]!;
+    expect(got.headers["webhook-id"]).toBe(id);
+    expect(got.json.data.user.title).toBe(big);
+    expect(() => new Webhook(hook.secret).verify(got.body, got.headers)).not.toThrow();
+
+    const gone = createMessageBatch("thestorage-scim-events", [{ id: "g1", timestamp: new Date(), attempts: 1, body: { tenant: t.ref, webhookId: hook.id, event: { id: "evt_ffffffffffffffffffffffffffffffff", type: "user.updated", occurredAt: new Date().toISOString() } } }]);
+    const ctx = createExecutionContext();
+    await worker.queue(gone, env, ctx);
+    expect((await getQueueResult(gone, ctx)).explicitAcks).toEqual(["g1"]);
+    expect((await deliveries(t.slug, hook.id))[0]).toMatchObject({ eventId: "evt_ffffffffffffffffffffffffffffffff", status: "dead", error: expect.stringContaining("no longer stored") });
+    expect(receivers.at(url)).toHaveLength(1);
+  });
+
   it("POST …/test sends a webhook.test event to that webhook only", async () => {
     const t = await quietTenant();
     const url = receivers.add();
