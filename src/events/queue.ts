@@ -177,13 +177,32 @@ async function attempt(key: CryptoKey, hook: WebhookRow, event: DeliveryEvent, a
       await response.body?.cancel();
       return { ok: false, httpStatus: response.status, error: `HTTP ${response.status}: redirects are not followed; register the final URL.` };
     }
-    const text = await response.text().catch(() => "");
+    const text = await leadingText(response, MAX_ERROR);
     return { ok: false, httpStatus: response.status, error: `HTTP ${response.status}${text ? `: ${text.slice(0, MAX_ERROR)}` : ""}` };
   } catch (error) {
     const name = (error as Error)?.name;
     if (name === "TimeoutError" || name === "AbortError") return { ok: false, httpStatus: null, error: `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s.` };
     return { ok: false, httpStatus: null, error: `Request failed: ${(error as Error)?.message ?? String(error)}` };
   }
+}
+
+/** The first `limit` characters of a body (a receiver's error page can be large), then the rest is cancelled. */
+async function leadingText(response: Response, limit: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (text.length < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    await reader.cancel();
+  } catch {
+    // a broken body still leaves the status to report
+  }
+  return text.slice(0, limit);
 }
 
 async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
