@@ -114,8 +114,8 @@ export async function undispatched(tenant: TenantRef): Promise<number> {
  * A SCIM-enabled tenant whose own setup events (connection.enabled) have been handed to the queue
  * already, before any webhook exists, so a test's receivers see only what the test does.
  */
-export async function quietTenant(): Promise<ScimTenant & { ref: TenantRef }> {
-  const t = await scimTenant();
+export async function quietTenant(options: { database?: string } = {}): Promise<ScimTenant & { ref: TenantRef }> {
+  const t = await scimTenant(options);
   const ref = await tenantRef(t.slug);
   await vi.waitFor(async () => expect(await undispatched(ref)).toBe(0), WAIT);
   return { ...t, ref };
