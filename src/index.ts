@@ -1,6 +1,15 @@
-/** Worker entry: the app, and the Durable Object class the runtime instantiates. */
+/** Worker entry: the app, the hourly job, and the Durable Object class the runtime instantiates. */
 import { createApp } from "./app";
+import type { Env } from "./env";
+import { RETENTION_CRON, runRetention } from "./jobs/retention";
 
 export { ScimWriter } from "./durable/scim-writer";
 
-export default createApp();
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  async scheduled(controller, env) {
+    if (controller.cron === RETENTION_CRON) await runRetention(env);
+  },
+} satisfies ExportedHandler<Env>;

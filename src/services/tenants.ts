@@ -5,9 +5,11 @@
 import { z } from "zod";
 import type { ScimTokenRow, TenantRow } from "../db/control/schema";
 import type { Env } from "../env";
+import type { AdminActor } from "../lib/hono";
 import { DISPLAY_PREFIX_LENGTH, generateScimToken, sha256Hex } from "../lib/crypto";
 import { controlDb, getTenant, insertLiveToken, insertTenant, revokeLiveToken, rotateToken, type TenantWithToken } from "../repo/control";
 import { ApiError } from "../scim/errors";
+import { recordAdminAction } from "./audit";
 import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -41,8 +43,17 @@ export async function mintToken(tenantId: string, provider: string, at: string):
   return { raw, row };
 }
 
+/**
+ * Admin actions take the `actor` who asked (design.md §4c); given one, the action is recorded in the
+ * audit trail and the tenant's provisioning log. Optional only so that a caller not yet passing its
+ * actor keeps working: every admin route and console handler should pass it.
+ */
+async function audited(env: Env, actor: AdminActor | undefined, action: string, tenant: TenantRef, detail: string, status: number): Promise<void> {
+  if (actor) await recordAdminAction(env, { action, actor, tenant: tenantRefOf(tenant), status, detail });
+}
+
 /** Creates a tenant (400 for an unknown database binding, 409 for a taken slug). The input is already validated. */
-export async function createTenant(env: Env, input: CreateTenantInput): Promise<TenantRow> {
+export async function createTenant(env: Env, input: CreateTenantInput, actor?: AdminActor): Promise<TenantRow> {
   const database = input.database ?? DEFAULT_TENANT_BINDING;
   if (!isTenantBinding(env, database)) {
     throw new ApiError(400, `database: '${database}' is not a tenant D1 binding of this deployment. Known: ${tenantBindings(env).join(", ")}.`);
@@ -55,6 +66,7 @@ export async function createTenant(env: Env, input: CreateTenantInput): Promise<
     createdAt: new Date().toISOString(),
   });
   if (!created) throw new ApiError(409, `A tenant with slug '${input.slug}' already exists.`);
+  await audited(env, actor, "tenant.create", created, `tenant created on ${created.database}`, 201);
   return created;
 }
 
@@ -70,24 +82,27 @@ export async function requireTenantRef(d1: D1Database, slug: string): Promise<Te
 }
 
 /** Switches SCIM on: mints the tenant's first live token. The raw token is returned once and never stored. */
-export async function enableScim(env: Env, tenant: TenantWithToken, provider: string): Promise<{ raw: string; row: ScimTokenRow }> {
+export async function enableScim(env: Env, tenant: TenantWithToken, provider: string, actor?: AdminActor): Promise<{ raw: string; row: ScimTokenRow }> {
   if (tenant.token) throw new ApiError(409, ALREADY_ON);
   const minted = await mintToken(tenant.id, provider, new Date().toISOString());
   const inserted = await insertLiveToken(controlDb(env.CONTROL_DB), minted.row);
   if (!inserted) throw new ApiError(409, ALREADY_ON);
+  await audited(env, actor, "scim.enable", tenant, `SCIM switched on for ${provider}; token ${minted.row.prefix}…`, 201);
   return minted;
 }
 
 /** Replaces the live token: the old one stops working at once. Keeps the provider. */
-export async function regenerateToken(env: Env, tenant: TenantWithToken): Promise<{ raw: string; row: ScimTokenRow }> {
+export async function regenerateToken(env: Env, tenant: TenantWithToken, actor?: AdminActor): Promise<{ raw: string; row: ScimTokenRow }> {
   if (!tenant.token) throw new ApiError(409, "SCIM is off for this tenant. Switch it on first: POST …/scim.");
   const minted = await mintToken(tenant.id, tenant.token.provider, new Date().toISOString());
   const rotated = await rotateToken(controlDb(env.CONTROL_DB), tenant.token, minted.row);
   if (!rotated) throw new ApiError(409, "The token changed while regenerating (another regenerate or a switch-off). Read the tenant and retry.");
+  await audited(env, actor, "scim.regenerate", tenant, `token ${tenant.token.prefix}… revoked; new token ${minted.row.prefix}…`, 201);
   return minted;
 }
 
 /** Switches SCIM off: revokes the live token (idempotent). */
-export async function disableScim(env: Env, tenant: Pick<TenantRow, "id">): Promise<void> {
+export async function disableScim(env: Env, tenant: TenantRef, actor?: AdminActor): Promise<void> {
   await revokeLiveToken(controlDb(env.CONTROL_DB), tenant.id, new Date().toISOString());
+  await audited(env, actor, "scim.disable", tenant, "SCIM switched off; token revoked", 204);
 }
