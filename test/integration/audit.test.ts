@@ -82,6 +82,8 @@ describe("audit: console actions", () => {
     expect(log.status).toBe(200);
     expect(log.text).toContain("scim.enable");
     expect(log.text).toContain("Operator console");
+    // Times read to the second, the full timestamp in the tooltip.
+    expect(log.text).toMatch(/<time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)" title="\1">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<\/time>/);
   });
 });
 
