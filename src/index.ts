@@ -9,7 +9,7 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  async scheduled(controller, env) {
+  async scheduled(controller, env, _ctx) {
     if (controller.cron === RETENTION_CRON) await runRetention(env);
   },
 } satisfies ExportedHandler<Env>;

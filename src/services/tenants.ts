@@ -8,9 +8,14 @@ import type { Env } from "../env";
 import type { AdminActor } from "../lib/hono";
 import { DISPLAY_PREFIX_LENGTH, generateScimToken, sha256Hex } from "../lib/crypto";
 import { controlDb, getTenant, insertLiveToken, insertTenant, revokeLiveToken, rotateToken, type TenantWithToken } from "../repo/control";
+import { sql } from "drizzle-orm";
+import type { ChangeEventType } from "../events/catalogue";
+import { runBatch } from "../repo/batch";
+import { insertChangeWhen } from "../repo/change-events";
 import { ApiError } from "../scim/errors";
+import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 import { recordAdminAction } from "./audit";
-import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
+import { newChange } from "./write-context";
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const PROVIDERS = ["okta", "entra", "onelogin", "jumpcloud", "google", "generic"] as const;
@@ -81,12 +86,23 @@ export async function requireTenantRef(d1: D1Database, slug: string): Promise<Te
   return tenantRefOf(await requireTenant(d1, slug));
 }
 
+/**
+ * The `connection.*` change event, in the tenant's database once CONTROL_DB has committed the
+ * change (the two databases share no transaction; the token row is the truth, the event follows it).
+ * Versioned by the time of the change, so a receiver can order enable / rotate / disable.
+ */
+async function connectionChanged(env: Env, tenant: TenantRef, type: ChangeEventType, token: Pick<ScimTokenRow, "provider" | "prefix">, at: string): Promise<void> {
+  const change = newChange({ tenant }, type, tenant.id, Date.parse(at), { connection: { provider: token.provider, tokenPrefix: token.prefix } });
+  await runBatch(tenantDb(env, tenant), [insertChangeWhen(change, sql`1`)]);
+}
+
 /** Switches SCIM on: mints the tenant's first live token. The raw token is returned once and never stored. */
 export async function enableScim(env: Env, tenant: TenantWithToken, provider: string, actor?: AdminActor): Promise<{ raw: string; row: ScimTokenRow }> {
   if (tenant.token) throw new ApiError(409, ALREADY_ON);
   const minted = await mintToken(tenant.id, provider, new Date().toISOString());
   const inserted = await insertLiveToken(controlDb(env.CONTROL_DB), minted.row);
   if (!inserted) throw new ApiError(409, ALREADY_ON);
+  await connectionChanged(env, tenantRefOf(tenant), "connection.enabled", minted.row, minted.row.createdAt);
   await audited(env, actor, "scim.enable", tenant, `SCIM switched on for ${provider}; token ${minted.row.prefix}…`, 201);
   return minted;
 }
@@ -97,12 +113,15 @@ export async function regenerateToken(env: Env, tenant: TenantWithToken, actor?:
   const minted = await mintToken(tenant.id, tenant.token.provider, new Date().toISOString());
   const rotated = await rotateToken(controlDb(env.CONTROL_DB), tenant.token, minted.row);
   if (!rotated) throw new ApiError(409, "The token changed while regenerating (another regenerate or a switch-off). Read the tenant and retry.");
+  await connectionChanged(env, tenantRefOf(tenant), "connection.token_rotated", { ...minted.row, provider: tenant.token.provider }, minted.row.createdAt);
   await audited(env, actor, "scim.regenerate", tenant, `token ${tenant.token.prefix}… revoked; new token ${minted.row.prefix}…`, 201);
   return minted;
 }
 
-/** Switches SCIM off: revokes the live token (idempotent). */
-export async function disableScim(env: Env, tenant: TenantRef, actor?: AdminActor): Promise<void> {
-  await revokeLiveToken(controlDb(env.CONTROL_DB), tenant.id, new Date().toISOString());
-  await audited(env, actor, "scim.disable", tenant, "SCIM switched off; token revoked", 204);
+/** Switches SCIM off: revokes the live token (idempotent: switching off what is off changes nothing and yields no event). */
+export async function disableScim(env: Env, tenant: TenantWithToken, actor?: AdminActor): Promise<void> {
+  const at = new Date().toISOString();
+  const revoked = await revokeLiveToken(controlDb(env.CONTROL_DB), tenant.id, at);
+  if (revoked && tenant.token) await connectionChanged(env, tenantRefOf(tenant), "connection.disabled", tenant.token, at);
+  await audited(env, actor, "scim.disable", tenant, revoked ? "SCIM switched off; token revoked" : "SCIM was already off", 204);
 }

@@ -1,0 +1,51 @@
+/**
+ * The resource shapes change events carry (design.md §4b) — the same shapes the RPC entrypoint
+ * returns — built from stored rows. Pure: no env, no I/O.
+ */
+import type { GroupRow, UserRow } from "../db/tenant/schema";
+import { SCHEMA } from "../scim/schema";
+
+export interface UserPayload {
+  id: string;
+  userName: string;
+  externalId: string | null;
+  displayName: string | null;
+  name: Record<string, unknown> | null;
+  emails: unknown[];
+  active: boolean;
+  title: string | null;
+  department: string | null;
+  source: string | null;
+  avatarUrl: string | null;
+}
+
+export interface GroupPayload {
+  id: string;
+  displayName: string;
+  externalId: string | null;
+}
+
+type UserFields = Pick<UserRow, "id" | "userName" | "externalId" | "displayName" | "active" | "data" | "source" | "avatarUrl">;
+
+export function userPayload(row: UserFields): UserPayload {
+  const data = row.data;
+  const enterprise = (data[SCHEMA.enterpriseUser] as Record<string, unknown> | undefined) ?? {};
+  return {
+    id: row.id,
+    userName: row.userName,
+    externalId: row.externalId,
+    displayName: row.displayName,
+    name: (data.name as Record<string, unknown> | undefined) ?? null,
+    emails: (data.emails as unknown[] | undefined) ?? [],
+    // A user without `active` is active (RFC 7644 lets a client remove it; TheStorage reads absence as active).
+    active: row.active,
+    title: (data.title as string | undefined) ?? null,
+    department: (enterprise.department as string | undefined) ?? null,
+    source: row.source,
+    avatarUrl: row.avatarUrl,
+  };
+}
+
+export function groupPayload(row: Pick<GroupRow, "id" | "displayName" | "externalId">): GroupPayload {
+  return { id: row.id, displayName: row.displayName, externalId: row.externalId };
+}
