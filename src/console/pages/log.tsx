@@ -18,6 +18,9 @@ export const LOG_ACTIONS = [
   "group.update",
   "group.members",
   "group.delete",
+  "tenant.",
+  "scim.",
+  "users.export",
 ];
 
 export interface LogFilters {
