@@ -10,8 +10,8 @@ import type { TenantDb } from "../tenancy/tenant-db";
 import { runBatch } from "./batch";
 import type { ControlDb } from "./control";
 
-/** Every table of a tenant database; all carry `tenant_id`. Children before parents. */
-export const TENANT_TABLES = ["tenant_tokens", "webhook_deliveries", "webhooks", "change_events", "events", "group_members", "groups", "users"] as const;
+/** Every table of a tenant database; all carry `tenant_id` (and none references another, so any order erases). */
+export const TENANT_TABLES = ["users", "groups", "group_members", "events", "change_events", "webhooks", "webhook_deliveries", "tenant_tokens"] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 
 export type RowCounts = Partial<Record<TenantTable, number>>;
