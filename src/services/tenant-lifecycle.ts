@@ -95,7 +95,13 @@ export async function resumeTenantDeletions(env: Env, budget: WorkBudget, batchR
   const finished: string[] = [];
   const pending: string[] = [];
   for (const tenant of await listDeletingTenants(controlDb(env.CONTROL_DB))) {
-    const done = !budget.exhausted && (await eraseTenant(env, tenantRefOf(tenant), budget, batchRows));
+    let done = false;
+    try {
+      done = !budget.exhausted && (await eraseTenant(env, tenantRefOf(tenant), budget, batchRows));
+    } catch (error) {
+      // One tenant that cannot be erased (say, its database binding was removed) must not stop the others or retention.
+      console.error(JSON.stringify({ level: "error", job: "tenant-erasure", tenant: tenant.slug, error: String((error as Error)?.stack ?? error) }));
+    }
     (done ? finished : pending).push(tenant.slug);
   }
   return { finished, pending };
