@@ -59,6 +59,16 @@ export function listDeletingTenants(db: ControlDb): Promise<TenantRow[]> {
   return db.select().from(tenants).where(isNotNull(tenants.deletingAt)).orderBy(tenants.deletingAt);
 }
 
+/** True when `slug` belongs to a tenant whose deletion has not finished (it still holds the slug). */
+export async function slugBeingDeleted(db: ControlDb, slug: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: tenants.id })
+    .from(tenants)
+    .where(and(eq(tenants.slug, slug), isNotNull(tenants.deletingAt)))
+    .limit(1);
+  return rows.length > 0;
+}
+
 /** The last control rows of an erased tenant (tokens reference the tenant, so they go first). */
 export async function deleteTenantControlRows(db: ControlDb, tenantId: string): Promise<void> {
   await runBatch(db, [

@@ -12,6 +12,7 @@ import { sql } from "drizzle-orm";
 import type { ChangeEventType } from "../events/catalogue";
 import { runBatch } from "../repo/batch";
 import { insertChangeWhen } from "../repo/change-events";
+import { slugBeingDeleted } from "../repo/tenant-erasure";
 import { ApiError } from "../scim/errors";
 import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 import { recordAdminAction } from "./audit";
@@ -70,7 +71,12 @@ export async function createTenant(env: Env, input: CreateTenantInput, actor?: A
     database,
     createdAt: new Date().toISOString(),
   });
-  if (!created) throw new ApiError(409, `A tenant with slug '${input.slug}' already exists.`);
+  if (!created) {
+    if (await slugBeingDeleted(controlDb(env.CONTROL_DB), input.slug)) {
+      throw new ApiError(409, `The tenant '${input.slug}' is being deleted and keeps its slug until its data is erased (within the hour at the latest). Try again later, or choose another slug.`);
+    }
+    throw new ApiError(409, `A tenant with slug '${input.slug}' already exists.`);
+  }
   await audited(env, actor, "tenant.create", created, `tenant created on ${created.database}`, 201);
   return created;
 }

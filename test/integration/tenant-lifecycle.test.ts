@@ -130,6 +130,9 @@ describe("DELETE /admin/v1/tenants/{slug}", () => {
     await startTenantDeletion(env, ref, { type: "admin-token" });
     expect((await tenant.scim("GET", "/Users")).status).toBe(401);
     expect(await eraseTenant(env, ref, new WorkBudget(10, Date.now() + 60_000), 1000)).toBe(false);
+    const retaken = await admin("POST", "/tenants", { slug: tenant.slug });
+    expect(retaken.status).toBe(409);
+    expect(retaken.body.detail).toContain("is being deleted");
     expect(await count(env.TENANT_DEFAULT, "events", id)).toBeGreaterThan(0);
     expect((await deleteAudit(tenant.slug))[0].detail).toMatch(/^erasing: /);
 
@@ -138,6 +141,8 @@ describe("DELETE /admin/v1/tenants/{slug}", () => {
     expect(await countsOf(env.TENANT_DEFAULT, id)).toEqual(NONE);
     expect(await controlCounts(id)).toEqual({ tenants: 0, scim_tokens: 0, setup_links: 0 });
     expect((await deleteAudit(tenant.slug))[0].detail).toMatch(/^erased at /);
+    // The slug is free again once the erasure finished.
+    expect((await admin("POST", "/tenants", { slug: tenant.slug })).status).toBe(201);
   });
 
   it("is an operator action in the console, confirmed by typing the slug", async () => {
