@@ -4,11 +4,11 @@
  * and every POST carries a valid CSRF token.
  */
 import { Hono, type Context } from "hono";
-import type { AdminActor } from "../lib/hono";
 import { AUDIT_RETENTION_DAYS, retentionDays } from "../jobs/retention";
 import { listAuditEvents } from "../repo/audit";
 import { controlDb } from "../repo/control";
 import { recordAdminAction } from "../services/audit";
+import { clientIp } from "../services/auth-throttle";
 import { deleteTenant } from "../services/tenant-lifecycle";
 import { requireTenant } from "../services/tenants";
 import { csvHeaders, usersCsvStream } from "../services/user-export";
@@ -16,20 +16,9 @@ import { tenantDb, tenantRefOf } from "../tenancy/tenant-db";
 import { AUDIT_PAGE_SIZE, AuditPage } from "./pages/audit";
 import { DeleteTenantPage, TenantDeletedPage } from "./pages/delete-tenant";
 import type { ConsoleEnv } from "./routes";
+import { consoleActor } from "./session";
 
 type C = Context<ConsoleEnv>;
-
-/**
- * PLACEHOLDER until src/console/session.ts exports the real `consoleActor(c)` (the scoped-session
- * work): the coordinator switches every import of this to that one.
- */
-export function consoleActor(_c: Context): AdminActor {
-  return { type: "console" };
-}
-
-function clientIp(c: C): string | null {
-  return c.req.header("CF-Connecting-IP") ?? null;
-}
 
 export const lifecycleConsoleRoutes = new Hono<ConsoleEnv>();
 

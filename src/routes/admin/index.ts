@@ -2,8 +2,11 @@
 import { adminAuditRoutes } from "./audit";
 import { adminGroupRoutes } from "./groups";
 import { createAdminRouter, serveDocument } from "./openapi";
+import { setupLinkRoutes } from "./setup-links";
 import { tenantLifecycleRoutes } from "./tenant-lifecycle";
 import { tenantRoutes } from "./tenants";
 import { adminUserRoutes } from "./users";
 
-export const adminApiRoutes = serveDocument(createAdminRouter().route("/", tenantRoutes).route("/", adminUserRoutes).route("/", adminGroupRoutes).route("/", adminAuditRoutes).route("/", tenantLifecycleRoutes));
+export const adminApiRoutes = serveDocument(
+  createAdminRouter().route("/", tenantRoutes).route("/", adminUserRoutes).route("/", adminGroupRoutes).route("/", setupLinkRoutes).route("/", adminAuditRoutes).route("/", tenantLifecycleRoutes),
+);
