@@ -342,7 +342,7 @@ consoleRoutes.post("/tenants", async (c) => {
     return renderTenants(c, { values, errors }, 400);
   }
   try {
-    const created = await createTenant(c.env, parsed.data, consoleActor(c));
+    const created = await createTenant(c.env, parsed.data, consoleActor(c), clientIp(c));
     return c.redirect(`/admin/tenants/${created.slug}/provisioning?created=1`, 303);
   } catch (error) {
     if (error instanceof ApiError && (error.status === 400 || error.status === 409)) {
@@ -382,7 +382,7 @@ consoleRoutes.post("/tenants/:slug/provisioning/enable", async (c) => {
   if (tenant.token) {
     return renderProvisioning(c, tenant.slug, { notice: { kind: "warn", text: "SCIM is already on. To get a new token, regenerate it." } }, 409);
   }
-  const { raw } = await enableScim(c.env, tenant, provider, consoleActor(c));
+  const { raw } = await enableScim(c.env, tenant, provider, consoleActor(c), clientIp(c));
   // The raw token is rendered in this response only: never stored, never in a URL or redirect.
   return renderProvisioning(c, tenant.slug, { minted: { token: raw, regenerated: false } });
 });
@@ -398,7 +398,7 @@ consoleRoutes.post("/tenants/:slug/provisioning/regenerate", async (c) => {
   if (!tenant.token) {
     return renderProvisioning(c, tenant.slug, { notice: { kind: "warn", text: "SCIM is off, so there is no token to regenerate. Switch it on instead." } }, 409);
   }
-  const { raw } = await regenerateToken(c.env, tenant, consoleActor(c));
+  const { raw } = await regenerateToken(c.env, tenant, consoleActor(c), clientIp(c));
   return renderProvisioning(c, tenant.slug, { minted: { token: raw, regenerated: true } });
 });
 
@@ -410,7 +410,7 @@ consoleRoutes.get("/tenants/:slug/provisioning/disable", async (c) => {
 
 consoleRoutes.post("/tenants/:slug/provisioning/disable", async (c) => {
   const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
-  await disableScim(c.env, tenant, consoleActor(c));
+  await disableScim(c.env, tenant, consoleActor(c), clientIp(c));
   return c.redirect(`/admin/tenants/${tenant.slug}/provisioning?off=1`, 303);
 });
 
@@ -465,7 +465,7 @@ consoleRoutes.post("/tenants/:slug/users/:id/avatar", async (c) => {
   if (!clear && (value.length > 2048 || !/^https?:\/\//i.test(value) || !URL.canParse(value))) {
     return renderUser(c, tenant, id, { avatar: { value, error: "Enter an http(s) URL of at most 2048 characters, or clear the field to remove the avatar." } }, 400);
   }
-  await setAvatarAsAdmin(c.env, tenantRefOf(tenant), id, clear ? null : value, consoleActor(c));
+  await setAvatarAsAdmin(c.env, tenantRefOf(tenant), id, clear ? null : value, consoleActor(c), clientIp(c));
   return c.redirect(`/admin/tenants/${tenant.slug}/users/${encodeURIComponent(id)}?saved=1`, 303);
 });
 

@@ -11,7 +11,7 @@ import { recordAdminAction } from "./audit";
 import { runWrite } from "./commands";
 import { adminWriteActor } from "./write-context";
 
-export async function setAvatarAsAdmin(env: Env, tenant: TenantRef, id: string, avatarUrl: string | null, actor: AdminActor): Promise<UserRow> {
+export async function setAvatarAsAdmin(env: Env, tenant: TenantRef, id: string, avatarUrl: string | null, actor: AdminActor, ip: string | null = null): Promise<UserRow> {
   const row = await runWrite<UserRow>(env, tenant, adminWriteActor(actor), { kind: "user.avatar", id, avatarUrl });
   // The tenant's log row was written with the user write itself (and names the user): the audit trail only.
   await recordAdminAction(env, {
@@ -19,6 +19,7 @@ export async function setAvatarAsAdmin(env: Env, tenant: TenantRef, id: string, 
     actor,
     tenant,
     tenantLog: false,
+    ip,
     status: 200,
     detail: `${avatarUrl ? "avatar set" : "avatar removed"} for ${row.userName} (${row.id})`,
   });

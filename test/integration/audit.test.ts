@@ -2,7 +2,7 @@
 // tenant's provisioning log, each once and with its actor (design.md §4c).
 import { describe, expect, it } from "vitest";
 import { admin, oktaUser, request, uniqueSlug } from "../support/harness";
-import { post, send, signIn, type ConsoleSession } from "../support/console-session";
+import { CONSOLE_IP, post, send, signIn, type ConsoleSession } from "../support/console-session";
 
 const CONSOLE = { type: "console" };
 
@@ -52,6 +52,7 @@ describe("audit: console actions", () => {
       expect(Object.keys(e).sort()).toEqual(["action", "actor", "at", "detail", "id", "ip", "outcome", "tenant"]);
       expect(e.actor).toEqual(CONSOLE);
       expect(e.outcome).toBe("success");
+      expect(e.ip).toBe(CONSOLE_IP);
     }
     expect(audit.find((e) => e.action === "user.avatar").detail).toContain(userName);
 

@@ -10,7 +10,7 @@ import { TENANT_TABLES } from "../../src/repo/tenant-erasure";
 import { eraseTenant, startTenantDeletion } from "../../src/services/tenant-lifecycle";
 import { USER_CSV_COLUMNS } from "../../src/services/user-export";
 import { admin, ADMIN_TOKEN, oktaUser, ORIGIN, scimTenant, uniqueSlug, type ScimTenant } from "../support/harness";
-import { post, send, signIn } from "../support/console-session";
+import { csrfOf, post, send, signIn } from "../support/console-session";
 
 async function tenantRow(slug: string) {
   return env.CONTROL_DB.prepare("SELECT id, slug, database FROM tenants WHERE slug = ?1").bind(slug).first<{ id: string; slug: string; database: string }>();
@@ -170,6 +170,33 @@ describe("DELETE /admin/v1/tenants/{slug}", () => {
     const audit = await deleteAudit(tenant.slug);
     expect(audit).toHaveLength(1);
     expect(audit[0].actor).toEqual({ type: "console" });
+  });
+});
+
+describe("tenant lifecycle in a customer IT admin's (setup-link) session", () => {
+  it("can export its users, but deleting the tenant and the audit trail are operator-only", async () => {
+    const tenant = await scimTenant();
+    await tenant.scim("POST", "/Users", oktaUser());
+    const link = await admin("POST", `/tenants/${tenant.slug}/setup-links`, {});
+    expect(link.status).toBe(201);
+    const redeemed = await send("GET", new URL(link.body.url).pathname);
+    expect(redeemed.status).toBe(303);
+    const cookie = redeemed.headers.get("Set-Cookie")!.split(";")[0]!;
+
+    const settings = await send("GET", `/admin/tenants/${tenant.slug}/provisioning`, { cookie });
+    expect(settings.status).toBe(200);
+    expect(settings.text).not.toContain(`/admin/tenants/${tenant.slug}/delete`);
+    expect(settings.text).not.toContain('href="/admin/audit"');
+    expect((await send("GET", `/admin/tenants/${tenant.slug}/delete`, { cookie })).status).toBe(403);
+    expect((await send("POST", `/admin/tenants/${tenant.slug}/delete`, { cookie, form: { _csrf: csrfOf(settings.text), confirm: tenant.slug } })).status).toBe(403);
+    expect((await send("GET", "/admin/audit", { cookie })).status).toBe(403);
+    expect((await admin("GET", `/tenants/${tenant.slug}`)).status).toBe(200);
+
+    const file = await send("GET", `/admin/tenants/${tenant.slug}/users/export`, { cookie });
+    expect(file.status).toBe(200);
+    expect(parseCsv(file.text)).toHaveLength(2);
+    const exported = ((await admin("GET", "/audit?limit=50")).body.events as any[]).find((e) => e.tenant === tenant.slug && e.action === "users.export");
+    expect(exported.actor.type).toBe("setup-link");
   });
 });
 

@@ -5,6 +5,9 @@ import { expect } from "vitest";
 import worker from "../../src/index";
 import { ADMIN_TOKEN, ORIGIN } from "./harness";
 
+/** The client IP every console request here comes from (the audit trail records it). */
+export const CONSOLE_IP = "198.51.100.7";
+
 export interface Page {
   status: number;
   headers: Headers;
@@ -18,7 +21,7 @@ export interface ConsoleSession {
 
 /** A console request; with `waitUntil`, background work the request started has finished when this returns. */
 export async function send(method: string, path: string, options: { cookie?: string; form?: Record<string, string>; waitUntil?: boolean } = {}): Promise<Page> {
-  const headers = new Headers();
+  const headers = new Headers({ "CF-Connecting-IP": CONSOLE_IP });
   if (options.cookie) headers.set("Cookie", options.cookie);
   let body: string | undefined;
   if (options.form) {

@@ -1,5 +1,6 @@
 /** Admin API: deleting a tenant and exporting its users (design.md §4c). The logic lives in src/services. */
 import { recordAdminAction } from "../../services/audit";
+import { clientIp } from "../../services/auth-throttle";
 import { deleteTenant } from "../../services/tenant-lifecycle";
 import { requireTenant } from "../../services/tenants";
 import { csvHeaders, usersCsvStream } from "../../services/user-export";
@@ -26,7 +27,7 @@ adminRoute(
   }),
   async (c) => {
     const tenant = tenantRefOf(await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!));
-    const state = await deleteTenant(c.env, tenant, c.get("adminActor"), c.req.header("CF-Connecting-IP") ?? null, (work) => c.executionCtx.waitUntil(work));
+    const state = await deleteTenant(c.env, tenant, c.get("adminActor"), clientIp(c), (work) => c.executionCtx.waitUntil(work));
     if (state === "erased") return c.body(null, 204);
     return c.json(
       { slug: tenant.slug, status: "erasing" as const, detail: "The tenant is deleted and its token revoked. Its data is being erased in the background; the hourly job finishes whatever remains." },
@@ -50,7 +51,7 @@ adminRoute(
   async (c) => {
     const tenant = tenantRefOf(await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!));
     const body = await usersCsvStream(tenantDb(c.env, tenant), tenant.id);
-    await recordAdminAction(c.env, { action: "users.export", actor: c.get("adminActor"), tenant, status: 200, detail: "users exported as CSV", ip: c.req.header("CF-Connecting-IP") ?? null });
+    await recordAdminAction(c.env, { action: "users.export", actor: c.get("adminActor"), tenant, status: 200, detail: "users exported as CSV", ip: clientIp(c) });
     return c.body(body, 200, csvHeaders(tenant.slug));
   },
 );
