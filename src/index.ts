@@ -1,9 +1,10 @@
-/** Worker entry: the app, the hourly job, and the Durable Object class the runtime instantiates. */
+/** Worker entry: the app, the hourly job, the Durable Object class the runtime instantiates, and the RPC entrypoint for TheStorage's Workers. */
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { RETENTION_CRON, runRetention } from "./jobs/retention";
 
 export { ScimWriter } from "./durable/scim-writer";
+export { ScimDirectory } from "./rpc/directory";
 
 const app = createApp();
 

@@ -30,6 +30,7 @@ import { retentionDays } from "../jobs/retention";
 import { setAvatarAsAdmin } from "../services/avatar";
 import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken, requireTenant } from "../services/tenants";
 import { tenantBindings, tenantDb, tenantRefOf } from "../tenancy/tenant-db";
+import { apiReferenceRoutes } from "./api-reference";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import { lifecycleConsoleRoutes } from "./lifecycle-routes";
 import { SignInPage } from "./pages/auth";
@@ -319,6 +320,7 @@ consoleRoutes.post("/sign-out", (c) => {
 });
 
 consoleRoutes.get("/", (c) => c.redirect(homeHref(pageCtx(c)), 303));
+consoleRoutes.route("/", apiReferenceRoutes);
 consoleRoutes.route("/", lifecycleConsoleRoutes);
 
 // Tenants.

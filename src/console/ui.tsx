@@ -60,6 +60,7 @@ export function Layout(props: PropsWithChildren<{ title: string; ctx: PageContex
             </nav>
           ) : null}
           <span class="spacer"></span>
+          {props.ctx.csrfToken && !props.ctx.scoped ? <a href="/admin/api">API reference</a> : null}
           {props.ctx.scoped?.returnUrl ? (
             <a class="button secondary small" href={props.ctx.scoped.returnUrl} rel="noreferrer">
               Back to TheStorage

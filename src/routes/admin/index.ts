@@ -1,12 +1,25 @@
 /** The operator's admin API, mounted at /admin/v1 behind admin authentication; its OpenAPI document at /admin/v1/openapi.json. */
 import { adminAuditRoutes } from "./audit";
+import { adminChangeRoutes } from "./changes";
 import { adminGroupRoutes } from "./groups";
-import { createAdminRouter, serveDocument } from "./openapi";
+import { createAdminRouter, documentConfig, serveDocument } from "./openapi";
 import { setupLinkRoutes } from "./setup-links";
 import { tenantLifecycleRoutes } from "./tenant-lifecycle";
 import { tenantRoutes } from "./tenants";
 import { adminUserRoutes } from "./users";
 
 export const adminApiRoutes = serveDocument(
-  createAdminRouter().route("/", tenantRoutes).route("/", adminUserRoutes).route("/", adminGroupRoutes).route("/", setupLinkRoutes).route("/", adminAuditRoutes).route("/", tenantLifecycleRoutes),
+  createAdminRouter()
+    .route("/", tenantRoutes)
+    .route("/", adminUserRoutes)
+    .route("/", adminGroupRoutes)
+    .route("/", setupLinkRoutes)
+    .route("/", adminChangeRoutes)
+    .route("/", adminAuditRoutes)
+    .route("/", tenantLifecycleRoutes),
 );
+
+/** The same document /admin/v1/openapi.json serves, for the console's API reference page. */
+export function adminApiDocument(origin: string) {
+  return adminApiRoutes.getOpenAPI31Document(documentConfig(origin));
+}

@@ -32,7 +32,7 @@ adminRoute(
     summary: "Create a single-use setup link for the tenant's IT admin",
     tags: ["Setup links"],
     request: { params: SlugParam, body: { required: false, content: { "application/json": { schema: SetupLinkRequest } } } },
-    responses: { 201: json(SetupLink, "The link (its secret is not kept: copy it now)"), ...errors(400, 404, 429) },
+    responses: { 201: json(SetupLink, "The link (its secret is not kept: copy it now)"), ...errors(400, 404) },
   }),
   async (c) => {
     const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
