@@ -45,7 +45,7 @@ export interface RetentionOptions {
   now?: number;
   /** Rows per DELETE statement. */
   batchRows?: number;
-  /** Statements per run (D1 allows 1,000 queries per invocation; this stays far below). */
+  /** Statements per run: well under D1's 1,000 queries per Worker invocation on Workers Paid (on Free, 50, a run stops early with an error and the next run continues). */
   maxStatements?: number;
   /** Wall time per run, well inside a cron invocation's limit. */
   maxMs?: number;
