@@ -3,22 +3,19 @@
  * src/console/routes.tsx after its session and CSRF middleware, so every route here is signed in
  * and every POST carries a valid CSRF token.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { AUDIT_RETENTION_DAYS, retentionDays } from "../jobs/retention";
 import { listAuditEvents } from "../repo/audit";
 import { controlDb } from "../repo/control";
-import { recordAdminAction } from "../services/audit";
 import { clientIp } from "../services/auth-throttle";
 import { deleteTenant } from "../services/tenant-lifecycle";
 import { requireTenant } from "../services/tenants";
-import { csvHeaders, usersCsvStream } from "../services/user-export";
-import { tenantDb, tenantRefOf } from "../tenancy/tenant-db";
+import { csvHeaders, exportUsers } from "../services/user-export";
+import { tenantRefOf } from "../tenancy/tenant-db";
 import { AUDIT_PAGE_SIZE, AuditPage } from "./pages/audit";
 import { DeleteTenantPage, TenantDeletedPage } from "./pages/delete-tenant";
 import type { ConsoleEnv } from "./routes";
 import { consoleActor } from "./session";
-
-type C = Context<ConsoleEnv>;
 
 export const lifecycleConsoleRoutes = new Hono<ConsoleEnv>();
 
@@ -39,9 +36,7 @@ lifecycleConsoleRoutes.get("/audit", async (c) => {
 
 lifecycleConsoleRoutes.get("/tenants/:slug/users/export", async (c) => {
   const tenant = tenantRefOf(await requireTenant(c.env.CONTROL_DB, c.req.param("slug")));
-  const body = await usersCsvStream(tenantDb(c.env, tenant), tenant.id);
-  await recordAdminAction(c.env, { action: "users.export", actor: consoleActor(c), tenant, status: 200, detail: "users exported as CSV", ip: clientIp(c) });
-  return c.body(body, 200, csvHeaders(tenant.slug));
+  return c.body(await exportUsers(c.env, tenant, consoleActor(c), clientIp(c)), 200, csvHeaders(tenant.slug));
 });
 
 lifecycleConsoleRoutes.get("/tenants/:slug/delete", async (c) => {

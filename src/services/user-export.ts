@@ -6,9 +6,12 @@
  * shows as text, at the cost of that leading `'` in the raw value.
  */
 import type { UserRow } from "../db/tenant/schema";
+import type { Env } from "../env";
+import type { AdminActor } from "../lib/hono";
 import { usersAfter, type UserCursor } from "../repo/user-export";
 import { SCHEMA } from "../scim/schema";
-import type { TenantDb } from "../tenancy/tenant-db";
+import { tenantDb, type TenantDb, type TenantRef } from "../tenancy/tenant-db";
+import { recordAdminAction } from "./audit";
 
 export const USER_CSV_COLUMNS = [
   "id",
@@ -105,4 +108,11 @@ export function csvHeaders(slug: string): Record<string, string> {
     "Content-Disposition": `attachment; filename="${slug}-users.csv"`,
     "Cache-Control": "no-store",
   };
+}
+
+/** An admin's export of `tenant`'s users: the CSV stream, the export recorded as an admin action. */
+export async function exportUsers(env: Env, tenant: TenantRef, actor: AdminActor, ip: string | null): Promise<ReadableStream<Uint8Array>> {
+  const body = await usersCsvStream(tenantDb(env, tenant), tenant.id);
+  await recordAdminAction(env, { action: "users.export", actor, tenant, status: 200, detail: "users exported as CSV", ip });
+  return body;
 }

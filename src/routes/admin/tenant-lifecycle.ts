@@ -1,10 +1,9 @@
 /** Admin API: deleting a tenant and exporting its users (design.md §4c). The logic lives in src/services. */
-import { recordAdminAction } from "../../services/audit";
 import { clientIp } from "../../services/auth-throttle";
 import { deleteTenant } from "../../services/tenant-lifecycle";
 import { requireTenant } from "../../services/tenants";
-import { csvHeaders, usersCsvStream } from "../../services/user-export";
-import { tenantDb, tenantRefOf } from "../../tenancy/tenant-db";
+import { csvHeaders, exportUsers } from "../../services/user-export";
+import { tenantRefOf } from "../../tenancy/tenant-db";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 
 export const tenantLifecycleRoutes = createAdminRouter();
@@ -50,8 +49,6 @@ adminRoute(
   }),
   async (c) => {
     const tenant = tenantRefOf(await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!));
-    const body = await usersCsvStream(tenantDb(c.env, tenant), tenant.id);
-    await recordAdminAction(c.env, { action: "users.export", actor: c.get("adminActor"), tenant, status: 200, detail: "users exported as CSV", ip: clientIp(c) });
-    return c.body(body, 200, csvHeaders(tenant.slug));
+    return c.body(await exportUsers(c.env, tenant, c.get("adminActor"), clientIp(c)), 200, csvHeaders(tenant.slug));
   },
 );
