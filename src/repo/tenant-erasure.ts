@@ -22,13 +22,15 @@ export async function countTenantRows(db: TenantDb, tenantId: string): Promise<R
   return Object.fromEntries(TENANT_TABLES.map((table, i) => [table, Number((results[i]!.results[0] as { n: number }).n)]));
 }
 
-/** Deletes up to `limit` of the tenant's rows in `table`; returns how many went. */
-export async function eraseTenantRows(db: TenantDb, table: TenantTable, tenantId: string, limit: number): Promise<number> {
-  const result = await db.$client
-    .prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE tenant_id = ?1 LIMIT ?2)`)
-    .bind(tenantId, limit)
-    .run();
-  return result.meta.changes;
+/**
+ * Deletes up to `limit` of the tenant's rows from each of `tables`, in one batch (one round trip,
+ * one transaction); how many rows went from each, in the order of `tables`.
+ */
+export async function eraseTenantRows(db: TenantDb, tables: readonly TenantTable[], tenantId: string, limit: number): Promise<number[]> {
+  const results = await db.$client.batch(
+    tables.map((table) => db.$client.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE tenant_id = ?1 LIMIT ?2)`).bind(tenantId, limit)),
+  );
+  return results.map((result) => result.meta.changes);
 }
 
 /** The tenant's token digest copies in its own database (checked by SCIM auth alongside CONTROL_DB). */

@@ -76,13 +76,18 @@ export async function eraseTenant(env: Env, tenant: TenantRef, budget: WorkBudge
   const db = tenantDb(env, tenant);
   let pending: TenantTable[] = [...TENANT_TABLES];
   while (pending.length) {
+    // One pass: a bounded DELETE on every table that may still hold rows, as one batch.
     const pass: TenantTable[] = [];
     for (const table of pending) {
-      if (!budget.take()) return false;
-      const erased = await eraseTenantRows(db, table, tenant.id, batchRows);
-      if (erased === batchRows) pass.push(table);
+      if (!budget.take()) break;
+      pass.push(table);
     }
-    pending = pass;
+    if (!pass.length) return false;
+    const erased = await eraseTenantRows(db, pass, tenant.id, batchRows);
+    pending = pending.filter((table) => {
+      const i = pass.indexOf(table);
+      return i === -1 || erased[i] === batchRows;
+    });
   }
   const control = controlDb(env.CONTROL_DB);
   await deleteTenantControlRows(control, tenant.id);
