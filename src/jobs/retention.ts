@@ -9,8 +9,9 @@
  * - provisioning log (`events`), change events (`change_events`), webhook delivery attempts
  *   (`webhook_deliveries`): EVENT_RETENTION_DAYS, default 90. Long enough for a quarterly access
  *   review to read back the whole quarter, far past the time a change-feed consumer or webhook
- *   retries (days at most) need to catch up, and beyond D1 Time Travel's 30 days, so
- *   the log is never the only copy lost in a restore. An unset or invalid value means 90.
+ *   retries (days at most) need to catch up, and well past D1 Time Travel's 30-day window, so the
+ *   log still tells who changed what for changes older than any point-in-time restore can reach.
+ *   An unset or invalid value means 90.
  *   Change events are deleted at the horizon whether or not they were ever dispatched: one still
  *   undispatched after 90 days is from a delivery path that has been broken for a quarter, and the
  *   feed (`GET …/changes`) has served it all that time.
