@@ -50,19 +50,18 @@ export async function mintToken(tenantId: string, provider: string, at: string):
 }
 
 /**
- * Admin actions take the `actor` who asked and their client `ip` (design.md §4c); given an actor, the action is recorded in the
- * audit trail and the tenant's provisioning log. Optional only so that a caller not yet passing its
- * actor keeps working: every admin route and console handler should pass it.
+ * Admin actions take the `actor` who asked and their client `ip` (design.md §4c): each is recorded
+ * in the audit trail and the tenant's provisioning log.
  */
 async function audited(env: Env, by: AdminCaller, action: string, tenant: TenantRef, detail: string, status: number): Promise<void> {
-  if (by.actor) await recordAdminAction(env, { action, actor: by.actor, tenant: tenantRefOf(tenant), status, detail, ip: by.ip ?? null });
+  await recordAdminAction(env, { action, actor: by.actor, tenant: tenantRefOf(tenant), status, detail, ip: by.ip ?? null });
 }
 
 /** Who asked for an admin action, and from which client IP (CF-Connecting-IP) when known. */
-type AdminCaller = { actor?: AdminActor; ip?: string | null };
+type AdminCaller = { actor: AdminActor; ip?: string | null };
 
 /** Creates a tenant (400 for an unknown database binding, 409 for a taken slug). The input is already validated. */
-export async function createTenant(env: Env, input: CreateTenantInput, actor?: AdminActor, ip?: string | null): Promise<TenantRow> {
+export async function createTenant(env: Env, input: CreateTenantInput, actor: AdminActor, ip?: string | null): Promise<TenantRow> {
   const database = input.database ?? DEFAULT_TENANT_BINDING;
   if (!isTenantBinding(env, database)) {
     throw new ApiError(400, `database: '${database}' is not a tenant D1 binding of this deployment. Known: ${tenantBindings(env).join(", ")}.`);
@@ -106,7 +105,7 @@ async function connectionChanged(env: Env, tenant: TenantRef, type: ChangeEventT
 }
 
 /** Switches SCIM on: mints the tenant's first live token. The raw token is returned once and never stored. */
-export async function enableScim(env: Env, tenant: TenantWithToken, provider: string, actor?: AdminActor, ip?: string | null): Promise<{ raw: string; row: ScimTokenRow }> {
+export async function enableScim(env: Env, tenant: TenantWithToken, provider: string, actor: AdminActor, ip?: string | null): Promise<{ raw: string; row: ScimTokenRow }> {
   if (tenant.token) throw new ApiError(409, ALREADY_ON);
   const minted = await mintToken(tenant.id, provider, new Date().toISOString());
   const inserted = await insertLiveToken(controlDb(env.CONTROL_DB), minted.row);
@@ -117,7 +116,7 @@ export async function enableScim(env: Env, tenant: TenantWithToken, provider: st
 }
 
 /** Replaces the live token: the old one stops working at once. Keeps the provider. */
-export async function regenerateToken(env: Env, tenant: TenantWithToken, actor?: AdminActor, ip?: string | null): Promise<{ raw: string; row: ScimTokenRow }> {
+export async function regenerateToken(env: Env, tenant: TenantWithToken, actor: AdminActor, ip?: string | null): Promise<{ raw: string; row: ScimTokenRow }> {
   if (!tenant.token) throw new ApiError(409, "SCIM is off for this tenant. Switch it on first: POST …/scim.");
   const minted = await mintToken(tenant.id, tenant.token.provider, new Date().toISOString());
   const rotated = await rotateToken(controlDb(env.CONTROL_DB), tenant.token, minted.row);
@@ -128,7 +127,7 @@ export async function regenerateToken(env: Env, tenant: TenantWithToken, actor?:
 }
 
 /** Switches SCIM off: revokes the live token (idempotent: switching off what is off changes nothing and yields no event). */
-export async function disableScim(env: Env, tenant: TenantWithToken, actor?: AdminActor, ip?: string | null): Promise<void> {
+export async function disableScim(env: Env, tenant: TenantWithToken, actor: AdminActor, ip?: string | null): Promise<void> {
   const at = new Date().toISOString();
   const revoked = await revokeLiveToken(controlDb(env.CONTROL_DB), tenant.id, at);
   if (revoked && tenant.token) await connectionChanged(env, tenantRefOf(tenant), "connection.disabled", tenant.token, at);

@@ -125,7 +125,7 @@ describe("audit: GET /admin/v1/audit", () => {
 // The admin API's tenant routes (src/routes/admin/tenants.ts, users.ts) pass their actor to the
 // services once the coordinator applies the one-line changes from this branch's report.
 // UNSKIP WHEN MERGING those lines.
-describe.skip("audit: admin API actions (after the route changes are merged)", () => {
+describe("audit: admin API actions (after the route changes are merged)", () => {
   it("records tenant create, SCIM enable / regenerate / disable and avatar set with the admin-token actor", async () => {
     const slug = uniqueSlug("aud-api");
     expect((await admin("POST", "/tenants", { slug })).status).toBe(201);
