@@ -12,6 +12,7 @@ import { adminAuth } from "./middleware/admin-auth";
 import { isAdminApiPath, onError, renderError } from "./middleware/errors";
 import { adminApiRoutes } from "./routes/admin";
 import { healthRoutes } from "./routes/health";
+import { scimServerTiming } from "./middleware/server-timing";
 import { scimRoutes } from "./routes/scim";
 import { ApiError } from "./scim/errors";
 import { MAX_BODY_BYTES } from "./scim/limits";
@@ -34,6 +35,7 @@ export function createApp() {
 
   app.use(requestId());
   app.use(secureHeaders({ xFrameOptions: "DENY" }));
+  app.use("/api/:tenant/scim/v2/*", scimServerTiming);
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

@@ -4,7 +4,9 @@
  *
  * Reads don't wait for the verdict: the check runs alongside the handler and an over-budget read
  * still answers 429, one round trip sooner for everyone under budget. Writes wait, so that a
- * refused request never changes anything.
+ * refused request never changes anything, but they wait while the request body arrives, which they
+ * need before their first storage call anyway. (In production the binding is a counter in the
+ * Worker's own location, not a storage round trip; `wrangler dev` simulates it with a Durable Object.)
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../lib/hono";
@@ -31,6 +33,8 @@ export const tenantRateLimit = createMiddleware<AppEnv>(async (c, next) => {
     if (failure) throw failure;
     return;
   }
-  if (!(await verdict).success) throw refuse();
+  // Hono caches the body, so the handler's own read of it is served from memory.
+  const [{ success }] = await Promise.all([verdict, c.req.text().catch(() => "")]);
+  if (!success) throw refuse();
   await next();
 });

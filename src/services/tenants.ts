@@ -8,6 +8,7 @@ import type { Env } from "../env";
 import { DISPLAY_PREFIX_LENGTH, generateScimToken, sha256Hex } from "../lib/crypto";
 import { controlDb, getTenant, insertLiveToken, insertTenant, revokeLiveToken, rotateToken, type TenantWithToken } from "../repo/control";
 import { ApiError } from "../scim/errors";
+import { copyLiveToken, dropTokenCopies } from "./token-copies";
 import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -75,6 +76,7 @@ export async function enableScim(env: Env, tenant: TenantWithToken, provider: st
   const minted = await mintToken(tenant.id, provider, new Date().toISOString());
   const inserted = await insertLiveToken(controlDb(env.CONTROL_DB), minted.row);
   if (!inserted) throw new ApiError(409, ALREADY_ON);
+  await copyLiveToken(env, tenant, minted.row); // live in CONTROL_DB first, then the copy
   return minted;
 }
 
@@ -82,12 +84,15 @@ export async function enableScim(env: Env, tenant: TenantWithToken, provider: st
 export async function regenerateToken(env: Env, tenant: TenantWithToken): Promise<{ raw: string; row: ScimTokenRow }> {
   if (!tenant.token) throw new ApiError(409, "SCIM is off for this tenant. Switch it on first: POST …/scim.");
   const minted = await mintToken(tenant.id, tenant.token.provider, new Date().toISOString());
+  await dropTokenCopies(env, tenant, tenant.token.digest); // the old token's copy goes before the token
   const rotated = await rotateToken(controlDb(env.CONTROL_DB), tenant.token, minted.row);
   if (!rotated) throw new ApiError(409, "The token changed while regenerating (another regenerate or a switch-off). Read the tenant and retry.");
+  await copyLiveToken(env, tenant, minted.row);
   return minted;
 }
 
 /** Switches SCIM off: revokes the live token (idempotent). */
-export async function disableScim(env: Env, tenant: Pick<TenantRow, "id">): Promise<void> {
+export async function disableScim(env: Env, tenant: Pick<TenantRow, "id" | "database">): Promise<void> {
+  await dropTokenCopies(env, tenant); // the copies go before the token
   await revokeLiveToken(controlDb(env.CONTROL_DB), tenant.id, new Date().toISOString());
 }
