@@ -8,6 +8,7 @@ import { runWrite } from "../../services/commands";
 import { createGroup } from "../../services/groups";
 import { etagOf } from "../../scim/etag";
 import { notFound } from "../../scim/errors";
+import { fieldOf } from "../../scim/json";
 import { parseFilter } from "../../scim/filter/parse";
 import { compileFilter, compileSort } from "../../scim/filter/sql";
 import { toScimGroup, type MemberRef } from "../../scim/groups";
@@ -41,8 +42,12 @@ groupRoutes.get("/", async (c) => {
 
 groupRoutes.post("/", async (c) => {
   const { write } = scimContext(c);
-  const row = await createGroup(write, await readJsonObject(c));
-  return groupResponse(c, row, 201);
+  const body = await readJsonObject(c);
+  const row = await createGroup(write, body);
+  // A group created without members has none to read back (Okta creates, then pushes members).
+  const members = fieldOf(body, "members");
+  const memberless = !Array.isArray(members) || members.length === 0;
+  return groupResponse(c, row, 201, memberless ? [] : undefined);
 });
 
 groupRoutes.get("/:id", async (c) => {
