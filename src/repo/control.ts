@@ -76,11 +76,13 @@ export async function rotateToken(db: ControlDb, previous: ScimTokenRow, next: O
   return revoked.meta.changes === 1;
 }
 
-export async function revokeLiveToken(db: ControlDb, tenantId: string, at: string): Promise<void> {
-  await db
+/** Revokes the tenant's live token; false when there was none (SCIM already off). */
+export async function revokeLiveToken(db: ControlDb, tenantId: string, at: string): Promise<boolean> {
+  const result = await db
     .update(scimTokens)
     .set({ revokedAt: at })
     .where(and(eq(scimTokens.tenantId, tenantId), isNull(scimTokens.revokedAt)));
+  return result.meta.changes > 0;
 }
 
 /** Records use at most once a minute per token, so busy tenants don't write on every request. */

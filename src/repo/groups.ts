@@ -10,6 +10,7 @@ import type { MemberRef } from "../scim/groups";
 import { foldCase } from "../scim/text";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { chunk, MAX_IN_LIST, readInChunks, runBatch, type BatchStatement } from "./batch";
+import { insertChangeWhen, insertMembershipChangesWhen, type NewChangeEvent } from "./change-events";
 import { insertEventWhen, type NewEvent } from "./events";
 import { type ListQuery } from "./users";
 
@@ -95,6 +96,25 @@ export async function listMembers(db: TenantDb, tenantId: string, groupId: strin
     .orderBy(asc(users.userNameNorm));
 }
 
+/**
+ * The change events of a group write: the group's own (created, updated, deleted; none when only
+ * membership changed) and the base of its membership events (tenant, version, group), one of which
+ * is written per member added or removed.
+ */
+export interface GroupChangeEvents {
+  group: NewChangeEvent[];
+  membership: Omit<NewChangeEvent, "type">;
+}
+
+/** Change-event inserts after the write's log row: the group's own, then one per member added/removed. */
+function changeStatements(changes: GroupChangeEvents, add: string[], remove: string[], guard: SQL): BatchStatement[] {
+  return [
+    ...changes.group.map((change) => insertChangeWhen(change, guard)),
+    ...chunk(add, MAX_IN_LIST).map((part) => insertMembershipChangesWhen(changes.membership, "group.user_added", part, guard)),
+    ...chunk(remove, MAX_IN_LIST).map((part) => insertMembershipChangesWhen(changes.membership, "group.user_removed", part, guard)),
+  ];
+}
+
 /** The membership statements for a batch, each applied only if `guard` holds (the group write above happened). */
 function membershipStatements(tenantId: string, groupId: string, add: string[], remove: string[], at: string, guard: SQL): BatchStatement[] {
   const statements: BatchStatement[] = [];
@@ -113,12 +133,13 @@ function membershipStatements(tenantId: string, groupId: string, add: string[], 
 }
 
 /** Creates the group with its members and event atomically; false when the displayName is taken. */
-export async function insertGroup(db: TenantDb, row: GroupRow, memberIds: string[], event: NewEvent): Promise<boolean> {
+export async function insertGroup(db: TenantDb, row: GroupRow, memberIds: string[], event: NewEvent, changes: GroupChangeEvents): Promise<boolean> {
   const created = sql`EXISTS (SELECT 1 FROM groups WHERE id = ${row.id})`;
   const [inserted] = await runBatch(db, [
     db.insert(groups).values(row).onConflictDoNothing(),
     ...membershipStatements(row.tenantId, row.id, memberIds, [], row.createdAt, created),
     insertEventWhen(event, created),
+    ...changeStatements(changes, memberIds, [], created),
   ]);
   return inserted.meta.changes === 1;
 }
@@ -134,6 +155,7 @@ export async function updateGroup(
   changes: GroupChanges,
   membership: { add: string[]; remove: string[] },
   event: NewEvent,
+  changeEvents: GroupChangeEvents,
 ): Promise<boolean> {
   const written = sql`EXISTS (SELECT 1 FROM groups WHERE id = ${id} AND version = ${version + 1})`;
   const [updated] = await runBatch(db, [
@@ -143,16 +165,19 @@ export async function updateGroup(
       .where(and(eq(groups.tenantId, tenantId), eq(groups.id, id), eq(groups.version, version))),
     ...membershipStatements(tenantId, id, membership.add, membership.remove, changes.updatedAt, written),
     insertEventWhen(event, written),
+    ...changeStatements(changeEvents, membership.add, membership.remove, written),
   ]);
   return updated.meta.changes === 1;
 }
 
 /** Deletes the group at `version` and its membership rows (never the users), with the event. */
-export async function deleteGroup(db: TenantDb, tenantId: string, id: string, version: number, event: NewEvent): Promise<boolean> {
+export async function deleteGroup(db: TenantDb, tenantId: string, id: string, version: number, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
+  const gone = sql`NOT EXISTS (SELECT 1 FROM groups WHERE id = ${id})`;
   const [deleted] = await runBatch(db, [
     db.delete(groups).where(and(eq(groups.tenantId, tenantId), eq(groups.id, id), eq(groups.version, version))),
-    db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, id), sql`NOT EXISTS (SELECT 1 FROM groups WHERE id = ${id})`)),
-    insertEventWhen(event, sql`NOT EXISTS (SELECT 1 FROM groups WHERE id = ${id})`),
+    db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, id), gone)),
+    insertEventWhen(event, gone),
+    insertChangeWhen(change, gone),
   ]);
   return deleted.meta.changes === 1;
 }

@@ -4,6 +4,7 @@ import { groupMembers, groups, users, type UserRow } from "../db/tenant/schema";
 import type { GroupRef } from "../scim/users";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { readInChunks, runBatch } from "./batch";
+import { insertChangeWhen, type NewChangeEvent } from "./change-events";
 import { insertEventWhen, type NewEvent } from "./events";
 
 export async function getUser(db: TenantDb, tenantId: string, id: string): Promise<UserRow | null> {
@@ -24,12 +25,10 @@ export async function userIdByNorm(db: TenantDb, tenantId: string, userNameNorm:
   return rows[0]?.id ?? null;
 }
 
-/** Creates the user and its event atomically; false when the userName is taken (the unique index decides). */
-export async function insertUser(db: TenantDb, row: UserRow, event: NewEvent): Promise<boolean> {
-  const [inserted] = await runBatch(db, [
-    db.insert(users).values(row).onConflictDoNothing(),
-    insertEventWhen(event, sql`EXISTS (SELECT 1 FROM users WHERE id = ${row.id})`),
-  ]);
+/** Creates the user, its log event and change event atomically; false when the userName is taken (the unique index decides). */
+export async function insertUser(db: TenantDb, row: UserRow, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
+  const created = sql`EXISTS (SELECT 1 FROM users WHERE id = ${row.id})`;
+  const [inserted] = await runBatch(db, [db.insert(users).values(row).onConflictDoNothing(), insertEventWhen(event, created), insertChangeWhen(change, created)]);
   return inserted.meta.changes === 1;
 }
 
@@ -37,24 +36,29 @@ export type UserChanges = Partial<Omit<UserRow, "tenantId" | "id" | "version" | 
 
 /**
  * Writes `changes` only if the row is still at `version` (compare-and-swap), bumping it, with the
- * event in the same batch. Returns false when the version moved (the caller re-reads and retries).
+ * log event and change event in the same batch. Returns false when the version moved (the caller
+ * re-reads and retries).
  */
-export async function updateUser(db: TenantDb, tenantId: string, id: string, version: number, changes: UserChanges, event: NewEvent): Promise<boolean> {
+export async function updateUser(db: TenantDb, tenantId: string, id: string, version: number, changes: UserChanges, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
+  const written = sql`EXISTS (SELECT 1 FROM users WHERE id = ${id} AND version = ${version + 1})`;
   const [updated] = await runBatch(db, [
     db
       .update(users)
       .set({ ...changes, version: version + 1 })
       .where(and(eq(users.tenantId, tenantId), eq(users.id, id), eq(users.version, version))),
-    insertEventWhen(event, sql`EXISTS (SELECT 1 FROM users WHERE id = ${id} AND version = ${version + 1})`),
+    insertEventWhen(event, written),
+    insertChangeWhen(change, written),
   ]);
   return updated.meta.changes === 1;
 }
 
-/** Deletes the user at `version`, its memberships and logs it, atomically. */
-export async function deleteUser(db: TenantDb, tenantId: string, id: string, version: number, event: NewEvent): Promise<boolean> {
+/** Deletes the user at `version`, its memberships, and logs it with its change event, atomically. */
+export async function deleteUser(db: TenantDb, tenantId: string, id: string, version: number, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
+  const gone = sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`;
   const [deleted] = await runBatch(db, [
     db.delete(users).where(and(eq(users.tenantId, tenantId), eq(users.id, id), eq(users.version, version))),
-    insertEventWhen(event, sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`),
+    insertEventWhen(event, gone),
+    insertChangeWhen(change, gone),
     db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.memberId, id), sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`)),
   ]);
   return deleted.meta.changes === 1;

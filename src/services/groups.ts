@@ -12,9 +12,19 @@ import { conflict, notFound } from "../scim/errors";
 import { groupColumns, groupDocument, namedMemberIds, patchableGroup } from "../scim/groups";
 import { applyPatch } from "../scim/patch";
 import { GROUP_RESOURCE } from "../scim/schema";
-import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newEvent, staleVersion, type WriteContext } from "./write-context";
+import { groupPayload } from "../events/payload";
+import type { GroupChangeEvents } from "../repo/groups";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newChange, newEvent, staleVersion, type WriteContext } from "./write-context";
 
 const event = (ctx: WriteContext, fields: Parameters<typeof newEvent>[2]) => newEvent(ctx, "Group", fields);
+
+/** The change events of a committed group write, `row` as it is after it: `type` for the group itself, if any. */
+function groupChanges(ctx: WriteContext, row: GroupRow, type: "group.created" | "group.updated" | null): GroupChangeEvents {
+  const group = { group: groupPayload(row) };
+  const membership = newChange(ctx, "group.user_added", row.id, row.version, group);
+  const { type: _type, ...base } = membership;
+  return { group: type ? [newChange(ctx, type, row.id, row.version, group)] : [], membership: base };
+}
 
 const uniquenessDetail = (displayName: string) =>
   `A group with displayName '${displayName}' already exists in this tenant (names are unique regardless of case). Link the existing group instead of creating a new one.`;
@@ -48,7 +58,13 @@ export async function createGroup(ctx: WriteContext, body: Record<string, unknow
     const now = new Date().toISOString();
     const row: GroupRow = { tenantId: ctx.tenant.id, id: crypto.randomUUID(), ...groupColumns(doc), data: doc, source: ctx.actor.provider, version: 1, createdAt: now, updatedAt: now };
     const detail = ["created", ...membershipDetail(known.length, 0, skipped)].join("; ");
-    const created = await insertGroup(ctx.db, row, known, event(ctx, { action: "group.create", resourceId: row.id, target: row.displayName, outcome: "success", status: 201, detail: clipDetail(detail) }));
+    const created = await insertGroup(
+      ctx.db,
+      row,
+      known,
+      event(ctx, { action: "group.create", resourceId: row.id, target: row.displayName, outcome: "success", status: 201, detail: clipDetail(detail) }),
+      groupChanges(ctx, row, "group.created"),
+    );
     if (!created) throw conflict(uniquenessDetail(row.displayName));
     return row;
   });
@@ -100,23 +116,24 @@ async function modifyGroup(
         const holder = await groupIdByNorm(ctx.db, ctx.tenant.id, changes.displayNameNorm!);
         if (holder && holder !== id) throw conflict(uniquenessDetail(changes.displayName!));
       }
+      const next: GroupRow = { ...current, ...changes, version: current.version + 1 };
       let written: boolean;
       try {
-        written = await updateGroup(ctx.db, ctx.tenant.id, id, current.version, changes, { add, remove }, event(ctx, {
-          action,
-          resourceId: id,
-          target: changes.displayName ?? target,
-          outcome: "success",
-          status: 200,
-          detail: clipDetail(detailParts.join("; ")),
-        }));
+        written = await updateGroup(
+          ctx.db,
+          ctx.tenant.id,
+          id,
+          current.version,
+          changes,
+          { add, remove },
+          event(ctx, { action, resourceId: id, target: changes.displayName ?? target, outcome: "success", status: 200, detail: clipDetail(detailParts.join("; ")) }),
+          groupChanges(ctx, next, changed.length ? "group.updated" : null),
+        );
       } catch (error) {
         if (isUniqueViolation(error, "groups", "display_name_norm")) throw conflict(uniquenessDetail(changes.displayName!));
         throw error;
       }
-      if (written) {
-        return { ...current, ...changes, version: current.version + 1 };
-      }
+      if (written) return next;
     }
     throw concurrentWrite("group");
   });
@@ -149,7 +166,7 @@ export async function deleteGroup(ctx: WriteContext, id: string, ifMatch?: strin
       outcome: "success",
       status: 204,
       detail: "deleted; its users stay",
-    }));
+    }), newChange(ctx, "group.deleted", id, current.version + 1, { group: groupPayload(current) }));
     if (!deleted) throw concurrentWrite("group");
   });
 }

@@ -7,9 +7,14 @@ import type { ScimTokenRow, TenantRow } from "../db/control/schema";
 import type { Env } from "../env";
 import { DISPLAY_PREFIX_LENGTH, generateScimToken, sha256Hex } from "../lib/crypto";
 import { controlDb, getTenant, insertLiveToken, insertTenant, revokeLiveToken, rotateToken, type TenantWithToken } from "../repo/control";
+import { sql } from "drizzle-orm";
+import type { ChangeEventType } from "../events/catalogue";
+import { runBatch } from "../repo/batch";
+import { insertChangeWhen } from "../repo/change-events";
 import { ApiError } from "../scim/errors";
+import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 import { copyLiveToken, dropTokenCopies } from "./token-copies";
-import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
+import { newChange } from "./write-context";
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export const PROVIDERS = ["okta", "entra", "onelogin", "jumpcloud", "google", "generic"] as const;
@@ -70,6 +75,16 @@ export async function requireTenantRef(d1: D1Database, slug: string): Promise<Te
   return tenantRefOf(await requireTenant(d1, slug));
 }
 
+/**
+ * The `connection.*` change event, in the tenant's database once CONTROL_DB has committed the
+ * change (the two databases share no transaction; the token row is the truth, the event follows it).
+ * Versioned by the time of the change, so a receiver can order enable / rotate / disable.
+ */
+async function connectionChanged(env: Env, tenant: TenantRef, type: ChangeEventType, token: Pick<ScimTokenRow, "provider" | "prefix">, at: string): Promise<void> {
+  const change = newChange({ tenant }, type, tenant.id, Date.parse(at), { connection: { provider: token.provider, tokenPrefix: token.prefix } });
+  await runBatch(tenantDb(env, tenant), [insertChangeWhen(change, sql`1`)]);
+}
+
 /** Switches SCIM on: mints the tenant's first live token. The raw token is returned once and never stored. */
 export async function enableScim(env: Env, tenant: TenantWithToken, provider: string): Promise<{ raw: string; row: ScimTokenRow }> {
   if (tenant.token) throw new ApiError(409, ALREADY_ON);
@@ -77,6 +92,7 @@ export async function enableScim(env: Env, tenant: TenantWithToken, provider: st
   const inserted = await insertLiveToken(controlDb(env.CONTROL_DB), minted.row);
   if (!inserted) throw new ApiError(409, ALREADY_ON);
   await copyLiveToken(env, tenant, minted.row); // live in CONTROL_DB first, then the copy
+  await connectionChanged(env, tenantRefOf(tenant), "connection.enabled", minted.row, minted.row.createdAt);
   return minted;
 }
 
@@ -88,11 +104,14 @@ export async function regenerateToken(env: Env, tenant: TenantWithToken): Promis
   const rotated = await rotateToken(controlDb(env.CONTROL_DB), tenant.token, minted.row);
   if (!rotated) throw new ApiError(409, "The token changed while regenerating (another regenerate or a switch-off). Read the tenant and retry.");
   await copyLiveToken(env, tenant, minted.row);
+  await connectionChanged(env, tenantRefOf(tenant), "connection.token_rotated", { ...minted.row, provider: tenant.token.provider }, minted.row.createdAt);
   return minted;
 }
 
-/** Switches SCIM off: revokes the live token (idempotent). */
-export async function disableScim(env: Env, tenant: Pick<TenantRow, "id" | "database">): Promise<void> {
+/** Switches SCIM off: revokes the live token (idempotent: switching off what is off changes nothing and yields no event). */
+export async function disableScim(env: Env, tenant: TenantWithToken): Promise<void> {
+  const at = new Date().toISOString();
   await dropTokenCopies(env, tenant); // the copies go before the token
-  await revokeLiveToken(controlDb(env.CONTROL_DB), tenant.id, new Date().toISOString());
+  const revoked = await revokeLiveToken(controlDb(env.CONTROL_DB), tenant.id, at);
+  if (revoked && tenant.token) await connectionChanged(env, tenantRefOf(tenant), "connection.disabled", tenant.token, at);
 }

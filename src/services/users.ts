@@ -13,9 +13,17 @@ import { applyPatch } from "../scim/patch";
 import type { ScimDocument } from "../scim/sanitize";
 import { USER_RESOURCE } from "../scim/schema";
 import { patchableUser, userColumns, userDocument } from "../scim/users";
-import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newEvent, staleVersion, type WriteContext } from "./write-context";
+import { userPayload } from "../events/payload";
+import type { ChangeEventType } from "../events/catalogue";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newChange, newEvent, staleVersion, type WriteContext } from "./write-context";
 
 const event = (ctx: WriteContext, fields: Parameters<typeof newEvent>[2]) => newEvent(ctx, "User", fields);
+
+/** The change event of a committed user write: `row` as it is after the change. */
+const userChange = (ctx: WriteContext, type: ChangeEventType, row: UserRow) => newChange(ctx, type, row.id, row.version, { user: userPayload(row) });
+
+/** The log's action names the change; the change event's type follows it. */
+const CHANGE_TYPE_OF_ACTION: Record<string, ChangeEventType> = { "user.deactivate": "user.deactivated", "user.reactivate": "user.reactivated" };
 
 const uniquenessDetail = (userName: string) =>
   `A user with userName '${userName}' already exists in this tenant (userNames are unique regardless of case). Link the existing user instead of creating a new one.`;
@@ -49,6 +57,7 @@ export async function createUser(ctx: WriteContext, body: Record<string, unknown
       ctx.db,
       row,
       event(ctx, { action: "user.create", resourceId: row.id, target: row.userName, outcome: "success", status: 201, detail: "created" }),
+      userChange(ctx, "user.created", row),
     );
     if (!created) throw conflict(uniquenessDetail(row.userName));
     return row;
@@ -92,6 +101,7 @@ async function modifyUser(
         const holder = await userIdByNorm(ctx.db, ctx.tenant.id, changes.userNameNorm);
         if (holder && holder !== id) throw conflict(uniquenessDetail(String(changes.userName)));
       }
+      const next: UserRow = { ...current, ...changes, version: current.version + 1 };
       let written: boolean;
       try {
         written = await updateUser(
@@ -101,12 +111,13 @@ async function modifyUser(
           current.version,
           changes,
           event(ctx, { action, resourceId: id, target: changes.userName ?? target, outcome: "success", status: 200, detail: clipDetail(detail) }),
+          userChange(ctx, CHANGE_TYPE_OF_ACTION[action] ?? "user.updated", next),
         );
       } catch (error) {
         if (isUniqueViolation(error, "users", "user_name_norm")) throw conflict(uniquenessDetail(String(changes.userName)));
         throw error;
       }
-      if (written) return { ...current, ...changes, version: current.version + 1 };
+      if (written) return next;
     }
     throw concurrentWrite("user");
   });
@@ -154,6 +165,8 @@ export async function deleteUser(ctx: WriteContext, id: string, ifMatch?: string
       id,
       current.version,
       event(ctx, { action: "user.delete", resourceId: id, target, outcome: "success", status: 204, detail: "deleted; removed from its groups" }),
+      // Versioned past the last write, so a receiver that saw that one still takes this.
+      userChange(ctx, "user.deleted", { ...current, version: current.version + 1 }),
     );
     if (!deleted) throw concurrentWrite("user");
   });

@@ -1,5 +1,7 @@
 /** What every write needs, and the provisioning-log bookkeeping that every write shares. */
 import type { Actor, AdminActor } from "../lib/hono";
+import type { ChangeEventType } from "../events/catalogue";
+import type { NewChangeEvent } from "../repo/change-events";
 import { insertEvent, type NewEvent } from "../repo/events";
 import { ApiError } from "../scim/errors";
 import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
@@ -29,6 +31,14 @@ export function newEvent(
   fields: Pick<NewEvent, "action" | "resourceId" | "target" | "outcome" | "status" | "detail">,
 ): NewEvent {
   return { tenantId: ctx.tenant.id, at: new Date().toISOString(), resourceType, tokenPrefix: ctx.actor.tokenPrefix, actor: ctx.actor.admin ?? null, ...fields };
+}
+
+/**
+ * A change event (design.md §4b) for the write's own batch: `resource` is `{user}`, `{group}`,
+ * `{group, user}` or `{connection}`; `version` is the resource's version after the change.
+ */
+export function newChange(ctx: Pick<WriteContext, "tenant">, type: ChangeEventType, resourceId: string | null, version: number | null, resource: Record<string, unknown>): NewChangeEvent {
+  return { tenantId: ctx.tenant.id, type, occurredAt: new Date().toISOString(), resourceId, version, data: { tenant: ctx.tenant.slug, version, ...resource } };
 }
 
 /**

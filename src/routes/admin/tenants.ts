@@ -1,12 +1,15 @@
 /** Admin API: tenants and the SCIM switch (design.md §4). The logic lives in src/services/tenants.ts, shared with the console. */
-import { z } from "zod";
-import { createRouter, publicOrigin, scimEndpoint } from "../../lib/hono";
+import { publicOrigin, scimEndpoint } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { controlDb, listTenants, type TenantWithToken } from "../../repo/control";
 import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken, requireTenant } from "../../services/tenants";
+import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 
-const enableInput = z.object({ provider: z.enum(PROVIDERS).default("okta") });
+/** The documented body of POST /tenants: the service's own schema (plain zod, so described with `.meta`), with an example to build a request from. */
+const createTenantBody = createTenantInput.meta({ id: "CreateTenant", example: { slug: "acme", name: "Acme Inc." } });
+
+const enableInput = z.object({ provider: z.enum(PROVIDERS).default("okta") }).openapi("EnableScim", { example: { provider: "okta" } });
 
 const NO_STORE = { "Cache-Control": "no-store" };
 
@@ -27,36 +30,132 @@ export function tenantView(tenant: TenantWithToken, origin: string) {
   };
 }
 
-export const tenantRoutes = createRouter()
-  .post("/tenants", async (c) => {
-    const input = parseInput(createTenantInput, await readJsonObject(c));
+const Tenant = z
+  .object({
+    slug: z.string(),
+    name: z.string(),
+    database: z.string(),
+    createdAt: z.string(),
+    endpoint: z.string().openapi({ description: "The SCIM base URL to give the identity provider." }),
+    scim: z.object({
+      enabled: z.boolean(),
+      provider: z.string().nullable(),
+      tokenPrefix: z.string().nullable(),
+      tokenCreatedAt: z.string().nullable(),
+      lastUsedAt: z.string().nullable(),
+    }),
+  })
+  .openapi("Tenant");
+
+const ScimToken = z
+  .object({
+    token: z.string().openapi({ description: "The SCIM bearer token, shown only in this answer." }),
+    endpoint: z.string(),
+    provider: z.enum(PROVIDERS).optional(),
+  })
+  .openapi("ScimToken");
+
+export const tenantRoutes = createAdminRouter();
+
+adminRoute(
+  tenantRoutes,
+  createRoute({
+    method: "post",
+    path: "/tenants",
+    summary: "Create a tenant",
+    tags: ["Tenants"],
+    request: { body: { required: true, content: { "application/json": { schema: createTenantBody } } } },
+    responses: { 201: json(Tenant, "The tenant, SCIM off"), ...errors(400, 409) },
+  }),
+  async (c) => {
+    const input = parseInput(createTenantBody, await readJsonObject(c));
     const created = await createTenant(c.env, input);
     return c.json(tenantView({ ...created, token: null }, publicOrigin(c.env, c.req.url)), 201);
-  })
-  .get("/tenants", async (c) => {
+  },
+);
+
+adminRoute(
+  tenantRoutes,
+  createRoute({
+    method: "get",
+    path: "/tenants",
+    summary: "List tenants",
+    tags: ["Tenants"],
+    responses: { 200: json(z.object({ tenants: z.array(Tenant) }), "Every tenant"), ...errors() },
+  }),
+  async (c) => {
     const origin = publicOrigin(c.env, c.req.url);
     const tenants = await listTenants(controlDb(c.env.CONTROL_DB));
     return c.json({ tenants: tenants.map((t) => tenantView(t, origin)) });
-  })
-  .get("/tenants/:slug", async (c) => {
-    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  },
+);
+
+adminRoute(
+  tenantRoutes,
+  createRoute({
+    method: "get",
+    path: "/tenants/{slug}",
+    summary: "One tenant with its SCIM connection state",
+    tags: ["Tenants"],
+    request: { params: SlugParam },
+    responses: { 200: json(Tenant, "The tenant"), ...errors(404) },
+  }),
+  async (c) => {
+    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
     return c.json(tenantView(tenant, publicOrigin(c.env, c.req.url)));
-  })
-  .post("/tenants/:slug/scim", async (c) => {
-    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  },
+);
+
+adminRoute(
+  tenantRoutes,
+  createRoute({
+    method: "post",
+    path: "/tenants/{slug}/scim",
+    summary: "Turn SCIM on: mints the tenant's SCIM token",
+    tags: ["Tenants"],
+    request: { params: SlugParam, body: { required: false, content: { "application/json": { schema: enableInput } } } },
+    responses: { 201: json(ScimToken, "SCIM is on; the token is shown only here"), ...errors(400, 404, 409) },
+  }),
+  async (c) => {
+    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
     const input = parseInput(enableInput, await readJsonObject(c, { allowEmpty: true }));
     const { raw } = await enableScim(c.env, tenant, input.provider);
     const endpoint = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
     return c.json({ token: raw, endpoint, provider: input.provider }, 201, NO_STORE);
-  })
-  .post("/tenants/:slug/scim/token", async (c) => {
-    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  },
+);
+
+adminRoute(
+  tenantRoutes,
+  createRoute({
+    method: "post",
+    path: "/tenants/{slug}/scim/token",
+    summary: "Regenerate the SCIM token (the old one stops working)",
+    tags: ["Tenants"],
+    request: { params: SlugParam },
+    responses: { 201: json(ScimToken.omit({ provider: true }), "The new token, shown only here"), ...errors(404, 409) },
+  }),
+  async (c) => {
+    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
     const { raw } = await regenerateToken(c.env, tenant);
     const endpoint = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
     return c.json({ token: raw, endpoint }, 201, NO_STORE);
-  })
-  .delete("/tenants/:slug/scim", async (c) => {
-    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  },
+);
+
+adminRoute(
+  tenantRoutes,
+  createRoute({
+    method: "delete",
+    path: "/tenants/{slug}/scim",
+    summary: "Turn SCIM off and revoke the token",
+    tags: ["Tenants"],
+    request: { params: SlugParam },
+    responses: { 204: { description: "SCIM is off" }, ...errors(404) },
+  }),
+  async (c) => {
+    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
     await disableScim(c.env, tenant);
     return c.body(null, 204);
-  });
+  },
+);

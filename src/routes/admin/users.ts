@@ -1,8 +1,6 @@
 /** Admin API: a tenant's provisioned users, TheStorage-owned fields, and the provisioning log (design.md §4). */
 import { and, asc, eq } from "drizzle-orm";
-import { z } from "@hono/zod-openapi";
 import { users, type UserRow } from "../../db/tenant/schema";
-import { createRouter } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { listEvents } from "../../repo/events";
@@ -12,6 +10,7 @@ import { requireTenantRef } from "../../services/tenants";
 import { OPERATOR } from "../../services/write-context";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../scim/list";
 import { tenantDb } from "../../tenancy/tenant-db";
+import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 
 /** Paging and search of the admin lists (users, groups). */
 export const adminListQuery = z.object({
@@ -30,14 +29,16 @@ const eventsQuery = z.object({
   resourceId: z.string().trim().max(200).optional(),
 });
 
-const avatarInput = z.object({
+const avatarInput = z
+  .object({
   avatarUrl: z
     .string()
     .trim()
     .max(2048)
     .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), "must be an http(s) URL")
     .nullable(),
-});
+  })
+  .openapi("UserAvatar", { example: { avatarUrl: "https://example.com/avatar.png" } });
 
 export function userView(row: UserRow) {
   return {
@@ -53,9 +54,52 @@ export function userView(row: UserRow) {
   };
 }
 
-export const adminUserRoutes = createRouter()
-  .get("/tenants/:slug/users", async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug"));
+const User = z
+  .object({
+    id: z.string(),
+    userName: z.string(),
+    displayName: z.string().nullable(),
+    email: z.string().nullable().openapi({ description: "The primary (else first) email, lower-cased." }),
+    active: z.boolean(),
+    source: z.string().nullable().openapi({ description: "The origin badge: the provider that created the user (okta, entra, …); null for local users." }),
+    avatarUrl: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("User");
+
+const LogEvent = z
+  .object({
+    id: z.number().int(),
+    at: z.string(),
+    action: z.string(),
+    resourceType: z.string(),
+    resourceId: z.string().nullable(),
+    userName: z.string().nullable(),
+    outcome: z.enum(["success", "failure"]),
+    status: z.number().int(),
+    detail: z.string(),
+    tokenPrefix: z.string().nullable(),
+    actor: z.object({ type: z.string(), id: z.string().optional(), email: z.string().optional() }).nullable(),
+  })
+  .openapi("ProvisioningEvent");
+
+const UserIdParam = SlugParam.extend({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
+
+export const adminUserRoutes = createAdminRouter();
+
+adminRoute(
+  adminUserRoutes,
+  createRoute({
+    method: "get",
+    path: "/tenants/{slug}/users",
+    summary: "List a tenant's provisioned users",
+    tags: ["Users"],
+    request: { params: SlugParam, query: listQuery },
+    responses: { 200: json(z.object({ totalResults: z.number().int(), startIndex: z.number().int(), users: z.array(User) }), "A page of users"), ...errors(400, 404) },
+  }),
+  async (c) => {
+    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
     const query = parseInput(listQuery, c.req.query());
     const { total, rows } = await listUsers(tenantDb(c.env, tenant), tenant.id, {
       where: and(query.q ? userSearch(query.q) : undefined, query.status ? eq(users.active, query.status === "active") : undefined),
@@ -64,16 +108,41 @@ export const adminUserRoutes = createRouter()
       limit: query.count,
     });
     return c.json({ totalResults: total, startIndex: query.startIndex, users: rows.map(userView) });
-  })
-  .patch("/tenants/:slug/users/:id", async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug"));
+  },
+);
+
+adminRoute(
+  adminUserRoutes,
+  createRoute({
+    method: "patch",
+    path: "/tenants/{slug}/users/{id}",
+    summary: "Set a user's TheStorage-owned fields (avatarUrl), never touched by SCIM",
+    tags: ["Users"],
+    request: { params: UserIdParam, body: { required: true, content: { "application/json": { schema: avatarInput } } } },
+    responses: { 200: json(User, "The user"), ...errors(400, 404) },
+  }),
+  async (c) => {
+    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
     const { avatarUrl } = parseInput(avatarInput, await readJsonObject(c));
-    const row = await runWrite<UserRow>(c.env, tenant, OPERATOR, { kind: "user.avatar", id: c.req.param("id"), avatarUrl });
+    const row = await runWrite<UserRow>(c.env, tenant, OPERATOR, { kind: "user.avatar", id: c.req.param("id")!, avatarUrl });
     return c.json(userView(row));
-  })
-  .get("/tenants/:slug/events", async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug"));
+  },
+);
+
+adminRoute(
+  adminUserRoutes,
+  createRoute({
+    method: "get",
+    path: "/tenants/{slug}/events",
+    summary: "The provisioning log, newest first",
+    tags: ["Provisioning log"],
+    request: { params: SlugParam, query: eventsQuery },
+    responses: { 200: json(z.object({ events: z.array(LogEvent) }), "A page of the log"), ...errors(400, 404) },
+  }),
+  async (c) => {
+    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
     const query = parseInput(eventsQuery, c.req.query());
     const rows = await listEvents(tenantDb(c.env, tenant), tenant.id, query);
     return c.json({ events: rows.map(({ tenantId: _tenant, target, ...event }) => ({ ...event, userName: target })) });
-  });
+  },
+);

@@ -1,0 +1,46 @@
+/**
+ * The transactional outbox: change-event inserts for a write's own batch. Each insert is guarded
+ * by the same condition as the write's provisioning-log row ("the write above happened"), so a
+ * change event exists if and only if its change committed. Ids are made in SQL, so one statement
+ * can yield an event per member of a 5,000-member push without binding 5,000 ids twice.
+ */
+import { sql, type SQL } from "drizzle-orm";
+import type { ChangeEventType } from "../events/catalogue";
+
+export interface NewChangeEvent {
+  tenantId: string;
+  type: ChangeEventType;
+  occurredAt: string;
+  resourceId: string | null;
+  version: number | null;
+  /** The payload's `data`: tenant slug, version and the resource. */
+  data: Record<string, unknown>;
+}
+
+const EVENT_ID = sql.raw(`'evt_' || lower(hex(randomblob(16)))`);
+
+/** The provisioning-log row this batch wrote just before (ids only grow, and a batch is one transaction). */
+const logIdOf = (tenantId: string) => sql`(SELECT max(id) FROM events WHERE tenant_id = ${tenantId})`;
+
+/** A change-event insert for a batch, inserted only if `condition` holds when it runs. */
+export function insertChangeWhen(event: NewChangeEvent, condition: SQL): SQL {
+  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id)
+    SELECT ${EVENT_ID}, ${event.tenantId}, ${event.type}, ${event.occurredAt}, ${event.resourceId}, ${event.version},
+           ${JSON.stringify(event.data)}, ${logIdOf(event.tenantId)}
+    WHERE ${condition}`;
+}
+
+/**
+ * One `group.user_added` / `group.user_removed` event per member in `memberIds` (a chunk under D1's
+ * parameter limit) that is a user of the tenant, with the user's ids read at write time.
+ * `base.data` holds tenant, version and group; the user is added per row.
+ */
+export function insertMembershipChangesWhen(base: Omit<NewChangeEvent, "type">, type: "group.user_added" | "group.user_removed", memberIds: string[], condition: SQL): SQL {
+  const { user: _ignored, ...data } = base.data;
+  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id)
+    SELECT ${EVENT_ID}, ${base.tenantId}, ${type}, ${base.occurredAt}, ${base.resourceId}, ${base.version},
+           json_set(${JSON.stringify(data)}, '$.user', json_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id)),
+           ${logIdOf(base.tenantId)}
+    FROM users u
+    WHERE u.tenant_id = ${base.tenantId} AND u.id IN (${sql.join(memberIds.map((id) => sql`${id}`), sql`, `)}) AND ${condition}`;
+}
