@@ -53,22 +53,35 @@ export class TokenGate {
 
   /** Runs `batch` (which carries `statement()` first) as the check, if none is in flight yet. */
   carry<T>(batch: () => Promise<T>): Promise<T> {
-    const run = batch();
-    const verdict = run.then(
-      () => true,
-      (error: unknown) => (isTokenRefusal(error) ? false : Promise.reject(error)),
+    const run = batch().then(
+      (value) => {
+        this.#settle(true);
+        return value;
+      },
+      (error: unknown) => {
+        // Settled before anyone sees the error, so nothing written on the way out (a failure event) gets through.
+        if (isTokenRefusal(error)) {
+          this.#settle(false);
+          throw unauthorized();
+        }
+        throw error;
+      },
     );
     if (!this.#inFlight) {
-      this.#inFlight = verdict;
-      // Another failure of the batch (a unique index, the platform) says nothing about the token.
-      verdict.catch(() => {
-        if (this.#inFlight === verdict) this.#inFlight = null;
+      const verdict = run.then(
+        () => true,
+        () => (this.#state === "refused" ? false : null),
+      );
+      this.#inFlight = verdict.then((ok) => {
+        // Another failure of the batch (a unique index, the platform) says nothing about the token.
+        if (ok === null) {
+          this.#inFlight = null;
+          return this.check();
+        }
+        return ok;
       });
     }
-    verdict.then((ok) => this.#settle(ok), () => {});
-    return run.catch((error: unknown) => {
-      throw isTokenRefusal(error) ? unauthorized() : error;
-    });
+    return run;
   }
 
   /** True once the token is known live: waits for a check in flight, or runs one on its own. */

@@ -113,9 +113,15 @@ describe("Server-Timing: storage round trips per request", () => {
     const first = await tenant.scim("PATCH", `/Groups/${id}`, patchOp([{ op: "replace", path: "displayName", value: "Sales EU" }]));
     expect(first.status).toBe(204);
 
+    const renamed = await tenant.scim("PATCH", `/Groups/${id}`, patchOp([{ op: "replace", path: "displayName", value: "Sales Europe" }]));
+    expect(renamed.status).toBe(204);
+    expect(roundTrips(renamed)).toBeLessThanOrEqual(2);
+
+    // A membership change also reads which of the ids it names are members and users (one batch):
+    // memberships also change outside the group's writer (a user's deletion), so it is not remembered.
     const removed = await tenant.scim("PATCH", `/Groups/${id}`, patchOp([{ op: "remove", path: `members[value eq "${alice}"]` }]));
     expect(removed.status).toBe(204);
-    expect(roundTrips(removed)).toBeLessThanOrEqual(2);
+    expect(roundTrips(removed)).toBeLessThanOrEqual(3);
 
     const put = await tenant.scim("PUT", `/Groups/${id}`, { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Sales World" });
     expect(put.status).toBe(200);

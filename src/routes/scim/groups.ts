@@ -60,9 +60,9 @@ groupRoutes.get("/:id", async (c) => {
 });
 
 groupRoutes.put("/:id", async (c) => {
-  const { tenant, actor } = scimContext(c);
+  const { tenant, actor, via } = scimContext(c);
   const body = await readJsonObject(c);
-  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.replace", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") });
+  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.replace", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") }, via);
   return groupResponse(c, row);
 });
 
@@ -72,16 +72,16 @@ groupRoutes.put("/:id", async (c) => {
  * with `attributes` or `excludedAttributes` gets 200 with it.
  */
 groupRoutes.patch("/:id", async (c) => {
-  const { tenant, actor } = scimContext(c);
+  const { tenant, actor, via } = scimContext(c);
   const body = await readJsonObject(c);
-  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.patch", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") });
+  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.patch", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") }, via);
   const params = queryParams(c);
   if (!params.attributes && !params.excludedAttributes) return c.body(null, 204, { ETag: etagOf(row.version) });
   return groupResponse(c, row);
 });
 
 groupRoutes.delete("/:id", async (c) => {
-  const { tenant, actor } = scimContext(c);
-  await runWrite(c.env, tenant, actor, { kind: "group.delete", id: c.req.param("id"), ifMatch: c.req.header("If-Match") });
+  const { tenant, actor, via } = scimContext(c);
+  await runWrite(c.env, tenant, actor, { kind: "group.delete", id: c.req.param("id"), ifMatch: c.req.header("If-Match") }, via);
   return c.body(null, 204);
 });
