@@ -179,9 +179,10 @@ export async function updateGroup(
   membership: { add: string[]; remove: string[] },
   event: NewEvent,
   changeEvents: GroupChangeEvents,
-): Promise<boolean> {
+  options: { readMembers?: boolean } = {},
+): Promise<{ written: boolean; members?: MemberRef[] }> {
   const written = sql`EXISTS (SELECT 1 FROM groups WHERE id = ${id} AND version = ${version + 1})`;
-  const [updated] = await runBatch(db, [
+  const results = await runBatch(db, [
     db
       .update(groups)
       .set({ ...changes, version: version + 1 })
@@ -189,8 +190,13 @@ export async function updateGroup(
     ...membershipStatements(tenantId, id, membership.add, membership.remove, changes.updatedAt, written),
     insertEventWhen(event, written),
     ...changeStatements(changeEvents, membership.add, membership.remove, written),
+    // The response's members, as the write left them, in the same round trip.
+    ...(options.readMembers ? [membersQuery(db, tenantId, eq(groupMembers.groupId, id))] : []),
   ]);
-  return updated.meta.changes === 1;
+  const members = options.readMembers
+    ? (results[results.length - 1].results as { id: string; display_name: string | null; user_name: string }[]).map((r) => ({ id: r.id, display: r.display_name ?? r.user_name }))
+    : undefined;
+  return { written: results[0].meta.changes === 1, members };
 }
 
 /** Deletes the group at `version` and its membership rows (never the users), with the event. */

@@ -9,7 +9,10 @@ import { clipDetail, insertEvent } from "../repo/events";
 import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, memberIdsOf, membersAndUsersAmong, updateGroup, type GroupChanges } from "../repo/groups";
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
-import { groupColumns, groupDocument, namedMemberIds, patchableGroup } from "../scim/groups";
+import { groupColumns, groupDocument, namedMemberIds, patchableGroup, type MemberRef } from "../scim/groups";
+
+/** A group as a write left it; `members` when the write read them back for its answer. */
+export type WrittenGroup = GroupRow & { members?: MemberRef[] };
 import { applyPatch } from "../scim/patch";
 import { GROUP_RESOURCE } from "../scim/schema";
 import { groupPayload } from "../events/payload";
@@ -89,7 +92,8 @@ async function modifyGroup(
   ifMatch: string | undefined,
   among: string[] | undefined,
   compute: (current: GroupRow, memberIds: string[]) => GroupChange,
-): Promise<GroupRow> {
+  options: { readMembers?: boolean } = {},
+): Promise<WrittenGroup> {
   let target: string | null = null;
   return logged(ctx, "Group", "group.update", () => id, () => target, async () => {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
@@ -129,7 +133,7 @@ async function modifyGroup(
       // A displayName taken by another group fails the write on the unique index (caught below): no read first.
       const changes: GroupChanges = { ...groupColumns(doc), data: doc, updatedAt: new Date().toISOString() };
       const next: GroupRow = { ...current, ...changes, version: current.version + 1 };
-      let written: boolean;
+      let written: { written: boolean; members?: MemberRef[] };
       try {
         written = await updateGroup(
           ctx.db,
@@ -140,14 +144,15 @@ async function modifyGroup(
           { add, remove },
           event(ctx, { action, resourceId: id, target: changes.displayName ?? target, outcome: "success", status: 200, detail: clipDetail(detailParts.join("; ")) }),
           groupChanges(ctx, next, changed.length ? "group.updated" : null),
+          options,
         );
       } catch (error) {
         if (isUniqueViolation(error, "groups", "display_name_norm")) throw conflict(uniquenessDetail(changes.displayName!));
         throw error;
       }
-      if (written) {
+      if (written.written) {
         if (ctx.memory) ctx.memory.group = next;
-        return next;
+        return { ...next, members: written.members };
       }
       forgetGroup(ctx);
     }
@@ -156,8 +161,11 @@ async function modifyGroup(
 }
 
 /** PUT replaces displayName, externalId and members; a PUT without a `members` key leaves membership alone. */
+/** A PUT's answer carries the members: read in the write's own batch. */
 export function replaceGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {
-  return modifyGroup(ctx, id, ifMatch, undefined, () => groupDocument(body));
+  const replacement = groupDocument(body);
+  // Without a `members` key, membership is left alone: no member ids need reading.
+  return modifyGroup(ctx, id, ifMatch, replacement.memberIds === undefined ? [] : undefined, () => replacement, { readMembers: true });
 }
 
 export function patchGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {

@@ -70,6 +70,8 @@ export async function logged<T>(
   try {
     return await write();
   } catch (error) {
+    // A refused token is not the tenant's request: nothing to log, and nothing may be written for it.
+    if (error instanceof ApiError && error.status === 401) throw error;
     const refused = error instanceof ApiError;
     const record = insertEvent(
       ctx.db,

@@ -5,7 +5,7 @@ import { createRouter, type AppEnv } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
 import { getGroup, getGroupWithMembers, listGroupRows, membersOfGroups } from "../../repo/groups";
 import { runWrite } from "../../services/commands";
-import { createGroup } from "../../services/groups";
+import { createGroup, type WrittenGroup } from "../../services/groups";
 import { etagOf } from "../../scim/etag";
 import { notFound } from "../../scim/errors";
 import { fieldOf } from "../../scim/json";
@@ -62,8 +62,8 @@ groupRoutes.get("/:id", async (c) => {
 groupRoutes.put("/:id", async (c) => {
   const { tenant, actor, via } = scimContext(c);
   const body = await readJsonObject(c);
-  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.replace", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") }, via);
-  return groupResponse(c, row);
+  const { members, ...row } = await runWrite<WrittenGroup>(c.env, tenant, actor, { kind: "group.replace", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") }, via);
+  return groupResponse(c, row, 200, members);
 });
 
 /**
