@@ -48,6 +48,28 @@ export class Phase {
     this.wallMs = null;
     this.notes = [];
     this.extra = {};
+    /** kind → (storage round trips from Server-Timing → requests), for the service's answers. */
+    this.roundTrips = new Map();
+  }
+
+  /** Records the `rt=<n>` of a `Server-Timing: storage;dur=…;desc="rt=<n>"` header, if any. */
+  noteRoundTrips(kind, header) {
+    const match = /storage;[^,]*desc="rt=(\d+)"/.exec(header ?? "");
+    if (!match) return;
+    let counts = this.roundTrips.get(kind);
+    if (!counts) this.roundTrips.set(kind, (counts = new Map()));
+    const n = Number(match[1]);
+    counts.set(n, (counts.get(n) ?? 0) + 1);
+  }
+
+  /** "1", or "1–2 (mostly 1)" when requests of one kind differed; "" when none reported it. */
+  roundTripsOf(kind) {
+    const counts = this.roundTrips.get(kind);
+    if (!counts || counts.size === 0) return "";
+    const ns = [...counts.keys()].sort((a, b) => a - b);
+    if (ns.length === 1) return String(ns[0]);
+    const mode = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
+    return `${ns[0]}–${ns[ns.length - 1]} (mostly ${mode})`;
   }
 
   sample(kind, ms) {
@@ -79,7 +101,7 @@ export class Phase {
       failureSamples: this.failureSamples,
       throttled429: this.throttled,
       throttledWaitMs: round(this.throttledWaitMs),
-      kinds: Object.fromEntries([...this.kinds.keys()].map((k) => [k, this.stats(k)])),
+      kinds: Object.fromEntries([...this.kinds.keys()].map((k) => [k, { ...this.stats(k), ...(this.roundTrips.has(k) ? { roundTrips: Object.fromEntries(this.roundTrips.get(k)) } : {}) }])),
       notes: this.notes,
       ...this.extra,
     };
@@ -151,6 +173,7 @@ export class Client {
         }
       }
       const ok = expect(res.status);
+      phase.noteRoundTrips(kind, res.headers.get("Server-Timing"));
       if (ok) phase.sample(kind, ms);
       else phase.fail(kind, res.status, `${method} ${path.slice(0, 120)} → ${res.status} ${typeof parsed === "object" && parsed ? (parsed.detail ?? JSON.stringify(parsed)) : text}`);
       return { status: res.status, ok, ms, body: parsed, headers: res.headers };

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { Env } from "../env";
 import type { AdminActor } from "../db/tenant/schema";
 import type { StorageMeter } from "./storage-meter";
-import type { TokenGate } from "../tenancy/request-storage";
+import type { CopyProbe, TokenGate } from "../tenancy/request-storage";
 import type { TenantRef } from "../tenancy/tenant-db";
 
 export type { AdminActor };
@@ -26,6 +26,8 @@ export interface AppEnv {
     storageMeter: StorageMeter;
     /** SCIM requests authenticated from this isolate's cache: the token check still owed (null: already verified). */
     tokenGate: TokenGate | null;
+    /** SCIM requests CONTROL_DB authenticated: learns whether the token has its copy (null: warm). */
+    tokenCopyProbe: CopyProbe | null;
     /** Who is calling an admin route (/admin/v1, the console): set by admin authentication. */
     adminActor: AdminActor;
   };

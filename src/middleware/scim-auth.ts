@@ -18,7 +18,7 @@ import { createMiddleware } from "hono/factory";
 import { digestsEqual, sha256Hex } from "../lib/crypto";
 import type { Actor, AppEnv } from "../lib/hono";
 import { controlDb, findLiveToken, touchToken } from "../repo/control";
-import { TokenGate, unauthorized } from "../tenancy/request-storage";
+import { CopyProbe, TokenGate, unauthorized } from "../tenancy/request-storage";
 import { tenantD1, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 
 export { unauthorized };
@@ -62,6 +62,7 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
     entry = undefined;
   }
   let gate: TokenGate | null = null;
+  let probe: CopyProbe | null = null;
   if (entry) {
     gate = new TokenGate({ tenantId: entry.tenant.id, digest }, tenantD1(c.env, entry.tenant), c.get("storageMeter"));
   } else {
@@ -74,14 +75,19 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
       tokenId: found.token.id,
       until: now + KNOWN_TOKEN_TTL_MS,
     };
-    if (known.size >= MAX_KNOWN) known.clear();
-    known.set(key, entry);
+    probe = new CopyProbe({ tenantId: entry.tenant.id, digest });
   }
 
   c.set("tenant", entry.tenant);
   c.set("actor", entry.actor);
   c.set("tokenGate", gate);
+  c.set("tokenCopyProbe", probe);
   await next();
+  // Remembered only once its copy is known to exist: warm requests are checked against the copy.
+  if (probe?.present) {
+    if (known.size >= MAX_KNOWN) known.clear();
+    known.set(key, entry);
+  }
   if (gate && !(await gate.check())) {
     known.delete(key);
     throw unauthorized();

@@ -24,6 +24,11 @@ export function tokenCheckSql(tenantId: string, digest: string): { sql: string; 
   };
 }
 
+/** Whether `digest` has a copy (1 or 0, as `present`): never fails, for a request CONTROL_DB already authenticated. */
+export function tokenCopyProbeSql(tenantId: string, digest: string): { sql: string; params: unknown[] } {
+  return { sql: "SELECT count(*) AS present FROM tenant_tokens WHERE tenant_id = ? AND digest = ?", params: [tenantId, digest] };
+}
+
 export function isTokenRefusal(error: unknown): boolean {
   const e = error as { message?: string; cause?: { message?: string } };
   return `${e?.message} ${e?.cause?.message}`.includes(TOKEN_REFUSED_MARKER);

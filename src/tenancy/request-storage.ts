@@ -11,7 +11,7 @@
  * Once the check has passed, calls go straight through; once it has failed, every further call is
  * refused without I/O, so no bookkeeping write (a failure event) follows a refused token either.
  */
-import { isTokenRefusal, tokenCheckSql } from "../repo/token-copies";
+import { isTokenRefusal, tokenCheckSql, tokenCopyProbeSql } from "../repo/token-copies";
 import { ApiError } from "../scim/errors";
 import type { StorageMeter } from "../lib/storage-meter";
 
@@ -107,6 +107,32 @@ export class TokenGate {
   }
 }
 
+/**
+ * For a request CONTROL_DB authenticated (a cold one): whether the tenant database has the token's
+ * copy, learnt for free in the request's first batch. Only then may the isolate remember the token,
+ * since warm requests are checked against that copy: a token whose copy is missing (minted before
+ * copies existed, until the sync writes it) keeps being authenticated by CONTROL_DB instead of
+ * being refused every other request.
+ */
+export class CopyProbe {
+  present: boolean | null = null;
+  #sent = false;
+
+  constructor(private readonly credential: TokenCredential) {}
+
+  /** The probe statement, the first time only. */
+  take(d1: D1Database): D1PreparedStatement | null {
+    if (this.#sent) return null;
+    this.#sent = true;
+    const probe = tokenCopyProbeSql(this.credential.tenantId, this.credential.digest);
+    return d1.prepare(probe.sql).bind(...probe.params);
+  }
+
+  read(result: D1Result): void {
+    this.present = Number((result.results[0] as { present?: number } | undefined)?.present ?? 0) > 0;
+  }
+}
+
 const READ = /^\s*select\b/i;
 
 /** Wraps a prepared statement so its execution is metered and gated; `inner` is what D1's batch() takes. */
@@ -150,6 +176,7 @@ export class RequestD1 {
     private readonly d1: D1Database,
     private readonly meter?: StorageMeter,
     private readonly gate?: TokenGate | null,
+    private readonly probe?: CopyProbe | null,
   ) {}
 
   prepare(query: string): RequestStatement {
@@ -159,6 +186,12 @@ export class RequestD1 {
   async batch(statements: RequestStatement[]): Promise<D1Result[]> {
     const inner = statements.map((s) => (s instanceof RequestStatement ? s.inner : (s as D1PreparedStatement)));
     const gate = this.#pendingGate();
+    const probe = gate ? null : this.probe?.take(this.d1);
+    if (probe) {
+      const [probed, ...results] = await this.#track(() => this.d1.batch([probe, ...inner]));
+      this.probe!.read(probed);
+      return results;
+    }
     if (!gate) return this.#track(() => this.d1.batch(inner));
     const results = await gate.carry(() => this.#track(() => this.d1.batch([gate.statement(), ...inner])));
     return results.slice(1);

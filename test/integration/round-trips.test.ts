@@ -3,6 +3,7 @@
 // request never changes data, even when this isolate still remembers the token's tenant.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { syncTokenCopies } from "../../src/services/token-copies";
 import { admin, oktaUser, request, scimTenant, type JsonResponse, type ScimTenant } from "../support/harness";
 
 const SERVER_TIMING = /^storage;dur=\d+(\.\d+)?;desc="rt=(\d+)", total;dur=\d+(\.\d+)?$/;
@@ -236,6 +237,27 @@ describe("Authentication in the data round trip", () => {
     expect(await copies()).toEqual(live);
     await admin("DELETE", `/tenants/${tenant.slug}/scim`);
     expect(await copies()).toHaveLength(0);
+  });
+
+  it("a live token without its copy keeps working through CONTROL_DB until syncTokenCopies writes the copy; stale copies are dropped", async () => {
+    const tenant = await scimTenant();
+    const tenantId = (await env.CONTROL_DB.prepare("SELECT id FROM tenants WHERE slug = ?").bind(tenant.slug).first<{ id: string }>())!.id;
+    // A token minted before copies existed: no copy, and a leftover copy of a revoked token.
+    await env.TENANT_DEFAULT.prepare("DELETE FROM tenant_tokens WHERE tenant_id = ?").bind(tenantId).run();
+    await env.TENANT_DEFAULT.prepare("INSERT INTO tenant_tokens (digest, tenant_id, token_id, prefix, provider, created_at) VALUES (?, ?, 'old', 'tsscim_old', 'okta', '2020-01-01')")
+      .bind("0".repeat(64), tenantId)
+      .run();
+    for (let i = 0; i < 3; i++) {
+      const response = await tenant.scim("GET", "/Users?count=1");
+      expect(response.status).toBe(200);
+      expect(roundTrips(response)).toBe(2); // never remembered: CONTROL_DB answers every time
+    }
+    expect(await syncTokenCopies(env)).toMatchObject({ copied: expect.any(Number), dropped: expect.any(Number) });
+    const { results } = await env.TENANT_DEFAULT.prepare("SELECT token_id FROM tenant_tokens WHERE tenant_id = ?").bind(tenantId).all<{ token_id: string }>();
+    const live = await env.CONTROL_DB.prepare("SELECT id FROM scim_tokens WHERE tenant_id = ? AND revoked_at IS NULL").bind(tenantId).first<{ id: string }>();
+    expect(results.map((r) => r.token_id)).toEqual([live!.id]);
+    expect(roundTrips(await tenant.scim("GET", "/Users?count=1"))).toBe(2);
+    expect(roundTrips(await tenant.scim("GET", "/Users?count=1"))).toBe(1);
   });
 
   it("tenants stay isolated: a token warm for one tenant opens no other tenant, and each sees only its own data", async () => {

@@ -10,8 +10,9 @@ export function scimContext(c: Context<AppEnv>) {
   const actor = c.get("actor");
   const meter = c.get("storageMeter");
   const gate = c.get("tokenGate");
+  const probe = c.get("tokenCopyProbe");
   // Metered for Server-Timing, and carrying the token check while it is still owed.
-  const db = tenantDb(c.env, tenant, (binding) => new RequestD1(binding, meter, gate).asD1());
+  const db = tenantDb(c.env, tenant, (binding) => new RequestD1(binding, meter, gate, probe).asD1());
   const baseUrl = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
   const write: WriteContext = { db, tenant, actor };
   const via: WriteVia = { meter, gate };
