@@ -8,7 +8,7 @@
  * table plus PASS/MISS lines for the targets. Results go to bench/results.json. See bench/README.md.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -193,10 +193,12 @@ async function d1Json(args) {
 // ---------------------------------------------------------------------------------------------
 // Main
 
-/** A fresh clone has no node_modules: install exactly the lock file first, as `npm start` does. */
+/**
+ * A fresh clone has no node_modules: install exactly the lock file first (`npm ci`), as `npm start`
+ * does, instead of failing on the missing wrangler. An existing install is used as it is.
+ */
 function ensureInstalled() {
-  const installed = path.join(ROOT, "node_modules", ".package-lock.json");
-  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(path.join(ROOT, "package-lock.json")).mtimeMs) return;
+  if (existsSync(path.join(ROOT, "node_modules", "wrangler", "package.json"))) return;
   progress.say("installing dependencies (npm ci)…");
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
   const result = spawnSync(npm, ["ci", "--no-audit", "--no-fund"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
