@@ -5,7 +5,8 @@
  *
  * It remembers its resource's current row (ResourceMemory): after the first write, a write computes
  * from memory and commits in one D1 batch, guarded by the row's version (a miss re-reads and
- * retries). When the request's token was not verified yet, the Worker sends its credential and every
+ * retries). The memory is also kept in the object's own storage, which lives with the object (no
+ * network round trip), so it survives the object being evicted between an IdP's pushes. When the request's token was not verified yet, the Worker sends its credential and every
  * batch here carries the token check (src/tenancy/request-storage.ts), so a refused token changes
  * nothing. Each answer says how many D1 round trips it took, for the request's Server-Timing.
  */
@@ -30,20 +31,37 @@ export class ScimWriter extends DurableObject<Env> {
     return run;
   }
 
+  async #recall(tenantId: string): Promise<ResourceMemory> {
+    let memory = this.#memory.get(tenantId);
+    if (!memory) {
+      memory = (await this.ctx.storage.get<ResourceMemory>(tenantId)) ?? {};
+      this.#memory.set(tenantId, memory);
+    }
+    return memory;
+  }
+
+  /** Written behind the answer: the runtime holds the answer until the object's storage has it. */
+  #keep(tenantId: string, memory: ResourceMemory): void {
+    const kept = memory.user || memory.group ? this.ctx.storage.put(tenantId, { user: memory.user, group: memory.group }) : this.ctx.storage.delete(tenantId);
+    kept.catch(() => this.#memory.delete(tenantId));
+  }
+
   async execute(tenant: TenantRef, actor: Actor, command: WriteCommand, credential?: TokenCredential): Promise<WriteOutcome> {
     return this.#exclusive(async () => {
       const meter = new StorageMeter();
       const gate = credential ? new TokenGate(credential, tenantD1(this.env, tenant), meter) : null;
       const db = tenantDb(this.env, tenant, (binding) => new RequestD1(binding, meter, gate).asD1());
-      let memory = this.#memory.get(tenant.id);
-      if (!memory) this.#memory.set(tenant.id, (memory = {}));
+      const memory = await this.#recall(tenant.id);
+      const before = { ...memory };
       try {
         const value = await executeCommand({ db, tenant, actor, memory }, command);
         return { ok: true, value, roundTrips: meter.summary().roundTrips } as const;
       } catch (error) {
         if (error instanceof ApiError) return { ok: false, error: error.toJSON(), roundTrips: meter.summary().roundTrips } as const;
-        this.#memory.delete(tenant.id); // an unexpected failure: trust nothing remembered
+        memory.user = memory.group = undefined; // an unexpected failure: trust nothing remembered
         throw error;
+      } finally {
+        if (memory.user !== before.user || memory.group !== before.group) this.#keep(tenant.id, memory);
       }
     });
   }
