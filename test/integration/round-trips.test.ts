@@ -58,6 +58,11 @@ describe("Server-Timing: storage round trips per request", () => {
     expect(search.body.totalResults).toBe(1);
     expect(roundTrips(search)).toBe(1);
 
+    // At the root, across resource types: every type's total at once, then the pages at once.
+    const rootSearch = await tenant.scim("POST", "/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], filter: `userName eq "${userName}"` });
+    expect(rootSearch.body.totalResults).toBe(1);
+    expect(roundTrips(rootSearch)).toBe(2);
+
     const notModified = await tenant.scim("GET", `/Users/${id}`, undefined, { "If-None-Match": byId.headers.get("ETag")! });
     expect(notModified.status).toBe(304);
     expect(roundTrips(notModified)).toBe(1);
