@@ -764,6 +764,26 @@ async function main() {
   }
   out.push(table(["phase", "request", "n", "rt", "p50", "p95", "p99", "max", "throughput", "fail", "429"], rows));
   out.push("rt: storage round trips on the request's path, from the service's Server-Timing header (the baseline sends none).");
+  // Where a service request's time goes, by the service's own Server-Timing. A Worker's clock only
+  // advances across I/O, so `total` is time spent waiting on I/O (storage, the rate limiter, the
+  // body); the rest of the client's latency is CPU (ours and the runtime's), queueing for the
+  // machine's cores, and the HTTP hop through wrangler's proxy.
+  const anatomyRows = [];
+  for (const p of Object.values(phases)) {
+    if (p.skipped) continue;
+    for (const kind of p.kinds.keys()) {
+      const st = p.stats(kind);
+      const server = p.serverTimingOf(kind);
+      if (!server || st.n < 20) continue;
+      const rest = st.p50 !== null && server.totalP50 !== null ? Math.max(0, st.p50 - server.totalP50) : null;
+      anatomyRows.push([p.name, kind, p.roundTripsOf(kind), fmtMs(st.p50), fmtMs(server.totalP50), fmtMs(server.storageP50), fmtMs(rest)]);
+    }
+  }
+  if (anatomyRows.length) {
+    out.push("");
+    out.push("Where the time goes (p50 ms): client latency, the server's Server-Timing total and storage, and the rest (CPU, queueing for cores, HTTP via wrangler)");
+    out.push(table(["phase", "request", "rt", "client", "server total", "storage", "rest"], anatomyRows));
+  }
   if (s) {
     out.push("");
     out.push(`Scale: tenant of ${s.large.users} users (${s.large.database}) vs reference tenant of ${s.small.users} (${s.small.database}), requests alternating`);
