@@ -5,7 +5,12 @@ import { RequestD1, type WriteVia } from "../../tenancy/request-storage";
 import { tenantDb } from "../../tenancy/tenant-db";
 import type { WriteContext } from "../../services/write-context";
 
-export function scimContext(c: Context<AppEnv>) {
+type ScimContext = ReturnType<typeof buildScimContext>;
+
+/** One per request: handlers and their response helpers share it. */
+const built = new WeakMap<Context<AppEnv>, ScimContext>();
+
+function buildScimContext(c: Context<AppEnv>) {
   const tenant = c.get("tenant");
   const actor = c.get("actor");
   const meter = c.get("storageMeter");
@@ -17,4 +22,10 @@ export function scimContext(c: Context<AppEnv>) {
   const write: WriteContext = { db, tenant, actor };
   const via: WriteVia = { meter, gate };
   return { tenant, actor, db, baseUrl, write, via };
+}
+
+export function scimContext(c: Context<AppEnv>): ScimContext {
+  let context = built.get(c);
+  if (!context) built.set(c, (context = buildScimContext(c)));
+  return context;
 }
