@@ -1,5 +1,6 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { kCurrentWorker } from "miniflare";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -34,6 +35,9 @@ export default defineConfig(async () => {
                 // A second, tight Rate Limiting binding that the rate-limit test swaps in for
                 // SCIM_RATE_LIMIT, so the 429 path runs for real without slowing every other test.
                 ratelimits: { TIGHT_RATE_LIMIT: { namespace_id: "1002", simple: { limit: 20, period: 10 } } },
+                // The ScimDirectory RPC entrypoint through a real service binding, as TheStorage's
+                // Workers bind it (`[[services]] … entrypoint = "ScimDirectory"`): this worker, that export.
+                serviceBindings: { DIRECTORY: { name: kCurrentWorker, entrypoint: "ScimDirectory" } },
               },
             }),
           ],

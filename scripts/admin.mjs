@@ -23,6 +23,7 @@ const USAGE = `Usage: npm run admin -- <command>
   users <slug> [--q text] [--count N] [--start N]
   avatar <slug> <userId> <url|none>   set or clear TheStorage's avatar for a user
   events <slug> [--limit N] [--before ID]
+  link <slug> [--minutes N] [--return URL]   a single-use setup link for the tenant's IT admin
 
 Environment: SCIM_ADMIN_URL (default ${origin}), ADMIN_TOKEN (default: .dev.vars).`;
 
@@ -125,6 +126,17 @@ async function main() {
     case "events": {
       const result = await call("GET", `/tenants/${a}/events?${query({ limit: flags.limit, before: flags.before })}`);
       return result.status === 200 ? print(result.json) : fail(result);
+    }
+    case "link": {
+      if (!a) return console.log(USAGE);
+      const minutes = flags.minutes === undefined ? undefined : Number(flags.minutes);
+      const result = await call("POST", `/tenants/${a}/setup-links`, { expiresInMinutes: minutes, returnUrl: flags.return });
+      if (result.status !== 201) fail(result);
+      return console.log(`
+  Setup link  ${result.json.url}
+  Expires     ${result.json.expiresAt}
+
+  Works once. Send it to ${a}'s IT admin: it opens the console for this tenant alone.`);
     }
     default:
       console.log(USAGE);

@@ -11,6 +11,7 @@ import type { AppEnv } from "./lib/hono";
 import { adminAuth } from "./middleware/admin-auth";
 import { isAdminApiPath, onError, renderError } from "./middleware/errors";
 import { adminApiRoutes } from "./routes/admin";
+import { faviconRoutes } from "./routes/favicon";
 import { healthRoutes } from "./routes/health";
 import { scimServerTiming } from "./middleware/server-timing";
 import { scimRoutes } from "./routes/scim";
@@ -46,6 +47,7 @@ export function createApp() {
   );
 
   app.route("/", healthRoutes);
+  app.route("/", faviconRoutes);
   app.use("/admin/v1/*", adminAuth);
   app.route("/admin/v1", adminApiRoutes);
   app.route("/admin", consoleRoutes);

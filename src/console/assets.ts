@@ -26,6 +26,8 @@ p { margin: 0 0 12px; }
 .topbar .spacer { flex: 1; }
 .topbar form { margin: 0; }
 .topbar .link-button { color: #fff; }
+.topbar .who { opacity: .9; }
+.topbar a.button.secondary { color: var(--accent); }
 main { max-width: 1120px; margin: 0 auto; padding: 20px; }
 .crumbs { color: var(--muted); font-size: 13px; margin-bottom: 6px; }
 .crumbs a { color: var(--muted); }

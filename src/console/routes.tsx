@@ -27,9 +27,10 @@ import { getUser, groupsOfUsers, listUsers, userSearch } from "../repo/users";
 import { ApiError } from "../scim/errors";
 import { toScimUser } from "../scim/users";
 import { runWrite } from "../services/commands";
-import { OPERATOR } from "../services/write-context";
+import { adminWriteActor } from "../services/write-context";
 import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken, requireTenant } from "../services/tenants";
 import { tenantBindings, tenantDb, tenantRefOf } from "../tenancy/tenant-db";
+import { apiReferenceRoutes } from "./api-reference";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import { SignInPage } from "./pages/auth";
 import { GroupPage, GroupsPage, GROUPS_PAGE_SIZE } from "./pages/groups";
@@ -37,12 +38,17 @@ import { LOG_PAGE_SIZE, LogPage, type LogFilters } from "./pages/log";
 import { ConfirmPage, ProvisioningPage } from "./pages/provisioning";
 import { TenantsPage, type TenantForm } from "./pages/tenants";
 import { UserPage, UsersPage, USERS_PAGE_SIZE } from "./pages/users";
-import { csrfTokenValid, endSession, readSession, startSession, type ConsoleSession } from "./session";
-import { ErrorPage } from "./ui";
+import { ACCESS_HEADER, accessConfig, verifyAccessAssertion } from "../middleware/access";
+import { recordAdminAction } from "../services/audit";
+import { clientIp, recordAuthFailure, throttledFor, throttleMessage } from "../services/auth-throttle";
+import { createSetupLink, createSetupLinkInput, redeemSetupLink } from "../services/setup-links";
+import { getTenant } from "../repo/control";
+import { consoleActor, csrfTokenValid, endSession, readSession, startSession, type ConsoleSession } from "./session";
+import { ErrorPage, homeHref, type PageContext, type ScopedView } from "./ui";
 
 export interface ConsoleEnv {
   Bindings: AppEnv["Bindings"];
-  Variables: AppEnv["Variables"] & { session: ConsoleSession };
+  Variables: AppEnv["Variables"] & { session: ConsoleSession; scoped?: ScopedView };
 }
 type C = Context<ConsoleEnv>;
 
@@ -69,8 +75,14 @@ function adminSecret(c: C): string | undefined {
   return c.env.ADMIN_TOKEN?.trim() || undefined;
 }
 
-function pageCtx(c: C) {
-  return { csrfToken: c.get("session").csrfToken };
+function pageCtx(c: C): PageContext & { csrfToken: string } {
+  return { csrfToken: c.get("session").csrfToken, scoped: c.get("scoped") };
+}
+
+/** The page context for error pages, which may render before (or without) a session. */
+function errorCtx(c: C): PageContext {
+  const session = c.get("session") as ConsoleSession | undefined;
+  return { csrfToken: session?.csrfToken, scoped: c.get("scoped") };
 }
 
 function str(value: unknown): string {
@@ -86,10 +98,10 @@ function origin(c: C): string {
   return publicOrigin(c.env, c.req.url);
 }
 
-function forbidden(c: C, session?: ConsoleSession) {
+function forbidden(c: C) {
   return c.html(
     <ErrorPage
-      ctx={{ csrfToken: session?.csrfToken }}
+      ctx={errorCtx(c)}
       status={403}
       title="Request refused"
       detail="This form was missing its security token, carried a stale one, or was sent from another site. Nothing was changed. Reload the page and try again."
@@ -101,8 +113,7 @@ function forbidden(c: C, session?: ConsoleSession) {
 export const consoleRoutes = new Hono<ConsoleEnv>();
 
 consoleRoutes.onError((error, c) => {
-  const session = c.get("session") as ConsoleSession | undefined;
-  if (error instanceof HTTPException && error.status === 403) return forbidden(c, session);
+  if (error instanceof HTTPException && error.status === 403) return forbidden(c);
   const apiError = toApiError(error);
   let detail = apiError.detail;
   if (!(error instanceof ApiError) && apiError.status >= 500) {
@@ -111,7 +122,7 @@ consoleRoutes.onError((error, c) => {
   }
   const titles: Record<number, string> = { 400: "Invalid request", 404: "Not found", 409: "Conflict", 429: "Busy, try again", 503: "Unavailable" };
   const page = (
-    <ErrorPage ctx={{ csrfToken: session?.csrfToken }} status={apiError.status} title={titles[apiError.status] ?? (apiError.status >= 500 ? "Something went wrong" : "Error")} detail={detail} />
+    <ErrorPage ctx={errorCtx(c)} status={apiError.status} title={titles[apiError.status] ?? (apiError.status >= 500 ? "Something went wrong" : "Error")} detail={detail} />
   );
   return c.html(page, apiError.status as ContentfulStatusCode, apiError.headers);
 });
@@ -128,23 +139,112 @@ const ASSET_CACHE = "public, max-age=31536000, immutable";
 consoleRoutes.get("/assets/console.css", (c) => c.body(CONSOLE_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": ASSET_CACHE }));
 consoleRoutes.get("/assets/console.js", (c) => c.body(CONSOLE_JS, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": ASSET_CACHE }));
 
+/** 429 while this client IP is throttled (design.md §4c), else null. */
+async function throttled(c: C): Promise<Response | null> {
+  const seconds = await throttledFor(c.env, clientIp(c));
+  if (seconds === null) return null;
+  return c.html(<ErrorPage ctx={{}} status={429} title="Too many attempts" detail={throttleMessage(seconds)} back={{ href: "", label: "" }} />, 429, {
+    "Retry-After": String(seconds),
+  });
+}
+
+type AccessSignIn = { kind: "none" } | { kind: "ok"; session: ConsoleSession } | { kind: "refused"; response: Response };
+
+/**
+ * With Cloudflare Access on, a request that carries a valid assertion starts an operator session
+ * attributed to the Access email; an invalid one is a failed sign-in. No assertion (or Access off): none.
+ */
+async function signInWithAccess(c: C, secret: string): Promise<AccessSignIn> {
+  const access = accessConfig(c.env);
+  const assertion = access ? c.req.header(ACCESS_HEADER)?.trim() : undefined;
+  if (!access || !assertion) return { kind: "none" };
+  const limited = await throttled(c);
+  if (limited) return { kind: "refused", response: limited };
+  const ip = clientIp(c);
+  const verified = await verifyAccessAssertion(assertion, access);
+  if (!verified.ok && verified.unavailable) {
+    return { kind: "refused", response: await c.html(<SignInPage error={`Cannot check your Cloudflare Access sign-in now: ${verified.reason}. Retry shortly, or use the admin token.`} />, 503) };
+  }
+  if (!verified.ok) {
+    await recordAuthFailure(c.env, ip);
+    await recordAdminAction(c.env, { action: "console.sign_in", actor: { type: "access" }, outcome: "failure", status: 401, detail: `Cloudflare Access assertion refused: ${verified.reason}.`, ip });
+    return { kind: "refused", response: await c.html(<SignInPage error={`Cloudflare Access did not vouch for this request: ${verified.reason}. Reload the page to sign in through Access again, or use the admin token.`} />, 401) };
+  }
+  const actor = { type: "access" as const, email: verified.email };
+  const session = await startSession(c, secret, { scope: { kind: "operator" }, actor });
+  await recordAdminAction(c.env, { action: "console.sign_in", actor, status: 303, detail: `Signed in through Cloudflare Access as ${verified.email}.`, ip });
+  return { kind: "ok", session };
+}
+
 consoleRoutes.get("/sign-in", async (c) => {
   const secret = adminSecret(c);
   if (!secret) return c.html(<SignInPage disabled />, 503);
-  if (await readSession(c, secret)) return c.redirect("/admin/tenants", 303);
+  const session = await readSession(c, secret);
+  if (session) return c.redirect(session.scope.kind === "tenant" ? `/admin/tenants/${session.scope.slug}/provisioning` : "/admin/tenants", 303);
+  const access = await signInWithAccess(c, secret);
+  if (access.kind === "ok") return c.redirect("/admin/tenants", 303);
+  if (access.kind === "refused") return access.response;
   return c.html(<SignInPage signedOut={c.req.query("signed-out") === "1"} />);
 });
 
 consoleRoutes.post("/sign-in", originCheck, async (c) => {
   const secret = adminSecret(c);
   if (!secret) return c.html(<SignInPage disabled />, 503);
+  const limited = await throttled(c);
+  if (limited) return limited;
+  const ip = clientIp(c);
   const body = await c.req.parseBody();
   const presented = str(body.token).trim();
   if (!presented || !(await secretsEqual(presented, secret))) {
+    await recordAuthFailure(c.env, ip);
+    await recordAdminAction(c.env, { action: "console.sign_in", actor: { type: "console" }, outcome: "failure", status: 401, detail: "Wrong admin token.", ip });
     return c.html(<SignInPage error="That is not the admin token. Check ADMIN_TOKEN (locally in .dev.vars) and try again." />, 401);
   }
   await startSession(c, secret);
+  await recordAdminAction(c.env, { action: "console.sign_in", actor: { type: "console" }, status: 303, detail: "Signed in with the admin token.", ip });
   return c.redirect("/admin/tenants", 303);
+});
+
+// A setup link: single use, opens a session scoped to its tenant (design.md §4c).
+consoleRoutes.get("/setup/:secret", async (c) => {
+  const secret = adminSecret(c);
+  if (!secret) return c.html(<SignInPage disabled />, 503);
+  const limited = await throttled(c);
+  if (limited) return limited;
+  const ip = clientIp(c);
+  const redemption = await redeemSetupLink(c.env, c.req.param("secret"));
+  if (!redemption.ok) {
+    await recordAuthFailure(c.env, ip);
+    if (redemption.linkId) {
+      await recordAdminAction(c.env, {
+        action: "setup_link.use",
+        actor: { type: "setup-link", id: redemption.linkId },
+        tenant: redemption.tenant ? tenantRefOf(redemption.tenant) : null,
+        outcome: "failure",
+        status: 410,
+        detail: `Setup link ${redemption.linkId} refused: ${redemption.reason}.`,
+        ip,
+      });
+    }
+    const why = { unknown: "This setup link is not valid.", used: "This setup link has already been used.", expired: "This setup link has expired." }[redemption.reason];
+    return c.html(
+      <ErrorPage ctx={{}} status={redemption.reason === "unknown" ? 404 : 410} title="This link no longer works" detail={`${why} Setup links work once and only for a few minutes. Ask your TheStorage administrator for a new link.`} back={{ href: "", label: "" }}>
+        {redemption.returnUrl ? (
+          <p>
+            <a class="button" href={redemption.returnUrl} rel="noreferrer">
+              Back to TheStorage
+            </a>
+          </p>
+        ) : null}
+      </ErrorPage>,
+      redemption.reason === "unknown" ? 404 : 410,
+    );
+  }
+  const { tenant, linkId } = redemption;
+  const actor = { type: "setup-link" as const, id: linkId };
+  await startSession(c, secret, { scope: { kind: "tenant", tenantId: tenant.id, slug: tenant.slug, ...(redemption.returnUrl ? { returnUrl: redemption.returnUrl } : {}) }, actor });
+  await recordAdminAction(c.env, { action: "setup_link.use", actor, tenant: tenantRefOf(tenant), status: 303, detail: `Setup link ${linkId} opened a console session for this organisation.`, ip });
+  return c.redirect(`/admin/tenants/${tenant.slug}/provisioning`, 303);
 });
 
 // 3. Everything below needs a session; state-changing requests need the origin check and the CSRF token.
@@ -152,23 +252,74 @@ consoleRoutes.use("*", async (c, next) => {
   if (isAdminApiPath(c.req.path)) return next();
   const secret = adminSecret(c);
   if (!secret) return c.html(<SignInPage disabled />, 503);
-  const session = await readSession(c, secret);
-  if (!session) return c.redirect("/admin/sign-in", 303);
+  let session = await readSession(c, secret);
+  if (!session) {
+    const access = await signInWithAccess(c, secret);
+    if (access.kind === "refused") return access.response;
+    if (access.kind === "none") return c.redirect("/admin/sign-in", 303);
+    session = access.session;
+  }
   c.set("session", session);
+  if (session.scope.kind === "tenant") {
+    const refused = await enterScopedSession(c, session.scope);
+    if (refused) return refused;
+  }
   if (c.req.method !== "GET" && c.req.method !== "HEAD") {
     await originCheck(c, async () => {});
     const body = await c.req.parseBody();
-    if (!(await csrfTokenValid(session, body._csrf))) return forbidden(c, session);
+    if (!(await csrfTokenValid(session, body._csrf))) return forbidden(c);
   }
   await next();
 });
 
+/** The pages a tenant-scoped session may reach: its own tenant's tabs (and what is under them). */
+const SCOPED_SECTIONS = ["provisioning", "users", "groups", "log", "webhooks"];
+
+export function scopedPathAllowed(path: string, slug: string): boolean {
+  if (path === "/admin/sign-out") return true;
+  const prefix = `/admin/tenants/${slug}/`;
+  if (!path.startsWith(prefix)) return false;
+  const section = path.slice(prefix.length).split("/")[0]!;
+  return SCOPED_SECTIONS.includes(section);
+}
+
+/**
+ * A setup-link session: its tenant must still exist (same id: a deleted and recreated slug is another
+ * organisation), and the path must be one of that tenant's pages. Anything else answers 403.
+ */
+async function enterScopedSession(c: C, scope: { tenantId: string; slug: string; returnUrl?: string }): Promise<Response | null> {
+  const tenant = await getTenant(controlDb(c.env.CONTROL_DB), scope.slug);
+  if (!tenant || tenant.id !== scope.tenantId) {
+    endSession(c);
+    return c.html(<ErrorPage ctx={{}} status={403} title="This session has ended" detail="The organisation this session was for no longer exists. Ask your TheStorage administrator for a new link." back={{ href: "", label: "" }} />, 403);
+  }
+  c.set("scoped", { slug: tenant.slug, name: tenant.name, ...(scope.returnUrl ? { returnUrl: scope.returnUrl } : {}) });
+  const path = c.req.path;
+  if (path === "/admin" || path === "/admin/tenants/" + tenant.slug) return c.redirect(homeHref(errorCtx(c)), 303);
+  if (scopedPathAllowed(path, tenant.slug)) return null;
+  return c.html(
+    <ErrorPage
+      ctx={errorCtx(c)}
+      status={403}
+      title="Outside this session's organisation"
+      detail={`This session was opened with a setup link for ${tenant.name} and can only see that organisation's User Provisioning, Users, Groups, Provisioning log and Webhooks. ${path} is outside it.`}
+    />,
+    403,
+  );
+}
+
 consoleRoutes.post("/sign-out", (c) => {
+  const scoped = c.get("scoped");
   endSession(c);
-  return c.redirect("/admin/sign-in?signed-out=1", 303);
+  if (!scoped) return c.redirect("/admin/sign-in?signed-out=1", 303);
+  // A customer IT admin has no token to sign in again with: say how to come back instead.
+  return c.html(
+    <ErrorPage ctx={{}} status={200} title="You are signed out" detail={`Your session for ${scoped.name} has ended. To come back, ask your TheStorage administrator for a new setup link.`} back={scoped.returnUrl ? { href: scoped.returnUrl, label: "Back to TheStorage" } : { href: "", label: "" }} />,
+  );
 });
 
-consoleRoutes.get("/", (c) => c.redirect("/admin/tenants", 303));
+consoleRoutes.get("/", (c) => c.redirect(homeHref(pageCtx(c)), 303));
+consoleRoutes.route("/", apiReferenceRoutes);
 
 // Tenants.
 async function renderTenants(c: C, form?: TenantForm, status: ContentfulStatusCode = 200) {
@@ -205,7 +356,12 @@ consoleRoutes.post("/tenants", async (c) => {
 consoleRoutes.get("/tenants/:slug", (c) => c.redirect(`/admin/tenants/${encodeURIComponent(c.req.param("slug"))}/users`, 303));
 
 // Settings › User Provisioning.
-async function renderProvisioning(c: C, slug: string, extra: { minted?: { token: string; regenerated: boolean }; notice?: { kind: "ok" | "error" | "warn"; text: string } } = {}, status: ContentfulStatusCode = 200) {
+async function renderProvisioning(
+  c: C,
+  slug: string,
+  extra: { minted?: { token: string; regenerated: boolean }; notice?: { kind: "ok" | "error" | "warn"; text: string }; setupLink?: { url: string; expiresAt: string } } = {},
+  status: ContentfulStatusCode = 200,
+) {
   const tenant = await requireTenant(c.env.CONTROL_DB, slug);
   return c.html(<ProvisioningPage ctx={pageCtx(c)} tenant={tenant} endpoint={scimEndpoint(origin(c), tenant.slug)} {...extra} />, status);
 }
@@ -258,6 +414,19 @@ consoleRoutes.post("/tenants/:slug/provisioning/disable", async (c) => {
   return c.redirect(`/admin/tenants/${tenant.slug}/provisioning?off=1`, 303);
 });
 
+// Setup links (operator only: a scoped session never reaches this path).
+consoleRoutes.post("/tenants/:slug/setup-links", async (c) => {
+  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const minutes = Number(str((await c.req.parseBody()).minutes) || "15");
+  const input = createSetupLinkInput.safeParse({ expiresInMinutes: minutes });
+  if (!input.success) throw new ApiError(400, "Choose an expiry from 1 to 60 minutes.");
+  const actor = consoleActor(c);
+  const link = await createSetupLink(c.env, tenantRefOf(tenant), input.data, actor, origin(c));
+  await recordAdminAction(c.env, { action: "setup_link.create", actor, tenant: tenantRefOf(tenant), status: 201, detail: `Setup link ${link.id} created, expires ${link.expiresAt}.`, ip: clientIp(c) });
+  // The link is rendered in this response only: its secret is not stored.
+  return renderProvisioning(c, tenant.slug, { setupLink: { url: link.url, expiresAt: link.expiresAt } }, 201);
+});
+
 // Users.
 consoleRoutes.get("/tenants/:slug/users", async (c) => {
   const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
@@ -296,7 +465,7 @@ consoleRoutes.post("/tenants/:slug/users/:id/avatar", async (c) => {
   if (!clear && (value.length > 2048 || !/^https?:\/\//i.test(value) || !URL.canParse(value))) {
     return renderUser(c, tenant, id, { avatar: { value, error: "Enter an http(s) URL of at most 2048 characters, or clear the field to remove the avatar." } }, 400);
   }
-  await runWrite<UserRow>(c.env, tenantRefOf(tenant), OPERATOR, { kind: "user.avatar", id, avatarUrl: clear ? null : value });
+  await runWrite<UserRow>(c.env, tenantRefOf(tenant), adminWriteActor(consoleActor(c)), { kind: "user.avatar", id, avatarUrl: clear ? null : value });
   return c.redirect(`/admin/tenants/${tenant.slug}/users/${encodeURIComponent(id)}?saved=1`, 303);
 });
 
@@ -336,6 +505,6 @@ consoleRoutes.get("/tenants/:slug/log", async (c) => {
 // Anything else under /admin: an HTML 404 (admin API paths keep the API's own 404).
 consoleRoutes.all("*", (c) => {
   if (isAdminApiPath(c.req.path)) return c.notFound();
-  return c.html(<ErrorPage ctx={pageCtx(c)} status={404} title="Not found" detail={`Nothing at ${c.req.path}.`} />, 404);
+  return c.html(<ErrorPage ctx={errorCtx(c)} status={404} title="Not found" detail={`Nothing at ${c.req.path}.`} />, 404);
 });
 

@@ -6,6 +6,20 @@ import { CSS_PATH, JS_PATH } from "./assets";
 export interface PageContext {
   /** Present when signed in: the sign-out form and every POST form carry it. */
   csrfToken?: string;
+  /** Set in a customer IT admin's session (from a setup link): the one tenant it may see. */
+  scoped?: ScopedView;
+}
+
+export interface ScopedView {
+  slug: string;
+  name: string;
+  /** "Back to TheStorage": the returnUrl the setup link was created with. */
+  returnUrl?: string;
+}
+
+/** Where "home" is for this session: the tenant list, or the scoped tenant's provisioning page. */
+export function homeHref(ctx: PageContext): string {
+  return ctx.scoped ? `/admin/tenants/${ctx.scoped.slug}/provisioning` : "/admin/tenants";
 }
 
 export const PROVIDER_LABELS: Record<string, string> = {
@@ -29,15 +43,23 @@ export function Layout(props: PropsWithChildren<{ title: string; ctx: PageContex
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
         <title>{`${props.title} · TheStorage SCIM`}</title>
+        <link rel="icon" href="/favicon.ico" type="image/svg+xml" />
         <link rel="stylesheet" href={CSS_PATH} />
         <script src={JS_PATH} defer></script>
       </head>
       <body>
         <header class="topbar">
-          <a class="brand" href="/admin/tenants">
+          <a class="brand" href={homeHref(props.ctx)}>
             TheStorage<small>SCIM console</small>
           </a>
+          {props.ctx.scoped ? <span class="who">{`${props.ctx.scoped.name} · IT admin`}</span> : null}
           <span class="spacer"></span>
+          {props.ctx.csrfToken && !props.ctx.scoped ? <a href="/admin/api">API reference</a> : null}
+          {props.ctx.scoped?.returnUrl ? (
+            <a class="button secondary small" href={props.ctx.scoped.returnUrl} rel="noreferrer">
+              Back to TheStorage
+            </a>
+          ) : null}
           {props.ctx.csrfToken ? (
             <form method="post" action="/admin/sign-out">
               <CsrfField token={props.ctx.csrfToken} />
@@ -48,7 +70,7 @@ export function Layout(props: PropsWithChildren<{ title: string; ctx: PageContex
           ) : null}
         </header>
         <main>
-          {props.tenant ? <TenantHeader tenant={props.tenant} tab={props.tab} /> : null}
+          {props.tenant ? <TenantHeader tenant={props.tenant} tab={props.tab} scoped={Boolean(props.ctx.scoped)} /> : null}
           {props.children}
         </main>
       </body>
@@ -65,13 +87,15 @@ export const TENANT_TABS: Array<{ tab: TenantTab; label: string; path: string }>
   { tab: "provisioning", label: "Settings › User Provisioning", path: "provisioning" },
 ];
 
-function TenantHeader(props: { tenant: { slug: string; name: string }; tab?: TenantTab }) {
+function TenantHeader(props: { tenant: { slug: string; name: string }; tab?: TenantTab; scoped: boolean }) {
   const base = `/admin/tenants/${props.tenant.slug}`;
   return (
     <>
-      <div class="crumbs">
-        <a href="/admin/tenants">Tenants</a> › <span class="mono">{props.tenant.slug}</span>
-      </div>
+      {props.scoped ? null : (
+        <div class="crumbs">
+          <a href="/admin/tenants">Tenants</a> › <span class="mono">{props.tenant.slug}</span>
+        </div>
+      )}
       <h1>{props.tenant.name}</h1>
       <nav class="tabs" aria-label="Tenant">
         {TENANT_TABS.map((t) => (
@@ -231,16 +255,19 @@ export function Field(props: { label: string; name: string; value?: string; erro
   );
 }
 
-export function ErrorPage(props: { ctx: PageContext; status: number; title: string; detail: string; back?: { href: string; label: string } }) {
+export function ErrorPage(props: { ctx: PageContext; status: number; title: string; detail: string; back?: { href: string; label: string }; children?: Child }) {
   return (
     <Layout title={props.title} ctx={props.ctx}>
       <div class="panel">
         <h1>{props.title}</h1>
         <p>{props.detail}</p>
+        {props.children}
         <p class="muted small">HTTP {props.status}</p>
-        <a class="button secondary" href={props.back?.href ?? "/admin/tenants"}>
-          {props.back?.label ?? "Back to tenants"}
-        </a>
+        {props.back?.href === "" ? null : (
+          <a class="button secondary" href={props.back?.href ?? homeHref(props.ctx)}>
+            {props.back?.label ?? (props.ctx.scoped ? "Back to User Provisioning" : "Back to tenants")}
+          </a>
+        )}
       </div>
     </Layout>
   );

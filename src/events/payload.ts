@@ -10,13 +10,22 @@ export interface UserPayload {
   userName: string;
   externalId: string | null;
   displayName: string | null;
-  name: Record<string, unknown> | null;
-  emails: unknown[];
+  /** SCIM `name` sub-attributes (`givenName`, `familyName`, `formatted`, …), all strings. */
+  name: Record<string, string> | null;
+  /** SCIM `emails`; typed concretely (not `unknown`) so the RPC types of ScimDirectory stay usable. */
+  emails: ScimEmail[];
   active: boolean;
   title: string | null;
   department: string | null;
   source: string | null;
   avatarUrl: string | null;
+}
+
+export interface ScimEmail {
+  value: string;
+  type?: string;
+  primary?: boolean;
+  display?: string;
 }
 
 export interface GroupPayload {
@@ -35,8 +44,8 @@ export function userPayload(row: UserFields): UserPayload {
     userName: row.userName,
     externalId: row.externalId,
     displayName: row.displayName,
-    name: (data.name as Record<string, unknown> | undefined) ?? null,
-    emails: (data.emails as unknown[] | undefined) ?? [],
+    name: (data.name as Record<string, string> | undefined) ?? null,
+    emails: (data.emails as ScimEmail[] | undefined) ?? [],
     // A user without `active` is active (RFC 7644 lets a client remove it; TheStorage reads absence as active).
     active: row.active,
     title: (data.title as string | undefined) ?? null,

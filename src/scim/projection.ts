@@ -2,7 +2,8 @@
  * Attribute projection: the `attributes` and `excludedAttributes` query parameters (RFC 7644
  * §3.4.2.5, §3.9) together with each attribute's `returned` characteristic (RFC 7643 §7).
  *
- * - `always` (id, userName): returned whatever the parameters say.
+ * - `always` (`id`; RFC 7643 §3.1): returned whatever the parameters say. `userName` is `default`
+ *   (RFC 7643 §8.7.1), like every other User and Group attribute.
  * - `never`: never returned.
  * - `default`: returned unless excluded, or unless `attributes` is given and does not name it.
  * - `request`: returned only when `attributes` names it.

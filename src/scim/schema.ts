@@ -108,9 +108,9 @@ export const USER_SCHEMA: SchemaDef = {
   name: "User",
   description: "User Account",
   attributes: [
+    // returned "default", not "always" (RFC 7643 §8.7.1): `attributes=displayName` leaves it out.
     str("userName", "Unique identifier for the User, typically used by the user to directly authenticate to the service provider.", {
       required: true,
-      returned: "always",
       uniqueness: "server",
     }),
     attr("name", "complex", "The components of the user's real name.", {

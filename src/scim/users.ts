@@ -55,6 +55,7 @@ export function userColumns(doc: ScimDocument) {
     externalId: (doc.externalId as string | undefined) ?? null,
     displayName: (doc.displayName as string | undefined) ?? null,
     email: primaryEmail(doc),
+    // A user without `active` is active: filters (`active eq true`), the console and the events agree.
     active: doc.active !== false,
   };
 }
@@ -72,8 +73,8 @@ export function toScimUser(user: StoredUser, baseUrl: string, groups: GroupRef[]
     schemas: [SCHEMA.user, ...(attributes[SCHEMA.enterpriseUser] ? [SCHEMA.enterpriseUser] : [])],
     id: user.id,
     ...(externalId !== undefined ? { externalId } : {}),
+    // `active` as stored: absent after a PATCH remove (RFC 7644 §3.5.2.2), which TheStorage reads as active.
     ...attributes,
-    active: attributes.active !== false,
   };
   if (photos.length) resource.photos = photos;
   else delete resource.photos;

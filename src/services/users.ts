@@ -144,7 +144,7 @@ export function replaceUser(ctx: WriteContext, id: string, body: Record<string, 
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
     const doc = userDocument(body);
     // A PUT that leaves `active` out must not silently reactivate or deactivate anyone.
-    if (keyOf(body, "active") === undefined) doc.active = current.data.active !== false;
+    if (keyOf(body, "active") === undefined && current.data.active !== undefined) doc.active = current.data.active;
     return { doc };
   });
 }
@@ -153,7 +153,7 @@ export function patchUser(ctx: WriteContext, id: string, body: Record<string, un
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
     const patched = applyPatch(patchableUser(current), body, USER_RESOURCE);
     const doc = userDocument(patched);
-    if (doc.active === undefined) doc.active = current.data.active !== false;
+    // No defaulting of `active`: a PATCH that removes it leaves it removed (RFC 7644 §3.5.2.2).
     return { doc };
   });
 }

@@ -62,7 +62,8 @@ const userArb: fc.Arbitrary<Generated> = fc
     title: maybeNull(small),
     name: optional(fc.record({ givenName: maybeNull(small), familyName: optional(small) }, { requiredKeys: [] })),
     emails: optional(fc.array(emailArb, { maxLength: 3 })),
-    active: fc.boolean(),
+    // Sometimes missing (a PATCH removed it): read as active on both sides.
+    active: optional(fc.boolean()),
     enterprise: optional(
       fc.record({ department: maybeNull(small), manager: optional(fc.record({ value: optional(small) }, { requiredKeys: [] })) }, { requiredKeys: [] }),
     ),
@@ -105,7 +106,7 @@ async function store(generated: Generated[]): Promise<{ tenant: string; stored: 
         externalId: (doc.externalId as string | null | undefined) ?? null,
         displayName: (doc.displayName as string | null | undefined) ?? null,
         email,
-        active: doc.active as boolean,
+        active: doc.active !== false,
         data: doc,
         version: 1,
         createdAt: g.createdAt,
@@ -299,7 +300,7 @@ function referenceSort(stored: Stored[], sortBy: string, descending: boolean): s
       case "meta.lastModified":
         return r.meta.lastModified;
       case "active":
-        return r.active ? 1 : 0;
+        return r.active !== false ? 1 : 0;
       default:
         return text(r[ENTERPRISE]?.department);
     }

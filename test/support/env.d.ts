@@ -9,6 +9,8 @@ declare global {
       CONTROL_MIGRATIONS: D1Migration[];
       TENANT_MIGRATIONS: D1Migration[];
       TIGHT_RATE_LIMIT: RateLimit;
+      /** The ScimDirectory entrypoint of this worker, bound as a consumer would (vitest.config.ts). */
+      DIRECTORY: Service<import("../../src/rpc/directory").ScimDirectory>;
     }
     interface GlobalProps {
       mainModule: typeof import("../../src/index");

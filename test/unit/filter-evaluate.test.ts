@@ -156,8 +156,18 @@ describe("matchesFilter: booleans", () => {
     expect(user('active eq "false"', bob)).toBe(true);
     expect(user("active ne true", bob)).toBe(true);
     expect(user("active ne false")).toBe(true);
-    expect(user("active eq true", { ...bob, active: undefined })).toBe(false);
-    expect(user("active ne true", { ...bob, active: undefined })).toBe(true);
+    // Any other missing boolean is not equal to anything.
+    expect(user("emails[primary eq true]", { ...bob, emails: [{ value: "b@x" }] })).toBe(false);
+    expect(user("emails[primary ne true]", { ...bob, emails: [{ value: "b@x" }] })).toBe(true);
+  });
+
+  it("reads a User without `active` (a PATCH removed it) as active, like the SQL `active` column", () => {
+    const removed = { ...bob, active: undefined };
+    expect(user("active eq true", removed)).toBe(true);
+    expect(user("active eq false", removed)).toBe(false);
+    expect(user("active ne true", removed)).toBe(false);
+    expect(user("active pr", removed)).toBe(true);
+    expect(user("active eq null", removed)).toBe(false);
   });
 
   it("rejects ordering, substring operators and non-boolean literals", () => {

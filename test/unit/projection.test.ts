@@ -1,7 +1,8 @@
 // Attribute projection (RFC 7644 §3.4.2.5, §3.9; RFC 7643 §7 `returned`).
 import { describe, expect, it } from "vitest";
+import { schemaDocument } from "../../src/scim/discovery";
 import { project } from "../../src/scim/projection";
-import { GROUP_RESOURCE, SCHEMA, USER_RESOURCE, type AttributeDef, type ResourceTypeDef } from "../../src/scim/schema";
+import { COMMON_ATTRIBUTES, findAttribute, GROUP_RESOURCE, SCHEMA, USER_RESOURCE, type AttributeDef, type ResourceTypeDef } from "../../src/scim/schema";
 
 const ENT = SCHEMA.enterpriseUser;
 
@@ -123,30 +124,30 @@ describe("project: returned characteristic", () => {
     expect(project(widget(), WIDGET, { attributes: ["keys.hash"] }).keys).toEqual([{ hash: "h1", kid: "1" }, { kid: "2" }]);
   });
 
-  it("always returns `always` attributes (id, userName) and schemas, even when excluded or not asked for", () => {
+  it("always returns `always` attributes (id) and schemas, even when excluded or not asked for; userName is `default`", () => {
     expect(project(user(), USER_RESOURCE, { attributes: ["displayName"] })).toEqual({
       schemas: [SCHEMA.user],
       id: "u-1",
-      userName: "ada@example.com",
       displayName: "Ada Lovelace",
     });
     const excluded = project(user(), USER_RESOURCE, { excludedAttributes: ["id", "userName", "schemas", "displayName"] });
     expect(excluded.id).toBe("u-1");
-    expect(excluded.userName).toBe("ada@example.com");
+    expect(excluded).not.toHaveProperty("userName");
     expect(excluded.schemas).toEqual([SCHEMA.user, ENT]);
     expect(excluded).not.toHaveProperty("displayName");
+    expect(project(user(), USER_RESOURCE, { attributes: ["userName"] })).toEqual({ schemas: [SCHEMA.user], id: "u-1", userName: "ada@example.com" });
   });
 
   it("returns `default` attributes unless excluded, or unless `attributes` omits them", () => {
     const excluded = project(user(), USER_RESOURCE, { excludedAttributes: ["title", "emails", "meta", "externalId"] });
     expect(Object.keys(excluded)).toEqual(["schemas", "id", "userName", "name", "displayName", "active", "phoneNumbers", "groups", ENT]);
     const picked = project(user(), USER_RESOURCE, { attributes: ["title", "externalId"] });
-    expect(picked).toEqual({ schemas: [SCHEMA.user], id: "u-1", externalId: "00u1", userName: "ada@example.com", title: "Countess" });
+    expect(picked).toEqual({ schemas: [SCHEMA.user], id: "u-1", externalId: "00u1", title: "Countess" });
   });
 
   it("prefers `attributes` when both parameters are given", () => {
     const out = project(user(), USER_RESOURCE, { attributes: ["title"], excludedAttributes: ["title", "id"] });
-    expect(out).toEqual({ schemas: [SCHEMA.user], id: "u-1", userName: "ada@example.com", title: "Countess" });
+    expect(out).toEqual({ schemas: [SCHEMA.user], id: "u-1", title: "Countess" });
   });
 });
 
@@ -156,7 +157,6 @@ describe("project: sub-attributes", () => {
     expect(project(user(), USER_RESOURCE, { attributes: ["meta.lastModified"] })).toEqual({
       schemas: [SCHEMA.user],
       id: "u-1",
-      userName: "ada@example.com",
       meta: { lastModified: "2026-01-02T00:00:00Z" },
     });
   });
@@ -194,7 +194,7 @@ describe("project: sub-attributes", () => {
 describe("project: names", () => {
   it("matches names case-insensitively and keeps the resource's spelling and order", () => {
     const out = project(user(), USER_RESOURCE, { attributes: ["DISPLAYNAME", "Name.GIVENNAME", "EMAILS.Value"] });
-    expect(Object.keys(out)).toEqual(["schemas", "id", "userName", "name", "displayName", "emails"]);
+    expect(Object.keys(out)).toEqual(["schemas", "id", "name", "displayName", "emails"]);
     expect(out.name).toEqual({ givenName: "Ada" });
     expect(project(user(), USER_RESOURCE, { excludedAttributes: ["TITLE"] })).not.toHaveProperty("title");
   });
@@ -205,7 +205,6 @@ describe("project: names", () => {
     expect(out).toEqual({
       schemas: [SCHEMA.user, ENT],
       id: "u-1",
-      userName: "ada@example.com",
       [ENT]: { department: "Analytical Engines", manager: { value: "m-1" } },
     });
   });
@@ -231,7 +230,7 @@ describe("project: names", () => {
 
   it("resolves Entra's bare names against the core schema first, then the extensions", () => {
     const manager = project(user(), USER_RESOURCE, { attributes: ["manager"] });
-    expect(manager).toEqual({ schemas: [SCHEMA.user, ENT], id: "u-1", userName: "ada@example.com", [ENT]: { manager: { value: "m-1" } } });
+    expect(manager).toEqual({ schemas: [SCHEMA.user, ENT], id: "u-1", [ENT]: { manager: { value: "m-1" } } });
     const excluded = project(user(), USER_RESOURCE, { excludedAttributes: ["department", "employeeNumber"] });
     expect(excluded[ENT]).toEqual({ manager: { value: "m-1" } });
     // `displayName` is a core attribute, not the manager's displayName
@@ -250,11 +249,10 @@ describe("project: names", () => {
     expect(project(user(), USER_RESOURCE, { attributes: ["title", "nope", "emails.nope"] })).toEqual({
       schemas: [SCHEMA.user],
       id: "u-1",
-      userName: "ada@example.com",
       title: "Countess",
     });
     // Only unknown names: nothing is selected, so only what is always returned remains.
-    expect(project(user(), USER_RESOURCE, { attributes: ["nope"] })).toEqual({ schemas: [SCHEMA.user], id: "u-1", userName: "ada@example.com" });
+    expect(project(user(), USER_RESOURCE, { attributes: ["nope"] })).toEqual({ schemas: [SCHEMA.user], id: "u-1" });
   });
 });
 
@@ -274,5 +272,111 @@ describe("project: Group", () => {
 
   it("Group has no extension: an enterprise-extension name is unknown there", () => {
     expect(project(group(), GROUP_RESOURCE, { excludedAttributes: ["department", ENT] })).toEqual(group());
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Every attribute, as /Schemas advertises it: projection does what its `returned` says.
+// ---------------------------------------------------------------------------------------------
+
+/** RFC 7643 §3.1 and §8.7: the `returned` of every attribute this server serves; all others are "default". */
+const RFC_RETURNED: Record<string, AttributeDef["returned"]> = { id: "always" };
+
+/** A value for every attribute and sub-attribute, so projection has something to keep or drop. */
+function sample(attribute: AttributeDef): unknown {
+  const one = (): unknown => {
+    switch (attribute.type) {
+      case "complex":
+        return Object.fromEntries((attribute.subAttributes ?? []).map((sub) => [sub.name, sample({ ...sub, multiValued: false })]));
+      case "boolean":
+        return true;
+      case "integer":
+      case "decimal":
+        return 1;
+      case "dateTime":
+        return "2026-01-01T00:00:00Z";
+      case "reference":
+        return "https://example.com/r";
+      default:
+        return `${attribute.name}-value`;
+    }
+  };
+  return attribute.multiValued ? [one()] : one();
+}
+
+interface Row {
+  type: ResourceTypeDef;
+  /** The attribute as a client names it (extension attributes URN-qualified). */
+  path: string;
+  attribute: AttributeDef;
+  /** Where the value lives: the resource itself, or the extension object. */
+  extension?: string;
+}
+
+function rows(): Row[] {
+  const out: Row[] = [];
+  for (const type of [USER_RESOURCE, GROUP_RESOURCE]) {
+    // The attributes /Schemas advertises for the core schema, plus the common ones (RFC 7643 §3.1).
+    for (const attribute of [...COMMON_ATTRIBUTES, ...schemaDocument(type.schema, "https://x").attributes.map((a) => findAttribute(type.schema.attributes, a.name)!)]) {
+      out.push({ type, path: attribute.name, attribute });
+    }
+    for (const extension of type.extensions) {
+      for (const advertised of schemaDocument(extension, "https://x").attributes) {
+        out.push({ type, path: `${extension.id}:${advertised.name}`, attribute: findAttribute(extension.attributes, advertised.name)!, extension: extension.id });
+      }
+    }
+  }
+  return out;
+}
+
+/** A resource of `type` with a value for every attribute of every schema. */
+function fullResource(type: ResourceTypeDef): Record<string, unknown> {
+  const resource: Record<string, unknown> = { schemas: [type.schema.id, ...type.extensions.map((e) => e.id)] };
+  for (const attribute of [...COMMON_ATTRIBUTES, ...type.schema.attributes]) resource[attribute.name] = sample(attribute);
+  for (const extension of type.extensions) resource[extension.id] = Object.fromEntries(extension.attributes.map((a) => [a.name, sample(a)]));
+  return resource;
+}
+
+const valueIn = (out: Record<string, unknown>, row: Row) =>
+  row.extension ? (out[row.extension] as Record<string, unknown> | undefined)?.[row.attribute.name] : out[row.attribute.name];
+
+describe("project: every attribute's `returned`, as /Schemas advertises it", () => {
+  const table = rows();
+
+  it("covers the attributes of User, EnterpriseUser and Group, with the RFC's `returned`", () => {
+    expect(table.length).toBeGreaterThan(25);
+    for (const row of table) {
+      expect(row.attribute.returned, `${row.type.name} ${row.path}`).toBe(RFC_RETURNED[row.attribute.name] ?? "default");
+    }
+    expect(table.find((r) => r.type === USER_RESOURCE && r.path === "userName")!.attribute.returned).toBe("default");
+  });
+
+  it.each(table.map((row) => [`${row.type.name} ${row.path}`, row] as const))("%s", (_, row) => {
+    const resource = fullResource(row.type);
+    const full = valueIn(resource, row);
+    const present = (params: { attributes?: string[]; excludedAttributes?: string[] }) => valueIn(project(resource, row.type, params), row) !== undefined;
+    const { returned } = row.attribute;
+
+    // No parameters: always and default attributes.
+    expect(present({}), "no parameters").toBe(returned === "always" || returned === "default");
+    // Named in `attributes`: everything but never.
+    expect(present({ attributes: [row.path] }), "attributes names it").toBe(returned !== "never");
+    if (returned !== "never") expect(valueIn(project(resource, row.type, { attributes: [row.path] }), row)).toEqual(full);
+    // `attributes` names something else: only always.
+    const other = row.path === "externalId" ? "id" : "externalId";
+    expect(present({ attributes: [other] }), "attributes names another").toBe(returned === "always");
+    // Excluded: only always survives.
+    expect(present({ excludedAttributes: [row.path] }), "excluded").toBe(returned === "always");
+    // Excluding something else leaves default attributes.
+    expect(present({ excludedAttributes: [other] }), "another excluded").toBe(returned === "always" || returned === "default");
+    // `schemas` is always there.
+    expect(project(resource, row.type, { attributes: [other], excludedAttributes: [row.path] }).schemas).toBeDefined();
+
+    // Each sub-attribute named alone: kept per its own `returned`, plus the parent's `always` sub-attributes.
+    for (const sub of row.attribute.subAttributes ?? []) {
+      const out = valueIn(project(resource, row.type, { attributes: [`${row.path}.${sub.name}`] }), row);
+      const element = (row.attribute.multiValued ? (out as unknown[] | undefined)?.[0] : out) as Record<string, unknown> | undefined;
+      expect(element?.[sub.name] !== undefined, `attributes=${row.path}.${sub.name}`).toBe(returned !== "never" && sub.returned !== "never");
+    }
   });
 });

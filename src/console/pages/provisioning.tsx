@@ -12,6 +12,8 @@ export interface ProvisioningProps {
   /** Only in the direct response to the enable/regenerate POST: the raw token, rendered once. */
   minted?: { token: string; regenerated: boolean };
   notice?: { kind: "ok" | "error" | "warn"; text: string };
+  /** Only in the direct response to "Create setup link": the link, shown once. */
+  setupLink?: { url: string; expiresAt: string };
 }
 
 function base(slug: string) {
@@ -114,6 +116,7 @@ export function ProvisioningPage(props: ProvisioningProps) {
           </>
         )}
       </section>
+      {props.ctx.scoped ? null : <SetupLinkPanel ctx={props.ctx} slug={tenant.slug} link={props.setupLink} />}
       <OktaChecklist endpoint={props.endpoint} />
       {props.minted ? <TokenDialog token={props.minted.token} endpoint={props.endpoint} regenerated={props.minted.regenerated} doneHref={base(tenant.slug)} /> : null}
     </Layout>
@@ -224,6 +227,49 @@ function OktaChecklist(props: { endpoint: string }) {
         </li>
         <li>Assign users (or groups) to the app; they appear under Users.</li>
       </ol>
+    </section>
+  );
+}
+
+/** Operator only: a single-use link that lets the customer's IT admin do this page themselves. */
+function SetupLinkPanel(props: { ctx: Ctx; slug: string; link?: { url: string; expiresAt: string } }) {
+  return (
+    <section class="panel" aria-labelledby="setup-link-heading">
+      <h2 id="setup-link-heading">Invite the customer's IT admin</h2>
+      <p class="muted small">
+        A setup link opens this console for this organisation alone (its User Provisioning, Users, Groups and log), once, for an hour. Send it to the
+        person who administers the identity provider.
+      </p>
+      {props.link ? (
+        <>
+          <Notice kind="ok">
+            Setup link created. It works once and expires at <Time at={props.link.expiresAt} />. It is shown only now.
+          </Notice>
+          <div class="copy-row">
+            <code id="setup-link-url">{props.link.url}</code>
+            <button type="button" data-copy="setup-link-url" data-status="setup-link-status">
+              Copy
+            </button>
+          </div>
+          <p class="status-line" id="setup-link-status" role="status" aria-live="polite"></p>
+        </>
+      ) : null}
+      <form method="post" action={`/admin/tenants/${props.slug}/setup-links`} class="actions">
+        <CsrfField token={props.ctx.csrfToken} />
+        <div class="field">
+          <label for="f-minutes">Expires after</label>
+          <select id="f-minutes" name="minutes">
+            {[5, 15, 30, 60].map((m) => (
+              <option value={String(m)} selected={m === 15}>
+                {m} minutes
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" class="secondary">
+          Create setup link
+        </button>
+      </form>
     </section>
   );
 }

@@ -1,7 +1,21 @@
 /** The operator's admin API, mounted at /admin/v1 behind admin authentication; its OpenAPI document at /admin/v1/openapi.json. */
+import { adminChangeRoutes } from "./changes";
 import { adminGroupRoutes } from "./groups";
-import { createAdminRouter, serveDocument } from "./openapi";
+import { createAdminRouter, documentConfig, serveDocument } from "./openapi";
+import { setupLinkRoutes } from "./setup-links";
 import { tenantRoutes } from "./tenants";
 import { adminUserRoutes } from "./users";
 
-export const adminApiRoutes = serveDocument(createAdminRouter().route("/", tenantRoutes).route("/", adminUserRoutes).route("/", adminGroupRoutes));
+export const adminApiRoutes = serveDocument(
+  createAdminRouter()
+    .route("/", tenantRoutes)
+    .route("/", adminUserRoutes)
+    .route("/", adminGroupRoutes)
+    .route("/", setupLinkRoutes)
+    .route("/", adminChangeRoutes),
+);
+
+/** The same document /admin/v1/openapi.json serves, for the console's API reference page. */
+export function adminApiDocument(origin: string) {
+  return adminApiRoutes.getOpenAPI31Document(documentConfig(origin));
+}

@@ -42,16 +42,17 @@ export const Problem = z
 const problem = (description: string) => ({ description, content: { "application/problem+json": { schema: Problem } } });
 
 /** The error answers every admin route can give, plus the ones a route names. */
-export function errors(...statuses: (400 | 403 | 404 | 409 | 429)[]) {
+export function errors(...statuses: (400 | 403 | 404 | 409)[]) {
   const known: Record<number, string> = {
     400: "Invalid input: the detail names the field.",
     403: "Not allowed for this session.",
     404: "No such tenant or resource.",
     409: "Conflicts with the current state.",
-    429: "Too many failed admin authentications from this client IP; see Retry-After.",
   };
   return {
     401: problem("Missing or wrong admin credentials."),
+    // Admin authentication is throttled per client IP on every route.
+    429: problem("Too many failed admin authentications from this client IP; see Retry-After."),
     503: problem("The admin API is disabled: ADMIN_TOKEN is not set."),
     ...Object.fromEntries(statuses.map((s) => [s, problem(known[s])])),
   };
@@ -61,13 +62,18 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({ 
 
 export const SlugParam = z.object({ slug: z.string().openapi({ param: { name: "slug", in: "path" }, example: "acme" }) });
 
+/** The document's header; `origin` is where the admin API is served. */
+export function documentConfig(origin: string) {
+  return {
+    openapi: "3.1.0",
+    info: { title: "TheStorage SCIM admin API", version: "1", description: "Tenants, SCIM connections, provisioned users and groups, the provisioning log, change events and webhooks." },
+    servers: [{ url: `${origin}/admin/v1` }],
+  };
+}
+
 /** Serves the document; the routers' registries are merged when they are mounted with `.route()`. */
 export function serveDocument(router: OpenAPIHono<AppEnv>) {
   router.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "The operator token (ADMIN_TOKEN secret)." });
-  router.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: { title: "TheStorage SCIM admin API", version: "1", description: "Tenants, SCIM connections, provisioned users and groups, the provisioning log, change events and webhooks." },
-    servers: [{ url: `${new URL(c.req.url).origin}/admin/v1` }],
-  }));
+  router.doc31("/openapi.json", (c) => documentConfig(new URL(c.req.url).origin));
   return router;
 }

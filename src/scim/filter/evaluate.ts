@@ -16,6 +16,8 @@
  *   without a sub-attribute (`emails eq "x"`) compares its `value` sub-attribute.
  * - `pr`: present and not null, "", [] or {}. `eq null` ≡ `not pr`, `ne null` ≡ `pr`.
  * - `ne` is the negation of `eq` over the whole attribute (a missing attribute is `ne` anything).
+ * - A User's `active`, when missing, is `true` (TheStorage reads a user without `active` as active;
+ *   the SQL side filters on the `active` column, derived the same way): `active pr` holds for every User.
  * - A value filter `emails[...]` holds when one element (an object) satisfies the inner filter,
  *   whose paths are sub-attribute names; on a singular complex attribute the object itself is the
  *   one element.
@@ -304,6 +306,8 @@ function topLevelAccessor(path: AttributePath, type: ResourceTypeDef): Accessor 
     const value = findAttribute(attribute.subAttributes, "value")?.name ?? "value";
     return { pathText, resolved, elements, values: (scope) => elements(scope).map((e) => fieldOf(e, value)) };
   }
+  // A User without `active` (removed by a PATCH) is active, as the `active` column SQL filters on says.
+  if (type.name === "User" && !resolved.extension && attribute.name === "active") return { pathText, resolved, values: (scope) => [raw(scope) !== false] };
   if (subAttribute) return { pathText, resolved, values: (scope) => [fieldOf(raw(scope), subAttribute.name)] };
   if (attribute.type === "complex") return { pathText, resolved, elements: (scope) => objectElements(raw(scope)), values: (scope) => [raw(scope)] };
   return { pathText, resolved, values: (scope) => [raw(scope)] };

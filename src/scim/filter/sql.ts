@@ -9,7 +9,8 @@
  *   like the in-memory evaluator (evaluate.ts), whose checks this module shares.
  * - Promoted columns are used where the contract provides them (`user_name_norm`,
  *   `display_name_norm` compared to `foldCase(literal)`, `external_id`, `active`, `created_at`,
- *   `updated_at`); membership (`members` on groups, `groups` on users) is an EXISTS over
+ *   `updated_at`; `active` is false only when the document says `false`, so a User whose `active`
+ *   was removed matches `active eq true` and `active pr`); membership (`members` on groups, `groups` on users) is an EXISTS over
  *   `group_members`; everything else reads `json_extract(data, …)` / `json_each(data, …)`.
  * - Case-insensitive comparisons on JSON values use SQLite's `lower()`, which folds ASCII only,
  *   while the evaluator uses `foldCase` (NFKC + full Unicode lower-casing). They agree on ASCII;

@@ -1,0 +1,49 @@
+/**
+ * Reads for the ScimDirectory RPC (src/rpc/directory.ts). Every query is scoped by tenant_id and
+ * answered from an index: the RPC sits on TheStorage's sign-in path.
+ */
+import { and, asc, eq, gt, or } from "drizzle-orm";
+import { groupMembers, groups, users, type GroupRow, type UserRow } from "../db/tenant/schema";
+import type { TenantDb } from "../tenancy/tenant-db";
+
+/** A user by its folded userName (users_tenant_user_name_norm). */
+export async function userByNorm(db: TenantDb, tenantId: string, userNameNorm: string): Promise<UserRow | null> {
+  const rows = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.userNameNorm, userNameNorm)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+/** Only the `active` flag of a user by folded userName: null when there is no such user. */
+export async function activeByNorm(db: TenantDb, tenantId: string, userNameNorm: string): Promise<boolean | null> {
+  const rows = await db
+    .select({ active: users.active })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.userNameNorm, userNameNorm)))
+    .limit(1);
+  return rows[0]?.active ?? null;
+}
+
+/** Users in (createdAt, id) order after a key (exclusive), on users_tenant_created: a stable keyset page. */
+export async function usersAfter(db: TenantDb, tenantId: string, after: { createdAt: string; id: string } | null, limit: number): Promise<UserRow[]> {
+  const position = after ? or(gt(users.createdAt, after.createdAt), and(eq(users.createdAt, after.createdAt), gt(users.id, after.id))) : undefined;
+  return db
+    .select()
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), position))
+    .orderBy(asc(users.createdAt), asc(users.id))
+    .limit(limit);
+}
+
+/** The groups a user belongs to, by displayName. */
+export async function groupsOfUser(db: TenantDb, tenantId: string, userId: string): Promise<GroupRow[]> {
+  const rows = await db
+    .select({ group: groups })
+    .from(groupMembers)
+    .innerJoin(groups, and(eq(groups.id, groupMembers.groupId), eq(groups.tenantId, tenantId)))
+    .where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.memberId, userId)))
+    .orderBy(asc(groups.displayNameNorm));
+  return rows.map((r) => r.group);
+}
