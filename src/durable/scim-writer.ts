@@ -40,9 +40,13 @@ export class ScimWriter extends DurableObject<Env> {
     return memory;
   }
 
-  /** Written behind the answer: the runtime holds the answer until the object's storage has it. */
+  /**
+   * Written behind the answer, which does not wait for it (allowUnconfirmed): the memory is a cache
+   * whose loss costs one read, never a wrong write, so the answer need not be held for its durability.
+   */
   #keep(tenantId: string, memory: ResourceMemory): void {
-    const kept = memory.user || memory.group ? this.ctx.storage.put(tenantId, { user: memory.user, group: memory.group }) : this.ctx.storage.delete(tenantId);
+    const options = { allowUnconfirmed: true };
+    const kept = memory.user || memory.group ? this.ctx.storage.put(tenantId, { user: memory.user, group: memory.group }, options) : this.ctx.storage.delete(tenantId, options);
     kept.catch(() => this.#memory.delete(tenantId));
   }
 
