@@ -233,15 +233,22 @@ describe("Authentication in the data round trip", () => {
     expect(fresh.status).toBe(200);
   });
 
-  it("keeps the tenant database's copies of live token digests in step with CONTROL_DB", async () => {
+  it("keeps the tenant database's copies of live token digests in step with CONTROL_DB: enable, regenerate, disable", async () => {
     const tenant = await scimTenant();
-    const copies = async () =>
-      (await env.TENANT_DEFAULT.prepare("SELECT t.digest FROM tenant_tokens t WHERE t.tenant_id = (SELECT tenant_id FROM tenant_tokens WHERE prefix = ?) ").bind(tenant.token.slice(0, 12)).all()).results;
+    const tenantId = (await env.CONTROL_DB.prepare("SELECT id FROM tenants WHERE slug = ?").bind(tenant.slug).first<{ id: string }>())!.id;
+    const copies = async () => (await env.TENANT_DEFAULT.prepare("SELECT digest FROM tenant_tokens WHERE tenant_id = ?").bind(tenantId).all<{ digest: string }>()).results.map((r) => r.digest);
+    const live = async () =>
+      (await env.CONTROL_DB.prepare("SELECT digest FROM scim_tokens WHERE tenant_id = ? AND revoked_at IS NULL").bind(tenantId).all<{ digest: string }>()).results.map((r) => r.digest);
     expect(await copies()).toHaveLength(1);
-    const { results: live } = await env.CONTROL_DB.prepare("SELECT t.digest FROM scim_tokens t JOIN tenants x ON x.id = t.tenant_id WHERE x.slug = ? AND t.revoked_at IS NULL").bind(tenant.slug).all();
-    expect(await copies()).toEqual(live);
-    await admin("DELETE", `/tenants/${tenant.slug}/scim`);
-    expect(await copies()).toHaveLength(0);
+    expect(await copies()).toEqual(await live());
+    const before = await copies();
+    expect((await admin("POST", `/tenants/${tenant.slug}/scim/token`)).status).toBe(201);
+    expect(await copies()).toHaveLength(1);
+    expect(await copies()).toEqual(await live());
+    expect(await copies()).not.toEqual(before);
+    expect((await admin("DELETE", `/tenants/${tenant.slug}/scim`)).status).toBe(204);
+    expect(await live()).toEqual([]);
+    expect(await copies()).toEqual([]);
   });
 
   it("a live token without its copy keeps working through CONTROL_DB until syncTokenCopies writes the copy; stale copies are dropped", async () => {
