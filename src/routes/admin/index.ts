@@ -1,8 +1,10 @@
 /** The operator's admin API, mounted at /admin/v1 behind admin authentication; its OpenAPI document at /admin/v1/openapi.json. */
+import { adminAuditRoutes } from "./audit";
 import { adminChangeRoutes } from "./changes";
 import { adminGroupRoutes } from "./groups";
 import { createAdminRouter, documentConfig, serveDocument } from "./openapi";
 import { setupLinkRoutes } from "./setup-links";
+import { tenantLifecycleRoutes } from "./tenant-lifecycle";
 import { tenantRoutes } from "./tenants";
 import { adminUserRoutes } from "./users";
 
@@ -12,7 +14,9 @@ export const adminApiRoutes = serveDocument(
     .route("/", adminUserRoutes)
     .route("/", adminGroupRoutes)
     .route("/", setupLinkRoutes)
-    .route("/", adminChangeRoutes),
+    .route("/", adminChangeRoutes)
+    .route("/", adminAuditRoutes)
+    .route("/", tenantLifecycleRoutes),
 );
 
 /** The same document /admin/v1/openapi.json serves, for the console's API reference page. */
