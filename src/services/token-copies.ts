@@ -36,7 +36,7 @@ export async function dropTokenCopies(env: Env, tenant: TenantLocation, digest?:
 /**
  * Makes every tenant's copies match CONTROL_DB: copies of tokens no longer live are deleted, a live
  * token without a copy (one minted before copies existed, or whose copy write failed) gets one.
- * Idempotent; run by the scheduled handler. A token revoked while this runs could have its copy
+ * Idempotent; run hourly by the scheduled handler (src/index.ts). A token revoked while this runs could have its copy
  * written back after the revoke deleted it, so each copy written is checked against CONTROL_DB
  * again afterwards and deleted if its token is no longer live.
  */
