@@ -16,6 +16,7 @@ import { slugBeingDeleted } from "../repo/tenant-erasure";
 import { ApiError } from "../scim/errors";
 import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 import { recordAdminAction } from "./audit";
+import { copyLiveToken, dropTokenCopies } from "./token-copies";
 import { newChange } from "./write-context";
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -110,6 +111,7 @@ export async function enableScim(env: Env, tenant: TenantWithToken, provider: st
   const minted = await mintToken(tenant.id, provider, new Date().toISOString());
   const inserted = await insertLiveToken(controlDb(env.CONTROL_DB), minted.row);
   if (!inserted) throw new ApiError(409, ALREADY_ON);
+  await copyLiveToken(env, tenant, minted.row); // live in CONTROL_DB first, then the copy
   await connectionChanged(env, tenantRefOf(tenant), "connection.enabled", minted.row, minted.row.createdAt);
   await audited(env, { actor, ip }, "scim.enable", tenant, `SCIM switched on for ${provider}; token ${minted.row.prefix}…`, 201);
   return minted;
@@ -119,8 +121,10 @@ export async function enableScim(env: Env, tenant: TenantWithToken, provider: st
 export async function regenerateToken(env: Env, tenant: TenantWithToken, actor: AdminActor, ip?: string | null): Promise<{ raw: string; row: ScimTokenRow }> {
   if (!tenant.token) throw new ApiError(409, "SCIM is off for this tenant. Switch it on first: POST …/scim.");
   const minted = await mintToken(tenant.id, tenant.token.provider, new Date().toISOString());
+  await dropTokenCopies(env, tenant, tenant.token.digest); // the old token's copy goes before the token
   const rotated = await rotateToken(controlDb(env.CONTROL_DB), tenant.token, minted.row);
   if (!rotated) throw new ApiError(409, "The token changed while regenerating (another regenerate or a switch-off). Read the tenant and retry.");
+  await copyLiveToken(env, tenant, minted.row);
   await connectionChanged(env, tenantRefOf(tenant), "connection.token_rotated", { ...minted.row, provider: tenant.token.provider }, minted.row.createdAt);
   await audited(env, { actor, ip }, "scim.regenerate", tenant, `token ${tenant.token.prefix}… revoked; new token ${minted.row.prefix}…`, 201);
   return minted;
@@ -129,6 +133,7 @@ export async function regenerateToken(env: Env, tenant: TenantWithToken, actor: 
 /** Switches SCIM off: revokes the live token (idempotent: switching off what is off changes nothing and yields no event). */
 export async function disableScim(env: Env, tenant: TenantWithToken, actor: AdminActor, ip?: string | null): Promise<void> {
   const at = new Date().toISOString();
+  await dropTokenCopies(env, tenant); // the copies go before the token
   const revoked = await revokeLiveToken(controlDb(env.CONTROL_DB), tenant.id, at);
   if (revoked && tenant.token) await connectionChanged(env, tenantRefOf(tenant), "connection.disabled", tenant.token, at);
   await audited(env, { actor, ip }, "scim.disable", tenant, revoked ? "SCIM switched off; token revoked" : "SCIM was already off", 204);
