@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// `npm run admin -- <command>`: the admin API from a terminal. Talks to $SCIM_ADMIN_URL (default
-// http://127.0.0.1:$PORT) with $ADMIN_TOKEN, or the token in .dev.vars.
+// `npm run admin -- <command>`: the admin API from a terminal. Talks to $SCIM_ADMIN_URL, else
+// http://127.0.0.1:$PORT, else the origin the running `npm start` recorded in .wrangler/dev-origin,
+// else http://127.0.0.1:8787; with $ADMIN_TOKEN, or the token in .dev.vars.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const origin = (process.env.SCIM_ADMIN_URL || `http://127.0.0.1:${process.env.PORT || 8787}`).replace(/\/+$/, "");
+const originFile = join(root, ".wrangler", "dev-origin");
+const recordedOrigin = existsSync(originFile) ? readFileSync(originFile, "utf8").trim() : "";
+const origin = (process.env.SCIM_ADMIN_URL || (process.env.PORT && `http://127.0.0.1:${process.env.PORT}`) || recordedOrigin || "http://127.0.0.1:8787").replace(/\/+$/, "");
 const devVars = join(root, ".dev.vars");
 const token = process.env.ADMIN_TOKEN || (existsSync(devVars) ? readFileSync(devVars, "utf8").match(/^ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m)?.[1] : undefined);
 
@@ -17,6 +20,7 @@ const USAGE = `Usage: npm run admin -- <command>
   tenants                         list tenants
   tenant create <slug> [--name N] [--database TENANT_X]
   tenant show <slug>
+  tenant delete <slug>            revoke its token and erase every row of the tenant (cannot be undone)
   scim enable <slug> [--provider P]   switch SCIM on; prints the token once
   scim regenerate <slug>              new token; the old one stops working at once
   scim disable <slug>                 switch SCIM off; revokes the token
@@ -25,6 +29,7 @@ const USAGE = `Usage: npm run admin -- <command>
   events <slug> [--limit N] [--before ID]
   link <slug> [--minutes N] [--return URL]   a single-use setup link for the tenant's IT admin
   webhooks listen|list|add|remove|rotate|test|deliveries …   change events out (npm run admin -- webhooks)
+  audit [--limit N] [--before ID]     admin actions across tenants, newest first
 
 Environment: SCIM_ADMIN_URL (default ${origin}), ADMIN_TOKEN (default: .dev.vars).`;
 
@@ -96,6 +101,11 @@ async function main() {
       return result.status === 200 ? print(result.json) : fail(result);
     }
     case "tenant": {
+      if (a === "delete") {
+        const result = await call("DELETE", `/tenants/${b}`);
+        if (result.status === 204) return console.log(`Tenant '${b}' deleted: token revoked, every row erased.`);
+        return result.status === 202 ? console.log(`Tenant '${b}' deleted: ${result.json.detail}`) : fail(result);
+      }
       const result =
         a === "create"
           ? await call("POST", "/tenants", { slug: b, name: flags.name, database: flags.database })
@@ -213,6 +223,10 @@ async function main() {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       return new Promise(() => {});
+    }
+    case "audit": {
+      const result = await call("GET", `/audit?${query({ limit: flags.limit, before: flags.before })}`);
+      return result.status === 200 ? print(result.json) : fail(result);
     }
     default:
       console.log(USAGE);

@@ -4,7 +4,7 @@
 // Node built-ins only, so it can run on a fresh clone before `npm ci`.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -79,7 +79,12 @@ const dev = spawn(npx, ["wrangler", "dev", "--port", String(port), "--ip", host,
   env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
-dev.on("exit", (code) => process.exit(code ?? 0));
+// `npm run admin` reads the origin from here, so it finds a server started on another $PORT.
+const originFile = join(root, ".wrangler", "dev-origin");
+dev.on("exit", (code) => {
+  rmSync(originFile, { force: true });
+  process.exit(code ?? 0);
+});
 
 // 5. Wait for /healthz (which also checks the admin API can work), then print the next steps.
 const deadline = Date.now() + 120_000;
@@ -98,6 +103,9 @@ while (!(await healthy())) {
   }
   await new Promise((r) => setTimeout(r, 500));
 }
+
+mkdirSync(dirname(originFile), { recursive: true });
+writeFileSync(originFile, `${origin}\n`);
 
 say(`
 ──────────────────────────────────────────────────────────────────────────────

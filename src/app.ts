@@ -13,6 +13,7 @@ import { isAdminApiPath, onError, renderError } from "./middleware/errors";
 import { adminApiRoutes } from "./routes/admin";
 import { faviconRoutes } from "./routes/favicon";
 import { healthRoutes } from "./routes/health";
+import { scimServerTiming } from "./middleware/server-timing";
 import { scimRoutes } from "./routes/scim";
 import { ApiError } from "./scim/errors";
 import { MAX_BODY_BYTES } from "./scim/limits";
@@ -35,6 +36,7 @@ export function createApp() {
 
   app.use(requestId());
   app.use(secureHeaders({ xFrameOptions: "DENY" }));
+  app.use("/api/:tenant/scim/v2/*", scimServerTiming);
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

@@ -1,6 +1,6 @@
 /**
- * Baseline for `npm run bench`: the D1 work of a SCIM user create and a `userName eq` lookup,
- * written directly against the D1 binding. Same statements as the service (src/repo/users.ts,
+ * Baseline for `npm run bench`: the D1 work of a SCIM user create, a `userName eq` lookup and a
+ * deactivating PATCH, written directly against the D1 binding. Same statements as the service (src/repo/users.ts,
  * src/repo/events.ts), same request and response shapes, nothing else: no router, no auth
  * lookup, no rate limiter, no Durable Object, no group-membership read.
  */
@@ -102,6 +102,27 @@ async function findUsers(url, env, origin) {
   });
 }
 
+/**
+ * The floor PATCH: one guarded UPDATE (the version compare-and-swap every write to an existing
+ * resource needs), returning the row, with no read before it and no log or change event.
+ */
+async function patchUser(request, env, origin, id) {
+  const body = await request.json();
+  const op = Array.isArray(body.Operations) ? body.Operations[0] : null;
+  const active = op?.value?.active;
+  if (typeof active !== "boolean") return error(400, "baseline supports only {op: replace, value: {active: bool}}");
+  const now = new Date().toISOString();
+  const row = await env.DB.prepare(
+    `UPDATE users SET active = ?, data = json_set(data, '$.active', json(?)), version = version + 1, updated_at = ?
+     WHERE tenant_id = ? AND id = ? AND version = (SELECT version FROM users WHERE tenant_id = ? AND id = ?)
+     RETURNING ${USER_COLUMNS}`,
+  )
+    .bind(active ? 1 : 0, active ? "true" : "false", now, TENANT_ID, id, TENANT_ID, id)
+    .first();
+  if (!row) return error(404, `User '${id}' not found.`);
+  return json(toResource(row, origin), 200, { ETag: `W/"${row.version}"` });
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -109,6 +130,8 @@ export default {
     if (url.pathname === "/healthz") return json({ status: "ok" });
     if (url.pathname === "/Users" && request.method === "POST") return createUser(request, env, origin);
     if (url.pathname === "/Users" && request.method === "GET") return findUsers(url, env, origin);
+    const byId = /^\/Users\/([^/]+)$/.exec(url.pathname);
+    if (byId && request.method === "PATCH") return patchUser(request, env, origin, decodeURIComponent(byId[1]));
     return error(404, `baseline has no ${request.method} ${url.pathname}`);
   },
 };

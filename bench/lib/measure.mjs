@@ -48,6 +48,45 @@ export class Phase {
     this.wallMs = null;
     this.notes = [];
     this.extra = {};
+    /** kind → (storage round trips from Server-Timing → requests), for the service's answers. */
+    this.roundTrips = new Map();
+    /** kind → { storage: [ms], total: [ms] } from Server-Timing. */
+    this.serverTiming = new Map();
+  }
+
+  /**
+   * Records a `Server-Timing: storage;dur=<ms>;desc="rt=<n>", total;dur=<ms>` header, if any: the
+   * round trips, and the server's own view of the storage time and the total.
+   */
+  noteRoundTrips(kind, header) {
+    const match = /storage;dur=([\d.]+);desc="rt=(\d+)"/.exec(header ?? "");
+    if (!match) return;
+    let counts = this.roundTrips.get(kind);
+    if (!counts) this.roundTrips.set(kind, (counts = new Map()));
+    const n = Number(match[2]);
+    counts.set(n, (counts.get(n) ?? 0) + 1);
+    const total = /total;dur=([\d.]+)/.exec(header);
+    let timing = this.serverTiming.get(kind);
+    if (!timing) this.serverTiming.set(kind, (timing = { storage: [], total: [] }));
+    timing.storage.push(Number(match[1]));
+    if (total) timing.total.push(Number(total[1]));
+  }
+
+  /** p50s of the server-reported storage and total durations of `kind`, or null. */
+  serverTimingOf(kind) {
+    const timing = this.serverTiming.get(kind);
+    if (!timing) return null;
+    return { storageP50: summarize(timing.storage).p50, totalP50: summarize(timing.total).p50 };
+  }
+
+  /** "1", or "1–2 (mostly 1)" when requests of one kind differed; "" when none reported it. */
+  roundTripsOf(kind) {
+    const counts = this.roundTrips.get(kind);
+    if (!counts || counts.size === 0) return "";
+    const ns = [...counts.keys()].sort((a, b) => a - b);
+    if (ns.length === 1) return String(ns[0]);
+    const mode = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
+    return `${ns[0]}–${ns[ns.length - 1]} (mostly ${mode})`;
   }
 
   sample(kind, ms) {
@@ -79,7 +118,7 @@ export class Phase {
       failureSamples: this.failureSamples,
       throttled429: this.throttled,
       throttledWaitMs: round(this.throttledWaitMs),
-      kinds: Object.fromEntries([...this.kinds.keys()].map((k) => [k, this.stats(k)])),
+      kinds: Object.fromEntries([...this.kinds.keys()].map((k) => [k, { ...this.stats(k), ...(this.roundTrips.has(k) ? { roundTrips: Object.fromEntries(this.roundTrips.get(k)), serverTiming: this.serverTimingOf(k) } : {}) }])),
       notes: this.notes,
       ...this.extra,
     };
@@ -151,6 +190,7 @@ export class Client {
         }
       }
       const ok = expect(res.status);
+      phase.noteRoundTrips(kind, res.headers.get("Server-Timing"));
       if (ok) phase.sample(kind, ms);
       else phase.fail(kind, res.status, `${method} ${path.slice(0, 120)} → ${res.status} ${typeof parsed === "object" && parsed ? (parsed.detail ?? JSON.stringify(parsed)) : text}`);
       return { status: res.status, ok, ms, body: parsed, headers: res.headers };

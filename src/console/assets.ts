@@ -26,6 +26,7 @@ p { margin: 0 0 12px; }
 .topbar .spacer { flex: 1; }
 .topbar form { margin: 0; }
 .topbar .link-button { color: #fff; }
+.topbar .topnav { display: flex; gap: 14px; font-size: 14px; }
 .topbar .who { opacity: .9; }
 .topbar a.button.secondary { color: var(--accent); }
 main { max-width: 1120px; margin: 0 auto; padding: 20px; }

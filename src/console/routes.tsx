@@ -16,7 +16,7 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { users, type UserRow } from "../db/tenant/schema";
+import { users } from "../db/tenant/schema";
 import { secretsEqual } from "../lib/crypto";
 import { publicOrigin, scimEndpoint, type AppEnv } from "../lib/hono";
 import { isAdminApiPath, toApiError } from "../middleware/errors";
@@ -26,12 +26,13 @@ import { getGroup, listGroups, listMembers } from "../repo/groups";
 import { getUser, groupsOfUsers, listUsers, userSearch } from "../repo/users";
 import { ApiError } from "../scim/errors";
 import { toScimUser } from "../scim/users";
-import { runWrite } from "../services/commands";
-import { adminWriteActor } from "../services/write-context";
+import { retentionDays } from "../jobs/retention";
+import { setAvatarAsAdmin } from "../services/avatar";
 import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken, requireTenant } from "../services/tenants";
 import { tenantBindings, tenantDb, tenantRefOf } from "../tenancy/tenant-db";
 import { apiReferenceRoutes } from "./api-reference";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets";
+import { lifecycleConsoleRoutes } from "./lifecycle-routes";
 import { SignInPage } from "./pages/auth";
 import { GroupPage, GroupsPage, GROUPS_PAGE_SIZE } from "./pages/groups";
 import { LOG_PAGE_SIZE, LogPage, type LogFilters } from "./pages/log";
@@ -323,6 +324,7 @@ consoleRoutes.post("/sign-out", (c) => {
 
 consoleRoutes.get("/", (c) => c.redirect(homeHref(pageCtx(c)), 303));
 consoleRoutes.route("/", apiReferenceRoutes);
+consoleRoutes.route("/", lifecycleConsoleRoutes);
 
 // Tenants.
 async function renderTenants(c: C, form?: TenantForm, status: ContentfulStatusCode = 200) {
@@ -345,7 +347,7 @@ consoleRoutes.post("/tenants", async (c) => {
     return renderTenants(c, { values, errors }, 400);
   }
   try {
-    const created = await createTenant(c.env, parsed.data);
+    const created = await createTenant(c.env, parsed.data, consoleActor(c), clientIp(c));
     return c.redirect(`/admin/tenants/${created.slug}/provisioning?created=1`, 303);
   } catch (error) {
     if (error instanceof ApiError && (error.status === 400 || error.status === 409)) {
@@ -385,7 +387,7 @@ consoleRoutes.post("/tenants/:slug/provisioning/enable", async (c) => {
   if (tenant.token) {
     return renderProvisioning(c, tenant.slug, { notice: { kind: "warn", text: "SCIM is already on. To get a new token, regenerate it." } }, 409);
   }
-  const { raw } = await enableScim(c.env, tenant, provider);
+  const { raw } = await enableScim(c.env, tenant, provider, consoleActor(c), clientIp(c));
   // The raw token is rendered in this response only: never stored, never in a URL or redirect.
   return renderProvisioning(c, tenant.slug, { minted: { token: raw, regenerated: false } });
 });
@@ -401,7 +403,7 @@ consoleRoutes.post("/tenants/:slug/provisioning/regenerate", async (c) => {
   if (!tenant.token) {
     return renderProvisioning(c, tenant.slug, { notice: { kind: "warn", text: "SCIM is off, so there is no token to regenerate. Switch it on instead." } }, 409);
   }
-  const { raw } = await regenerateToken(c.env, tenant);
+  const { raw } = await regenerateToken(c.env, tenant, consoleActor(c), clientIp(c));
   return renderProvisioning(c, tenant.slug, { minted: { token: raw, regenerated: true } });
 });
 
@@ -413,7 +415,7 @@ consoleRoutes.get("/tenants/:slug/provisioning/disable", async (c) => {
 
 consoleRoutes.post("/tenants/:slug/provisioning/disable", async (c) => {
   const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
-  await disableScim(c.env, tenant);
+  await disableScim(c.env, tenant, consoleActor(c), clientIp(c));
   return c.redirect(`/admin/tenants/${tenant.slug}/provisioning?off=1`, 303);
 });
 
@@ -468,7 +470,7 @@ consoleRoutes.post("/tenants/:slug/users/:id/avatar", async (c) => {
   if (!clear && (value.length > 2048 || !/^https?:\/\//i.test(value) || !URL.canParse(value))) {
     return renderUser(c, tenant, id, { avatar: { value, error: "Enter an http(s) URL of at most 2048 characters, or clear the field to remove the avatar." } }, 400);
   }
-  await runWrite<UserRow>(c.env, tenantRefOf(tenant), adminWriteActor(consoleActor(c)), { kind: "user.avatar", id, avatarUrl: clear ? null : value });
+  await setAvatarAsAdmin(c.env, tenantRefOf(tenant), id, clear ? null : value, consoleActor(c), clientIp(c));
   return c.redirect(`/admin/tenants/${tenant.slug}/users/${encodeURIComponent(id)}?saved=1`, 303);
 });
 
@@ -502,7 +504,7 @@ consoleRoutes.get("/tenants/:slug/log", async (c) => {
     before: c.req.query("before") ? intParam(c.req.query("before"), 0) || undefined : undefined,
   };
   const rows = await listEvents(tenantDb(c.env, tenant), tenant.id, { limit: LOG_PAGE_SIZE + 1, ...filters });
-  return c.html(<LogPage ctx={pageCtx(c)} tenant={tenant} events={rows.slice(0, LOG_PAGE_SIZE)} filters={filters} hasMore={rows.length > LOG_PAGE_SIZE} />);
+  return c.html(<LogPage ctx={pageCtx(c)} tenant={tenant} events={rows.slice(0, LOG_PAGE_SIZE)} filters={filters} hasMore={rows.length > LOG_PAGE_SIZE} retentionDays={retentionDays(c.env)} />);
 });
 
 // Anything else under /admin: an HTML 404 (admin API paths keep the API's own 404).

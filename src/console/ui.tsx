@@ -53,6 +53,12 @@ export function Layout(props: PropsWithChildren<{ title: string; ctx: PageContex
             TheStorage<small>SCIM console</small>
           </a>
           {props.ctx.scoped ? <span class="who">{`${props.ctx.scoped.name} · IT admin`}</span> : null}
+          {props.ctx.csrfToken && !props.ctx.scoped ? (
+            <nav class="topnav" aria-label="Operator">
+              <a href="/admin/tenants">Tenants</a>
+              <a href="/admin/audit">Audit trail</a>
+            </nav>
+          ) : null}
           <span class="spacer"></span>
           {props.ctx.csrfToken && !props.ctx.scoped ? <a href="/admin/api">API reference</a> : null}
           {props.ctx.scoped?.returnUrl ? (
@@ -134,8 +140,29 @@ export function Time(props: { at: string | null | undefined; empty?: string }) {
   if (!props.at) return <span class="muted">{props.empty ?? "—"}</span>;
   const d = new Date(props.at);
   if (Number.isNaN(d.getTime())) return <span>{props.at}</span>;
-  const text = `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-  return <time datetime={props.at}>{text}</time>;
+  // To the second (log rows a second apart must read apart); the full timestamp in the tooltip.
+  const iso = d.toISOString();
+  return (
+    <time datetime={iso} title={iso}>
+      {`${iso.slice(0, 19).replace("T", " ")} UTC`}
+    </time>
+  );
+}
+
+const ACTOR_TYPES: Record<string, string> = { "admin-token": "Admin API token", access: "Cloudflare Access", "setup-link": "Setup link", console: "Operator console" };
+
+/** Who made an admin action: the kind of credential, and the person when known. */
+export function ActorLabel(props: { actor: { type?: unknown; id?: unknown; email?: unknown } | null | undefined }) {
+  const actor = props.actor;
+  if (!actor) return <span class="muted">—</span>;
+  const kind = ACTOR_TYPES[String(actor.type)] ?? String(actor.type);
+  const who = typeof actor.email === "string" ? actor.email : typeof actor.id === "string" ? actor.id : "";
+  return (
+    <span title={JSON.stringify(actor)}>
+      {kind}
+      {who ? <span class="muted small"> · {who}</span> : null}
+    </span>
+  );
 }
 
 export function initials(name: string): string {
@@ -192,7 +219,7 @@ export function EventTable(props: { events: EventRow[]; slug: string; showTarget
             <th scope="col">Outcome</th>
             <th scope="col">Status</th>
             <th scope="col">Detail</th>
-            <th scope="col">Token</th>
+            <th scope="col">Token / by</th>
           </tr>
         </thead>
         <tbody>
@@ -210,7 +237,7 @@ export function EventTable(props: { events: EventRow[]; slug: string; showTarget
               </td>
               <td class="mono">{e.status}</td>
               <td class="detail">{e.detail || <span class="muted">—</span>}</td>
-              <td class="mono nowrap">{e.tokenPrefix ? (e.tokenPrefix === "admin" ? "operator" : `${e.tokenPrefix}…`) : "—"}</td>
+              <td class="nowrap">{e.actor ? <ActorLabel actor={e.actor} /> : <span class="mono">{e.tokenPrefix ? (e.tokenPrefix === "admin" ? "operator" : `${e.tokenPrefix}…`) : "—"}</span>}</td>
             </tr>
           ))}
         </tbody>

@@ -1,14 +1,15 @@
-/** Cron Triggers (wrangler.toml [triggers]): the outbox sweep every minute, retention hourly. */
+/** Cron Triggers (wrangler.toml [triggers]): the outbox sweep every minute; retention and token-copy sync hourly. */
 import { inArray } from "drizzle-orm";
 import { tenants } from "../db/control/schema";
 import type { Env } from "../env";
 import { dispatchPending } from "../events/dispatch";
+import { syncTokenCopies } from "../services/token-copies";
+import { RETENTION_CRON, runRetention } from "./retention";
 import { controlDb } from "../repo/control";
 import { tenantsWithStaleEvents } from "../repo/webhooks";
 import { tenantBindings, tenantDb, type TenantRef } from "../tenancy/tenant-db";
 
 export const SWEEP_CRON = "* * * * *";
-export const RETENTION_CRON = "23 * * * *";
 /** An undispatched event younger than this is probably still being dispatched by its own request. */
 const SWEEP_GRACE_MS = 30_000;
 
@@ -18,7 +19,9 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
       await sweepOutbox(env);
       return;
     case RETENTION_CRON:
-      // TODO(coordinator): call runRetention(env) from src/jobs/retention.ts here (another helper's work).
+      await runRetention(env);
+      // Tenant-DB token copies back in step with CONTROL_DB (a live token without a copy still works meanwhile).
+      await syncTokenCopies(env);
       return;
     default:
       console.warn(JSON.stringify({ level: "warn", msg: "unknown cron", cron: controller.cron }));

@@ -2,6 +2,8 @@
 import { Hono } from "hono";
 import type { Env } from "../env";
 import type { AdminActor } from "../db/tenant/schema";
+import type { StorageMeter } from "./storage-meter";
+import type { CopyProbe, TokenGate } from "../tenancy/request-storage";
 import type { TenantRef } from "../tenancy/tenant-db";
 
 export type { AdminActor };
@@ -20,6 +22,12 @@ export interface AppEnv {
     requestId: string;
     tenant: TenantRef;
     actor: Actor;
+    /** SCIM requests: the storage calls on the request's path, for Server-Timing. */
+    storageMeter: StorageMeter;
+    /** SCIM requests authenticated from this isolate's cache: the token check still owed (null: already verified). */
+    tokenGate: TokenGate | null;
+    /** SCIM requests CONTROL_DB authenticated: learns whether the token has its copy (null: warm). */
+    tokenCopyProbe: CopyProbe | null;
     /** Who is calling an admin route (/admin/v1, the console): set by admin authentication. */
     adminActor: AdminActor;
   };

@@ -1,25 +1,45 @@
 /**
- * SCIM bearer-token authentication. The token is hashed and looked up together with the tenant
- * slug from the URL, so an unknown tenant, a wrong, revoked or other tenant's token, and SCIM being
- * off all fail the same way: 401 with the same detail.
+ * SCIM bearer-token authentication, in at most the request's own first storage round trip.
+ *
+ * The token is hashed and looked up together with the tenant slug from the URL, so an unknown
+ * tenant, a wrong, revoked or other tenant's token, and SCIM being off all fail the same way: 401
+ * with the same detail.
+ *
+ * - Cold (this isolate has not seen this slug and token in the last minute): CONTROL_DB, the
+ *   source of truth, answers, and the request is authenticated before anything else runs.
+ * - Warm: the tenant comes from the isolate's memory, and the token is verified against the
+ *   tenant database's copy of its live digests in the same round trip as the request's own first
+ *   tenant-database call (src/tenancy/request-storage.ts). The copy is deleted before a token is
+ *   revoked in CONTROL_DB, so a regenerated or revoked token is refused on its very next request
+ *   whatever this isolate remembers; a refusal also forgets the entry. A request that never reads
+ *   the tenant database (discovery, a malformed filter) is verified before its answer leaves.
  */
 import { createMiddleware } from "hono/factory";
 import { digestsEqual, sha256Hex } from "../lib/crypto";
-import type { AppEnv } from "../lib/hono";
+import type { Actor, AppEnv } from "../lib/hono";
 import { controlDb, findLiveToken, touchToken } from "../repo/control";
-import { ApiError } from "../scim/errors";
-import { tenantRefOf } from "../tenancy/tenant-db";
+import { CopyProbe, TokenGate, unauthorized } from "../tenancy/request-storage";
+import { tenantD1, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 
-const UNAUTHORIZED_DETAIL =
-  "Authentication failed. Send the tenant's SCIM token as 'Authorization: Bearer <token>', and check that the Base URL names the right tenant, that SCIM provisioning is switched on for it, and that the token is the latest one generated (regenerating or switching SCIM off revokes the previous token).";
+export { unauthorized };
 
 const TOUCH_INTERVAL_MS = 60_000;
 /** Token id → when this isolate last recorded its use. */
 const lastTouched = new Map<string, number>();
 
-export function unauthorized(): ApiError {
-  return new ApiError(401, UNAUTHORIZED_DETAIL, { headers: { "WWW-Authenticate": 'Bearer realm="TheStorage SCIM"' } });
+/** How long an isolate trusts its memory of which tenant a slug and token belong to. */
+export const KNOWN_TOKEN_TTL_MS = 60_000;
+const MAX_KNOWN = 10_000;
+
+interface KnownToken {
+  tenant: TenantRef;
+  actor: Actor;
+  tokenId: string;
+  until: number;
 }
+
+/** `slug digest` → what CONTROL_DB said about it. Never a reason to accept a token on its own. */
+const known = new Map<string, KnownToken>();
 
 /** Accepts `Bearer <t>`, a bare `<t>`, and Okta's occasional `Bearer Bearer <t>`. */
 export function extractBearer(header: string | undefined): string | null {
@@ -34,19 +54,55 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
   const slug = c.req.param("tenant") ?? "";
   if (!token) throw unauthorized();
   const digest = await sha256Hex(token);
-  const db = controlDb(c.env.CONTROL_DB);
-  const found = await findLiveToken(db, slug, digest);
-  if (!found || !digestsEqual(found.token.digest, digest)) throw unauthorized();
+  const key = `${slug} ${digest}`;
+  const now = Date.now();
+  let entry = known.get(key);
+  if (entry && entry.until <= now) {
+    known.delete(key);
+    entry = undefined;
+  }
+  let gate: TokenGate | null = null;
+  let probe: CopyProbe | null = null;
+  if (entry) {
+    gate = new TokenGate({ tenantId: entry.tenant.id, digest }, tenantD1(c.env, entry.tenant), c.get("storageMeter"));
+  } else {
+    const db = controlDb(c.env.CONTROL_DB);
+    const found = await c.get("storageMeter").track(() => findLiveToken(db, slug, digest));
+    if (!found || !digestsEqual(found.token.digest, digest)) throw unauthorized();
+    entry = {
+      tenant: tenantRefOf(found.tenant),
+      actor: { tokenPrefix: found.token.prefix, provider: found.token.provider },
+      tokenId: found.token.id,
+      until: now + KNOWN_TOKEN_TTL_MS,
+    };
+    probe = new CopyProbe({ tenantId: entry.tenant.id, digest });
+  }
 
-  c.set("tenant", tenantRefOf(found.tenant));
-  c.set("actor", { tokenPrefix: found.token.prefix, provider: found.token.provider });
+  c.set("tenant", entry.tenant);
+  c.set("actor", entry.actor);
+  c.set("tokenGate", gate);
+  c.set("tokenCopyProbe", probe);
+  await next();
+  // Remembered only once its copy is known to exist: warm requests are checked against the copy.
+  if (probe?.present) {
+    if (known.size >= MAX_KNOWN) known.clear();
+    known.set(key, entry);
+  }
+  if (gate && !(await gate.check())) {
+    known.delete(key);
+    throw unauthorized();
+  }
+
   // Off the response path, and at most once a minute per token per isolate: the IdP never waits
   // for bookkeeping, and a busy tenant doesn't write to the control database on every request.
-  const now = Date.now();
-  if (now - (lastTouched.get(found.token.id) ?? 0) >= TOUCH_INTERVAL_MS) {
+  if (now - (lastTouched.get(entry.tokenId) ?? 0) >= TOUCH_INTERVAL_MS) {
     if (lastTouched.size > 10_000) lastTouched.clear();
-    lastTouched.set(found.token.id, now);
-    c.executionCtx.waitUntil(touchToken(db, found.token.id, new Date(now).toISOString()).catch(() => {}));
+    lastTouched.set(entry.tokenId, now);
+    c.executionCtx.waitUntil(touchToken(controlDb(c.env.CONTROL_DB), entry.tokenId, new Date(now).toISOString()).catch(() => {}));
   }
-  await next();
 });
+
+/** Forgets what this isolate remembers about tokens (tests, and an operator's "revoke everything"). */
+export function forgetKnownTokens(): void {
+  known.clear();
+}

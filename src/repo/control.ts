@@ -1,4 +1,7 @@
-/** Control-plane repository: tenants and SCIM tokens in CONTROL_DB. */
+/**
+ * Control-plane repository: tenants and SCIM tokens in CONTROL_DB. A tenant being deleted
+ * (`deleting_at` set) is gone for every lookup here: 404 on the admin API, 401 for its token.
+ */
 import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { runBatch } from "./batch";
@@ -25,6 +28,7 @@ export async function listTenants(db: ControlDb): Promise<TenantWithToken[]> {
     .select()
     .from(tenants)
     .leftJoin(scimTokens, and(eq(scimTokens.tenantId, tenants.id), isNull(scimTokens.revokedAt)))
+    .where(isNull(tenants.deletingAt))
     .orderBy(asc(tenants.createdAt), asc(tenants.slug));
   return rows.map((r) => ({ ...r.tenants, token: r.scim_tokens }));
 }
@@ -34,7 +38,7 @@ export async function getTenant(db: ControlDb, slug: string): Promise<TenantWith
     .select()
     .from(tenants)
     .leftJoin(scimTokens, and(eq(scimTokens.tenantId, tenants.id), isNull(scimTokens.revokedAt)))
-    .where(eq(tenants.slug, slug))
+    .where(and(eq(tenants.slug, slug), isNull(tenants.deletingAt)))
     .limit(1);
   const row = rows[0];
   return row ? { ...row.tenants, token: row.scim_tokens } : null;
@@ -46,7 +50,7 @@ export async function findLiveToken(db: ControlDb, slug: string, digest: string)
     .select()
     .from(scimTokens)
     .innerJoin(tenants, eq(tenants.id, scimTokens.tenantId))
-    .where(and(eq(scimTokens.digest, digest), eq(tenants.slug, slug), isNull(scimTokens.revokedAt)))
+    .where(and(eq(scimTokens.digest, digest), eq(tenants.slug, slug), isNull(scimTokens.revokedAt), isNull(tenants.deletingAt)))
     .limit(1);
   const row = rows[0];
   return row ? { tenant: row.tenants, token: row.scim_tokens } : null;

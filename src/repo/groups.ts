@@ -60,6 +60,29 @@ export async function memberIdsOf(db: TenantDb, tenantId: string, groupId: strin
   return (await readInChunks(db, among, (ids) => query(inArray(groupMembers.memberId, ids)))).map((r) => r.id);
 }
 
+/**
+ * For the ids a membership change names: which are members of the group and which are users of
+ * this tenant at all, in one round trip (what memberIdsOf with `among` and existingUserIds say).
+ */
+export async function membersAndUsersAmong(db: TenantDb, tenantId: string, groupId: string, ids: string[]): Promise<{ memberIds: string[]; users: Set<string> }> {
+  const parts = chunk(ids, MAX_IN_LIST);
+  if (parts.length === 0) return { memberIds: [], users: new Set() };
+  const memberQueries = parts.map((part) =>
+    db
+      .select({ id: groupMembers.memberId })
+      .from(groupMembers)
+      .where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, groupId), inArray(groupMembers.memberId, part)))
+      .orderBy(asc(groupMembers.createdAt), asc(groupMembers.memberId)),
+  );
+  const userQueries = parts.map((part) => db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), inArray(users.id, part))));
+  const [first, ...rest] = [...memberQueries, ...userQueries];
+  const results = (await db.batch([first, ...rest])) as { id: string }[][];
+  return {
+    memberIds: results.slice(0, parts.length).flat().map((r) => r.id),
+    users: new Set(results.slice(parts.length).flat().map((r) => r.id)),
+  };
+}
+
 /** Which of `ids` are users of this tenant (a member id from another tenant is simply unknown here). */
 export async function existingUserIds(db: TenantDb, tenantId: string, ids: string[]): Promise<Set<string>> {
   // One round trip for any number of ids: a 5,000-member Push Now checks them in one batch.
@@ -156,9 +179,10 @@ export async function updateGroup(
   membership: { add: string[]; remove: string[] },
   event: NewEvent,
   changeEvents: GroupChangeEvents,
-): Promise<boolean> {
+  options: { readMembers?: boolean } = {},
+): Promise<{ written: boolean; members?: MemberRef[] }> {
   const written = sql`EXISTS (SELECT 1 FROM groups WHERE id = ${id} AND version = ${version + 1})`;
-  const [updated] = await runBatch(db, [
+  const results = await runBatch(db, [
     db
       .update(groups)
       .set({ ...changes, version: version + 1 })
@@ -166,8 +190,13 @@ export async function updateGroup(
     ...membershipStatements(tenantId, id, membership.add, membership.remove, changes.updatedAt, written),
     insertEventWhen(event, written),
     ...changeStatements(changeEvents, membership.add, membership.remove, written),
+    // The response's members, as the write left them, in the same round trip.
+    ...(options.readMembers ? [membersQuery(db, tenantId, eq(groupMembers.groupId, id))] : []),
   ]);
-  return updated.meta.changes === 1;
+  const members = options.readMembers
+    ? (results[results.length - 1].results as { id: string; display_name: string | null; user_name: string }[]).map((r) => ({ id: r.id, display: r.display_name ?? r.user_name }))
+    : undefined;
+  return { written: results[0].meta.changes === 1, members };
 }
 
 /** Deletes the group at `version` and its membership rows (never the users), with the event. */

@@ -25,7 +25,12 @@ export async function findSetupLink(db: ControlDb, digest: string): Promise<Setu
   return rows[0] ?? null;
 }
 
+/** The tenant with this id, unless it is being deleted (then it is gone, as for every lookup). */
 export async function getTenantById(db: ControlDb, id: string): Promise<TenantRow | null> {
-  const rows = await db.select().from(tenants).where(eq(tenants.id, id)).limit(1);
+  const rows = await db
+    .select()
+    .from(tenants)
+    .where(and(eq(tenants.id, id), isNull(tenants.deletingAt)))
+    .limit(1);
   return rows[0] ?? null;
 }

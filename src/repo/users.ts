@@ -5,7 +5,7 @@ import type { GroupRef } from "../scim/users";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { readInChunks, runBatch } from "./batch";
 import { insertChangeWhen, type NewChangeEvent } from "./change-events";
-import { insertEventWhen, type NewEvent } from "./events";
+import { insertEvent, insertEventWhen, type NewEvent } from "./events";
 
 export async function getUser(db: TenantDb, tenantId: string, id: string): Promise<UserRow | null> {
   const rows = await db
@@ -39,17 +39,38 @@ export type UserChanges = Partial<Omit<UserRow, "tenantId" | "id" | "version" | 
  * log event and change event in the same batch. Returns false when the version moved (the caller
  * re-reads and retries).
  */
-export async function updateUser(db: TenantDb, tenantId: string, id: string, version: number, changes: UserChanges, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
+export async function updateUser(
+  db: TenantDb,
+  tenantId: string,
+  id: string,
+  version: number,
+  changes: UserChanges,
+  event: NewEvent,
+  change: NewChangeEvent,
+): Promise<{ written: boolean; groups: GroupRef[] }> {
   const written = sql`EXISTS (SELECT 1 FROM users WHERE id = ${id} AND version = ${version + 1})`;
-  const [updated] = await runBatch(db, [
+  const results = await runBatch(db, [
     db
       .update(users)
       .set({ ...changes, version: version + 1 })
       .where(and(eq(users.tenantId, tenantId), eq(users.id, id), eq(users.version, version))),
     insertEventWhen(event, written),
     insertChangeWhen(change, written),
+    // The response's `groups`, read in the same round trip: memberships change through group writes too.
+    membershipsQuery(db, tenantId, eq(groupMembers.memberId, id)),
   ]);
-  return updated.meta.changes === 1;
+  return { written: results[0].meta.changes === 1, groups: groupRefsFromBatch(results[3]) };
+}
+
+/** Logs a write that changed nothing, and reads the user's groups for the response, in one round trip. */
+export async function logUnchangedUser(db: TenantDb, tenantId: string, id: string, event: NewEvent): Promise<GroupRef[]> {
+  const results = await runBatch(db, [insertEvent(db, event), membershipsQuery(db, tenantId, eq(groupMembers.memberId, id))]);
+  return groupRefsFromBatch(results[1]);
+}
+
+/** Rows of membershipsQuery as a raw D1 batch returns them (named by column). */
+function groupRefsFromBatch(result: D1Result): GroupRef[] {
+  return (result.results as { id: string; display_name: string }[]).map((r) => ({ id: r.id, displayName: r.display_name }));
 }
 
 /** Deletes the user at `version`, its memberships, and logs it with its change event, atomically. */

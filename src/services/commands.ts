@@ -5,6 +5,7 @@
 import type { Env } from "../env";
 import type { Actor } from "../lib/hono";
 import { ApiError, type SerializedApiError } from "../scim/errors";
+import { unauthorized, type WriteVia } from "../tenancy/request-storage";
 import type { TenantRef } from "../tenancy/tenant-db";
 import { deleteGroup, patchGroup, replaceGroup } from "./groups";
 import { deleteUser, patchUser, replaceUser, setAvatar } from "./users";
@@ -19,8 +20,11 @@ export type WriteCommand =
   | { kind: "group.patch"; id: string; body: Record<string, unknown>; ifMatch?: string }
   | { kind: "group.delete"; id: string; ifMatch?: string };
 
-/** Errors cross the RPC boundary as data: Workers RPC keeps only an Error's name and message. */
-export type WriteOutcome = { ok: true; value: unknown } | { ok: false; error: SerializedApiError };
+/**
+ * Errors cross the RPC boundary as data: Workers RPC keeps only an Error's name and message.
+ * `roundTrips`: the D1 round trips the Durable Object made, for the request's Server-Timing.
+ */
+export type WriteOutcome = ({ ok: true; value: unknown } | { ok: false; error: SerializedApiError }) & { roundTrips?: number };
 
 export async function executeCommand(ctx: WriteContext, command: WriteCommand): Promise<unknown> {
   switch (command.kind) {
@@ -45,10 +49,24 @@ function resourceKey(tenant: TenantRef, command: WriteCommand): string {
   return `${tenant.id}:${command.kind.split(".")[0]}:${command.id}`;
 }
 
-/** Sends `command` to the Durable Object of its resource and unwraps the outcome. */
-export async function runWrite<T>(env: Env, tenant: TenantRef, actor: Actor, command: WriteCommand): Promise<T> {
+/**
+ * Sends `command` to the Durable Object of its resource and unwraps the outcome. From a SCIM
+ * request (`via`): the call is metered, and when the token is still unverified, the object gets
+ * the credential to check in its own batches while the Worker checks it alongside, answering 401
+ * as soon as that check fails (the object's guarded write changes nothing either way).
+ */
+export async function runWrite<T>(env: Env, tenant: TenantRef, actor: Actor, command: WriteCommand, via: WriteVia = {}): Promise<T> {
   const stub = env.SCIM_WRITER.getByName(resourceKey(tenant, command));
-  const outcome = (await stub.execute(tenant, actor, command)) as WriteOutcome;
+  const gate = via.gate?.state === "pending" ? via.gate : null;
+  const send = () => stub.execute(tenant, actor, command, gate?.credential) as Promise<WriteOutcome>;
+  const call = via.meter ? via.meter.track(send, (outcome) => outcome.roundTrips ?? 0) : send();
+  let outcome: WriteOutcome;
+  if (gate) {
+    call.catch(() => {}); // answered by the check below if that fails first
+    outcome = await Promise.race([call, gate.check().then((live) => (live ? call : Promise.reject(unauthorized())))]);
+  } else {
+    outcome = await call;
+  }
   if (!outcome.ok) throw ApiError.from(outcome.error);
   return outcome.value as T;
 }

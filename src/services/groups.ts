@@ -6,10 +6,13 @@
  */
 import type { GroupRow } from "../db/tenant/schema";
 import { clipDetail, insertEvent } from "../repo/events";
-import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, groupIdByNorm, insertGroup, memberIdsOf, updateGroup, type GroupChanges } from "../repo/groups";
+import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, memberIdsOf, membersAndUsersAmong, updateGroup, type GroupChanges } from "../repo/groups";
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
-import { groupColumns, groupDocument, namedMemberIds, patchableGroup } from "../scim/groups";
+import { groupColumns, groupDocument, namedMemberIds, patchableGroup, type MemberRef } from "../scim/groups";
+
+/** A group as a write left it; `members` when the write read them back for its answer. */
+export type WrittenGroup = GroupRow & { members?: MemberRef[] };
 import { applyPatch } from "../scim/patch";
 import { GROUP_RESOURCE } from "../scim/schema";
 import { groupPayload } from "../events/payload";
@@ -44,9 +47,12 @@ function membershipDetail(added: number, removed: number, skipped: string[]): st
 }
 
 /** Splits requested member ids into those that are users of this tenant and those skipped. */
-async function knownMembers(ctx: WriteContext, ids: string[], alreadyMembers: Set<string> = new Set()) {
+async function knownMembers(ctx: WriteContext, ids: string[], alreadyMembers: Set<string> = new Set(), checked?: { ids: Set<string>; users: Set<string> }) {
   const toCheck = ids.filter((id) => !alreadyMembers.has(id));
-  const existing = await existingUserIds(ctx.db, ctx.tenant.id, toCheck);
+  // Ids whose existence was read already (with the members) need no second read.
+  const unchecked = checked ? toCheck.filter((id) => !checked.ids.has(id)) : toCheck;
+  const existing = unchecked.length ? await existingUserIds(ctx.db, ctx.tenant.id, unchecked) : new Set<string>();
+  for (const id of toCheck) if (checked?.users.has(id)) existing.add(id);
   return { known: ids.filter((id) => alreadyMembers.has(id) || existing.has(id)), skipped: toCheck.filter((id) => !existing.has(id)) };
 }
 
@@ -86,19 +92,32 @@ async function modifyGroup(
   ifMatch: string | undefined,
   among: string[] | undefined,
   compute: (current: GroupRow, memberIds: string[]) => GroupChange,
-): Promise<GroupRow> {
+  options: { readMembers?: boolean } = {},
+): Promise<WrittenGroup> {
   let target: string | null = null;
   return logged(ctx, "Group", "group.update", () => id, () => target, async () => {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const current = await getGroup(ctx.db, ctx.tenant.id, id);
-      if (!current) throw notFound(`Group '${id}' not found.`);
+      // The writer's memory first; a version mismatch or a refused precondition is re-checked against D1.
+      const remembered = attempt === 0 && ctx.memory?.group?.id === id ? ctx.memory.group : undefined;
+      if (remembered && !ifMatchAllows(ifMatch, remembered.version)) {
+        forgetGroup(ctx);
+        continue;
+      }
+      const current = remembered ?? (await getGroup(ctx.db, ctx.tenant.id, id));
+      if (!current) {
+        forgetGroup(ctx);
+        throw notFound(`Group '${id}' not found.`);
+      }
       target = current.displayName;
       if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
-      const currentIds = await memberIdsOf(ctx.db, ctx.tenant.id, id, among);
+      // A change that names its members reads, in one round trip, which of them are members and which are users.
+      const named = among ? await membersAndUsersAmong(ctx.db, ctx.tenant.id, id, among) : undefined;
+      const currentIds = named ? named.memberIds : await memberIdsOf(ctx.db, ctx.tenant.id, id);
       const { doc, memberIds } = compute(current, currentIds);
 
       const before = new Set(currentIds);
-      const { known, skipped } = memberIds ? await knownMembers(ctx, memberIds, before) : { known: currentIds, skipped: [] };
+      const checked = named && among ? { ids: new Set(among), users: named.users } : undefined;
+      const { known, skipped } = memberIds ? await knownMembers(ctx, memberIds, before, checked) : { known: currentIds, skipped: [] };
       const wanted = new Set(known);
       const add = known.filter((m) => !before.has(m));
       const remove = currentIds.filter((m) => !wanted.has(m));
@@ -111,13 +130,10 @@ async function modifyGroup(
         await insertEvent(ctx.db, event(ctx, { action, resourceId: id, target, outcome: "success", status: 200, detail: clipDetail(["no changes", ...detailParts].join("; ")) }));
         return current;
       }
+      // A displayName taken by another group fails the write on the unique index (caught below): no read first.
       const changes: GroupChanges = { ...groupColumns(doc), data: doc, updatedAt: new Date().toISOString() };
-      if (changes.displayNameNorm !== current.displayNameNorm) {
-        const holder = await groupIdByNorm(ctx.db, ctx.tenant.id, changes.displayNameNorm!);
-        if (holder && holder !== id) throw conflict(uniquenessDetail(changes.displayName!));
-      }
       const next: GroupRow = { ...current, ...changes, version: current.version + 1 };
-      let written: boolean;
+      let written: { written: boolean; members?: MemberRef[] };
       try {
         written = await updateGroup(
           ctx.db,
@@ -128,20 +144,28 @@ async function modifyGroup(
           { add, remove },
           event(ctx, { action, resourceId: id, target: changes.displayName ?? target, outcome: "success", status: 200, detail: clipDetail(detailParts.join("; ")) }),
           groupChanges(ctx, next, changed.length ? "group.updated" : null),
+          options,
         );
       } catch (error) {
         if (isUniqueViolation(error, "groups", "display_name_norm")) throw conflict(uniquenessDetail(changes.displayName!));
         throw error;
       }
-      if (written) return next;
+      if (written.written) {
+        if (ctx.memory) ctx.memory.group = next;
+        return { ...next, members: written.members };
+      }
+      forgetGroup(ctx);
     }
     throw concurrentWrite("group");
   });
 }
 
 /** PUT replaces displayName, externalId and members; a PUT without a `members` key leaves membership alone. */
+/** A PUT's answer carries the members: read in the write's own batch. */
 export function replaceGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {
-  return modifyGroup(ctx, id, ifMatch, undefined, () => groupDocument(body));
+  const replacement = groupDocument(body);
+  // Without a `members` key, membership is left alone: no member ids need reading.
+  return modifyGroup(ctx, id, ifMatch, replacement.memberIds === undefined ? [] : undefined, () => replacement, { readMembers: true });
 }
 
 export function patchGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {
@@ -155,18 +179,29 @@ export function patchGroup(ctx: WriteContext, id: string, body: Record<string, u
 export async function deleteGroup(ctx: WriteContext, id: string, ifMatch?: string): Promise<void> {
   let target: string | null = null;
   await logged(ctx, "Group", "group.delete", () => id, () => target, async () => {
-    const current = await getGroup(ctx.db, ctx.tenant.id, id);
-    if (!current) throw notFound(`Group '${id}' not found.`);
-    target = current.displayName;
-    if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
-    const deleted = await deleteGroupRow(ctx.db, ctx.tenant.id, id, current.version, event(ctx, {
-      action: "group.delete",
-      resourceId: id,
-      target,
-      outcome: "success",
-      status: 204,
-      detail: "deleted; its users stay",
-    }), newChange(ctx, "group.deleted", id, current.version + 1, { group: groupPayload(current) }));
-    if (!deleted) throw concurrentWrite("group");
+    for (let attempt = 0; attempt < 2; attempt++) {
+      // The writer's memory on the first attempt; a miss on its version is settled by reading D1.
+      const remembered = attempt === 0 && ctx.memory?.group?.id === id && ifMatchAllows(ifMatch, ctx.memory.group.version) ? ctx.memory.group : undefined;
+      const current = remembered ?? (await getGroup(ctx.db, ctx.tenant.id, id));
+      forgetGroup(ctx); // deleted, refused or raced: either way the next write reads
+      if (!current) throw notFound(`Group '${id}' not found.`);
+      target = current.displayName;
+      if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
+      const deleted = await deleteGroupRow(ctx.db, ctx.tenant.id, id, current.version, event(ctx, {
+        action: "group.delete",
+        resourceId: id,
+        target,
+        outcome: "success",
+        status: 204,
+        detail: "deleted; its users stay",
+      }), newChange(ctx, "group.deleted", id, current.version + 1, { group: groupPayload(current) }));
+      if (deleted) return;
+      if (!remembered) break;
+    }
+    throw concurrentWrite("group");
   });
+}
+
+function forgetGroup(ctx: WriteContext): void {
+  if (ctx.memory) ctx.memory.group = undefined;
 }

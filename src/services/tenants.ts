@@ -5,14 +5,18 @@
 import { z } from "zod";
 import type { ScimTokenRow, TenantRow } from "../db/control/schema";
 import type { Env } from "../env";
+import type { AdminActor } from "../lib/hono";
 import { DISPLAY_PREFIX_LENGTH, generateScimToken, sha256Hex } from "../lib/crypto";
 import { controlDb, getTenant, insertLiveToken, insertTenant, revokeLiveToken, rotateToken, type TenantWithToken } from "../repo/control";
 import { sql } from "drizzle-orm";
 import type { ChangeEventType } from "../events/catalogue";
 import { runBatch } from "../repo/batch";
 import { insertChangeWhen } from "../repo/change-events";
+import { slugBeingDeleted } from "../repo/tenant-erasure";
 import { ApiError } from "../scim/errors";
 import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
+import { recordAdminAction } from "./audit";
+import { copyLiveToken, dropTokenCopies } from "./token-copies";
 import { newChange } from "./write-context";
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -46,8 +50,19 @@ export async function mintToken(tenantId: string, provider: string, at: string):
   return { raw, row };
 }
 
+/**
+ * Admin actions take the `actor` who asked and their client `ip` (design.md §4c): each is recorded
+ * in the audit trail and the tenant's provisioning log.
+ */
+async function audited(env: Env, by: AdminCaller, action: string, tenant: TenantRef, detail: string, status: number): Promise<void> {
+  await recordAdminAction(env, { action, actor: by.actor, tenant: tenantRefOf(tenant), status, detail, ip: by.ip ?? null });
+}
+
+/** Who asked for an admin action, and from which client IP (CF-Connecting-IP) when known. */
+type AdminCaller = { actor: AdminActor; ip?: string | null };
+
 /** Creates a tenant (400 for an unknown database binding, 409 for a taken slug). The input is already validated. */
-export async function createTenant(env: Env, input: CreateTenantInput): Promise<TenantRow> {
+export async function createTenant(env: Env, input: CreateTenantInput, actor: AdminActor, ip?: string | null): Promise<TenantRow> {
   const database = input.database ?? DEFAULT_TENANT_BINDING;
   if (!isTenantBinding(env, database)) {
     throw new ApiError(400, `database: '${database}' is not a tenant D1 binding of this deployment. Known: ${tenantBindings(env).join(", ")}.`);
@@ -59,7 +74,13 @@ export async function createTenant(env: Env, input: CreateTenantInput): Promise<
     database,
     createdAt: new Date().toISOString(),
   });
-  if (!created) throw new ApiError(409, `A tenant with slug '${input.slug}' already exists.`);
+  if (!created) {
+    if (await slugBeingDeleted(controlDb(env.CONTROL_DB), input.slug)) {
+      throw new ApiError(409, `The tenant '${input.slug}' is being deleted and keeps its slug until its data is erased (within the hour at the latest). Try again later, or choose another slug.`);
+    }
+    throw new ApiError(409, `A tenant with slug '${input.slug}' already exists.`);
+  }
+  await audited(env, { actor, ip }, "tenant.create", created, `tenant created on ${created.database}`, 201);
   return created;
 }
 
@@ -85,28 +106,35 @@ async function connectionChanged(env: Env, tenant: TenantRef, type: ChangeEventT
 }
 
 /** Switches SCIM on: mints the tenant's first live token. The raw token is returned once and never stored. */
-export async function enableScim(env: Env, tenant: TenantWithToken, provider: string): Promise<{ raw: string; row: ScimTokenRow }> {
+export async function enableScim(env: Env, tenant: TenantWithToken, provider: string, actor: AdminActor, ip?: string | null): Promise<{ raw: string; row: ScimTokenRow }> {
   if (tenant.token) throw new ApiError(409, ALREADY_ON);
   const minted = await mintToken(tenant.id, provider, new Date().toISOString());
   const inserted = await insertLiveToken(controlDb(env.CONTROL_DB), minted.row);
   if (!inserted) throw new ApiError(409, ALREADY_ON);
+  await copyLiveToken(env, tenant, minted.row); // live in CONTROL_DB first, then the copy
   await connectionChanged(env, tenantRefOf(tenant), "connection.enabled", minted.row, minted.row.createdAt);
+  await audited(env, { actor, ip }, "scim.enable", tenant, `SCIM switched on for ${provider}; token ${minted.row.prefix}…`, 201);
   return minted;
 }
 
 /** Replaces the live token: the old one stops working at once. Keeps the provider. */
-export async function regenerateToken(env: Env, tenant: TenantWithToken): Promise<{ raw: string; row: ScimTokenRow }> {
+export async function regenerateToken(env: Env, tenant: TenantWithToken, actor: AdminActor, ip?: string | null): Promise<{ raw: string; row: ScimTokenRow }> {
   if (!tenant.token) throw new ApiError(409, "SCIM is off for this tenant. Switch it on first: POST …/scim.");
   const minted = await mintToken(tenant.id, tenant.token.provider, new Date().toISOString());
+  await dropTokenCopies(env, tenant, tenant.token.digest); // the old token's copy goes before the token
   const rotated = await rotateToken(controlDb(env.CONTROL_DB), tenant.token, minted.row);
   if (!rotated) throw new ApiError(409, "The token changed while regenerating (another regenerate or a switch-off). Read the tenant and retry.");
+  await copyLiveToken(env, tenant, minted.row);
   await connectionChanged(env, tenantRefOf(tenant), "connection.token_rotated", { ...minted.row, provider: tenant.token.provider }, minted.row.createdAt);
+  await audited(env, { actor, ip }, "scim.regenerate", tenant, `token ${tenant.token.prefix}… revoked; new token ${minted.row.prefix}…`, 201);
   return minted;
 }
 
 /** Switches SCIM off: revokes the live token (idempotent: switching off what is off changes nothing and yields no event). */
-export async function disableScim(env: Env, tenant: TenantWithToken): Promise<void> {
+export async function disableScim(env: Env, tenant: TenantWithToken, actor: AdminActor, ip?: string | null): Promise<void> {
   const at = new Date().toISOString();
+  await dropTokenCopies(env, tenant); // the copies go before the token
   const revoked = await revokeLiveToken(controlDb(env.CONTROL_DB), tenant.id, at);
   if (revoked && tenant.token) await connectionChanged(env, tenantRefOf(tenant), "connection.disabled", tenant.token, at);
+  await audited(env, { actor, ip }, "scim.disable", tenant, revoked ? "SCIM switched off; token revoked" : "SCIM was already off", 204);
 }

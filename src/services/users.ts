@@ -4,15 +4,18 @@
  * ScimWriter Durable Object for that user, one at a time.
  */
 import type { UserRow } from "../db/tenant/schema";
-import { clipDetail, insertEvent } from "../repo/events";
-import { deleteUser as deleteUserRow, getUser, insertUser, updateUser, userIdByNorm, type UserChanges } from "../repo/users";
+import { clipDetail } from "../repo/events";
+import { deleteUser as deleteUserRow, getUser, insertUser, logUnchangedUser, updateUser, type UserChanges } from "../repo/users";
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
 import { keyOf } from "../scim/json";
 import { applyPatch } from "../scim/patch";
 import type { ScimDocument } from "../scim/sanitize";
 import { USER_RESOURCE } from "../scim/schema";
-import { patchableUser, userColumns, userDocument } from "../scim/users";
+import { patchableUser, userColumns, userDocument, type GroupRef } from "../scim/users";
+
+/** A user as a write left it, with its group memberships as read in the write's own round trip. */
+export type WrittenUser = UserRow & { groups: GroupRef[] };
 import { userPayload } from "../events/payload";
 import type { ChangeEventType } from "../events/catalogue";
 import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newChange, newEvent, staleVersion, type WriteContext } from "./write-context";
@@ -75,12 +78,21 @@ async function modifyUser(
   ifMatch: string | undefined,
   defaultAction: string,
   compute: (current: UserRow) => { doc?: ScimDocument; changes?: Omit<UserChanges, "updatedAt">; action?: string; detail?: string },
-): Promise<UserRow> {
+): Promise<WrittenUser> {
   let target: string | null = null;
   return logged(ctx, "User", defaultAction, () => id, () => target, async () => {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const current = await getUser(ctx.db, ctx.tenant.id, id);
-      if (!current) throw notFound(`User '${id}' not found.`);
+      // The writer's memory first; a version mismatch or a refused precondition is re-checked against D1.
+      const remembered = attempt === 0 && ctx.memory?.user?.id === id ? ctx.memory.user : undefined;
+      if (remembered && !ifMatchAllows(ifMatch, remembered.version)) {
+        forgetUser(ctx);
+        continue;
+      }
+      const current = remembered ?? (await getUser(ctx.db, ctx.tenant.id, id));
+      if (!current) {
+        forgetUser(ctx);
+        throw notFound(`User '${id}' not found.`);
+      }
       target = current.userName;
       if (!ifMatchAllows(ifMatch, current.version)) {
         throw staleVersion("user", current.version);
@@ -94,17 +106,14 @@ async function modifyUser(
 
       if (result.doc && changedAttributes(current.data, doc).length === 0 && !result.changes) {
         // Nothing changed (Okta re-sends unchanged values): keep the version, still log the request.
-        await insertEvent(ctx.db, event(ctx, { action, resourceId: id, target, outcome: "success", status: 200, detail: "no changes" }));
-        return current;
+        const groups = await logUnchangedUser(ctx.db, ctx.tenant.id, id, event(ctx, { action, resourceId: id, target, outcome: "success", status: 200, detail: "no changes" }));
+        return { ...current, groups };
       }
-      if (changes.userNameNorm && changes.userNameNorm !== current.userNameNorm) {
-        const holder = await userIdByNorm(ctx.db, ctx.tenant.id, changes.userNameNorm);
-        if (holder && holder !== id) throw conflict(uniquenessDetail(String(changes.userName)));
-      }
+      // A userName taken by another user fails the write on the unique index (caught below): no read first.
       const next: UserRow = { ...current, ...changes, version: current.version + 1 };
-      let written: boolean;
+      let outcome: { written: boolean; groups: GroupRef[] };
       try {
-        written = await updateUser(
+        outcome = await updateUser(
           ctx.db,
           ctx.tenant.id,
           id,
@@ -117,13 +126,21 @@ async function modifyUser(
         if (isUniqueViolation(error, "users", "user_name_norm")) throw conflict(uniquenessDetail(String(changes.userName)));
         throw error;
       }
-      if (written) return next;
+      if (outcome.written) {
+        if (ctx.memory) ctx.memory.user = next;
+        return { ...next, groups: outcome.groups };
+      }
+      forgetUser(ctx);
     }
     throw concurrentWrite("user");
   });
 }
 
-export function replaceUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<UserRow> {
+function forgetUser(ctx: WriteContext): void {
+  if (ctx.memory) ctx.memory.user = undefined;
+}
+
+export function replaceUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
     const doc = userDocument(body);
     // A PUT that leaves `active` out must not silently reactivate or deactivate anyone.
@@ -132,7 +149,7 @@ export function replaceUser(ctx: WriteContext, id: string, body: Record<string, 
   });
 }
 
-export function patchUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<UserRow> {
+export function patchUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
     const patched = applyPatch(patchableUser(current), body, USER_RESOURCE);
     const doc = userDocument(patched);
@@ -142,7 +159,7 @@ export function patchUser(ctx: WriteContext, id: string, body: Record<string, un
 }
 
 /** TheStorage-owned: the avatar an operator set. Never written by SCIM; part of the representation (photos). */
-export function setAvatar(ctx: WriteContext, id: string, avatarUrl: string | null): Promise<UserRow> {
+export function setAvatar(ctx: WriteContext, id: string, avatarUrl: string | null): Promise<WrittenUser> {
   return modifyUser(ctx, id, undefined, "user.avatar", () => ({
     changes: { avatarUrl },
     action: "user.avatar",
@@ -153,22 +170,29 @@ export function setAvatar(ctx: WriteContext, id: string, avatarUrl: string | nul
 export async function deleteUser(ctx: WriteContext, id: string, ifMatch?: string): Promise<void> {
   let target: string | null = null;
   await logged(ctx, "User", "user.delete", () => id, () => target, async () => {
-    const current = await getUser(ctx.db, ctx.tenant.id, id);
-    if (!current) throw notFound(`User '${id}' not found.`);
-    target = current.userName;
-    if (!ifMatchAllows(ifMatch, current.version)) {
-      throw staleVersion("user", current.version);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      // The writer's memory on the first attempt; a miss on its version is settled by reading D1.
+      const remembered = attempt === 0 && ctx.memory?.user?.id === id && ifMatchAllows(ifMatch, ctx.memory.user.version) ? ctx.memory.user : undefined;
+      const current = remembered ?? (await getUser(ctx.db, ctx.tenant.id, id));
+      forgetUser(ctx); // deleted, refused or raced: either way the next write reads
+      if (!current) throw notFound(`User '${id}' not found.`);
+      target = current.userName;
+      if (!ifMatchAllows(ifMatch, current.version)) {
+        throw staleVersion("user", current.version);
+      }
+      const deleted = await deleteUserRow(
+        ctx.db,
+        ctx.tenant.id,
+        id,
+        current.version,
+        event(ctx, { action: "user.delete", resourceId: id, target, outcome: "success", status: 204, detail: "deleted; removed from its groups" }),
+        // Versioned past the last write, so a receiver that saw that one still takes this.
+        userChange(ctx, "user.deleted", { ...current, version: current.version + 1 }),
+      );
+      if (deleted) return;
+      if (!remembered) break;
     }
-    const deleted = await deleteUserRow(
-      ctx.db,
-      ctx.tenant.id,
-      id,
-      current.version,
-      event(ctx, { action: "user.delete", resourceId: id, target, outcome: "success", status: 204, detail: "deleted; removed from its groups" }),
-      // Versioned past the last write, so a receiver that saw that one still takes this.
-      userChange(ctx, "user.deleted", { ...current, version: current.version + 1 }),
-    );
-    if (!deleted) throw concurrentWrite("user");
+    throw concurrentWrite("user");
   });
 }
 

@@ -4,12 +4,25 @@ import type { ChangeEventType } from "../events/catalogue";
 import type { NewChangeEvent } from "../repo/change-events";
 import { insertEvent, type NewEvent } from "../repo/events";
 import { ApiError } from "../scim/errors";
+import type { GroupRow, UserRow } from "../db/tenant/schema";
 import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
 
 export interface WriteContext {
   db: TenantDb;
   tenant: TenantRef;
   actor: Actor;
+  /** The ScimWriter's memory of its resource, so a write need not read it first (see there). */
+  memory?: ResourceMemory;
+}
+
+/**
+ * The current row of the one resource a ScimWriter owns, as its last read or successful write left
+ * it. Every write from it is still guarded by the row's version, so a row changed behind the
+ * writer's back (it shouldn't be) costs a re-read and a retry, never a lost update.
+ */
+export interface ResourceMemory {
+  user?: UserRow;
+  group?: GroupRow;
 }
 
 export type ResourceType = "User" | "Group";
@@ -57,6 +70,8 @@ export async function logged<T>(
   try {
     return await write();
   } catch (error) {
+    // A refused token is not the tenant's request: nothing to log, and nothing may be written for it.
+    if (error instanceof ApiError && error.status === 401) throw error;
     const refused = error instanceof ApiError;
     const record = insertEvent(
       ctx.db,

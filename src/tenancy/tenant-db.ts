@@ -38,11 +38,18 @@ export function tenantBindings(env: Env): string[] {
   return Object.keys(env).filter((name) => isTenantBinding(env, name)).sort();
 }
 
-export function tenantDb(env: Env, tenant: Pick<TenantRef, "database">): TenantDb {
+/** The tenant's D1 binding itself. */
+export function tenantD1(env: Env, tenant: Pick<TenantRef, "database">): D1Database {
   const binding = (env as unknown as Record<string, unknown>)[tenant.database];
   if (!BINDING_NAME.test(tenant.database) || !isD1(binding)) {
     // A tenant row naming a binding this deployment lacks: an operator error, not the client's.
     throw new Error(`tenant database binding ${tenant.database} is not configured`);
   }
-  return drizzle(binding, { schema: tenantSchema });
+  return binding;
+}
+
+/** The tenant's database; `through` wraps the binding (a request's metered, token-checking view of it). */
+export function tenantDb(env: Env, tenant: Pick<TenantRef, "database">, through?: (binding: D1Database) => D1Database): TenantDb {
+  const binding = tenantD1(env, tenant);
+  return drizzle(through ? through(binding) : binding, { schema: tenantSchema }) as TenantDb;
 }

@@ -18,6 +18,9 @@ export const LOG_ACTIONS = [
   "group.update",
   "group.members",
   "group.delete",
+  "tenant.",
+  "scim.",
+  "users.export",
 ];
 
 export interface LogFilters {
@@ -35,7 +38,7 @@ export function logHref(slug: string, filters: LogFilters): string {
   return `/admin/tenants/${slug}/log${query ? `?${query}` : ""}`;
 }
 
-export function LogPage(props: { ctx: PageContext; tenant: TenantWithToken; events: EventRow[]; filters: LogFilters; hasMore: boolean }) {
+export function LogPage(props: { ctx: PageContext; tenant: TenantWithToken; events: EventRow[]; filters: LogFilters; hasMore: boolean; retentionDays?: number }) {
   const { tenant, events, filters } = props;
   const filtered = Boolean(filters.outcome || filters.action);
   const oldest = events[events.length - 1];
@@ -98,7 +101,9 @@ export function LogPage(props: { ctx: PageContext; tenant: TenantWithToken; even
         )
       ) : (
         <>
-          <p class="muted small">Failed and refused writes are marked “✕” and highlighted. Tokens show their prefix only.</p>
+          <p class="muted small">
+            Failed and refused writes are marked “✕” and highlighted. Tokens show their prefix only; admin actions show who made them.
+          </p>
           <EventTable events={events} slug={tenant.slug} />
           <nav class="pager" aria-label="Pages">
             {filters.before ? <a href={logHref(tenant.slug, { ...filters, before: undefined })}>← Newest</a> : <span></span>}
@@ -106,6 +111,7 @@ export function LogPage(props: { ctx: PageContext; tenant: TenantWithToken; even
           </nav>
         </>
       )}
+      {props.retentionDays ? <p class="muted small">Events are kept for {props.retentionDays} days, then deleted.</p> : null}
     </Layout>
   );
 }

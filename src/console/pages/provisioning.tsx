@@ -1,6 +1,7 @@
 /** Settings › User Provisioning: the SCIM switch, the one-time token dialog, regenerate and switch-off confirmations. */
 import type { TenantWithToken } from "../../repo/control";
 import { PROVIDERS } from "../../services/tenants";
+import { DeleteTenantPanel } from "./delete-tenant";
 import { CsrfField, Layout, Notice, providerLabel, Time, type PageContext } from "../ui";
 
 type Ctx = PageContext & { csrfToken: string };
@@ -118,6 +119,7 @@ export function ProvisioningPage(props: ProvisioningProps) {
       </section>
       {props.ctx.scoped ? null : <SetupLinkPanel ctx={props.ctx} slug={tenant.slug} link={props.setupLink} />}
       <OktaChecklist endpoint={props.endpoint} />
+      {props.ctx.scoped ? null : <DeleteTenantPanel slug={tenant.slug} />}
       {props.minted ? <TokenDialog token={props.minted.token} endpoint={props.endpoint} regenerated={props.minted.regenerated} doneHref={base(tenant.slug)} /> : null}
     </Layout>
   );

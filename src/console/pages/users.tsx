@@ -12,6 +12,13 @@ export function UsersPage(props: { ctx: Ctx; tenant: TenantWithToken; rows: User
   const { tenant, rows, total, q, start } = props;
   return (
     <Layout title={`Users · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="users">
+      {total > 0 || q ? (
+        <p class="actions small">
+          <a class="button secondary" href={`/admin/tenants/${tenant.slug}/users/export`} download>
+            Export CSV
+          </a>
+        </p>
+      ) : null}
       <SearchableList
         tenant={tenant}
         section="users"

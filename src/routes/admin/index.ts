@@ -1,8 +1,10 @@
 /** The operator's admin API, mounted at /admin/v1 behind admin authentication; its OpenAPI document at /admin/v1/openapi.json. */
+import { adminAuditRoutes } from "./audit";
 import { adminChangeRoutes } from "./changes";
 import { adminGroupRoutes } from "./groups";
 import { createAdminRouter, documentConfig, serveDocument } from "./openapi";
 import { setupLinkRoutes } from "./setup-links";
+import { tenantLifecycleRoutes } from "./tenant-lifecycle";
 import { tenantRoutes } from "./tenants";
 import { adminUserRoutes } from "./users";
 import { adminWebhookRoutes } from "./webhooks";
@@ -18,7 +20,9 @@ export const adminApiRoutes = serveDocument(
     .route("/", adminGroupRoutes)
     .route("/", setupLinkRoutes)
     .route("/", adminChangeRoutes)
-    .route("/", adminWebhookRoutes),
+    .route("/", adminWebhookRoutes)
+    .route("/", adminAuditRoutes)
+    .route("/", tenantLifecycleRoutes),
 );
 
 /** The same document /admin/v1/openapi.json serves, for the console's API reference page. */

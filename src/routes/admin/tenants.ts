@@ -3,6 +3,7 @@ import { publicOrigin, scimEndpoint } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { controlDb, listTenants, type TenantWithToken } from "../../repo/control";
+import { clientIp } from "../../services/auth-throttle";
 import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken, requireTenant } from "../../services/tenants";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 
@@ -69,7 +70,7 @@ adminRoute(
   }),
   async (c) => {
     const input = parseInput(createTenantBody, await readJsonObject(c));
-    const created = await createTenant(c.env, input);
+    const created = await createTenant(c.env, input, c.get("adminActor"), clientIp(c));
     return c.json(tenantView({ ...created, token: null }, publicOrigin(c.env, c.req.url)), 201);
   },
 );
@@ -119,7 +120,7 @@ adminRoute(
   async (c) => {
     const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
     const input = parseInput(enableInput, await readJsonObject(c, { allowEmpty: true }));
-    const { raw } = await enableScim(c.env, tenant, input.provider);
+    const { raw } = await enableScim(c.env, tenant, input.provider, c.get("adminActor"), clientIp(c));
     const endpoint = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
     return c.json({ token: raw, endpoint, provider: input.provider }, 201, NO_STORE);
   },
@@ -137,7 +138,7 @@ adminRoute(
   }),
   async (c) => {
     const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
-    const { raw } = await regenerateToken(c.env, tenant);
+    const { raw } = await regenerateToken(c.env, tenant, c.get("adminActor"), clientIp(c));
     const endpoint = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
     return c.json({ token: raw, endpoint }, 201, NO_STORE);
   },
@@ -155,7 +156,7 @@ adminRoute(
   }),
   async (c) => {
     const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
-    await disableScim(c.env, tenant);
+    await disableScim(c.env, tenant, c.get("adminActor"), clientIp(c));
     return c.body(null, 204);
   },
 );

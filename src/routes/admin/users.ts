@@ -5,9 +5,9 @@ import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { listEvents } from "../../repo/events";
 import { listUsers, userSearch } from "../../repo/users";
-import { runWrite } from "../../services/commands";
+import { clientIp } from "../../services/auth-throttle";
+import { setAvatarAsAdmin } from "../../services/avatar";
 import { requireTenantRef } from "../../services/tenants";
-import { OPERATOR } from "../../services/write-context";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../scim/list";
 import { tenantDb } from "../../tenancy/tenant-db";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
@@ -124,7 +124,7 @@ adminRoute(
   async (c) => {
     const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
     const { avatarUrl } = parseInput(avatarInput, await readJsonObject(c));
-    const row = await runWrite<UserRow>(c.env, tenant, OPERATOR, { kind: "user.avatar", id: c.req.param("id")!, avatarUrl });
+    const row = await setAvatarAsAdmin(c.env, tenant, c.req.param("id")!, avatarUrl, c.get("adminActor"), clientIp(c));
     return c.json(userView(row));
   },
 );

@@ -28,7 +28,7 @@ interface OperationResult {
 const RESOURCES = { Users: "user", Groups: "group" } as const;
 
 async function execute(c: Context<AppEnv>, op: BulkOperation): Promise<{ id?: string; version?: number; status: number; location?: string }> {
-  const { tenant, actor, write, baseUrl } = scimContext(c);
+  const { tenant, actor, write, baseUrl, via } = scimContext(c);
   const [, collection, id, ...rest] = op.path.split("/");
   const kind = RESOURCES[collection as keyof typeof RESOURCES];
   if (!kind || rest.length > 0 || (op.method === "POST") !== (id === undefined || id === "")) {
@@ -44,7 +44,7 @@ async function execute(c: Context<AppEnv>, op: BulkOperation): Promise<{ id?: st
     ...(op.data ? { body: op.data } : {}),
     ...(op.version ? { ifMatch: op.version } : {}),
   } as WriteCommand;
-  const row = await runWrite<{ version: number } | undefined>(c.env, tenant, actor, command);
+  const row = await runWrite<{ version: number } | undefined>(c.env, tenant, actor, command, via);
   return { id, version: row?.version, status: op.method === "DELETE" ? 204 : 200, location: `${baseUrl}/${collection}/${id}` };
 }
 

@@ -5,9 +5,10 @@ import { createRouter, type AppEnv } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
 import { getGroup, getGroupWithMembers, listGroupRows, membersOfGroups } from "../../repo/groups";
 import { runWrite } from "../../services/commands";
-import { createGroup } from "../../services/groups";
+import { createGroup, type WrittenGroup } from "../../services/groups";
 import { etagOf } from "../../scim/etag";
 import { notFound } from "../../scim/errors";
+import { fieldOf } from "../../scim/json";
 import { parseFilter } from "../../scim/filter/parse";
 import { compileFilter, compileSort } from "../../scim/filter/sql";
 import { toScimGroup, type MemberRef } from "../../scim/groups";
@@ -41,8 +42,12 @@ groupRoutes.get("/", async (c) => {
 
 groupRoutes.post("/", async (c) => {
   const { write } = scimContext(c);
-  const row = await createGroup(write, await readJsonObject(c));
-  return groupResponse(c, row, 201);
+  const body = await readJsonObject(c);
+  const row = await createGroup(write, body);
+  // A group created without members has none to read back (Okta creates, then pushes members).
+  const members = fieldOf(body, "members");
+  const memberless = !Array.isArray(members) || members.length === 0;
+  return groupResponse(c, row, 201, memberless ? [] : undefined);
 });
 
 groupRoutes.get("/:id", async (c) => {
@@ -55,10 +60,10 @@ groupRoutes.get("/:id", async (c) => {
 });
 
 groupRoutes.put("/:id", async (c) => {
-  const { tenant, actor } = scimContext(c);
+  const { tenant, actor, via } = scimContext(c);
   const body = await readJsonObject(c);
-  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.replace", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") });
-  return groupResponse(c, row);
+  const { members, ...row } = await runWrite<WrittenGroup>(c.env, tenant, actor, { kind: "group.replace", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") }, via);
+  return groupResponse(c, row, 200, members);
 });
 
 /**
@@ -67,16 +72,16 @@ groupRoutes.put("/:id", async (c) => {
  * with `attributes` or `excludedAttributes` gets 200 with it.
  */
 groupRoutes.patch("/:id", async (c) => {
-  const { tenant, actor } = scimContext(c);
+  const { tenant, actor, via } = scimContext(c);
   const body = await readJsonObject(c);
-  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.patch", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") });
+  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.patch", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") }, via);
   const params = queryParams(c);
   if (!params.attributes && !params.excludedAttributes) return c.body(null, 204, { ETag: etagOf(row.version) });
   return groupResponse(c, row);
 });
 
 groupRoutes.delete("/:id", async (c) => {
-  const { tenant, actor } = scimContext(c);
-  await runWrite(c.env, tenant, actor, { kind: "group.delete", id: c.req.param("id"), ifMatch: c.req.header("If-Match") });
+  const { tenant, actor, via } = scimContext(c);
+  await runWrite(c.env, tenant, actor, { kind: "group.delete", id: c.req.param("id"), ifMatch: c.req.header("If-Match") }, via);
   return c.body(null, 204);
 });

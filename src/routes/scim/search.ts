@@ -18,33 +18,41 @@ async function searchParams(c: Context<AppEnv>): Promise<ListParams> {
   return parseListParams(await readJsonObject(c));
 }
 
-/** Pages across several resource types as if their results were one list. */
+/**
+ * Pages across several resource types as if their results were one list. Two storage round trips:
+ * every type's total at once, then every page the window touches at once.
+ */
 async function searchAll(c: Context<AppEnv>, params: ListParams, searches: Search[]): Promise<SearchPage> {
-  const totals: { search: Search; total: number }[] = [];
-  let refusal: ApiError | undefined;
-  for (const search of searches) {
-    try {
-      totals.push({ search, total: (await search(c, { ...params, startIndex: 1, count: 0 })).total });
-    } catch (error) {
-      // A filter on attributes one resource type lacks (userName on Groups) matches none of that type.
-      if (!(error instanceof ApiError && error.scimType === "invalidFilter")) throw error;
-      refusal ??= error;
-    }
-  }
-  if (totals.length === 0) throw refusal!;
-  const resources: Record<string, unknown>[] = [];
+  const counted = await Promise.all(
+    searches.map((search) =>
+      search(c, { ...params, startIndex: 1, count: 0 }).then(
+        ({ total }) => ({ search, total }),
+        (error: unknown) => {
+          // A filter on attributes one resource type lacks (userName on Groups) matches none of that type.
+          if (!(error instanceof ApiError && error.scimType === "invalidFilter")) throw error;
+          return error;
+        },
+      ),
+    ),
+  );
+  const totals = counted.filter((t): t is { search: Search; total: number } => !(t instanceof ApiError));
+  if (totals.length === 0) throw counted[0];
+  const windows: { search: Search; startIndex: number; count: number }[] = [];
   let skip = params.startIndex - 1;
+  let room = params.count;
   for (const { search, total } of totals) {
-    const room = params.count - resources.length;
     if (room <= 0) break;
     if (skip >= total) {
       skip -= total;
       continue;
     }
-    resources.push(...(await search(c, { ...params, startIndex: skip + 1, count: room })).resources);
+    const count = Math.min(room, total - skip);
+    windows.push({ search, startIndex: skip + 1, count });
+    room -= count;
     skip = 0;
   }
-  return { total: totals.reduce((sum, t) => sum + t.total, 0), resources };
+  const pages = await Promise.all(windows.map(({ search, startIndex, count }) => search(c, { ...params, startIndex, count })));
+  return { total: totals.reduce((sum, t) => sum + t.total, 0), resources: pages.flatMap((page) => page.resources) };
 }
 
 export const searchRoutes = createRouter()

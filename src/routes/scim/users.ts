@@ -5,7 +5,7 @@ import { createRouter, type AppEnv } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
 import { getUserWithGroups, groupsOfUsers, listUsers } from "../../repo/users";
 import { runWrite } from "../../services/commands";
-import { createUser } from "../../services/users";
+import { createUser, type WrittenUser } from "../../services/users";
 import { notFound } from "../../scim/errors";
 import { parseFilter } from "../../scim/filter/parse";
 import { compileFilter, compileSort } from "../../scim/filter/sql";
@@ -53,21 +53,21 @@ userRoutes.get("/:id", async (c) => {
 });
 
 userRoutes.put("/:id", async (c) => {
-  const { tenant, actor } = scimContext(c);
+  const { tenant, actor, via } = scimContext(c);
   const body = await readJsonObject(c);
-  const row = await runWrite<UserRow>(c.env, tenant, actor, { kind: "user.replace", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") });
-  return userResponse(c, row);
+  const { groups, ...row } = await runWrite<WrittenUser>(c.env, tenant, actor, { kind: "user.replace", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") }, via);
+  return userResponse(c, row, 200, groups);
 });
 
 userRoutes.patch("/:id", async (c) => {
-  const { tenant, actor } = scimContext(c);
+  const { tenant, actor, via } = scimContext(c);
   const body = await readJsonObject(c);
-  const row = await runWrite<UserRow>(c.env, tenant, actor, { kind: "user.patch", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") });
-  return userResponse(c, row);
+  const { groups, ...row } = await runWrite<WrittenUser>(c.env, tenant, actor, { kind: "user.patch", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") }, via);
+  return userResponse(c, row, 200, groups);
 });
 
 userRoutes.delete("/:id", async (c) => {
-  const { tenant, actor } = scimContext(c);
-  await runWrite(c.env, tenant, actor, { kind: "user.delete", id: c.req.param("id"), ifMatch: c.req.header("If-Match") });
+  const { tenant, actor, via } = scimContext(c);
+  await runWrite(c.env, tenant, actor, { kind: "user.delete", id: c.req.param("id"), ifMatch: c.req.header("If-Match") }, via);
   return c.body(null, 204);
 });

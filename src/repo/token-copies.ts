@@ -1,0 +1,54 @@
+/**
+ * Copies of live SCIM token digests in the tenant's own database (`tenant_tokens`), so a request
+ * can verify its token in the same D1 round trip as its data. CONTROL_DB stays the source of truth:
+ * a copy is written only after the token is live there and deleted before it is revoked there, so
+ * whatever fails in between fails closed.
+ */
+import { and, eq, ne } from "drizzle-orm";
+import { tenantTokens, type TenantTokenRow } from "../db/tenant/schema";
+import type { TenantDb } from "../tenancy/tenant-db";
+
+/** The text a refused token check makes D1 fail with: the marker of `tokenCheckSql`. */
+export const TOKEN_REFUSED_MARKER = "scim-token-refused";
+
+/**
+ * A statement that succeeds only while `digest` is a live token of `tenantId`, and otherwise fails
+ * (an invalid JSON path) with TOKEN_REFUSED_MARKER in its message. Placed in a D1 batch, which is
+ * one transaction, a failing check rolls back every statement with it: a write batch that carries it
+ * changes nothing for a refused token, and a read batch returns nothing.
+ */
+export function tokenCheckSql(tenantId: string, digest: string): { sql: string; params: unknown[] } {
+  return {
+    sql: `SELECT json_extract('{}', CASE WHEN EXISTS (SELECT 1 FROM tenant_tokens WHERE tenant_id = ? AND digest = ?) THEN '$' ELSE '${TOKEN_REFUSED_MARKER}' END) AS live`,
+    params: [tenantId, digest],
+  };
+}
+
+/** Whether `digest` has a copy (1 or 0, as `present`): never fails, for a request CONTROL_DB already authenticated. */
+export function tokenCopyProbeSql(tenantId: string, digest: string): { sql: string; params: unknown[] } {
+  return { sql: "SELECT count(*) AS present FROM tenant_tokens WHERE tenant_id = ? AND digest = ?", params: [tenantId, digest] };
+}
+
+export function isTokenRefusal(error: unknown): boolean {
+  const e = error as { message?: string; cause?: { message?: string } };
+  return `${e?.message} ${e?.cause?.message}`.includes(TOKEN_REFUSED_MARKER);
+}
+
+export async function insertTokenCopy(db: TenantDb, copy: TenantTokenRow): Promise<void> {
+  await db.insert(tenantTokens).values(copy).onConflictDoNothing();
+}
+
+/** Deletes the tenant's copies, all of them or all but `keepDigest`. */
+export async function deleteTokenCopies(db: TenantDb, tenantId: string, keepDigest?: string): Promise<void> {
+  await db.delete(tenantTokens).where(and(eq(tenantTokens.tenantId, tenantId), keepDigest ? ne(tenantTokens.digest, keepDigest) : undefined));
+}
+
+export async function deleteTokenCopy(db: TenantDb, tenantId: string, digest: string): Promise<void> {
+  await db.delete(tenantTokens).where(and(eq(tenantTokens.tenantId, tenantId), eq(tenantTokens.digest, digest)));
+}
+
+export async function tokenCopyDigests(db: TenantDb, tenantId: string): Promise<string[]> {
+  const rows = await db.select({ digest: tenantTokens.digest }).from(tenantTokens).where(eq(tenantTokens.tenantId, tenantId));
+  return rows.map((r) => r.digest);
+}
+

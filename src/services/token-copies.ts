@@ -1,0 +1,68 @@
+/**
+ * The tenant database's copies of its live SCIM token digests (`tenant_tokens`), which let a
+ * request verify its token in the same round trip as its data (src/middleware/scim-auth.ts).
+ * CONTROL_DB is the source of truth, and every change is ordered to fail closed:
+ * - switching on or regenerating writes CONTROL_DB first, then the copy (a missing copy only
+ *   refuses a live token, until the next sync);
+ * - revoking deletes the copy first, then revokes in CONTROL_DB (a copy never outlives its token).
+ */
+import type { ScimTokenRow, TenantRow } from "../db/control/schema";
+import type { Env } from "../env";
+import { controlDb, getTenant, listTenants } from "../repo/control";
+import { deleteTokenCopies, deleteTokenCopy, insertTokenCopy, tokenCopyDigests } from "../repo/token-copies";
+import { tenantDb } from "../tenancy/tenant-db";
+
+type TenantLocation = Pick<TenantRow, "id" | "database">;
+
+/** After `token` is live in CONTROL_DB: its copy in the tenant database. */
+export async function copyLiveToken(env: Env, tenant: TenantLocation, token: ScimTokenRow): Promise<void> {
+  await insertTokenCopy(tenantDb(env, tenant), {
+    digest: token.digest,
+    tenantId: tenant.id,
+    tokenId: token.id,
+    prefix: token.prefix,
+    provider: token.provider,
+    createdAt: token.createdAt,
+  });
+}
+
+/** Before revoking in CONTROL_DB: the copy of `digest`, or every copy of the tenant. */
+export async function dropTokenCopies(env: Env, tenant: TenantLocation, digest?: string): Promise<void> {
+  const db = tenantDb(env, tenant);
+  if (digest) await deleteTokenCopy(db, tenant.id, digest);
+  else await deleteTokenCopies(db, tenant.id);
+}
+
+/**
+ * Makes every tenant's copies match CONTROL_DB: copies of tokens no longer live are deleted, a live
+ * token without a copy (one minted before copies existed, or whose copy write failed) gets one.
+ * Idempotent; run hourly by the scheduled handler (src/index.ts). A token revoked while this runs could have its copy
+ * written back after the revoke deleted it, so each copy written is checked against CONTROL_DB
+ * again afterwards and deleted if its token is no longer live.
+ */
+export async function syncTokenCopies(env: Env): Promise<{ copied: number; dropped: number }> {
+  const control = controlDb(env.CONTROL_DB);
+  let copied = 0;
+  let dropped = 0;
+  for (const tenant of await listTenants(control)) {
+    let db;
+    try {
+      db = tenantDb(env, tenant);
+    } catch {
+      continue; // a binding this deployment lacks: nothing to copy into
+    }
+    const live = tenant.deletingAt ? null : tenant.token;
+    const copies = await tokenCopyDigests(db, tenant.id);
+    const stale = copies.filter((digest) => digest !== live?.digest);
+    if (stale.length) {
+      await deleteTokenCopies(db, tenant.id, live?.digest);
+      dropped += stale.length;
+    }
+    if (!live || copies.includes(live.digest)) continue;
+    await copyLiveToken(env, tenant, live);
+    const now = await getTenant(control, tenant.slug);
+    if (now?.token?.digest === live.digest && !now.deletingAt) copied += 1;
+    else await deleteTokenCopy(db, tenant.id, live.digest);
+  }
+  return { copied, dropped };
+}

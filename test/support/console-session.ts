@@ -1,0 +1,62 @@
+/** Driving the admin console over HTTP: form posts with the session cookie and CSRF token. */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import worker from "../../src/index";
+import { ADMIN_TOKEN, ORIGIN } from "./harness";
+
+/** The client IP every console request here comes from (the audit trail records it). */
+export const CONSOLE_IP = "198.51.100.7";
+
+export interface Page {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+export interface ConsoleSession {
+  cookie: string;
+  csrf: string;
+}
+
+/** A console request; with `waitUntil`, background work the request started has finished when this returns. */
+export async function send(method: string, path: string, options: { cookie?: string; form?: Record<string, string>; waitUntil?: boolean } = {}): Promise<Page> {
+  const headers = new Headers({ "CF-Connecting-IP": CONSOLE_IP });
+  if (options.cookie) headers.set("Cookie", options.cookie);
+  let body: string | undefined;
+  if (options.form) {
+    body = new URLSearchParams(options.form).toString();
+    headers.set("Content-Type", "application/x-www-form-urlencoded");
+    headers.set("Origin", ORIGIN);
+  }
+  const req = new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" });
+  let response: Response;
+  if (options.waitUntil) {
+    const ctx = createExecutionContext();
+    response = await worker.fetch(req, env, ctx);
+    await waitOnExecutionContext(ctx);
+  } else {
+    response = await exports.default.fetch(req);
+  }
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+export function csrfOf(html: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!match) throw new Error("no CSRF field on the page");
+  return match[1]!;
+}
+
+export async function signIn(): Promise<ConsoleSession> {
+  const res = await send("POST", "/admin/sign-in", { form: { token: ADMIN_TOKEN } });
+  expect(res.status).toBe(303);
+  const cookie = res.headers.get("Set-Cookie")!.split(";")[0]!;
+  const page = await send("GET", "/admin/tenants", { cookie });
+  expect(page.status).toBe(200);
+  return { cookie, csrf: csrfOf(page.text) };
+}
+
+/** A POST of a console form; the CSRF token is added. */
+export function post(session: ConsoleSession, path: string, form: Record<string, string> = {}, options: { waitUntil?: boolean } = {}): Promise<Page> {
+  return send("POST", path, { cookie: session.cookie, form: { _csrf: session.csrf, ...form }, ...options });
+}
