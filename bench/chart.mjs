@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Writes bench/latency.svg from bench/results.json: p50 and p99 per operation as horizontal bars on a
- * log scale, service phases first, the bare-D1 baseline last. Hand-written SVG, no dependencies.
+ * log scale, in the order of the run's phases (the bare-D1 baseline's next to the service's), then the
+ * webhook's delivery lag per event type. Hand-written SVG, no dependencies.
  *
  *   node bench/chart.mjs [results.json] [out.svg]
  */
@@ -23,6 +24,10 @@ for (const [name, phase] of Object.entries(results.phases ?? {})) {
     if (name === "seed") continue;
     rows.push({ group: name, label: kind, p50: st.p50, p99: st.p99, n: st.n });
   }
+}
+// Webhook delivery lag (arrival at the bench's receiver minus the event's commit), per event type.
+for (const [type, st] of Object.entries(results.webhook?.lagByType ?? {})) {
+  if (st.n && st.p50 !== null) rows.push({ group: "webhook lag", label: type, p50: Math.max(st.p50, 0.1), p99: Math.max(st.p99, 0.1), n: st.n });
 }
 if (rows.length === 0) {
   process.stderr.write(`no latency samples in ${input}\n`);
@@ -61,7 +66,7 @@ const meta = results.meta ?? {};
 const opt = meta.options ?? {};
 parts.push(`<text x="${left}" y="22" font-size="15" font-weight="600" fill="#111">TheStorage SCIM — latency by operation (p50 and p99, log scale)</text>`);
 parts.push(
-  `<text x="${left}" y="42" fill="#555">${esc(`${meta.startedAt ?? ""} · commit ${meta.commit ?? "?"} · wrangler ${meta.wrangler ?? "?"} · ${meta.cpus ?? "?"} CPUs · ${opt.users ?? "?"} users, concurrency ${opt.concurrency ?? "?"}`)}</text>`,
+  `<text x="${left}" y="42" fill="#555">${esc(`${meta.startedAt ?? ""} · commit ${meta.commit ?? "?"} · wrangler ${meta.wrangler ?? "?"} · ${meta.cpus ?? "?"} CPUs · ${opt.users ?? "?"} users, concurrency ${opt.concurrency ?? "?"}${results.webhook ? ", one webhook" : ""}`)}</text>`,
 );
 
 // Grid: 1-2-5 ticks per decade.

@@ -18,6 +18,7 @@ import { Client, Phase, pool, Progress, round, runAbort } from "./lib/measure.mj
 import { freePort, killAllNow, ROOT, startDev, stopAll, waitForHttp, wrangler } from "./lib/proc.mjs";
 import { fmtMs, fmtRatio, table } from "./lib/report.mjs";
 import { oktaCreateBody, person, seedSql, userNameFilterPath } from "./lib/users.mjs";
+import { WebhookReceiver } from "./lib/webhook.mjs";
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -30,6 +31,8 @@ const HELP = `Usage: npm run bench -- [options]
   --skip-baseline     do not start or measure the bare-D1 baseline Worker
   --skip-scale        do not seed to --scale-users (also skips Group Push unless enough users exist)
   --skip-groups       do not run Group Push
+  --webhook           one webhook on the bench tenant, received and verified here (the default)
+  --skip-webhook      no webhook: the service writes change events but has nowhere to send them
   --keep-state        keep the temporary wrangler state directory (its path is printed)
   --out FILE          results JSON (default bench/results.json)
   -h, --help          this text
@@ -50,6 +53,8 @@ function parseOptions() {
       "skip-baseline": { type: "boolean", default: false },
       "skip-scale": { type: "boolean", default: false },
       "skip-groups": { type: "boolean", default: false },
+      webhook: { type: "boolean", default: false },
+      "skip-webhook": { type: "boolean", default: false },
       "keep-state": { type: "boolean", default: false },
       out: { type: "string", default: path.join(ROOT, "bench", "results.json") },
       help: { type: "boolean", short: "h", default: false },
@@ -68,6 +73,10 @@ function parseOptions() {
     }
     return n;
   };
+  if (values.webhook && values["skip-webhook"]) {
+    process.stderr.write(`--webhook and --skip-webhook contradict each other\n\n${HELP}`);
+    process.exit(2);
+  }
   return {
     users: int("users", 1),
     scaleUsers: int("scale-users", 1),
@@ -78,6 +87,7 @@ function parseOptions() {
     skipBaseline: values["skip-baseline"],
     skipScale: values["skip-scale"],
     skipGroups: values["skip-groups"],
+    webhook: !values["skip-webhook"],
     keepState: values["keep-state"],
     out: path.resolve(values.out),
   };
@@ -89,11 +99,14 @@ function parseOptions() {
 const progress = new Progress();
 let stateDir = null;
 let keepState = false;
+/** The webhook receiver (--webhook), closed with the servers. */
+let receiver = null;
 let cleaningUp = null;
 
 async function cleanup({ failed = false } = {}) {
   cleaningUp ??= (async () => {
     await stopAll();
+    await receiver?.close();
     if (stateDir) {
       if (keepState || failed) progress.say(`wrangler state and logs kept in ${stateDir}`);
       else await rm(stateDir, { recursive: true, force: true }).catch(() => {});
@@ -124,6 +137,13 @@ const SEQUENTIAL_CREATES = 100;
 const ANATOMY_ROUNDS = 200;
 /** Requests of each of the first and the last page when comparing them. */
 const PROBE_ROUNDS = 20;
+/** After the last request, how long the webhook receiver may take to get every change event. */
+const WEBHOOK_DRAIN_MS = 60_000;
+/**
+ * Issue 10's reference ("today's" numbers, README at bb21a49, before change events went out): the
+ * initial push at concurrency 8 and Group Push "Push Now" of 5,000 members, each allowed 1.2×.
+ */
+const BEFORE_EVENTS = { commit: "bb21a49", pushUsersPerSecond: 55, concurrency: 8, pushNowMs: 961, pushNowMembers: 5000, allowance: 1.2 };
 
 const sampleWithReplacement = (items, n) => Array.from({ length: n }, () => items[Math.floor(Math.random() * items.length)]);
 const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
@@ -184,6 +204,20 @@ async function lookupRun(client, phase, userNames, n, concurrency, kind = "looku
   });
 }
 
+/** Every change event id of the tenant, oldest first, from the admin change feed (500 a page). */
+async function changeEventIds(baseUrl, headers, slug) {
+  const ids = [];
+  let after = "";
+  for (;;) {
+    const res = await fetch(`${baseUrl}/admin/v1/tenants/${slug}/changes?limit=500${after ? `&after=${encodeURIComponent(after)}` : ""}`, { headers, signal: runAbort.signal });
+    const page = await res.json().catch(() => null);
+    if (res.status !== 200) throw new Error(`GET /admin/v1/tenants/${slug}/changes → ${res.status} ${JSON.stringify(page)}`);
+    for (const event of page.data) ids.push(event.id);
+    if (page.data.length === 0 || !page.nextCursor) return ids;
+    after = page.nextCursor;
+  }
+}
+
 async function d1Json(args) {
   const { stdout } = await wrangler(args);
   const start = stdout.indexOf("[");
@@ -229,6 +263,7 @@ async function main() {
     phases: {},
     scale: null,
     baseline: null,
+    webhook: null,
     targets: [],
   };
   const phases = results.phases;
@@ -259,7 +294,15 @@ async function main() {
     port,
     inspectorPort,
     persistTo: mainState,
-    vars: { ADMIN_TOKEN: adminToken, PUBLIC_BASE_URL: "" },
+    // Webhooks as `npm start` runs them: loopback receivers allowed, a fresh secret key, and a 5 s
+    // retry base (a failed delivery comes again within the run, visible as a duplicate).
+    vars: {
+      ADMIN_TOKEN: adminToken,
+      PUBLIC_BASE_URL: "",
+      WEBHOOK_ALLOW_LOOPBACK: "true",
+      WEBHOOK_SECRET_KEY: randomBytes(32).toString("base64"),
+      WEBHOOK_RETRY_BASE_SECONDS: "5",
+    },
     logPath: path.join(stateDir, "wrangler-dev.log"),
   });
   const baseline = opts.skipBaseline
@@ -299,6 +342,16 @@ async function main() {
   const refSlug = `${slug}-ref`;
   await adminPost("/tenants", { slug, name: "Benchmark" });
   await adminPost("/tenants", { slug: refSlug, name: "Benchmark reference", database: "TENANT_DEMO" });
+  // The webhook goes on before SCIM does, so that every change event of the tenant (from
+  // connection.enabled on) is one it must receive.
+  if (opts.webhook) {
+    receiver = new WebhookReceiver();
+    const url = await receiver.listen();
+    const hook = await adminPost(`/tenants/${slug}/webhooks`, { url });
+    receiver.useSecret(hook.secret);
+    results.meta.webhook = { id: hook.id, url, events: hook.events ?? "all" };
+    progress.say(`webhook ${hook.id} → ${url} (all events)`);
+  }
   const { token, endpoint } = await adminPost(`/tenants/${slug}/scim`, { provider: "okta" });
   const ref = await adminPost(`/tenants/${refSlug}/scim`, { provider: "okta" });
   const [{ results: tenantRows }] = await d1Json([
@@ -676,6 +729,7 @@ async function main() {
       progress.start(phase.label, 1 + opts.groupChanges);
       const push = await scim.send(phase, `Push Now: replace ${members.length} members`, "PATCH", `/Groups/${groupId}`, patchOp([{ op: "replace", path: "members", value: members.map((value) => ({ value })) }]));
       progress.tick();
+      phase.extra.pushNow = { members: members.length, ms: round(push.ms), serverTiming: push.headers.get("Server-Timing") };
       const changes = Array.from({ length: opts.groupChanges }, (_, k) =>
         k % 2 === 0 ? { kind: "add 1 member (PATCH)", op: { op: "add", path: "members", value: [{ value: outsiders[k >> 1] }] } } : { kind: "remove 1 member (PATCH)", op: { op: "remove", path: `members[value eq "${members[k >> 1]}"]` } },
       );
@@ -692,8 +746,44 @@ async function main() {
       }
       phase.finish();
       phases.groups = phase;
-      phaseDone(phase, `Push Now of ${members.length} members ${ms(push.ms)}`);
+      phaseDone(phase, `Push Now of ${members.length} members ${ms(push.ms)} (Server-Timing: ${phase.extra.pushNow.serverTiming ?? "none"})`);
     }
+  }
+
+  // --- 7. Webhook: wait until every change event of the tenant has arrived ------------------------
+  if (receiver) {
+    const lastRequestAt = Date.now();
+    const ids = await changeEventIds(server.url, adminHeaders, slug);
+    let missing = ids.filter((id) => !receiver.has(id));
+    progress.start(`Webhook: the last ${missing.length} of ${ids.length} change events (waiting at most ${WEBHOOK_DRAIN_MS / 1000} s)`, missing.length);
+    while (missing.length && Date.now() - lastRequestAt < WEBHOOK_DRAIN_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const still = missing.filter((id) => !receiver.has(id));
+      progress.tick(missing.length - still.length);
+      missing = still;
+    }
+    const feed = new Set(ids);
+    const lag = receiver.lagStats();
+    results.webhook = {
+      changeEvents: ids.length,
+      deliveries: receiver.deliveries,
+      distinct: receiver.distinct,
+      duplicates: receiver.duplicates,
+      badSignatures: receiver.badSignatures,
+      badSignatureSamples: receiver.badSamples,
+      missing: missing.length,
+      missingSample: missing.slice(0, 5),
+      notInFeed: [...receiver.arrivals.keys()].filter((id) => !feed.has(id)).length,
+      drainedMs: missing.length ? null : Math.max(0, (receiver.lastArrival ?? lastRequestAt) - lastRequestAt),
+      lag: lag.all,
+      lagByType: lag.byType,
+    };
+    const w = results.webhook;
+    progress.end(
+      `${missing.length ? "✗" : "✓"} Webhook: ${w.distinct} of ${w.changeEvents} change events received` +
+        (missing.length ? `, ${missing.length} MISSING after ${WEBHOOK_DRAIN_MS / 1000} s` : `, the last ${seconds(w.drainedMs)} after the last request`) +
+        `; ${w.duplicates} duplicates, ${w.badSignatures} bad signatures; lag p50 ${ms(w.lag.p50)}, p99 ${ms(w.lag.p99)}`,
+    );
   }
 
   await cleanup();
@@ -737,12 +827,38 @@ async function main() {
   const lf = s ? s.large : { users: smallImport.users, firstPageP50: smallImport.probe.first.p50, lastPageP50: smallImport.probe.last.p50 };
   target(`Last import page within 2× of the first (${lf.users} users)`, round(lastFirst), 2, "×",
     `p50 ${fmtMs(lf.lastPageP50)} vs ${fmtMs(lf.firstPageP50)} ms = ${fmtRatio(lastFirst)} (limit 2.00×)`);
+  // Issue 10: change events out may cost at most 1.2× of the numbers before them, with one webhook.
+  const before = BEFORE_EVENTS;
+  const w = results.webhook;
+  const floorRate = round(before.pushUsersPerSecond / before.allowance, 1);
+  const pushRate = phases.push.extra.usersPerSecond;
+  const comparablePush = w && C === before.concurrency;
+  targets.push({
+    name: `Push throughput with one webhook at least ${before.commit}'s ${before.pushUsersPerSecond} users/s ÷ ${before.allowance}`,
+    value: comparablePush ? pushRate : null,
+    limit: floorRate,
+    result: !comparablePush ? "SKIP" : pushRate >= floorRate ? "PASS" : "MISS",
+    detail: !w ? "no webhook in this run (--skip-webhook)" : !comparablePush ? `measured at concurrency ${before.concurrency} only` : `${pushRate} users/s = ${fmtRatio(pushRate / before.pushUsersPerSecond)} of ${before.pushUsersPerSecond} (at least ${floorRate} users/s)`,
+  });
+  const pushNow = phases.groups?.extra?.pushNow;
+  const comparablePushNow = w && pushNow?.members === before.pushNowMembers;
+  const pushNowLimit = round(before.pushNowMs * before.allowance, 0);
+  target(`Push Now of ${before.pushNowMembers} members with one webhook within ${before.allowance}× of ${before.commit}'s ${before.pushNowMs} ms`, comparablePushNow ? pushNow.ms : null, pushNowLimit, "ms",
+    comparablePushNow ? `${fmtMs(pushNow.ms)} ms = ${fmtRatio(pushNow.ms / before.pushNowMs)} of ${before.pushNowMs} ms (limit ${pushNowLimit} ms)` : undefined);
+  if (!comparablePushNow) targets.at(-1).detail = !w ? "no webhook in this run (--skip-webhook)" : pushNow ? `measured at ${before.pushNowMembers} members only (this run: ${pushNow.members})` : "no Push Now in this run";
+  targets.push({
+    name: "Every change event delivered once, signatures valid",
+    value: w ? w.missing + w.duplicates + w.badSignatures : null,
+    limit: 0,
+    result: !w ? "SKIP" : w.missing + w.duplicates + w.badSignatures === 0 ? "PASS" : "MISS",
+    detail: w ? `${w.distinct} of ${w.changeEvents} events received, ${w.missing} missing, ${w.duplicates} duplicates, ${w.badSignatures} bad signatures` : "no webhook in this run (--skip-webhook)",
+  });
 
   // --- Report ------------------------------------------------------------------------------------
   const out = [];
   out.push("");
   out.push(`TheStorage SCIM benchmark — ${results.meta.startedAt} — commit ${commit ?? "?"}, wrangler ${wranglerVersion}, node ${process.version}, ${results.meta.cpus} CPUs`);
-  out.push(`users ${opts.users}, scale ${everyone.length}, concurrency ${C}; total ${results.meta.totalSeconds}s. Latencies in ms, client-side (request sent → body read), wrangler dev on 127.0.0.1.`);
+  out.push(`users ${opts.users}, scale ${everyone.length}, concurrency ${C}, ${opts.webhook ? "one webhook" : "no webhook"}; total ${results.meta.totalSeconds}s. Latencies in ms, client-side (request sent → body read), wrangler dev on 127.0.0.1.`);
   const [load1] = results.meta.loadAverageAtStart;
   if (load1 > results.meta.cpus) {
     out.push(`NOTE: load average was ${results.meta.loadAverageAtStart.join(" ")} on ${results.meta.cpus} CPUs when the run started: other work shares the machine, latencies are inflated.`);
@@ -820,6 +936,25 @@ async function main() {
         Object.entries(names).map(([k, label]) => [label, fmtMs(b[k].service.p50), fmtMs(b[k].baseline.p50), fmtRatio(b[k].ratioP50), fmtMs(b[k].service.p99), fmtMs(b[k].baseline.p99), fmtRatio(b[k].ratioP99)]),
       ),
     );
+  }
+  if (w) {
+    out.push("");
+    out.push(`Webhook: one endpoint on 127.0.0.1, all events, registered before SCIM was switched on; every delivery's signature checked (standardwebhooks)`);
+    out.push(
+      table(
+        ["change events", "deliveries", "distinct", "duplicates", "bad signatures", "missing", "last one after the last request"],
+        [[w.changeEvents, w.deliveries, w.distinct, w.duplicates, w.badSignatures, w.missing, w.missing ? `– (gave up after ${WEBHOOK_DRAIN_MS / 1000} s)` : seconds(w.drainedMs)]],
+      ),
+    );
+    out.push("Delivery lag (ms): arrival here minus the event's timestamp (its commit), first arrival of each event");
+    out.push(
+      table(
+        ["event type", "n", "p50", "p95", "p99", "max"],
+        [["all", w.lag.n, fmtMs(w.lag.p50), fmtMs(w.lag.p95), fmtMs(w.lag.p99), fmtMs(w.lag.max)], ...Object.entries(w.lagByType).map(([type, st]) => [type, st.n, fmtMs(st.p50), fmtMs(st.p95), fmtMs(st.p99), fmtMs(st.max)])],
+      ),
+    );
+    if (w.badSignatureSamples.length) out.push(...w.badSignatureSamples.map((x) => `  bad signature: ${x}`));
+    if (w.missingSample.length) out.push(`  missing, e.g.: ${w.missingSample.join(", ")}`);
   }
   const failureLines = Object.values(phases).flatMap((p) => p.failureSamples.map((f) => `  ${p.name} / ${f.kind}: ${f.detail}`));
   const noteLines = Object.values(phases).flatMap((p) => p.notes.map((n) => `  ${p.name}: ${n}`));
