@@ -14,8 +14,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Client, Phase, pool, Progress, round, runAbort } from "./lib/measure.mjs";
-import { freePort, killAllNow, ROOT, startDev, stopAll, waitForHttp, wrangler } from "./lib/proc.mjs";
+import { Client, cpuSince, Phase, pool, Progress, round, runAbort } from "./lib/measure.mjs";
+import { freePort, groupCpuMs, killAllNow, ROOT, startDev, stopAll, waitForHttp, wrangler } from "./lib/proc.mjs";
 import { fmtMs, fmtRatio, table } from "./lib/report.mjs";
 import { oktaCreateBody, person, seedSql, userNameFilterPath } from "./lib/users.mjs";
 import { WebhookReceiver } from "./lib/webhook.mjs";
@@ -327,6 +327,13 @@ async function main() {
     baseline ? waitForHttp(baseline, `${baseline.url}/healthz`) : null,
   ]);
   progress.say(`servers ready in ${seconds(performance.now() - t1)}`);
+  // CPU time per phase of each side (wrangler + its workerd, a process group each) and of this
+  // process (the client and the webhook receiver): where the cores went, beyond Server-Timing.
+  const running = (dev) => dev && dev.child.exitCode === null && dev.child.signalCode === null;
+  Phase.cpuSampler = () => {
+    const { user, system } = process.cpuUsage();
+    return { service: running(server) ? groupCpuMs(server.child.pid) : null, baseline: running(baseline) ? groupCpuMs(baseline.child.pid) : null, bench: (user + system) / 1000 };
+  };
 
   // --- Tenant + SCIM token -----------------------------------------------------------------------
   const slug = `bench-${randomBytes(3).toString("hex")}`;
@@ -753,6 +760,8 @@ async function main() {
   // --- 7. Webhook: wait until every change event of the tenant has arrived ------------------------
   if (receiver) {
     const lastRequestAt = Date.now();
+    const cpuAtStart = Phase.cpuSampler();
+    const waitStarted = performance.now();
     const ids = await changeEventIds(server.url, adminHeaders, slug);
     let missing = ids.filter((id) => !receiver.has(id));
     progress.start(`Webhook: the last ${missing.length} of ${ids.length} change events (waiting at most ${WEBHOOK_DRAIN_MS / 1000} s)`, missing.length);
@@ -777,6 +786,7 @@ async function main() {
       drainedMs: missing.length ? null : Math.max(0, (receiver.lastArrival ?? lastRequestAt) - lastRequestAt),
       lag: lag.all,
       lagByType: lag.byType,
+      wait: { wallMs: round(performance.now() - waitStarted), cpuMs: cpuSince(cpuAtStart) },
     };
     const w = results.webhook;
     progress.end(
@@ -854,6 +864,10 @@ async function main() {
     detail: w ? `${w.distinct} of ${w.changeEvents} events received, ${w.missing} missing, ${w.duplicates} duplicates, ${w.badSignatures} bad signatures` : "no webhook in this run (--skip-webhook)",
   });
 
+  // The results first: a run's numbers outlive a mistake in printing them.
+  results.phases = Object.fromEntries(Object.entries(phases).map(([k, p]) => [k, p.skipped ? { label: p.label, skipped: p.skipped } : p.toJSON()]));
+  await writeFile(opts.out, JSON.stringify(results, null, 2) + "\n");
+
   // --- Report ------------------------------------------------------------------------------------
   const out = [];
   out.push("");
@@ -899,6 +913,26 @@ async function main() {
     out.push("");
     out.push("Where the time goes (p50 ms): client latency, the server's Server-Timing total and storage, and the rest (CPU, queueing for cores, HTTP via wrangler)");
     out.push(table(["phase", "request", "rt", "client", "server total", "storage", "rest"], anatomyRows));
+  }
+  // CPU actually used per phase by each side, per request: the "rest" above split into what the
+  // processes burnt and what was waiting for a core (other work on the machine included).
+  const pairOf = { push: "baselinePush", deactivate: "baselinePatch", lookups: "baselineLookups", anatomy: "baselineSeq" };
+  const perRequest = (cpu, n) => (cpu === null || cpu === undefined || !n ? "" : fmtMs(cpu / n));
+  const cpuRows = [];
+  for (const p of Object.values(phases)) {
+    if (p.skipped || !p.cpu || p.name.startsWith("baseline")) continue;
+    const pair = phases[pairOf[p.name]];
+    const used = (p.cpu.service ?? 0) + (p.cpu.baseline ?? 0) + (p.cpu.bench ?? 0);
+    cpuRows.push([p.name, seconds(p.wallMs), p.requests, fmtMs(p.cpu.service), perRequest(p.cpu.service, p.requests), pair ? pair.requests : "", pair ? fmtMs(p.cpu.baseline) : "", pair ? perRequest(p.cpu.baseline, pair.requests) : "", fmtMs(p.cpu.bench), `${round((100 * used) / (p.wallMs * results.meta.cpus), 0)}%`]);
+  }
+  if (results.webhook?.wait.cpuMs) {
+    const c = results.webhook.wait.cpuMs;
+    cpuRows.push(["webhook wait", seconds(results.webhook.wait.wallMs), "", fmtMs(c.service), "", "", "", "", fmtMs(c.bench), `${round((100 * ((c.service ?? 0) + (c.bench ?? 0))) / (results.webhook.wait.wallMs * results.meta.cpus), 0)}%`]);
+  }
+  if (cpuRows.length) {
+    out.push("");
+    out.push(`CPU time per phase (ms, from /proc): the service's wrangler + workerd (its Queue consumer, i.e. the webhook deliveries, included), the baseline's, and this process (client + webhook receiver); "of cores" = their sum ÷ (wall × ${results.meta.cpus})`);
+    out.push(table(["phase", "wall", "requests", "service CPU", "per request", "baseline req.", "baseline CPU", "per request", "bench CPU", "of cores"], cpuRows));
   }
   if (s) {
     out.push("");
@@ -968,9 +1002,6 @@ async function main() {
   for (const t of targets) out.push(`  ${t.result.padEnd(4)}  ${t.name}: ${t.detail ?? "not measured"}`);
   out.push("");
   process.stdout.write(out.join("\n") + "\n");
-
-  results.phases = Object.fromEntries(Object.entries(phases).map(([k, p]) => [k, p.skipped ? { label: p.label, skipped: p.skipped } : p.toJSON()]));
-  await writeFile(opts.out, JSON.stringify(results, null, 2) + "\n");
   process.stderr.write(`results written to ${path.relative(process.cwd(), opts.out) || opts.out}\n`);
 }
 

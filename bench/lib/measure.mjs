@@ -35,6 +35,12 @@ export function round(x, digits = 2) {
  * error) is a failure, except 429, which is waited out (Retry-After) and retried, and counted apart.
  */
 export class Phase {
+  /**
+   * Set by run.mjs: () → CPU ms used so far by each process of interest ({ service, baseline,
+   * bench }, null where unknown). Every phase records how much each used while it ran.
+   */
+  static cpuSampler = null;
+
   constructor(name, label) {
     this.name = name;
     this.label = label;
@@ -52,6 +58,9 @@ export class Phase {
     this.roundTrips = new Map();
     /** kind → { storage: [ms], total: [ms] } from Server-Timing. */
     this.serverTiming = new Map();
+    this.cpuAtStart = Phase.cpuSampler?.() ?? null;
+    /** CPU ms each process used during the phase, or null. */
+    this.cpu = null;
   }
 
   /**
@@ -102,6 +111,7 @@ export class Phase {
 
   finish() {
     this.wallMs = performance.now() - this.started;
+    this.cpu = cpuSince(this.cpuAtStart);
     return this;
   }
 
@@ -120,9 +130,17 @@ export class Phase {
       throttledWaitMs: round(this.throttledWaitMs),
       kinds: Object.fromEntries([...this.kinds.keys()].map((k) => [k, { ...this.stats(k), ...(this.roundTrips.has(k) ? { roundTrips: Object.fromEntries(this.roundTrips.get(k)), serverTiming: this.serverTimingOf(k) } : {}) }])),
       notes: this.notes,
+      ...(this.cpu ? { cpuMs: this.cpu } : {}),
       ...this.extra,
     };
   }
+}
+
+/** CPU ms per process since `start` (a Phase.cpuSampler reading), or null. */
+export function cpuSince(start) {
+  const end = start ? Phase.cpuSampler?.() : null;
+  if (!end) return null;
+  return Object.fromEntries(Object.keys(end).map((k) => [k, end[k] !== null && start[k] !== null && start[k] !== undefined ? round(end[k] - start[k], 0) : null]));
 }
 
 /** Aborted on Ctrl-C / failure: in-flight requests stop and no new ones are sent. */

@@ -6,7 +6,8 @@
  * `stopAll()` / `killAllNow()` end whatever is left on normal exit, on failure and on Ctrl-C.
  */
 import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -174,4 +175,36 @@ export async function waitForHttp(server, url, { headers = {}, check = (r) => r.
     await sleep(250);
   }
   throw new Error(`${url} did not answer within ${timeoutMs / 1000}s (last: ${last}):\n${await server.logTail()}`);
+}
+
+let ticksPerSecond = null;
+
+/**
+ * CPU time (user + system, ms) used so far by the processes of one process group: a `wrangler dev`
+ * child and the workerd it runs (spawned detached, each is its own group), plus children they have
+ * reaped. Read from /proc; null where there is none (not Linux). A process that exits unreaped takes
+ * its time with it, so this is a floor, but wrangler and workerd live for the whole run.
+ */
+export function groupCpuMs(pgid) {
+  if (pgid === undefined) return null;
+  try {
+    ticksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    let ticks = 0;
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      } catch {
+        continue; // exited meanwhile
+      }
+      // Fields after "(comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(f[2]) !== pgid) continue;
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    }
+    return (ticks * 1000) / ticksPerSecond;
+  } catch {
+    return null;
+  }
 }
