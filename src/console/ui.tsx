@@ -10,6 +10,9 @@ export interface PageContext {
   scoped?: ScopedView;
 }
 
+/** A signed-in page's context: every POST form on it carries the CSRF token. */
+export type SignedInContext = PageContext & { csrfToken: string };
+
 export interface ScopedView {
   slug: string;
   name: string;
