@@ -210,6 +210,23 @@ export function OutcomeBadge(props: { outcome: string; status: number }) {
   return <span class="badge failure">{props.status >= 400 && props.status < 500 ? "✕ Refused" : "✕ Failed"}</span>;
 }
 
+/** A row of a log (provisioning log, audit trail): failures marked, then when and what; the other cells follow. */
+export function LogRow(props: PropsWithChildren<{ outcome: string; at: string; action: string }>) {
+  return (
+    <tr class={props.outcome === "success" ? undefined : "failure"}>
+      <td class="nowrap">
+        <Time at={props.at} />
+      </td>
+      <td class="mono">{props.action}</td>
+      {props.children}
+    </tr>
+  );
+}
+
+export function DetailCell(props: { detail: string | null }) {
+  return <td class="detail">{props.detail || <span class="muted">—</span>}</td>;
+}
+
 export function EventTable(props: { events: EventRow[]; slug: string; showTarget?: boolean }) {
   return (
     <div class="table-wrap">
@@ -227,11 +244,7 @@ export function EventTable(props: { events: EventRow[]; slug: string; showTarget
         </thead>
         <tbody>
           {props.events.map((e) => (
-            <tr class={e.outcome === "success" ? undefined : "failure"}>
-              <td class="nowrap">
-                <Time at={e.at} />
-              </td>
-              <td class="mono">{e.action}</td>
+            <LogRow outcome={e.outcome} at={e.at} action={e.action}>
               {props.showTarget !== false ? (
                 <td class="target">{e.resourceId && e.resourceType === "User" ? <a href={`/admin/tenants/${props.slug}/users/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : e.resourceId && e.resourceType === "Group" ? <a href={`/admin/tenants/${props.slug}/groups/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : (e.target ?? <span class="muted">—</span>)}</td>
               ) : null}
@@ -239,9 +252,9 @@ export function EventTable(props: { events: EventRow[]; slug: string; showTarget
                 <OutcomeBadge outcome={e.outcome} status={e.status} />
               </td>
               <td class="mono">{e.status}</td>
-              <td class="detail">{e.detail || <span class="muted">—</span>}</td>
+              <DetailCell detail={e.detail} />
               <td class="nowrap">{e.actor ? <ActorLabel actor={e.actor} /> : <span class="mono">{e.tokenPrefix ? (e.tokenPrefix === "admin" ? "operator" : `${e.tokenPrefix}…`) : "—"}</span>}</td>
-            </tr>
+            </LogRow>
           ))}
         </tbody>
       </table>

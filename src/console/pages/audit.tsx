@@ -1,6 +1,6 @@
 /** Operator page: the audit trail of admin actions across tenants, newest first, paged with `before`. */
 import type { AuditEventRow } from "../../db/control/schema";
-import { ActorLabel, Empty, Layout, OutcomeBadge, Time, type PageContext } from "../ui";
+import { ActorLabel, DetailCell, Empty, Layout, LogRow, OutcomeBadge, type PageContext } from "../ui";
 
 export const AUDIT_PAGE_SIZE = 50;
 
@@ -38,11 +38,7 @@ export function AuditPage(props: { ctx: PageContext; events: AuditEventRow[]; be
               </thead>
               <tbody>
                 {props.events.map((e) => (
-                  <tr class={e.outcome === "success" ? undefined : "failure"}>
-                    <td class="nowrap">
-                      <Time at={e.at} />
-                    </td>
-                    <td class="mono">{e.action}</td>
+                  <LogRow outcome={e.outcome} at={e.at} action={e.action}>
                     <td class="mono">{e.tenantSlug ?? <span class="muted">—</span>}</td>
                     <td>
                       <ActorLabel actor={e.actor} />
@@ -50,9 +46,9 @@ export function AuditPage(props: { ctx: PageContext; events: AuditEventRow[]; be
                     <td>
                       <OutcomeBadge outcome={e.outcome} status={e.outcome === "success" ? 200 : 400} />
                     </td>
-                    <td class="detail">{e.detail || <span class="muted">—</span>}</td>
+                    <DetailCell detail={e.detail} />
                     <td class="mono nowrap">{e.ip ?? <span class="muted">—</span>}</td>
-                  </tr>
+                  </LogRow>
                 ))}
               </tbody>
             </table>
