@@ -21,6 +21,11 @@ export function webhooksBase(slug: string) {
   return `/admin/tenants/${slug}/webhooks`;
 }
 
+/** A webhook's subscription: its event types, or all of them when it names none. */
+function eventsLabel(hook: WebhookRow): string {
+  return hook.events ? hook.events.join(", ") : "All events";
+}
+
 export function WebhooksPage(props: {
   ctx: Ctx;
   tenant: Tenant;
@@ -63,7 +68,7 @@ export function WebhooksPage(props: {
                     <td class="mono">
                       <a href={`${base}/${hook.id}`}>{hook.url}</a>
                     </td>
-                    <td class="small">{hook.events ? hook.events.join(", ") : "All events"}</td>
+                    <td class="small">{eventsLabel(hook)}</td>
                     <td class="nowrap">
                       <Time at={hook.createdAt} />
                     </td>
@@ -152,7 +157,7 @@ export function WebhookPage(props: { ctx: Ctx; tenant: Tenant; hook: WebhookRow;
           <dt>Id</dt>
           <dd class="mono">{hook.id}</dd>
           <dt>Events</dt>
-          <dd>{hook.events ? hook.events.join(", ") : "All events"}</dd>
+          <dd>{eventsLabel(hook)}</dd>
           <dt>Added</dt>
           <dd>
             <Time at={hook.createdAt} />
