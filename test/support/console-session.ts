@@ -8,6 +8,12 @@ import { ADMIN_TOKEN, ORIGIN } from "./harness";
 /** The client IP every console request here comes from (the audit trail records it). */
 export const CONSOLE_IP = "198.51.100.7";
 
+/** A distinct client IP (per test), so the admin throttle's buckets never meet. */
+export function randomIp(): string {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${b[0]}.${b[1]}.${b[2]}`;
+}
+
 export interface Page {
   status: number;
   headers: Headers;
@@ -19,9 +25,18 @@ export interface ConsoleSession {
   csrf: string;
 }
 
-/** A console request; with `waitUntil`, background work the request started has finished when this returns. */
-export async function send(method: string, path: string, options: { cookie?: string; form?: Record<string, string>; waitUntil?: boolean } = {}): Promise<Page> {
-  const headers = new Headers({ "CF-Connecting-IP": CONSOLE_IP });
+/**
+ * A console request; with `waitUntil`, background work the request started has finished when this returns.
+ * It comes from CONSOLE_IP unless `ip` says otherwise (null: no CF-Connecting-IP header at all).
+ * A form may repeat a field (`[["events", "a"], ["events", "b"]]`).
+ */
+export async function send(
+  method: string,
+  path: string,
+  options: { cookie?: string; form?: Record<string, string> | string[][]; waitUntil?: boolean; ip?: string | null; headers?: Record<string, string> } = {},
+): Promise<Page> {
+  const headers = new Headers(options.headers);
+  if (options.ip !== null) headers.set("CF-Connecting-IP", options.ip ?? CONSOLE_IP);
   if (options.cookie) headers.set("Cookie", options.cookie);
   let body: string | undefined;
   if (options.form) {
