@@ -2,8 +2,8 @@
 // into a console session scoped to one tenant, which sees that tenant's pages and nothing else.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { csrfOf, randomIp, send, type Page } from "../support/console-session";
-import { admin, ADMIN_TOKEN, ORIGIN, uniqueSlug } from "../support/harness";
+import { csrfOf, send, type Page } from "../support/console-session";
+import { admin, ADMIN_TOKEN, ORIGIN, randomIp, uniqueSlug } from "../support/harness";
 
 async function tenant(name?: string): Promise<string> {
   const slug = uniqueSlug("sl");

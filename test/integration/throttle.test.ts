@@ -3,8 +3,8 @@
 // across the admin API bearer, console sign-in and setup-link redemption. Other IPs are unaffected.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { randomIp, send } from "../support/console-session";
-import { admin, ADMIN_TOKEN, uniqueSlug } from "../support/harness";
+import { send } from "../support/console-session";
+import { admin, ADMIN_TOKEN, randomIp, uniqueSlug } from "../support/harness";
 
 // Without `ip`, no CF-Connecting-IP header: the shared bucket of such requests.
 const bearer = (token: string, ip?: string) => send("GET", "/admin/v1/tenants", { ip: ip ?? null, headers: { Authorization: `Bearer ${token}` } });

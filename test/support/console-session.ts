@@ -8,12 +8,6 @@ import { ADMIN_TOKEN, ORIGIN } from "./harness";
 /** The client IP every console request here comes from (the audit trail records it). */
 export const CONSOLE_IP = "198.51.100.7";
 
-/** A distinct client IP (per test), so the admin throttle's buckets never meet. */
-export function randomIp(): string {
-  const b = crypto.getRandomValues(new Uint8Array(3));
-  return `10.${b[0]}.${b[1]}.${b[2]}`;
-}
-
 export interface Page {
   status: number;
   headers: Headers;
