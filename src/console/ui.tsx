@@ -210,7 +210,27 @@ export function OutcomeBadge(props: { outcome: string; status: number }) {
   return <span class="badge failure">{props.status >= 400 && props.status < 500 ? "✕ Refused" : "✕ Failed"}</span>;
 }
 
-/** A row of a log (provisioning log, audit trail): failures marked, then when and what; the other cells follow. */
+/** A log's table (provisioning log, audit trail): Time and Action first, then `columns`; the rows are LogRows. */
+export function LogTable(props: PropsWithChildren<{ columns: string[] }>) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            <th scope="col">Action</th>
+            {props.columns.map((column) => (
+              <th scope="col">{column}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A row of a LogTable: failures marked, then when and what; the other cells follow. */
 export function LogRow(props: PropsWithChildren<{ outcome: string; at: string; action: string }>) {
   return (
     <tr class={props.outcome === "success" ? undefined : "failure"}>
@@ -229,36 +249,21 @@ export function DetailCell(props: { detail: string | null }) {
 
 export function EventTable(props: { events: EventRow[]; slug: string; showTarget?: boolean }) {
   return (
-    <div class="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Action</th>
-            {props.showTarget !== false ? <th scope="col">Target</th> : null}
-            <th scope="col">Outcome</th>
-            <th scope="col">Status</th>
-            <th scope="col">Detail</th>
-            <th scope="col">Token / by</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.events.map((e) => (
-            <LogRow outcome={e.outcome} at={e.at} action={e.action}>
-              {props.showTarget !== false ? (
-                <td class="target">{e.resourceId && e.resourceType === "User" ? <a href={`/admin/tenants/${props.slug}/users/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : e.resourceId && e.resourceType === "Group" ? <a href={`/admin/tenants/${props.slug}/groups/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : (e.target ?? <span class="muted">—</span>)}</td>
-              ) : null}
-              <td>
-                <OutcomeBadge outcome={e.outcome} status={e.status} />
-              </td>
-              <td class="mono">{e.status}</td>
-              <DetailCell detail={e.detail} />
-              <td class="nowrap">{e.actor ? <ActorLabel actor={e.actor} /> : <span class="mono">{e.tokenPrefix ? (e.tokenPrefix === "admin" ? "operator" : `${e.tokenPrefix}…`) : "—"}</span>}</td>
-            </LogRow>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <LogTable columns={[...(props.showTarget !== false ? ["Target"] : []), "Outcome", "Status", "Detail", "Token / by"]}>
+      {props.events.map((e) => (
+        <LogRow outcome={e.outcome} at={e.at} action={e.action}>
+          {props.showTarget !== false ? (
+            <td class="target">{e.resourceId && e.resourceType === "User" ? <a href={`/admin/tenants/${props.slug}/users/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : e.resourceId && e.resourceType === "Group" ? <a href={`/admin/tenants/${props.slug}/groups/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : (e.target ?? <span class="muted">—</span>)}</td>
+          ) : null}
+          <td>
+            <OutcomeBadge outcome={e.outcome} status={e.status} />
+          </td>
+          <td class="mono">{e.status}</td>
+          <DetailCell detail={e.detail} />
+          <td class="nowrap">{e.actor ? <ActorLabel actor={e.actor} /> : <span class="mono">{e.tokenPrefix ? (e.tokenPrefix === "admin" ? "operator" : `${e.tokenPrefix}…`) : "—"}</span>}</td>
+        </LogRow>
+      ))}
+    </LogTable>
   );
 }
 
