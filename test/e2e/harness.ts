@@ -30,6 +30,8 @@ export interface E2e {
   adminApi(method: string, path: string, body?: unknown): Promise<Response>;
   /** Signs `page` in to the console with the admin token; it lands on the tenant list. */
   signIn(): Promise<void>;
+  /** Runs SQL on the server's own local CONTROL_DB (wrangler d1 execute on its persist dir). */
+  controlSql(sql: string): void;
   /** Closes the browser, stops the server and removes its persist dir. */
   stop(): Promise<void>;
 }
@@ -122,6 +124,10 @@ export async function startE2e(options: { persistPrefix: string; port?: number; 
         await page.goto(`${origin}/admin/sign-in`);
         await page.fill("#f-token", adminToken);
         await Promise.all([page.waitForURL(`${origin}/admin/tenants`), page.click("button[type=submit]")]);
+      },
+      controlSql: (sql) => {
+        const ran = spawnSync("npx", ["wrangler", "d1", "execute", "CONTROL_DB", "--local", "--persist-to", persistDir, "--command", sql], { cwd: ROOT, env, encoding: "utf8" });
+        if (ran.status !== 0) throw new Error(`wrangler d1 execute failed:\n${ran.stdout}\n${ran.stderr}`);
       },
       stop,
     };

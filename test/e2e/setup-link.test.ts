@@ -1,8 +1,10 @@
 /// <reference types="node" />
 // A customer's IT admin end to end: the operator creates a setup link over the admin API; a fresh
 // Chromium opens it, lands on its organisation's User Provisioning page, switches SCIM on, copies the
-// token and sees Users; the same browser is refused everywhere else and on a second opening.
+// token and sees Users; the same browser is refused everywhere else and on a second opening; an
+// expired link is refused in a fresh browser.
 // A real `wrangler dev` on port 8793 (E2E_SETUP_LINK_PORT overrides) with local D1 in a temp dir.
+import { createHash } from "node:crypto";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { screenshot, startE2e, type E2e } from "./harness";
@@ -105,5 +107,26 @@ describe("setup link in Chromium", () => {
     expect(body).toContain("Ask your TheStorage administrator for a new link");
     await shot("link-05-used");
     expect(pageProblems).toEqual([]);
+  });
+
+  it("refuses an expired link in a fresh browser", async () => {
+    const link = await adminApi("POST", `/tenants/${SLUG}/setup-links`, { expiresInMinutes: 1 });
+    expect(link.status).toBe(201);
+    // Age the link past its expiry in the server's own D1 (a browser test cannot move the Worker's clock).
+    const digest = createHash("sha256").update(String(link.json.url).split("/").pop()!).digest("hex");
+    e2e!.controlSql(`UPDATE setup_links SET expires_at = '2000-01-01T00:00:00.000Z' WHERE digest = '${digest}'`);
+    const fresh = await e2e!.browser.newContext();
+    try {
+      const freshPage = await fresh.newPage();
+      const response = await freshPage.goto(link.json.url);
+      expect(response!.status()).toBe(410);
+      const body = (await freshPage.textContent("body"))!;
+      expect(body).toContain("has expired");
+      expect(body).toContain("Ask your TheStorage administrator for a new link");
+      expect((await fresh.cookies()).filter((c) => c.name.includes("ts_console"))).toEqual([]);
+      expect((await freshPage.goto(`${origin}/admin/tenants/${SLUG}/provisioning`))!.url()).toContain("/admin/sign-in");
+    } finally {
+      await fresh.close();
+    }
   });
 });
