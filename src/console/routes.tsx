@@ -36,7 +36,7 @@ import { lifecycleConsoleRoutes } from "./lifecycle-routes";
 import { SignInPage } from "./pages/auth";
 import { GroupPage, GroupsPage, GROUPS_PAGE_SIZE } from "./pages/groups";
 import { LOG_PAGE_SIZE, LogPage, type LogFilters } from "./pages/log";
-import { ConfirmPage, ProvisioningPage } from "./pages/provisioning";
+import { ProvisioningConfirmPage, ProvisioningPage } from "./pages/provisioning";
 import { TenantsPage, type TenantForm } from "./pages/tenants";
 import { UserPage, UsersPage, USERS_PAGE_SIZE } from "./pages/users";
 import { ACCESS_HEADER, accessConfig, verifyAccessAssertion } from "../middleware/access";
@@ -395,7 +395,7 @@ consoleRoutes.post("/tenants/:slug/provisioning/enable", async (c) => {
 consoleRoutes.get("/tenants/:slug/provisioning/regenerate", async (c) => {
   const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
   if (!tenant.token) return c.redirect(`/admin/tenants/${tenant.slug}/provisioning`, 303);
-  return c.html(<ConfirmPage ctx={pageCtx(c)} tenant={tenant} kind="regenerate" />);
+  return c.html(<ProvisioningConfirmPage ctx={pageCtx(c)} tenant={tenant} kind="regenerate" />);
 });
 
 consoleRoutes.post("/tenants/:slug/provisioning/regenerate", async (c) => {
@@ -410,7 +410,7 @@ consoleRoutes.post("/tenants/:slug/provisioning/regenerate", async (c) => {
 consoleRoutes.get("/tenants/:slug/provisioning/disable", async (c) => {
   const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
   if (!tenant.token) return c.redirect(`/admin/tenants/${tenant.slug}/provisioning`, 303);
-  return c.html(<ConfirmPage ctx={pageCtx(c)} tenant={tenant} kind="disable" />);
+  return c.html(<ProvisioningConfirmPage ctx={pageCtx(c)} tenant={tenant} kind="disable" />);
 });
 
 consoleRoutes.post("/tenants/:slug/provisioning/disable", async (c) => {

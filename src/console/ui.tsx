@@ -10,6 +10,9 @@ export interface PageContext {
   scoped?: ScopedView;
 }
 
+/** A signed-in page's context: every POST form on it carries the CSRF token. */
+export type SignedInContext = PageContext & { csrfToken: string };
+
 export interface ScopedView {
   slug: string;
   name: string;
@@ -207,7 +210,8 @@ export function OutcomeBadge(props: { outcome: string; status: number }) {
   return <span class="badge failure">{props.status >= 400 && props.status < 500 ? "✕ Refused" : "✕ Failed"}</span>;
 }
 
-export function EventTable(props: { events: EventRow[]; slug: string; showTarget?: boolean }) {
+/** A log's table (provisioning log, audit trail): Time and Action first, then `columns`; the rows are LogRows. */
+export function LogTable(props: PropsWithChildren<{ columns: string[] }>) {
   return (
     <div class="table-wrap">
       <table>
@@ -215,34 +219,51 @@ export function EventTable(props: { events: EventRow[]; slug: string; showTarget
           <tr>
             <th scope="col">Time</th>
             <th scope="col">Action</th>
-            {props.showTarget !== false ? <th scope="col">Target</th> : null}
-            <th scope="col">Outcome</th>
-            <th scope="col">Status</th>
-            <th scope="col">Detail</th>
-            <th scope="col">Token / by</th>
+            {props.columns.map((column) => (
+              <th scope="col">{column}</th>
+            ))}
           </tr>
         </thead>
-        <tbody>
-          {props.events.map((e) => (
-            <tr class={e.outcome === "success" ? undefined : "failure"}>
-              <td class="nowrap">
-                <Time at={e.at} />
-              </td>
-              <td class="mono">{e.action}</td>
-              {props.showTarget !== false ? (
-                <td class="target">{e.resourceId && e.resourceType === "User" ? <a href={`/admin/tenants/${props.slug}/users/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : e.resourceId && e.resourceType === "Group" ? <a href={`/admin/tenants/${props.slug}/groups/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : (e.target ?? <span class="muted">—</span>)}</td>
-              ) : null}
-              <td>
-                <OutcomeBadge outcome={e.outcome} status={e.status} />
-              </td>
-              <td class="mono">{e.status}</td>
-              <td class="detail">{e.detail || <span class="muted">—</span>}</td>
-              <td class="nowrap">{e.actor ? <ActorLabel actor={e.actor} /> : <span class="mono">{e.tokenPrefix ? (e.tokenPrefix === "admin" ? "operator" : `${e.tokenPrefix}…`) : "—"}</span>}</td>
-            </tr>
-          ))}
-        </tbody>
+        <tbody>{props.children}</tbody>
       </table>
     </div>
+  );
+}
+
+/** A row of a LogTable: failures marked, then when and what; the other cells follow. */
+export function LogRow(props: PropsWithChildren<{ outcome: string; at: string; action: string }>) {
+  return (
+    <tr class={props.outcome === "success" ? undefined : "failure"}>
+      <td class="nowrap">
+        <Time at={props.at} />
+      </td>
+      <td class="mono">{props.action}</td>
+      {props.children}
+    </tr>
+  );
+}
+
+export function DetailCell(props: { detail: string | null }) {
+  return <td class="detail">{props.detail || <span class="muted">—</span>}</td>;
+}
+
+export function EventTable(props: { events: EventRow[]; slug: string; showTarget?: boolean }) {
+  return (
+    <LogTable columns={[...(props.showTarget !== false ? ["Target"] : []), "Outcome", "Status", "Detail", "Token / by"]}>
+      {props.events.map((e) => (
+        <LogRow outcome={e.outcome} at={e.at} action={e.action}>
+          {props.showTarget !== false ? (
+            <td class="target">{e.resourceId && e.resourceType === "User" ? <a href={`/admin/tenants/${props.slug}/users/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : e.resourceId && e.resourceType === "Group" ? <a href={`/admin/tenants/${props.slug}/groups/${encodeURIComponent(e.resourceId)}`}>{e.target ?? e.resourceId}</a> : (e.target ?? <span class="muted">—</span>)}</td>
+          ) : null}
+          <td>
+            <OutcomeBadge outcome={e.outcome} status={e.status} />
+          </td>
+          <td class="mono">{e.status}</td>
+          <DetailCell detail={e.detail} />
+          <td class="nowrap">{e.actor ? <ActorLabel actor={e.actor} /> : <span class="mono">{e.tokenPrefix ? (e.tokenPrefix === "admin" ? "operator" : `${e.tokenPrefix}…`) : "—"}</span>}</td>
+        </LogRow>
+      ))}
+    </LogTable>
   );
 }
 

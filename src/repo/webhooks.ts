@@ -72,15 +72,21 @@ export async function insertDeliveries(db: TenantDb, rows: NewDelivery[]): Promi
   if (first) await db.batch([first, ...rest]);
 }
 
-/** A `dead` row per dead-lettered delivery, numbered after the last attempt recorded for it. */
+/**
+ * A `dead` row per dead-lettered delivery, numbered as the last attempt recorded for it; that
+ * attempt's `nextAttemptAt` is cleared, since the Queue will not make it.
+ */
 export async function insertDeadDeliveries(db: TenantDb, rows: Omit<NewDelivery, "attempt" | "status">[]): Promise<void> {
   if (rows.length === 0) return;
-  const statements = rows.map(
-    (row) => sql`INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, type, attempt, status, http_status, at, error, next_attempt_at)
-      SELECT ${row.tenantId}, ${row.webhookId}, ${row.eventId}, ${row.type},
-             (SELECT coalesce(max(attempt), 0) FROM webhook_deliveries WHERE tenant_id = ${row.tenantId} AND webhook_id = ${row.webhookId} AND event_id = ${row.eventId}),
-             'dead', ${row.httpStatus}, ${row.at}, ${row.error}, NULL`,
-  );
+  const statements = rows.flatMap((row) => {
+    const ofThisDelivery = sql`tenant_id = ${row.tenantId} AND webhook_id = ${row.webhookId} AND event_id = ${row.eventId}`;
+    const lastAttempt = sql`(SELECT coalesce(max(attempt), 0) FROM webhook_deliveries WHERE ${ofThisDelivery})`;
+    return [
+      sql`UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE ${ofThisDelivery} AND status = 'failed' AND attempt = ${lastAttempt}`,
+      sql`INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, type, attempt, status, http_status, at, error, next_attempt_at)
+        SELECT ${row.tenantId}, ${row.webhookId}, ${row.eventId}, ${row.type}, ${lastAttempt}, 'dead', ${row.httpStatus}, ${row.at}, ${row.error}, NULL`,
+    ];
+  });
   await runBatch(db, statements);
 }
 

@@ -1,59 +1,24 @@
 /// <reference types="node" />
 // The admin console end to end: a real `wrangler dev` (local D1 and Durable Objects in a temporary
-// persist dir, its own ADMIN_TOKEN) driven by Debian Chromium through playwright-core. Browser
-// traffic is limited to 127.0.0.1. Screenshots of every screen go to test-results/screenshots/.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+// persist dir, its own ADMIN_TOKEN) driven by Debian Chromium through playwright-core (./harness.ts).
+// Browser traffic is limited to 127.0.0.1. Screenshots of every screen go to test-results/screenshots/.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { screenshot, startE2e, type E2e } from "./harness";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ROOT = join(import.meta.dirname, "..", "..");
-const SHOTS = join(ROOT, "test-results", "screenshots");
-const BINDINGS = ["CONTROL_DB", "TENANT_DEFAULT", "TENANT_DEMO"];
-const ADMIN_TOKEN = `tsadmin_e2e_${randomBytes(18).toString("base64url")}`;
 const SLUG = "acme-e2e";
 const TOKEN_PATTERN = /tsscim_[A-Za-z0-9_-]{43}/;
 
-let server: ChildProcess | undefined;
-let serverLog = "";
-let persistDir = "";
+let e2e: E2e | undefined;
 let origin = "";
-let browser: Browser | undefined;
+let adminToken = "";
 let context: BrowserContext;
 let page: Page;
-const cspViolations: string[] = [];
+let cspViolations: string[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-async function waitForHealth(deadlineMs: number): Promise<void> {
-  while (Date.now() < deadlineMs) {
-    if (server?.exitCode !== null && server?.exitCode !== undefined) throw new Error(`wrangler dev exited with ${server.exitCode}:\n${serverLog.slice(-4000)}`);
-    try {
-      if ((await fetch(`${origin}/healthz`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`wrangler dev did not answer ${origin}/healthz in time:\n${serverLog.slice(-4000)}`);
-}
-
-async function shot(name: string, target: Page = page): Promise<void> {
-  await target.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+function shot(name: string, target: Page = page): Promise<void> {
+  return screenshot(target, name);
 }
 
 function scim(token: string, method: string, path: string, body?: unknown): Promise<Response> {
@@ -65,67 +30,11 @@ function scim(token: string, method: string, path: string, body?: unknown): Prom
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `The e2e project needs Debian Chromium at ${CHROMIUM}, which is missing. Install it with ` +
-        "`apt-get update && apt-get install -y --no-install-recommends chromium` (.ci/run does this), or run the other projects only: `npx vitest run --project unit --project workers`.",
-    );
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  persistDir = mkdtempSync(join(tmpdir(), "thestorage-e2e-"));
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" };
-  for (const binding of BINDINGS) {
-    const applied = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", binding, "--local", "--persist-to", persistDir], { cwd: ROOT, env, encoding: "utf8" });
-    if (applied.status !== 0) throw new Error(`migrations for ${binding} failed:\n${applied.stdout}\n${applied.stderr}`);
-  }
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  origin = `http://127.0.0.1:${port}`;
-  server = spawn(
-    "npx",
-    ["wrangler", "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistDir, "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--show-interactive-dev-session=false"],
-    { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  // wrangler prints --var values in its bindings table: keep the admin token out of any failure message.
-  const keep = (chunk: unknown) => (serverLog += String(chunk).split(ADMIN_TOKEN).join("<ADMIN_TOKEN>"));
-  server.stdout!.on("data", keep);
-  server.stderr!.on("data", keep);
-  await waitForHealth(Date.now() + 150_000);
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"], viewport: { width: 1280, height: 860 } });
-  // Only the local server: anything else (an avatar host, a font CDN) is aborted.
-  await context.route(/^(?!http:\/\/127\.0\.0\.1[:/])/, (route) => route.abort());
-  page = await context.newPage();
-  page.on("console", (message) => {
-    if (/Content Security Policy|Refused to (execute|apply|load)/i.test(message.text())) cspViolations.push(message.text());
-  });
-  page.on("pageerror", (error) => cspViolations.push(`page error: ${error.message}`));
+  e2e = await startE2e({ persistPrefix: "thestorage-e2e-", clipboard: true });
+  ({ origin, adminToken, context, page, pageProblems: cspViolations } = e2e);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close().catch(() => {});
-  if (server?.pid && server.exitCode === null) {
-    const exited = new Promise((resolve) => server!.once("exit", resolve));
-    try {
-      process.kill(-server.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-server!.pid!, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (persistDir) rmSync(persistDir, { recursive: true, force: true });
-});
+afterAll(() => e2e?.stop());
 
 describe("admin console in Chromium", () => {
   let firstToken = "";
@@ -139,14 +48,14 @@ describe("admin console in Chromium", () => {
     await page.click("button[type=submit]");
     await expect.poll(() => page.textContent("body")).toContain("not the admin token");
     expect(await context.cookies()).toEqual([]);
-    await page.fill("#f-token", ADMIN_TOKEN);
+    await page.fill("#f-token", adminToken);
     await Promise.all([page.waitForURL(`${origin}/admin/tenants`), page.click("button[type=submit]")]);
     const [cookie, ...others] = await context.cookies();
     expect(others).toEqual([]);
     expect(cookie).toMatchObject({ name: "__Secure-ts_console", path: "/admin", httpOnly: true, secure: true, sameSite: "Strict" });
-    expect(cookie!.value).not.toContain(ADMIN_TOKEN);
+    expect(cookie!.value).not.toContain(adminToken);
     expect(await page.textContent("body")).toContain("No tenants yet");
-    expect(await page.content()).not.toContain(ADMIN_TOKEN);
+    expect(await page.content()).not.toContain(adminToken);
     await shot("02-tenants-empty");
   });
 

@@ -1,129 +1,42 @@
 /// <reference types="node" />
 // A customer's IT admin end to end: the operator creates a setup link over the admin API; a fresh
 // Chromium opens it, lands on its organisation's User Provisioning page, switches SCIM on, copies the
-// token and sees Users; the same browser is refused everywhere else and on a second opening.
+// token and sees Users; the same browser is refused everywhere else and on a second opening; an
+// expired link is refused in a fresh browser.
 // A real `wrangler dev` on port 8793 (E2E_SETUP_LINK_PORT overrides) with local D1 in a temp dir.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { createHash } from "node:crypto";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { screenshot, startE2e, type E2e } from "./harness";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ROOT = join(import.meta.dirname, "..", "..");
-const SHOTS = join(ROOT, "test-results", "screenshots");
-const BINDINGS = ["CONTROL_DB", "TENANT_DEFAULT", "TENANT_DEMO"];
-const ADMIN_TOKEN = `tsadmin_e2e_${randomBytes(18).toString("base64url")}`;
 const PORT = Number(process.env.E2E_SETUP_LINK_PORT || 8793);
 const SLUG = "acme-it";
 const OTHER = "globex-it";
 const TOKEN_PATTERN = /tsscim_[A-Za-z0-9_-]{43}/;
 const RETURN_URL = "https://app.thestorage.example/settings/sso";
 
-let server: ChildProcess | undefined;
-let serverLog = "";
-let persistDir = "";
+let e2e: E2e | undefined;
 const origin = `http://127.0.0.1:${PORT}`;
-let browser: Browser | undefined;
 let context: BrowserContext;
 let page: Page;
 let linkUrl = "";
-const pageProblems: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-async function waitForHealth(deadlineMs: number): Promise<void> {
-  while (Date.now() < deadlineMs) {
-    if (server?.exitCode !== null && server?.exitCode !== undefined) throw new Error(`wrangler dev exited with ${server.exitCode}:\n${serverLog.slice(-4000)}`);
-    try {
-      if ((await fetch(`${origin}/healthz`)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`wrangler dev did not answer ${origin}/healthz in time:\n${serverLog.slice(-4000)}`);
-}
+let pageProblems: string[] = [];
 
 async function adminApi(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${origin}/admin/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
+  const response = await e2e!.adminApi(method, path, body);
   return { status: response.status, json: (await response.json().catch(() => null)) as any };
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+function shot(name: string): Promise<void> {
+  return screenshot(page, name);
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`The e2e project needs Debian Chromium at ${CHROMIUM}.`);
-  mkdirSync(SHOTS, { recursive: true });
-  persistDir = mkdtempSync(join(tmpdir(), "thestorage-e2e-link-"));
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" };
-  for (const binding of BINDINGS) {
-    const applied = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", binding, "--local", "--persist-to", persistDir], { cwd: ROOT, env, encoding: "utf8" });
-    if (applied.status !== 0) throw new Error(`migrations for ${binding} failed:\n${applied.stdout}\n${applied.stderr}`);
-  }
-  server = spawn(
-    "npx",
-    ["wrangler", "dev", "--local", "--ip", "127.0.0.1", "--port", String(PORT), "--inspector-port", String(await freePort()), "--persist-to", persistDir, "--var", `ADMIN_TOKEN:${ADMIN_TOKEN}`, "--show-interactive-dev-session=false"],
-    { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const keep = (chunk: unknown) => (serverLog += String(chunk).split(ADMIN_TOKEN).join("<ADMIN_TOKEN>"));
-  server.stdout!.on("data", keep);
-  server.stderr!.on("data", keep);
-  await waitForHealth(Date.now() + 150_000);
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  // A fresh profile: the IT admin has never signed in to the console.
-  context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"], viewport: { width: 1280, height: 860 } });
-  await context.route(/^(?!http:\/\/127\.0\.0\.1[:/])/, (route) => route.abort());
-  page = await context.newPage();
-  page.on("console", (message) => {
-    if (/Content Security Policy|Refused to (execute|apply|load)/i.test(message.text())) pageProblems.push(message.text());
-  });
-  page.on("pageerror", (error) => pageProblems.push(`page error: ${error.message}`));
+  e2e = await startE2e({ persistPrefix: "thestorage-e2e-link-", port: PORT, clipboard: true });
+  ({ context, page, pageProblems } = e2e);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close().catch(() => {});
-  if (server?.pid && server.exitCode === null) {
-    const exited = new Promise((resolve) => server!.once("exit", resolve));
-    try {
-      process.kill(-server.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-server!.pid!, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (persistDir) rmSync(persistDir, { recursive: true, force: true });
-});
+afterAll(() => e2e?.stop());
 
 describe("setup link in Chromium", () => {
   it("the operator creates two tenants and a setup link over the admin API", async () => {
@@ -194,5 +107,26 @@ describe("setup link in Chromium", () => {
     expect(body).toContain("Ask your TheStorage administrator for a new link");
     await shot("link-05-used");
     expect(pageProblems).toEqual([]);
+  });
+
+  it("refuses an expired link in a fresh browser", async () => {
+    const link = await adminApi("POST", `/tenants/${SLUG}/setup-links`, { expiresInMinutes: 1 });
+    expect(link.status).toBe(201);
+    // Age the link past its expiry in the server's own D1 (a browser test cannot move the Worker's clock).
+    const digest = createHash("sha256").update(String(link.json.url).split("/").pop()!).digest("hex");
+    e2e!.controlSql(`UPDATE setup_links SET expires_at = '2000-01-01T00:00:00.000Z' WHERE digest = '${digest}'`);
+    const fresh = await e2e!.browser.newContext();
+    try {
+      const freshPage = await fresh.newPage();
+      const response = await freshPage.goto(link.json.url);
+      expect(response!.status()).toBe(410);
+      const body = (await freshPage.textContent("body"))!;
+      expect(body).toContain("has expired");
+      expect(body).toContain("Ask your TheStorage administrator for a new link");
+      expect((await fresh.cookies()).filter((c) => c.name.includes("ts_console"))).toEqual([]);
+      expect((await freshPage.goto(`${origin}/admin/tenants/${SLUG}/provisioning`))!.url()).toContain("/admin/sign-in");
+    } finally {
+      await fresh.close();
+    }
   });
 });

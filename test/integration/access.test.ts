@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { ADMIN_TOKEN, ORIGIN, uniqueSlug } from "../support/harness";
+import { ADMIN_TOKEN, ORIGIN, randomIp, uniqueSlug } from "../support/harness";
 
 const TEAM = `https://team-${crypto.randomUUID().slice(0, 8)}.cloudflareaccess.com`;
 const AUD = `aud-${crypto.randomUUID()}`;
@@ -36,11 +36,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => vi.restoreAllMocks());
-
-function randomIp(): string {
-  const b = crypto.getRandomValues(new Uint8Array(3));
-  return `10.${b[0]}.${b[1]}.${b[2]}`;
-}
 
 async function assertion(options: { aud?: string; iss?: string; exp?: number; key?: CryptoKey; email?: string } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);

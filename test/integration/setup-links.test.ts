@@ -1,40 +1,9 @@
 // Setup links (design.md §4c): created over the admin API or the console, redeemed once in a browser
 // into a console session scoped to one tenant, which sees that tenant's pages and nothing else.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, ADMIN_TOKEN, ORIGIN, uniqueSlug } from "../support/harness";
-
-interface Page {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-/** A distinct client IP per test, so the admin throttle's buckets never meet. */
-function randomIp(): string {
-  const b = crypto.getRandomValues(new Uint8Array(3));
-  return `10.${b[0]}.${b[1]}.${b[2]}`;
-}
-
-async function send(method: string, path: string, options: { cookie?: string; form?: Record<string, string>; ip: string; headers?: Record<string, string> }): Promise<Page> {
-  const headers = new Headers(options.headers);
-  headers.set("CF-Connecting-IP", options.ip);
-  if (options.cookie) headers.set("Cookie", options.cookie);
-  let body: string | undefined;
-  if (options.form) {
-    body = new URLSearchParams(options.form).toString();
-    headers.set("Content-Type", "application/x-www-form-urlencoded");
-    headers.set("Origin", ORIGIN);
-  }
-  const response = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" }));
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-function csrfOf(html: string): string {
-  const match = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!match) throw new Error("no CSRF field on the page");
-  return match[1]!;
-}
+import { csrfOf, send, type Page } from "../support/console-session";
+import { admin, ADMIN_TOKEN, ORIGIN, randomIp, uniqueSlug } from "../support/harness";
 
 async function tenant(name?: string): Promise<string> {
   const slug = uniqueSlug("sl");

@@ -1,29 +1,13 @@
 // The admin authentication throttle (design.md §4c): after 10 failures from one client IP within
 // 10 minutes, every attempt from that IP answers 429 with Retry-After, right credentials included,
 // across the admin API bearer, console sign-in and setup-link redemption. Other IPs are unaffected.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, ADMIN_TOKEN, ORIGIN, uniqueSlug } from "../support/harness";
+import { send } from "../support/console-session";
+import { admin, ADMIN_TOKEN, randomIp, uniqueSlug } from "../support/harness";
 
-function randomIp(): string {
-  const b = crypto.getRandomValues(new Uint8Array(3));
-  return `10.${b[0]}.${b[1]}.${b[2]}`;
-}
-
-async function send(method: string, path: string, options: { ip?: string; headers?: Record<string, string>; form?: Record<string, string> } = {}) {
-  const headers = new Headers(options.headers);
-  if (options.ip) headers.set("CF-Connecting-IP", options.ip);
-  let body: string | undefined;
-  if (options.form) {
-    body = new URLSearchParams(options.form).toString();
-    headers.set("Content-Type", "application/x-www-form-urlencoded");
-    headers.set("Origin", ORIGIN);
-  }
-  const response = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" }));
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-const bearer = (token: string, ip?: string) => send("GET", "/admin/v1/tenants", { ip, headers: { Authorization: `Bearer ${token}` } });
+// Without `ip`, no CF-Connecting-IP header: the shared bucket of such requests.
+const bearer = (token: string, ip?: string) => send("GET", "/admin/v1/tenants", { ip: ip ?? null, headers: { Authorization: `Bearer ${token}` } });
 
 function expectRetryAfter(headers: Headers, max = 600): number {
   const value = headers.get("Retry-After");

@@ -1,35 +1,9 @@
 // Settings › Webhooks in the admin console over HTTP: add (secret shown once), validation, deliveries, test, resend, rotate, remove.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { admin, ADMIN_TOKEN, oktaUser, ORIGIN } from "../support/harness";
+import { send, signIn } from "../support/console-session";
+import { admin, oktaUser } from "../support/harness";
 import { quietTenant, Receivers, WAIT } from "../support/webhooks";
-
-interface Page {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-async function send(method: string, path: string, options: { cookie?: string; form?: string[][] } = {}): Promise<Page> {
-  const headers = new Headers();
-  if (options.cookie) headers.set("Cookie", options.cookie);
-  let body: string | undefined;
-  if (options.form) {
-    body = new URLSearchParams(options.form).toString();
-    headers.set("Content-Type", "application/x-www-form-urlencoded");
-    headers.set("Origin", ORIGIN);
-  }
-  const response = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" }));
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-async function signIn(): Promise<{ cookie: string; csrf: string }> {
-  const res = await send("POST", "/admin/sign-in", { form: [["token", ADMIN_TOKEN]] });
-  expect(res.status).toBe(303);
-  const cookie = res.headers.get("Set-Cookie")!.split(";")[0]!;
-  const page = await send("GET", "/admin/tenants", { cookie });
-  return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)![1]! };
-}
 
 const secretsIn = (html: string) => html.match(/whsec_[A-Za-z0-9+/=]{44}/g) ?? [];
 

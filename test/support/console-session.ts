@@ -19,9 +19,18 @@ export interface ConsoleSession {
   csrf: string;
 }
 
-/** A console request; with `waitUntil`, background work the request started has finished when this returns. */
-export async function send(method: string, path: string, options: { cookie?: string; form?: Record<string, string>; waitUntil?: boolean } = {}): Promise<Page> {
-  const headers = new Headers({ "CF-Connecting-IP": CONSOLE_IP });
+/**
+ * A console request; with `waitUntil`, background work the request started has finished when this returns.
+ * It comes from CONSOLE_IP unless `ip` says otherwise (null: no CF-Connecting-IP header at all).
+ * A form may repeat a field (`[["events", "a"], ["events", "b"]]`).
+ */
+export async function send(
+  method: string,
+  path: string,
+  options: { cookie?: string; form?: Record<string, string> | string[][]; waitUntil?: boolean; ip?: string | null; headers?: Record<string, string> } = {},
+): Promise<Page> {
+  const headers = new Headers(options.headers);
+  if (options.ip !== null) headers.set("CF-Connecting-IP", options.ip ?? CONSOLE_IP);
   if (options.cookie) headers.set("Cookie", options.cookie);
   let body: string | undefined;
   if (options.form) {

@@ -37,6 +37,12 @@ export function admin<T = any>(method: string, path: string, body?: unknown, hea
   return request<T>(method, `/admin/v1${path}`, { body, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...headers } });
 }
 
+/** A distinct client IP (per test), so the admin throttle's buckets never meet. */
+export function randomIp(): string {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${b[0]}.${b[1]}.${b[2]}`;
+}
+
 let counter = 0;
 export function uniqueSlug(prefix = "t"): string {
   counter += 1;

@@ -1,6 +1,6 @@
 /** Operator page: the audit trail of admin actions across tenants, newest first, paged with `before`. */
 import type { AuditEventRow } from "../../db/control/schema";
-import { ActorLabel, Empty, Layout, OutcomeBadge, Time, type PageContext } from "../ui";
+import { ActorLabel, DetailCell, Empty, Layout, LogRow, LogTable, OutcomeBadge, type PageContext } from "../ui";
 
 export const AUDIT_PAGE_SIZE = 50;
 
@@ -23,40 +23,21 @@ export function AuditPage(props: { ctx: PageContext; events: AuditEventRow[]; be
         </Empty>
       ) : (
         <>
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Tenant</th>
-                  <th scope="col">By</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Detail</th>
-                  <th scope="col">IP</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.events.map((e) => (
-                  <tr class={e.outcome === "success" ? undefined : "failure"}>
-                    <td class="nowrap">
-                      <Time at={e.at} />
-                    </td>
-                    <td class="mono">{e.action}</td>
-                    <td class="mono">{e.tenantSlug ?? <span class="muted">—</span>}</td>
-                    <td>
-                      <ActorLabel actor={e.actor} />
-                    </td>
-                    <td>
-                      <OutcomeBadge outcome={e.outcome} status={e.outcome === "success" ? 200 : 400} />
-                    </td>
-                    <td class="detail">{e.detail || <span class="muted">—</span>}</td>
-                    <td class="mono nowrap">{e.ip ?? <span class="muted">—</span>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <LogTable columns={["Tenant", "By", "Outcome", "Detail", "IP"]}>
+            {props.events.map((e) => (
+              <LogRow outcome={e.outcome} at={e.at} action={e.action}>
+                <td class="mono">{e.tenantSlug ?? <span class="muted">—</span>}</td>
+                <td>
+                  <ActorLabel actor={e.actor} />
+                </td>
+                <td>
+                  <OutcomeBadge outcome={e.outcome} status={e.outcome === "success" ? 200 : 400} />
+                </td>
+                <DetailCell detail={e.detail} />
+                <td class="mono nowrap">{e.ip ?? <span class="muted">—</span>}</td>
+              </LogRow>
+            ))}
+          </LogTable>
           <nav class="pager" aria-label="Pages">
             {props.before ? <a href="/admin/audit">← Newest</a> : <span></span>}
             {props.hasMore && oldest ? <a href={`/admin/audit?before=${oldest.id}`}>Older →</a> : <span></span>}

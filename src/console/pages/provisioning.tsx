@@ -2,9 +2,10 @@
 import type { TenantWithToken } from "../../repo/control";
 import { PROVIDERS } from "../../services/tenants";
 import { DeleteTenantPanel } from "./delete-tenant";
-import { CsrfField, Layout, Notice, providerLabel, Time, type PageContext } from "../ui";
+import { ConfirmDialog, ConfirmPage, ShownOnceDialog } from "../dialogs";
+import { CsrfField, Layout, Notice, providerLabel, Time, type SignedInContext } from "../ui";
 
-type Ctx = PageContext & { csrfToken: string };
+type Ctx = SignedInContext;
 
 export interface ProvisioningProps {
   ctx: Ctx;
@@ -125,84 +126,54 @@ export function ProvisioningPage(props: ProvisioningProps) {
   );
 }
 
-function ConfirmDialog(props: { id: string; ctx: Ctx; action: string; title: string; body: string; confirm: string; danger?: boolean }) {
-  return (
-    <dialog id={props.id} aria-labelledby={`${props.id}-title`}>
-      <form method="post" action={props.action} class="dialog-body">
-        <CsrfField token={props.ctx.csrfToken} />
-        <h2 id={`${props.id}-title`}>{props.title}</h2>
-        <p>{props.body}</p>
-        <div class="actions">
-          <button type="submit" class={props.danger ? "danger" : undefined}>
-            {props.confirm}
-          </button>
-          <button type="button" class="secondary" data-close-dialog autofocus>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </dialog>
-  );
-}
-
 /** The no-JavaScript path to the same POST: a confirmation page. */
-export function ConfirmPage(props: { ctx: Ctx; tenant: TenantWithToken; kind: "regenerate" | "disable" }) {
+export function ProvisioningConfirmPage(props: { ctx: Ctx; tenant: TenantWithToken; kind: "regenerate" | "disable" }) {
   const regenerate = props.kind === "regenerate";
   return (
-    <Layout title={regenerate ? "Regenerate token" : "Switch SCIM off"} ctx={props.ctx} tenant={props.tenant} tab="provisioning">
-      <section class="panel">
-        <h2>{regenerate ? "Regenerate the API token?" : "Switch SCIM off?"}</h2>
-        <p>
-          {regenerate
-            ? "The current token stops working at once: provisioning from the identity provider fails until you paste the new token into it."
-            : "The token is revoked at once: the identity provider can no longer create, update or deactivate users. Provisioned users stay as they are."}
-        </p>
-        <form method="post" action={`${base(props.tenant.slug)}/${props.kind}`} class="actions">
-          <CsrfField token={props.ctx.csrfToken} />
-          <button type="submit" class={regenerate ? undefined : "danger"}>
-            {regenerate ? "Regenerate token" : "Switch SCIM off"}
-          </button>
-          <a class="button secondary" href={base(props.tenant.slug)}>
-            Cancel
-          </a>
-        </form>
-      </section>
-    </Layout>
+    <ConfirmPage
+      ctx={props.ctx}
+      tenant={props.tenant}
+      tab="provisioning"
+      pageTitle={regenerate ? "Regenerate token" : "Switch SCIM off"}
+      title={regenerate ? "Regenerate the API token?" : "Switch SCIM off?"}
+      body={
+        regenerate
+          ? "The current token stops working at once: provisioning from the identity provider fails until you paste the new token into it."
+          : "The token is revoked at once: the identity provider can no longer create, update or deactivate users. Provisioned users stay as they are."
+      }
+      action={`${base(props.tenant.slug)}/${props.kind}`}
+      confirm={regenerate ? "Regenerate token" : "Switch SCIM off"}
+      danger={!regenerate}
+      cancelHref={base(props.tenant.slug)}
+    />
   );
 }
 
 function TokenDialog(props: { token: string; endpoint: string; regenerated: boolean; doneHref: string }) {
   return (
-    <dialog id="token-dialog" open data-auto-open data-done-href={props.doneHref} aria-labelledby="token-dialog-title" aria-describedby="token-dialog-desc">
-      <div class="dialog-body">
-        <h2 id="token-dialog-title">{props.regenerated ? "New API token" : "SCIM is on — copy your API token"}</h2>
-        <p id="token-dialog-desc">
-          <strong>This token is shown once.</strong> Paste it into your identity provider now: TheStorage keeps only a hash, so it cannot show it again.
-          {props.regenerated ? " The previous token has stopped working." : ""}
-        </p>
-        <label for="token-value">API token</label>
-        <div class="copy-row">
-          <code id="token-value">{props.token}</code>
-          <button type="button" data-copy="token-value" data-status="copy-status" autofocus>
-            Copy
-          </button>
-        </div>
-        <label for="endpoint-value">Base URL</label>
-        <div class="copy-row">
-          <code id="endpoint-value">{props.endpoint}</code>
-          <button type="button" class="secondary" data-copy="endpoint-value" data-status="copy-status">
-            Copy URL
-          </button>
-        </div>
-        <p class="status-line" id="copy-status" role="status" aria-live="polite"></p>
-        <div class="actions">
-          <a class="button" href={props.doneHref} data-replace id="token-done">
-            Done
-          </a>
-          <span class="muted small">After this, only the token prefix is shown.</span>
-        </div>
-      </div>
-    </dialog>
+    <ShownOnceDialog
+      name="token"
+      title={props.regenerated ? "New API token" : "SCIM is on — copy your API token"}
+      label="API token"
+      value={props.token}
+      statusId="copy-status"
+      doneHref={props.doneHref}
+      extraRows={
+        <>
+          <label for="endpoint-value">Base URL</label>
+          <div class="copy-row">
+            <code id="endpoint-value">{props.endpoint}</code>
+            <button type="button" class="secondary" data-copy="endpoint-value" data-status="copy-status">
+              Copy URL
+            </button>
+          </div>
+        </>
+      }
+      doneNote={<span class="muted small">After this, only the token prefix is shown.</span>}
+    >
+      <strong>This token is shown once.</strong> Paste it into your identity provider now: TheStorage keeps only a hash, so it cannot show it again.
+      {props.regenerated ? " The previous token has stopped working." : ""}
+    </ShownOnceDialog>
   );
 }
 

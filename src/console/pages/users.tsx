@@ -2,7 +2,7 @@
 import type { EventRow, UserRow } from "../../db/tenant/schema";
 import type { TenantWithToken } from "../../repo/control";
 import type { GroupRef } from "../../scim/users";
-import { Avatar, CsrfField, Empty, EventTable, Field, Layout, Notice, OriginBadge, SearchableList, StatusBadge, Time, type PageContext } from "../ui";
+import { Avatar, CsrfField, EventTable, Field, Layout, Notice, OriginBadge, SearchableList, StatusBadge, Time, type PageContext } from "../ui";
 
 type Ctx = PageContext & { csrfToken: string };
 

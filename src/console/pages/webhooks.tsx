@@ -3,9 +3,10 @@ import type { WebhookDeliveryRow, WebhookRow } from "../../db/tenant/schema";
 import { CHANGE_EVENT_TYPES } from "../../events/catalogue";
 import { TEST_EVENT_TYPE } from "../../events/types";
 import { MAX_WEBHOOKS_PER_TENANT } from "../../services/webhooks";
-import { CsrfField, Empty, Layout, Notice, Time, type PageContext } from "../ui";
+import { ConfirmDialog, ConfirmPage, ShownOnceDialog } from "../dialogs";
+import { CsrfField, Empty, Layout, Notice, Time, type SignedInContext } from "../ui";
 
-type Ctx = PageContext & { csrfToken: string };
+type Ctx = SignedInContext;
 type Tenant = { slug: string; name: string };
 
 export interface WebhookForm {
@@ -18,6 +19,11 @@ export type WebhookNotice = { kind: "ok" | "error" | "warn"; text: string };
 
 export function webhooksBase(slug: string) {
   return `/admin/tenants/${slug}/webhooks`;
+}
+
+/** A webhook's subscription: its event types, or all of them when it names none. */
+function eventsLabel(hook: WebhookRow): string {
+  return hook.events ? hook.events.join(", ") : "All events";
 }
 
 export function WebhooksPage(props: {
@@ -62,7 +68,7 @@ export function WebhooksPage(props: {
                     <td class="mono">
                       <a href={`${base}/${hook.id}`}>{hook.url}</a>
                     </td>
-                    <td class="small">{hook.events ? hook.events.join(", ") : "All events"}</td>
+                    <td class="small">{eventsLabel(hook)}</td>
                     <td class="nowrap">
                       <Time at={hook.createdAt} />
                     </td>
@@ -151,7 +157,7 @@ export function WebhookPage(props: { ctx: Ctx; tenant: Tenant; hook: WebhookRow;
           <dt>Id</dt>
           <dd class="mono">{hook.id}</dd>
           <dt>Events</dt>
-          <dd>{hook.events ? hook.events.join(", ") : "All events"}</dd>
+          <dd>{eventsLabel(hook)}</dd>
           <dt>Added</dt>
           <dd>
             <Time at={hook.createdAt} />
@@ -245,76 +251,42 @@ export function WebhookPage(props: { ctx: Ctx; tenant: Tenant; hook: WebhookRow;
   );
 }
 
-function ConfirmDialog(props: { id: string; ctx: Ctx; action: string; title: string; body: string; confirm: string; danger?: boolean }) {
-  return (
-    <dialog id={props.id} aria-labelledby={`${props.id}-title`}>
-      <form method="post" action={props.action} class="dialog-body">
-        <CsrfField token={props.ctx.csrfToken} />
-        <h2 id={`${props.id}-title`}>{props.title}</h2>
-        <p>{props.body}</p>
-        <div class="actions">
-          <button type="submit" class={props.danger ? "danger" : undefined}>
-            {props.confirm}
-          </button>
-          <button type="button" class="secondary" data-close-dialog autofocus>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </dialog>
-  );
-}
-
 /** The no-JavaScript path to rotate/remove: a confirmation page posting the same form. */
 export function WebhookConfirmPage(props: { ctx: Ctx; tenant: Tenant; hook: WebhookRow; kind: "rotate" | "remove" }) {
   const rotate = props.kind === "rotate";
   const base = `${webhooksBase(props.tenant.slug)}/${props.hook.id}`;
   return (
-    <Layout title={rotate ? "Rotate webhook secret" : "Remove webhook"} ctx={props.ctx} tenant={props.tenant} tab="webhooks">
-      <section class="panel">
-        <h2>{rotate ? "Rotate the signing secret?" : "Remove this webhook?"}</h2>
-        <p>
-          {rotate
-            ? "The current secret stops signing at once: your receiver must switch to the new secret, shown once on the next screen."
-            : `No more events go to ${props.hook.url}; deliveries already queued for it are dropped.`}
-        </p>
-        <form method="post" action={`${base}/${props.kind}`} class="actions">
-          <CsrfField token={props.ctx.csrfToken} />
-          <button type="submit" class={rotate ? undefined : "danger"}>
-            {rotate ? "Rotate secret" : "Remove webhook"}
-          </button>
-          <a class="button secondary" href={base}>
-            Cancel
-          </a>
-        </form>
-      </section>
-    </Layout>
+    <ConfirmPage
+      ctx={props.ctx}
+      tenant={props.tenant}
+      tab="webhooks"
+      pageTitle={rotate ? "Rotate webhook secret" : "Remove webhook"}
+      title={rotate ? "Rotate the signing secret?" : "Remove this webhook?"}
+      body={
+        rotate
+          ? "The current secret stops signing at once: your receiver must switch to the new secret, shown once on the next screen."
+          : `No more events go to ${props.hook.url}; deliveries already queued for it are dropped.`
+      }
+      action={`${base}/${props.kind}`}
+      confirm={rotate ? "Rotate secret" : "Remove webhook"}
+      danger={!rotate}
+      cancelHref={base}
+    />
   );
 }
 
 function SecretDialog(props: { secret: string; hook: WebhookRow; rotated: boolean; doneHref: string }) {
   return (
-    <dialog id="secret-dialog" open data-auto-open data-done-href={props.doneHref} aria-labelledby="secret-dialog-title" aria-describedby="secret-dialog-desc">
-      <div class="dialog-body">
-        <h2 id="secret-dialog-title">{props.rotated ? "New signing secret" : "Webhook added — copy its signing secret"}</h2>
-        <p id="secret-dialog-desc">
-          <strong>This secret is shown once.</strong> Give it to the receiver at <span class="mono">{props.hook.url}</span> to verify each delivery's <code>webhook-signature</code>; TheStorage keeps
-          it encrypted and cannot show it again.{props.rotated ? " The previous secret has stopped signing." : ""}
-        </p>
-        <label for="secret-value">Signing secret</label>
-        <div class="copy-row">
-          <code id="secret-value">{props.secret}</code>
-          <button type="button" data-copy="secret-value" data-status="secret-copy-status" autofocus>
-            Copy
-          </button>
-        </div>
-        <p class="status-line" id="secret-copy-status" role="status" aria-live="polite"></p>
-        <div class="actions">
-          <a class="button" href={props.doneHref} data-replace id="secret-done">
-            Done
-          </a>
-        </div>
-      </div>
-    </dialog>
+    <ShownOnceDialog
+      name="secret"
+      title={props.rotated ? "New signing secret" : "Webhook added — copy its signing secret"}
+      label="Signing secret"
+      value={props.secret}
+      statusId="secret-copy-status"
+      doneHref={props.doneHref}
+    >
+      <strong>This secret is shown once.</strong> Give it to the receiver at <span class="mono">{props.hook.url}</span> to verify each delivery's <code>webhook-signature</code>; TheStorage keeps
+      it encrypted and cannot show it again.{props.rotated ? " The previous secret has stopped signing." : ""}
+    </ShownOnceDialog>
   );
 }
