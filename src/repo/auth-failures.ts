@@ -16,7 +16,3 @@ export async function insertAuthFailure(db: ControlDb, ip: string, at: string): 
   await db.insert(authFailures).values({ ip, at });
 }
 
-/** Drops failures that left every window (retention; safe to run at any time). */
-export async function deleteAuthFailuresBefore(db: ControlDb, before: string): Promise<void> {
-  await db.delete(authFailures).where(lt(authFailures.at, before));
-}

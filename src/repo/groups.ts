@@ -36,15 +36,6 @@ export async function getGroupWithMembers(db: TenantDb, tenantId: string, id: st
   return rows[0] ? { row: rows[0], members: membersByGroup([id], members).get(id) ?? [] } : null;
 }
 
-export async function groupIdByNorm(db: TenantDb, tenantId: string, displayNameNorm: string): Promise<string | null> {
-  const rows = await db
-    .select({ id: groups.id })
-    .from(groups)
-    .where(and(eq(groups.tenantId, tenantId), eq(groups.displayNameNorm, displayNameNorm)))
-    .limit(1);
-  return rows[0]?.id ?? null;
-}
-
 /**
  * Member ids of a group, in the order they were added; with `among`, only those of the given ids
  * that are members (a membership PATCH that names its members need not read all 5,000).
