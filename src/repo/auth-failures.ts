@@ -1,5 +1,5 @@
 /** Failed admin authentications per client IP (CONTROL_DB `auth_failures`), for the throttle. */
-import { and, count, eq, gt, lt, min } from "drizzle-orm";
+import { and, count, eq, gt, min } from "drizzle-orm";
 import { authFailures } from "../db/control/schema";
 import type { ControlDb } from "./control";
 
