@@ -23,6 +23,41 @@ const SEND_BATCH = 100;
 const SEND_BATCH_BYTES = 240_000;
 const INLINE_DATA_BYTES = 100_000;
 
+/**
+ * How long an isolate trusts "this tenant has no webhook" (learnt from a dispatch run's read). While
+ * it does, a write's after-write dispatch is skipped: such a tenant's events are marked dispatched
+ * at insert (src/repo/change-events.ts), so there is nothing to send. A webhook created in another
+ * isolate meanwhile makes events undispatched again; they are sent by this isolate's first dispatch
+ * after the hint expires, or by the minute sweep: late by at most this long (or a sweep), never lost.
+ */
+export const NO_WEBHOOKS_HINT_MS = 10_000;
+const MAX_HINTS = 10_000;
+/** Tenant id → until when this isolate may assume the tenant has no webhook. */
+const noWebhooksUntil = new Map<string, number>();
+
+/** True while this isolate has recently seen that the tenant has no webhook (nothing to dispatch). */
+export function knownToHaveNoWebhooks(tenantId: string, now = Date.now()): boolean {
+  const until = noWebhooksUntil.get(tenantId);
+  if (until === undefined) return false;
+  if (until > now) return true;
+  noWebhooksUntil.delete(tenantId);
+  return false;
+}
+
+/** Called when a webhook is created: this isolate dispatches the tenant's writes again at once. */
+export function forgetNoWebhooksHint(tenantId: string): void {
+  noWebhooksUntil.delete(tenantId);
+}
+
+function noteWebhooks(tenantId: string, count: number): void {
+  if (count > 0) {
+    noWebhooksUntil.delete(tenantId);
+    return;
+  }
+  if (noWebhooksUntil.size >= MAX_HINTS) noWebhooksUntil.clear();
+  noWebhooksUntil.set(tenantId, Date.now() + NO_WEBHOOKS_HINT_MS);
+}
+
 /** Per tenant: the run in progress and at most one run queued behind it (later callers share that one). */
 const runs = new Map<string, { current: Promise<number>; next?: Promise<number> }>();
 
@@ -52,6 +87,7 @@ async function dispatchRounds(env: Env, tenant: TenantRef): Promise<number> {
   let total = 0;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const { events, hooks } = await pendingEventsAndWebhooks(db, tenant.id, EVENTS_PER_ROUND);
+    if (round === 0) noteWebhooks(tenant.id, hooks.length);
     if (events.length === 0) break;
     await sendMessages(env, deliveryMessages(tenant, events, hooks));
     await markDispatched(db, events.map((e) => e.seq), new Date().toISOString());

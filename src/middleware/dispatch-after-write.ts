@@ -2,13 +2,14 @@
  * After a write answers, hands the tenant's new change events to the delivery queue, off the
  * response path (waitUntil). Mounted on the SCIM routes (after scimAuth, which sets the tenant) and on
  * admin routes under /tenants/:slug (SCIM switch, token rotation, avatar). If this never runs (the
- * isolate dies first), the minute sweep dispatches the events instead.
+ * isolate dies first), the minute sweep dispatches the events instead. A tenant this isolate recently
+ * saw without webhooks is skipped altogether (see NO_WEBHOOKS_HINT_MS).
  */
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { tenants } from "../db/control/schema";
 import type { Env } from "../env";
-import { dispatchPending } from "../events/dispatch";
+import { dispatchPending, knownToHaveNoWebhooks } from "../events/dispatch";
 import type { AppEnv } from "../lib/hono";
 import { controlDb } from "../repo/control";
 import type { TenantRef } from "../tenancy/tenant-db";
@@ -27,6 +28,8 @@ export const dispatchAfterWrite = createMiddleware<AppEnv>(async (c, next) => {
   const known = c.get("tenant") as TenantRef | undefined;
   const slug = known ? undefined : c.req.param("slug");
   if (!known && !slug) return;
+  // No webhook: the write's events were marked dispatched as they were inserted; nothing to read.
+  if (known && knownToHaveNoWebhooks(known.id)) return;
   const env = c.env;
   const run = async () => {
     const tenant = known ?? (await tenantBySlug(env, slug!));

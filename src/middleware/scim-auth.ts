@@ -102,7 +102,3 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
   }
 });
 
-/** Forgets what this isolate remembers about tokens (tests, and an operator's "revoke everything"). */
-export function forgetKnownTokens(): void {
-  known.clear();
-}

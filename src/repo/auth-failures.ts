@@ -1,5 +1,5 @@
 /** Failed admin authentications per client IP (CONTROL_DB `auth_failures`), for the throttle. */
-import { and, count, eq, gt, lt, min } from "drizzle-orm";
+import { and, count, eq, gt, min } from "drizzle-orm";
 import { authFailures } from "../db/control/schema";
 import type { ControlDb } from "./control";
 
@@ -16,7 +16,3 @@ export async function insertAuthFailure(db: ControlDb, ip: string, at: string): 
   await db.insert(authFailures).values({ ip, at });
 }
 
-/** Drops failures that left every window (retention; safe to run at any time). */
-export async function deleteAuthFailuresBefore(db: ControlDb, before: string): Promise<void> {
-  await db.delete(authFailures).where(lt(authFailures.at, before));
-}

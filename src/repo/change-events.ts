@@ -22,11 +22,21 @@ const EVENT_ID = sql.raw(`'evt_' || lower(hex(randomblob(16)))`);
 /** The provisioning-log row this batch wrote just before (ids only grow, and a batch is one transaction). */
 const logIdOf = (tenantId: string) => sql`(SELECT max(id) FROM events WHERE tenant_id = ${tenantId})`;
 
+/**
+ * `dispatched_at` of a new event: null (for the dispatcher) while the tenant has a webhook, else
+ * the transaction's time: with no webhook there is nothing to hand to the queue, so neither the
+ * after-write dispatch nor the sweep need read or mark it. Decided in the write's transaction, so
+ * an event committed after a webhook's insert is always left for the dispatcher. `tenantId` is SQL
+ * (a bound id or a column): a membership insert has no bound parameter to spare under D1's 100.
+ */
+const dispatchedAtFor = (tenantId: SQL) =>
+  sql`CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = ${tenantId}) THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END`;
+
 /** A change-event insert for a batch, inserted only if `condition` holds when it runs. */
 export function insertChangeWhen(event: NewChangeEvent, condition: SQL): SQL {
-  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id)
+  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
     SELECT ${EVENT_ID}, ${event.tenantId}, ${event.type}, ${event.occurredAt}, ${event.resourceId}, ${event.version},
-           ${JSON.stringify(event.data)}, ${logIdOf(event.tenantId)}
+           ${JSON.stringify(event.data)}, ${logIdOf(event.tenantId)}, ${dispatchedAtFor(sql`${event.tenantId}`)}
     WHERE ${condition}`;
 }
 
@@ -37,10 +47,21 @@ export function insertChangeWhen(event: NewChangeEvent, condition: SQL): SQL {
  */
 export function insertMembershipChangesWhen(base: Omit<NewChangeEvent, "type">, type: "group.user_added" | "group.user_removed", memberIds: string[], condition: SQL): SQL {
   const { user: _ignored, ...data } = base.data;
-  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id)
+  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
     SELECT ${EVENT_ID}, ${base.tenantId}, ${type}, ${base.occurredAt}, ${base.resourceId}, ${base.version},
            json_set(${JSON.stringify(data)}, '$.user', json_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id)),
-           ${logIdOf(base.tenantId)}
+           ${logIdOf(base.tenantId)}, ${dispatchedAtFor(sql`u.tenant_id`)}
     FROM users u
     WHERE u.tenant_id = ${base.tenantId} AND u.id IN (${sql.join(memberIds.map((id) => sql`${id}`), sql`, `)}) AND ${condition}`;
+}
+
+/** As insertMembershipChangesWhen, for the users `userIds` selects (a query yielding `id`s) at that point of the batch. */
+export function insertMembershipChangesOf(base: Omit<NewChangeEvent, "type">, type: "group.user_added" | "group.user_removed", userIds: SQL, condition: SQL): SQL {
+  const { user: _ignored, ...data } = base.data;
+  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
+    SELECT ${EVENT_ID}, ${base.tenantId}, ${type}, ${base.occurredAt}, ${base.resourceId}, ${base.version},
+           json_set(${JSON.stringify(data)}, '$.user', json_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id)),
+           ${logIdOf(base.tenantId)}, ${dispatchedAtFor(sql`u.tenant_id`)}
+    FROM users u
+    WHERE u.tenant_id = ${base.tenantId} AND u.id IN (${userIds}) AND ${condition}`;
 }

@@ -10,7 +10,7 @@ import type { MemberRef } from "../scim/groups";
 import { foldCase } from "../scim/text";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { chunk, MAX_IN_LIST, readInChunks, runBatch, type BatchStatement } from "./batch";
-import { insertChangeWhen, insertMembershipChangesWhen, type NewChangeEvent } from "./change-events";
+import { insertChangeWhen, insertMembershipChangesOf, insertMembershipChangesWhen, type NewChangeEvent } from "./change-events";
 import { insertEventWhen, type NewEvent } from "./events";
 import { type ListQuery } from "./users";
 
@@ -34,15 +34,6 @@ export async function getGroupWithMembers(db: TenantDb, tenantId: string, id: st
     membersQuery(db, tenantId, eq(groupMembers.groupId, id)),
   ]);
   return rows[0] ? { row: rows[0], members: membersByGroup([id], members).get(id) ?? [] } : null;
-}
-
-export async function groupIdByNorm(db: TenantDb, tenantId: string, displayNameNorm: string): Promise<string | null> {
-  const rows = await db
-    .select({ id: groups.id })
-    .from(groups)
-    .where(and(eq(groups.tenantId, tenantId), eq(groups.displayNameNorm, displayNameNorm)))
-    .limit(1);
-  return rows[0]?.id ?? null;
 }
 
 /**
@@ -197,6 +188,80 @@ export async function updateGroup(
     ? (results[results.length - 1].results as { id: string; display_name: string | null; user_name: string }[]).map((r) => ({ id: r.id, display: r.display_name ?? r.user_name }))
     : undefined;
   return { written: results[0].meta.changes === 1, members };
+}
+
+/**
+ * A membership PATCH that names its members (`present`: ids it wants members, `absent`: ids it
+ * wants gone), with any attribute changes, in ONE batch that decides the membership facts itself
+ * instead of reading them first. Every statement before the membership writes sees the members
+ * as they were, so: the group's version moves only if something changes; the log row's action and
+ * detail (added / removed / skipped unknown ids) are computed in SQL from the same sets the writes
+ * use; a `group.user_added` event is inserted for each user not yet a member, a `group.user_removed`
+ * one for each member named to go; then the memberships are written. The ids travel as one JSON
+ * array each (json_each), whatever their number. The last statement reads the version back:
+ * `version + 1` written, `version` nothing to change (logged as such), anything else raced.
+ */
+export async function patchNamedMembers(
+  db: TenantDb,
+  tenantId: string,
+  id: string,
+  version: number,
+  changes: GroupChanges,
+  changedAttributes: string[],
+  membership: { present: string[]; absent: string[] },
+  event: Pick<NewEvent, "at" | "resourceType" | "resourceId" | "target" | "tokenPrefix" | "actor">,
+  changeEvents: GroupChangeEvents,
+): Promise<"written" | "unchanged" | "raced"> {
+  const present = JSON.stringify(membership.present);
+  const absent = JSON.stringify(membership.absent);
+  const isMember = (member: SQL) => sql`EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = ${tenantId} AND m.group_id = ${id} AND m.member_id = ${member})`;
+  /** Users named present that are not members yet: the ones this write adds. */
+  const toAdd = sql`SELECT u.id FROM users u WHERE u.tenant_id = ${tenantId} AND u.id IN (SELECT value FROM json_each(${present})) AND NOT ${isMember(sql`u.id`)}`;
+  /** Members named absent: the ones this write removes. */
+  const toRemove = sql`SELECT u.id FROM users u WHERE u.tenant_id = ${tenantId} AND u.id IN (SELECT value FROM json_each(${absent})) AND ${isMember(sql`u.id`)}`;
+  /** Ids named present that are neither users of this tenant nor members, in the order named. */
+  const skipped = sql`SELECT j.value AS id FROM json_each(${present}) j WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = ${tenantId} AND u.id = j.value) AND NOT ${isMember(sql`j.value`)} ORDER BY j.key`;
+  const changedAny = changedAttributes.length > 0 ? 1 : 0;
+  const written = sql`EXISTS (SELECT 1 FROM groups WHERE id = ${id} AND version = ${version + 1})`;
+  const unchanged = sql`EXISTS (SELECT 1 FROM groups WHERE id = ${id} AND version = ${version})`;
+  const plural = (n: SQL, word: string) => sql`${n} || ' ${sql.raw(word)}' || CASE WHEN ${n} = 1 THEN '' ELSE 's' END`;
+  const changedPart = changedAny ? `; changed: ${changedAttributes.join(", ")}` : "";
+  // The detail as membershipDetail() words it (services/groups.ts), clipped like clipDetail().
+  const detail = sql`CASE WHEN ${written} THEN substr(${changedPart}
+        || CASE WHEN c.added > 0 THEN '; added ' || ${plural(sql`c.added`, "member")} ELSE '' END
+        || CASE WHEN c.removed > 0 THEN '; removed ' || ${plural(sql`c.removed`, "member")} ELSE '' END
+        || c.skipped_part, 3)
+      ELSE 'no changes' || c.skipped_part END`;
+  const logInsert = sql`WITH c AS (
+      SELECT (SELECT count(*) FROM (${toAdd})) AS added, (SELECT count(*) FROM (${toRemove})) AS removed,
+             (SELECT CASE WHEN count(*) = 0 THEN '' ELSE '; skipped ' || ${plural(sql`count(*)`, "unknown member id")} || ': '
+                 || (SELECT group_concat(id, ', ') FROM (SELECT id FROM (${skipped}) LIMIT 5))
+                 || CASE WHEN count(*) > 5 THEN ' and ' || (count(*) - 5) || ' more' ELSE '' END END
+               FROM (${skipped})) AS skipped_part
+    ), d AS (SELECT ${detail} AS detail, CASE WHEN ${written} AND (c.added > 0 OR c.removed > 0) THEN 'group.members' ELSE 'group.update' END AS action FROM c)
+    INSERT INTO events (tenant_id, at, action, resource_type, resource_id, target, outcome, status, detail, token_prefix, actor)
+    SELECT ${tenantId}, ${event.at}, d.action, ${event.resourceType}, ${event.resourceId}, ${event.target}, 'success', 200,
+           CASE WHEN length(d.detail) > 500 THEN substr(d.detail, 1, 499) || '…' ELSE d.detail END, ${event.tokenPrefix}, ${event.actor ? JSON.stringify(event.actor) : null}
+    FROM d WHERE ${written} OR ${unchanged}`;
+  const results = await runBatch(db, [
+    db
+      .update(groups)
+      .set({ ...changes, version: version + 1 })
+      .where(and(eq(groups.tenantId, tenantId), eq(groups.id, id), eq(groups.version, version), sql`(${changedAny} OR EXISTS (${toAdd}) OR EXISTS (${toRemove}))`)),
+    logInsert,
+    ...changeEvents.group.map((change) => insertChangeWhen(change, written)),
+    // Before the membership writes below, which would change who these select.
+    insertMembershipChangesOf(changeEvents.membership, "group.user_added", toAdd, written),
+    insertMembershipChangesOf(changeEvents.membership, "group.user_removed", toRemove, written),
+    sql`INSERT INTO group_members (tenant_id, group_id, member_id, created_at)
+      SELECT ${tenantId}, ${id}, u.id, ${changes.updatedAt} FROM users u
+      WHERE u.tenant_id = ${tenantId} AND u.id IN (SELECT value FROM json_each(${present})) AND ${written}
+      ON CONFLICT DO NOTHING`,
+    sql`DELETE FROM group_members WHERE tenant_id = ${tenantId} AND group_id = ${id} AND member_id IN (SELECT value FROM json_each(${absent})) AND ${written}`,
+    sql`SELECT version FROM groups WHERE tenant_id = ${tenantId} AND id = ${id}`,
+  ]);
+  const now = (results[results.length - 1].results[0] as { version?: number } | undefined)?.version;
+  return now === version + 1 ? "written" : now === version ? "unchanged" : "raced";
 }
 
 /** Deletes the group at `version` and its membership rows (never the users), with the event. */

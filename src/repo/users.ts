@@ -16,15 +16,6 @@ export async function getUser(db: TenantDb, tenantId: string, id: string): Promi
   return rows[0] ?? null;
 }
 
-export async function userIdByNorm(db: TenantDb, tenantId: string, userNameNorm: string): Promise<string | null> {
-  const rows = await db
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.userNameNorm, userNameNorm)))
-    .limit(1);
-  return rows[0]?.id ?? null;
-}
-
 /** Creates the user, its log event and change event atomically; false when the userName is taken (the unique index decides). */
 export async function insertUser(db: TenantDb, row: UserRow, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
   const created = sql`EXISTS (SELECT 1 FROM users WHERE id = ${row.id})`;

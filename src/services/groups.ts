@@ -6,7 +6,7 @@
  */
 import type { GroupRow } from "../db/tenant/schema";
 import { clipDetail, insertEvent } from "../repo/events";
-import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, memberIdsOf, membersAndUsersAmong, updateGroup, type GroupChanges } from "../repo/groups";
+import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, memberIdsOf, membersAndUsersAmong, patchNamedMembers, updateGroup, type GroupChanges } from "../repo/groups";
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
 import { groupColumns, groupDocument, namedMemberIds, patchableGroup, type MemberRef } from "../scim/groups";
@@ -92,7 +92,7 @@ async function modifyGroup(
   ifMatch: string | undefined,
   among: string[] | undefined,
   compute: (current: GroupRow, memberIds: string[]) => GroupChange,
-  options: { readMembers?: boolean } = {},
+  options: { readMembers?: boolean; decideInBatch?: boolean } = {},
 ): Promise<WrittenGroup> {
   let target: string | null = null;
   return logged(ctx, "Group", "group.update", () => id, () => target, async () => {
@@ -110,6 +110,38 @@ async function modifyGroup(
       }
       target = current.displayName;
       if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
+      if (options.decideInBatch && among?.length) {
+        // The named members' fate does not depend on who is a member now (see patchNamedMembers): no read first.
+        const { doc, memberIds = [] } = compute(current, []);
+        const wanted = new Set(memberIds);
+        const changed = changedAttributes(current.data, doc);
+        const changes: GroupChanges = { ...groupColumns(doc), data: doc, updatedAt: new Date().toISOString() };
+        const next: GroupRow = { ...current, ...changes, version: current.version + 1 };
+        let outcome: "written" | "unchanged" | "raced";
+        try {
+          outcome = await patchNamedMembers(
+            ctx.db,
+            ctx.tenant.id,
+            id,
+            current.version,
+            changes,
+            changed,
+            { present: memberIds, absent: among.filter((m) => !wanted.has(m)) },
+            event(ctx, { action: "group.update", resourceId: id, target: changes.displayName ?? target, outcome: "success", status: 200, detail: "" }),
+            groupChanges(ctx, next, changed.length ? "group.updated" : null),
+          );
+        } catch (error) {
+          if (isUniqueViolation(error, "groups", "display_name_norm")) throw conflict(uniquenessDetail(changes.displayName!));
+          throw error;
+        }
+        if (outcome === "unchanged") return current;
+        if (outcome === "written") {
+          if (ctx.memory) ctx.memory.group = next;
+          return next;
+        }
+        forgetGroup(ctx);
+        continue;
+      }
       // A change that names its members reads, in one round trip, which of them are members and which are users.
       const named = among ? await membersAndUsersAmong(ctx.db, ctx.tenant.id, id, among) : undefined;
       const currentIds = named ? named.memberIds : await memberIdsOf(ctx.db, ctx.tenant.id, id);
@@ -144,7 +176,7 @@ async function modifyGroup(
           { add, remove },
           event(ctx, { action, resourceId: id, target: changes.displayName ?? target, outcome: "success", status: 200, detail: clipDetail(detailParts.join("; ")) }),
           groupChanges(ctx, next, changed.length ? "group.updated" : null),
-          options,
+          { readMembers: options.readMembers },
         );
       } catch (error) {
         if (isUniqueViolation(error, "groups", "display_name_norm")) throw conflict(uniquenessDetail(changes.displayName!));
@@ -173,7 +205,7 @@ export function patchGroup(ctx: WriteContext, id: string, body: Record<string, u
     const patched = applyPatch(patchableGroup(current, memberIds), body, GROUP_RESOURCE);
     const { doc, memberIds: wanted } = groupDocument(patched);
     return { doc, memberIds: wanted ?? [] };
-  });
+  }, { decideInBatch: true });
 }
 
 export async function deleteGroup(ctx: WriteContext, id: string, ifMatch?: string): Promise<void> {

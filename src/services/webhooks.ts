@@ -2,7 +2,7 @@
 import { z } from "zod";
 import type { WebhookDeliveryRow, WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
-import { enqueueRedelivery, enqueueTestEvent } from "../events/dispatch";
+import { enqueueRedelivery, enqueueTestEvent, forgetNoWebhooksHint } from "../events/dispatch";
 import { encryptSecret, generateWebhookSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
 import { CHANGE_EVENT_TYPES } from "../events/catalogue";
 import { webhookUrlProblem } from "../events/url-rules";
@@ -85,6 +85,7 @@ export async function createWebhook(env: Env, tenant: TenantRef, input: CreateWe
   if (!(await insertWebhookUnderLimit(tenantDb(env, tenant), row, MAX_WEBHOOKS_PER_TENANT))) {
     throw new ApiError(409, `Tenant '${tenant.slug}' already has ${MAX_WEBHOOKS_PER_TENANT} webhooks, the most allowed. Remove one first.`);
   }
+  forgetNoWebhooksHint(tenant.id); // this isolate's next writes dispatch to it at once
   return { row, secret };
 }
 

@@ -124,11 +124,35 @@ describe("Server-Timing: storage round trips per request", () => {
     expect(renamed.status).toBe(204);
     expect(roundTrips(renamed)).toBeLessThanOrEqual(2);
 
-    // A membership change also reads which of the ids it names are members and users (one batch):
-    // memberships also change outside the group's writer (a user's deletion), so it is not remembered.
-    const removed = await tenant.scim("PATCH", `/Groups/${id}`, patchOp([{ op: "remove", path: `members[value eq "${alice}"]` }]));
+    // A membership change that names its members decides who is added, removed or unknown inside
+    // its one write batch (memberships also change outside the group's writer, so none is remembered).
+    const bob = (await tenant.scim("POST", "/Users", oktaUser())).body.id;
+    const added = await tenant.scim("PATCH", `/Groups/${id}`, patchOp([{ op: "add", path: "members", value: [{ value: bob }, { value: "not-a-user" }] }]));
+    expect(added.status).toBe(204);
+    expect(roundTrips(added)).toBeLessThanOrEqual(2);
+    expect(added.headers.get("ETag")).toBe('W/"4"');
+    const again = await tenant.scim("PATCH", `/Groups/${id}`, patchOp([{ op: "add", path: "members", value: [{ value: bob }] }]));
+    expect(roundTrips(again)).toBeLessThanOrEqual(2);
+    expect(again.headers.get("ETag")).toBe('W/"4"'); // already a member: nothing changed, no new version
+    const removed = await tenant.scim("PATCH", `/Groups/${id}`, patchOp([{ op: "remove", path: `members[value eq "${alice}"]` }, { op: "remove", path: `members[value eq "${bob}"]` }]));
     expect(removed.status).toBe(204);
-    expect(roundTrips(removed)).toBeLessThanOrEqual(3);
+    expect(roundTrips(removed)).toBeLessThanOrEqual(2);
+    expect(removed.headers.get("ETag")).toBe('W/"5"');
+    // Exact all the same: the log says what each did, one change event per member added or removed.
+    const log = await admin("GET", `/tenants/${tenant.slug}/events?action=group&limit=3`);
+    expect(log.body.events.map((e: { action: string; detail: string }) => [e.action, e.detail])).toEqual([
+      ["group.members", "removed 2 members"],
+      ["group.update", "no changes"],
+      ["group.members", "added 1 member; skipped 1 unknown member id: not-a-user"],
+    ]);
+    const changes = await admin("GET", `/tenants/${tenant.slug}/changes?limit=100`);
+    const membership = changes.body.data.filter((e: { type: string }) => e.type.startsWith("group.user_")).map((e: { type: string; data: { user: { id: string }; version: number } }) => [e.type, e.data.user.id, e.data.version]);
+    expect(membership).toEqual([
+      ["group.user_added", alice, 1],
+      ["group.user_added", bob, 4],
+      ["group.user_removed", alice, 5],
+      ["group.user_removed", bob, 5],
+    ].sort((a, b) => (a[2] as number) - (b[2] as number) || String(a[0]).localeCompare(String(b[0]))));
 
     const put = await tenant.scim("PUT", `/Groups/${id}`, { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Sales World" });
     expect(put.status).toBe(200);

@@ -4,7 +4,13 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
+import { sql } from "drizzle-orm";
+import { dispatchPending, knownToHaveNoWebhooks } from "../../src/events/dispatch";
+import { runBatch } from "../../src/repo/batch";
+import { insertChangeWhen } from "../../src/repo/change-events";
 import { createWebhook } from "../../src/services/webhooks";
+import { newChange } from "../../src/services/write-context";
+import { tenantDb } from "../../src/tenancy/tenant-db";
 import { admin, oktaUser } from "../support/harness";
 import { addWebhook, commitChange, deliveries, insertChange, quietTenant, Receivers, undispatched, WAIT } from "../support/webhooks";
 
@@ -142,6 +148,30 @@ describe("delivery", () => {
     const row = await env.TENANT_DEFAULT.prepare("SELECT dispatched_at FROM change_events WHERE id = ?").bind(recent).first<{ dispatched_at: string | null }>();
     expect(row?.dispatched_at).toBeNull();
     expect(receivers.at(freshUrl)).toHaveLength(0);
+  });
+
+  it("without a webhook, an event is marked dispatched in its own batch and writes skip the dispatch; a webhook added gets the next write at once", async () => {
+    const t = await quietTenant();
+    const db = tenantDb(env, t.ref);
+    const dispatchedAt = async (id: string) =>
+      (await env.TENANT_DEFAULT.prepare("SELECT dispatched_at FROM change_events WHERE id = (SELECT id FROM change_events WHERE tenant_id = ? AND resource_id = ?)").bind(t.ref.id, id).first<{ dispatched_at: string | null }>())?.dispatched_at;
+    // Committed the way a write commits it, with no dispatcher run: nothing to hand to a queue.
+    await runBatch(db, [insertChangeWhen(newChange({ tenant: t.ref }, "user.updated", "u-none", 2, user("u-none")), sql`1`)]);
+    expect(await dispatchedAt("u-none")).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/));
+    expect(await undispatched(t.ref)).toBe(0);
+    // A dispatch run that finds no webhook: this isolate skips the tenant's after-write dispatch for a while.
+    expect(await dispatchPending(env, t.ref)).toBe(0);
+    expect(knownToHaveNoWebhooks(t.ref.id)).toBe(true);
+
+    const url = receivers.add();
+    await addWebhook(t.slug, url);
+    expect(knownToHaveNoWebhooks(t.ref.id)).toBe(false);
+    await runBatch(db, [insertChangeWhen(newChange({ tenant: t.ref }, "user.updated", "u-hooked", 2, user("u-hooked")), sql`1`)]);
+    expect(await dispatchedAt("u-hooked")).toBeNull();
+    const created = await t.scim("POST", "/Users", oktaUser());
+    expect(created.status).toBe(201);
+    // The write's own dispatch sends both, well within the 10 s the hint would have lasted.
+    await vi.waitFor(() => expect(receivers.at(url).map((r) => r.json.data.user.id).sort()).toEqual([created.body.id, "u-hooked"].sort()), { timeout: 5000, interval: 50 });
   });
 
   it("sends a webhook subscribed to user.deactivated only that type", async () => {
