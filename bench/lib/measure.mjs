@@ -147,6 +147,15 @@ export function cpuSince(start) {
 export const runAbort = new AbortController();
 
 /**
+ * A request's signal, following the run's: fetch keeps a listener on whatever signal it is given,
+ * and thousands of requests on the run's own signal trip Node's MaxListeners warning.
+ * AbortSignal.any follows its source without adding a listener to it.
+ */
+export function requestSignal() {
+  return AbortSignal.any([runAbort.signal]);
+}
+
+/**
  * An HTTP client bound to one server. Shares one back-off gate between all concurrent workers: when
  * any request gets a 429, every worker waits out its Retry-After before sending again (as an IdP's
  * connector does).
@@ -164,7 +173,7 @@ export class Client {
    */
   async send(phase, kind, method, path, body, { expect = (s) => s >= 200 && s < 300, headers = {} } = {}) {
     const url = path.startsWith("http") ? path : this.baseUrl + path;
-    const init = { signal: runAbort.signal, method, headers: { Accept: "application/scim+json", ...this.headers, ...headers } };
+    const init = { signal: requestSignal(), method, headers: { Accept: "application/scim+json", ...this.headers, ...headers } };
     if (body !== undefined) {
       init.body = typeof body === "string" ? body : JSON.stringify(body);
       init.headers["Content-Type"] = "application/scim+json";
