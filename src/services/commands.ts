@@ -5,8 +5,9 @@
 import type { Env } from "../env";
 import type { Actor } from "../lib/hono";
 import { ApiError, type SerializedApiError } from "../scim/errors";
-import { unauthorized, type WriteVia } from "../tenancy/request-storage";
-import type { TenantRef } from "../tenancy/tenant-db";
+import type { StorageMeter } from "../lib/storage-meter";
+import { unauthorized, type CopyProbe, type WriteVia } from "../tenancy/request-storage";
+import { tenantD1, type TenantRef } from "../tenancy/tenant-db";
 import { deleteGroup, patchGroup, replaceGroup } from "./groups";
 import { deleteUser, patchUser, replaceUser, setAvatar } from "./users";
 import type { WriteContext } from "./write-context";
@@ -60,6 +61,10 @@ export async function runWrite<T>(env: Env, tenant: TenantRef, actor: Actor, com
   const gate = via.gate?.state === "pending" ? via.gate : null;
   const send = () => stub.execute(tenant, actor, command, gate?.credential) as Promise<WriteOutcome>;
   const call = via.meter ? via.meter.track(send, (outcome) => outcome.roundTrips ?? 0) : send();
+  // A cold request (token just verified in CONTROL_DB) asks whether its copy exists alongside the
+  // writer call (same round trip), so the isolate remembers the token after writes as after reads.
+  const statement = via.probe?.take(tenantD1(env, tenant));
+  const asked = statement && via.probe ? askCopy(via.probe, statement, via.meter) : null;
   let outcome: WriteOutcome;
   if (gate) {
     call.catch(() => {}); // answered by the check below if that fails first
@@ -67,6 +72,13 @@ export async function runWrite<T>(env: Env, tenant: TenantRef, actor: Actor, com
   } else {
     outcome = await call;
   }
+  await asked;
   if (!outcome.ok) throw ApiError.from(outcome.error);
   return outcome.value as T;
+}
+
+/** Runs the copy probe (metered, alongside the writer call); a failed probe only leaves the isolate cold. */
+function askCopy(probe: CopyProbe, statement: D1PreparedStatement, meter?: StorageMeter): Promise<void> {
+  const ask = () => statement.all().then((result) => probe.read(result));
+  return (meter ? meter.track(ask) : ask()).catch(() => {});
 }

@@ -235,4 +235,6 @@ export class RequestD1 {
 export interface WriteVia {
   meter?: StorageMeter;
   gate?: TokenGate | null;
+  /** A cold request's probe for its token's copy: sent alongside the writer call, so that a stream of writes warms up too. */
+  probe?: CopyProbe | null;
 }

@@ -111,6 +111,26 @@ describe("Server-Timing: storage round trips per request", () => {
     expect((await tenant.scim("GET", `/Users/${id}`)).status).toBe(404);
   });
 
+  it("a token first seen on a write is remembered after it, so a stream of writes (a deactivation wave) stays at two", async () => {
+    const tenant = await warmTenant();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await tenant.scim("POST", "/Users", oktaUser())).body.id);
+    for (const id of ids) expect((await tenant.scim("PATCH", `/Users/${id}`, patchOp([{ op: "replace", value: { displayName: "Warm" } }]))).status).toBe(200);
+    // A new token: this isolate has never seen it, and only writes follow (no read to warm it).
+    const regenerated = await admin("POST", `/tenants/${tenant.slug}/scim/token`);
+    const as = (method: string, path: string, body?: unknown) => request(method, `${tenant.base}${path}`, { body, headers: { Authorization: `Bearer ${regenerated.body.token}` } });
+    const deactivate = (id: string) => as("PATCH", `/Users/${id}`, patchOp([{ op: "replace", value: { active: false } }]));
+    const first = await deactivate(ids[0]);
+    expect(first.status).toBe(200);
+    expect(roundTrips(first)).toBe(3); // CONTROL_DB, then the writer hop and its batch (the copy probe rides alongside)
+    for (const id of ids.slice(1)) {
+      const next = await deactivate(id);
+      expect(next.status).toBe(200);
+      expect(next.body.active).toBe(false);
+      expect(roundTrips(next)).toBe(2);
+    }
+  });
+
   it("Groups: PUT, PATCH and DELETE of a group whose Durable Object has served it before cost at most two", async () => {
     const tenant = await warmTenant();
     const alice = (await tenant.scim("POST", "/Users", oktaUser())).body.id;

@@ -20,7 +20,7 @@ function buildScimContext(c: Context<AppEnv>) {
   const db = tenantDb(c.env, tenant, (binding) => new RequestD1(binding, meter, gate, probe).asD1());
   const baseUrl = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
   const write: WriteContext = { db, tenant, actor };
-  const via: WriteVia = { meter, gate };
+  const via: WriteVia = { meter, gate, probe };
   return { tenant, actor, db, baseUrl, write, via };
 }
 
