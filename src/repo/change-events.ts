@@ -41,27 +41,18 @@ export function insertChangeWhen(event: NewChangeEvent, condition: SQL): SQL {
 }
 
 /**
- * One `group.user_added` / `group.user_removed` event per member in `memberIds` (a chunk under D1's
- * parameter limit) that is a user of the tenant, with the user's ids read at write time.
- * `base.data` holds tenant, version and group; the user is added per row.
+ * One `group.user_added` / `group.user_removed` event per user of the tenant among `memberIds`
+ * (ids in a chunk under D1's parameter limit, or a query yielding `id`s at that point of the
+ * batch), with the user's ids read at write time. `base.data` holds tenant, version and group; the
+ * user is added per row.
  */
-export function insertMembershipChangesWhen(base: Omit<NewChangeEvent, "type">, type: "group.user_added" | "group.user_removed", memberIds: string[], condition: SQL): SQL {
+export function insertMembershipChangesWhen(base: Omit<NewChangeEvent, "type">, type: "group.user_added" | "group.user_removed", memberIds: string[] | SQL, condition: SQL): SQL {
   const { user: _ignored, ...data } = base.data;
+  const ids = Array.isArray(memberIds) ? sql.join(memberIds.map((id) => sql`${id}`), sql`, `) : memberIds;
   return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
     SELECT ${EVENT_ID}, ${base.tenantId}, ${type}, ${base.occurredAt}, ${base.resourceId}, ${base.version},
            json_set(${JSON.stringify(data)}, '$.user', json_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id)),
            ${logIdOf(base.tenantId)}, ${dispatchedAtFor(sql`u.tenant_id`)}
     FROM users u
-    WHERE u.tenant_id = ${base.tenantId} AND u.id IN (${sql.join(memberIds.map((id) => sql`${id}`), sql`, `)}) AND ${condition}`;
-}
-
-/** As insertMembershipChangesWhen, for the users `userIds` selects (a query yielding `id`s) at that point of the batch. */
-export function insertMembershipChangesOf(base: Omit<NewChangeEvent, "type">, type: "group.user_added" | "group.user_removed", userIds: SQL, condition: SQL): SQL {
-  const { user: _ignored, ...data } = base.data;
-  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
-    SELECT ${EVENT_ID}, ${base.tenantId}, ${type}, ${base.occurredAt}, ${base.resourceId}, ${base.version},
-           json_set(${JSON.stringify(data)}, '$.user', json_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id)),
-           ${logIdOf(base.tenantId)}, ${dispatchedAtFor(sql`u.tenant_id`)}
-    FROM users u
-    WHERE u.tenant_id = ${base.tenantId} AND u.id IN (${userIds}) AND ${condition}`;
+    WHERE u.tenant_id = ${base.tenantId} AND u.id IN (${ids}) AND ${condition}`;
 }

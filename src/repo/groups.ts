@@ -10,7 +10,7 @@ import type { MemberRef } from "../scim/groups";
 import { foldCase } from "../scim/text";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { chunk, MAX_IN_LIST, readInChunks, runBatch, type BatchStatement } from "./batch";
-import { insertChangeWhen, insertMembershipChangesOf, insertMembershipChangesWhen, type NewChangeEvent } from "./change-events";
+import { insertChangeWhen, insertMembershipChangesWhen, type NewChangeEvent } from "./change-events";
 import { insertEventWhen, type NewEvent } from "./events";
 import { type ListQuery } from "./users";
 
@@ -251,8 +251,8 @@ export async function patchNamedMembers(
     logInsert,
     ...changeEvents.group.map((change) => insertChangeWhen(change, written)),
     // Before the membership writes below, which would change who these select.
-    insertMembershipChangesOf(changeEvents.membership, "group.user_added", toAdd, written),
-    insertMembershipChangesOf(changeEvents.membership, "group.user_removed", toRemove, written),
+    insertMembershipChangesWhen(changeEvents.membership, "group.user_added", toAdd, written),
+    insertMembershipChangesWhen(changeEvents.membership, "group.user_removed", toRemove, written),
     sql`INSERT INTO group_members (tenant_id, group_id, member_id, created_at)
       SELECT ${tenantId}, ${id}, u.id, ${changes.updatedAt} FROM users u
       WHERE u.tenant_id = ${tenantId} AND u.id IN (SELECT value FROM json_each(${present})) AND ${written}
