@@ -51,29 +51,6 @@ export async function memberIdsOf(db: TenantDb, tenantId: string, groupId: strin
   return (await readInChunks(db, among, (ids) => query(inArray(groupMembers.memberId, ids)))).map((r) => r.id);
 }
 
-/**
- * For the ids a membership change names: which are members of the group and which are users of
- * this tenant at all, in one round trip (what memberIdsOf with `among` and existingUserIds say).
- */
-export async function membersAndUsersAmong(db: TenantDb, tenantId: string, groupId: string, ids: string[]): Promise<{ memberIds: string[]; users: Set<string> }> {
-  const parts = chunk(ids, MAX_IN_LIST);
-  if (parts.length === 0) return { memberIds: [], users: new Set() };
-  const memberQueries = parts.map((part) =>
-    db
-      .select({ id: groupMembers.memberId })
-      .from(groupMembers)
-      .where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, groupId), inArray(groupMembers.memberId, part)))
-      .orderBy(asc(groupMembers.createdAt), asc(groupMembers.memberId)),
-  );
-  const userQueries = parts.map((part) => db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), inArray(users.id, part))));
-  const [first, ...rest] = [...memberQueries, ...userQueries];
-  const results = (await db.batch([first, ...rest])) as { id: string }[][];
-  return {
-    memberIds: results.slice(0, parts.length).flat().map((r) => r.id),
-    users: new Set(results.slice(parts.length).flat().map((r) => r.id)),
-  };
-}
-
 /** Which of `ids` are users of this tenant (a member id from another tenant is simply unknown here). */
 export async function existingUserIds(db: TenantDb, tenantId: string, ids: string[]): Promise<Set<string>> {
   // One round trip for any number of ids: a 5,000-member Push Now checks them in one batch.

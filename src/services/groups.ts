@@ -6,18 +6,17 @@
  */
 import type { GroupRow } from "../db/tenant/schema";
 import { clipDetail, insertEvent } from "../repo/events";
-import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, memberIdsOf, membersAndUsersAmong, patchNamedMembers, updateGroup, type GroupChanges } from "../repo/groups";
+import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, memberIdsOf, patchNamedMembers, updateGroup, type GroupChangeEvents, type GroupChanges } from "../repo/groups";
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
 import { groupColumns, groupDocument, namedMemberIds, patchableGroup, type MemberRef } from "../scim/groups";
-
-/** A group as a write left it; `members` when the write read them back for its answer. */
-export type WrittenGroup = GroupRow & { members?: MemberRef[] };
 import { applyPatch } from "../scim/patch";
 import { GROUP_RESOURCE } from "../scim/schema";
 import { groupPayload } from "../events/payload";
-import type { GroupChangeEvents } from "../repo/groups";
 import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newChange, newEvent, staleVersion, type WriteContext } from "./write-context";
+
+/** A group as a write left it; `members` when the write read them back for its answer. */
+export type WrittenGroup = GroupRow & { members?: MemberRef[] };
 
 const event = (ctx: WriteContext, fields: Parameters<typeof newEvent>[2]) => newEvent(ctx, "Group", fields);
 
@@ -47,12 +46,9 @@ function membershipDetail(added: number, removed: number, skipped: string[]): st
 }
 
 /** Splits requested member ids into those that are users of this tenant and those skipped. */
-async function knownMembers(ctx: WriteContext, ids: string[], alreadyMembers: Set<string> = new Set(), checked?: { ids: Set<string>; users: Set<string> }) {
+async function knownMembers(ctx: WriteContext, ids: string[], alreadyMembers: Set<string> = new Set()) {
   const toCheck = ids.filter((id) => !alreadyMembers.has(id));
-  // Ids whose existence was read already (with the members) need no second read.
-  const unchecked = checked ? toCheck.filter((id) => !checked.ids.has(id)) : toCheck;
-  const existing = unchecked.length ? await existingUserIds(ctx.db, ctx.tenant.id, unchecked) : new Set<string>();
-  for (const id of toCheck) if (checked?.users.has(id)) existing.add(id);
+  const existing = await existingUserIds(ctx.db, ctx.tenant.id, toCheck);
   return { known: ids.filter((id) => alreadyMembers.has(id) || existing.has(id)), skipped: toCheck.filter((id) => !existing.has(id)) };
 }
 
@@ -142,14 +138,12 @@ async function modifyGroup(
         forgetGroup(ctx);
         continue;
       }
-      // A change that names its members reads, in one round trip, which of them are members and which are users.
-      const named = among ? await membersAndUsersAmong(ctx.db, ctx.tenant.id, id, among) : undefined;
-      const currentIds = named ? named.memberIds : await memberIdsOf(ctx.db, ctx.tenant.id, id);
+      // Named members are all decided above; `among` is empty here (a PUT without `members`: no read) or absent.
+      const currentIds = await memberIdsOf(ctx.db, ctx.tenant.id, id, among);
       const { doc, memberIds } = compute(current, currentIds);
 
       const before = new Set(currentIds);
-      const checked = named && among ? { ids: new Set(among), users: named.users } : undefined;
-      const { known, skipped } = memberIds ? await knownMembers(ctx, memberIds, before, checked) : { known: currentIds, skipped: [] };
+      const { known, skipped } = memberIds ? await knownMembers(ctx, memberIds, before) : { known: currentIds, skipped: [] };
       const wanted = new Set(known);
       const add = known.filter((m) => !before.has(m));
       const remove = currentIds.filter((m) => !wanted.has(m));
