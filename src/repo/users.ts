@@ -71,7 +71,7 @@ export async function deleteUser(db: TenantDb, tenantId: string, id: string, ver
     db.delete(users).where(and(eq(users.tenantId, tenantId), eq(users.id, id), eq(users.version, version))),
     insertEventWhen(event, gone),
     insertChangeWhen(change, gone),
-    db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.memberId, id), sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`)),
+    db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.memberId, id), gone)),
   ]);
   return deleted.meta.changes === 1;
 }
