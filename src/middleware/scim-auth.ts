@@ -21,14 +21,12 @@ import { controlDb, findLiveToken, touchToken } from "../repo/control";
 import { CopyProbe, TokenGate, unauthorized } from "../tenancy/request-storage";
 import { tenantD1, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 
-export { unauthorized };
-
 const TOUCH_INTERVAL_MS = 60_000;
 /** Token id → when this isolate last recorded its use. */
 const lastTouched = new Map<string, number>();
 
 /** How long an isolate trusts its memory of which tenant a slug and token belong to. */
-export const KNOWN_TOKEN_TTL_MS = 60_000;
+const KNOWN_TOKEN_TTL_MS = 60_000;
 const MAX_KNOWN = 10_000;
 
 interface KnownToken {
@@ -101,4 +99,3 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
     c.executionCtx.waitUntil(touchToken(controlDb(c.env.CONTROL_DB), entry.tokenId, new Date(now).toISOString()).catch(() => {}));
   }
 });
-
