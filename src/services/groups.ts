@@ -186,8 +186,10 @@ async function modifyGroup(
   });
 }
 
-/** PUT replaces displayName, externalId and members; a PUT without a `members` key leaves membership alone. */
-/** A PUT's answer carries the members: read in the write's own batch. */
+/**
+ * PUT replaces displayName, externalId and members; a PUT without a `members` key leaves membership
+ * alone. Its answer carries the members, read in the write's own batch.
+ */
 export function replaceGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {
   const replacement = groupDocument(body);
   // Without a `members` key, membership is left alone: no member ids need reading.

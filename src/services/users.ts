@@ -13,12 +13,12 @@ import { applyPatch } from "../scim/patch";
 import type { ScimDocument } from "../scim/sanitize";
 import { USER_RESOURCE } from "../scim/schema";
 import { patchableUser, userColumns, userDocument, type GroupRef } from "../scim/users";
-
-/** A user as a write left it, with its group memberships as read in the write's own round trip. */
-export type WrittenUser = UserRow & { groups: GroupRef[] };
 import { userPayload } from "../events/payload";
 import type { ChangeEventType } from "../events/catalogue";
 import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newChange, newEvent, staleVersion, type WriteContext } from "./write-context";
+
+/** A user as a write left it, with its group memberships as read in the write's own round trip. */
+export type WrittenUser = UserRow & { groups: GroupRef[] };
 
 const event = (ctx: WriteContext, fields: Parameters<typeof newEvent>[2]) => newEvent(ctx, "User", fields);
 
