@@ -13,7 +13,7 @@ import { groupColumns, groupDocument, namedMemberIds, patchableGroup, type Membe
 import { applyPatch } from "../scim/patch";
 import { GROUP_RESOURCE } from "../scim/schema";
 import { groupPayload } from "../events/payload";
-import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newChange, newEvent, staleVersion, type WriteContext } from "./write-context";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, staleVersion, type WriteContext } from "./write-context";
 
 /** A group as a write left it; `members` when the write read them back for its answer. */
 export type WrittenGroup = GroupRow & { members?: MemberRef[] };
@@ -94,14 +94,9 @@ async function modifyGroup(
   return logged(ctx, "Group", "group.update", () => id, () => target, async () => {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       // The writer's memory first; a version mismatch or a refused precondition is re-checked against D1.
-      const remembered = attempt === 0 && ctx.memory?.group?.id === id ? ctx.memory.group : undefined;
-      if (remembered && !ifMatchAllows(ifMatch, remembered.version)) {
-        forgetGroup(ctx);
-        continue;
-      }
-      const current = remembered ?? (await getGroup(ctx.db, ctx.tenant.id, id));
+      const current = recall(ctx, "group", id, ifMatch, attempt) ?? (await getGroup(ctx.db, ctx.tenant.id, id));
       if (!current) {
-        forgetGroup(ctx);
+        forget(ctx, "group");
         throw notFound(`Group '${id}' not found.`);
       }
       target = current.displayName;
@@ -135,7 +130,7 @@ async function modifyGroup(
           if (ctx.memory) ctx.memory.group = next;
           return next;
         }
-        forgetGroup(ctx);
+        forget(ctx, "group");
         continue;
       }
       // Named members are all decided above; `among` is empty here (a PUT without `members`: no read) or absent.
@@ -180,7 +175,7 @@ async function modifyGroup(
         if (ctx.memory) ctx.memory.group = next;
         return { ...next, members: written.members };
       }
-      forgetGroup(ctx);
+      forget(ctx, "group");
     }
     throw concurrentWrite("group");
   });
@@ -209,9 +204,9 @@ export async function deleteGroup(ctx: WriteContext, id: string, ifMatch?: strin
   await logged(ctx, "Group", "group.delete", () => id, () => target, async () => {
     for (let attempt = 0; attempt < 2; attempt++) {
       // The writer's memory on the first attempt; a miss on its version is settled by reading D1.
-      const remembered = attempt === 0 && ctx.memory?.group?.id === id && ifMatchAllows(ifMatch, ctx.memory.group.version) ? ctx.memory.group : undefined;
+      const remembered = recall(ctx, "group", id, ifMatch, attempt);
       const current = remembered ?? (await getGroup(ctx.db, ctx.tenant.id, id));
-      forgetGroup(ctx); // deleted, refused or raced: either way the next write reads
+      forget(ctx, "group"); // deleted, refused or raced: either way the next write reads
       if (!current) throw notFound(`Group '${id}' not found.`);
       target = current.displayName;
       if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
@@ -228,8 +223,4 @@ export async function deleteGroup(ctx: WriteContext, id: string, ifMatch?: strin
     }
     throw concurrentWrite("group");
   });
-}
-
-function forgetGroup(ctx: WriteContext): void {
-  if (ctx.memory) ctx.memory.group = undefined;
 }

@@ -15,7 +15,7 @@ import { USER_RESOURCE } from "../scim/schema";
 import { patchableUser, userColumns, userDocument, type GroupRef } from "../scim/users";
 import { userPayload } from "../events/payload";
 import type { ChangeEventType } from "../events/catalogue";
-import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, isUniqueViolation, logged, newChange, newEvent, staleVersion, type WriteContext } from "./write-context";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, staleVersion, type WriteContext } from "./write-context";
 
 /** A user as a write left it, with its group memberships as read in the write's own round trip. */
 export type WrittenUser = UserRow & { groups: GroupRef[] };
@@ -83,14 +83,9 @@ async function modifyUser(
   return logged(ctx, "User", defaultAction, () => id, () => target, async () => {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       // The writer's memory first; a version mismatch or a refused precondition is re-checked against D1.
-      const remembered = attempt === 0 && ctx.memory?.user?.id === id ? ctx.memory.user : undefined;
-      if (remembered && !ifMatchAllows(ifMatch, remembered.version)) {
-        forgetUser(ctx);
-        continue;
-      }
-      const current = remembered ?? (await getUser(ctx.db, ctx.tenant.id, id));
+      const current = recall(ctx, "user", id, ifMatch, attempt) ?? (await getUser(ctx.db, ctx.tenant.id, id));
       if (!current) {
-        forgetUser(ctx);
+        forget(ctx, "user");
         throw notFound(`User '${id}' not found.`);
       }
       target = current.userName;
@@ -130,14 +125,10 @@ async function modifyUser(
         if (ctx.memory) ctx.memory.user = next;
         return { ...next, groups: outcome.groups };
       }
-      forgetUser(ctx);
+      forget(ctx, "user");
     }
     throw concurrentWrite("user");
   });
-}
-
-function forgetUser(ctx: WriteContext): void {
-  if (ctx.memory) ctx.memory.user = undefined;
 }
 
 export function replaceUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
@@ -172,9 +163,9 @@ export async function deleteUser(ctx: WriteContext, id: string, ifMatch?: string
   await logged(ctx, "User", "user.delete", () => id, () => target, async () => {
     for (let attempt = 0; attempt < 2; attempt++) {
       // The writer's memory on the first attempt; a miss on its version is settled by reading D1.
-      const remembered = attempt === 0 && ctx.memory?.user?.id === id && ifMatchAllows(ifMatch, ctx.memory.user.version) ? ctx.memory.user : undefined;
+      const remembered = recall(ctx, "user", id, ifMatch, attempt);
       const current = remembered ?? (await getUser(ctx.db, ctx.tenant.id, id));
-      forgetUser(ctx); // deleted, refused or raced: either way the next write reads
+      forget(ctx, "user"); // deleted, refused or raced: either way the next write reads
       if (!current) throw notFound(`User '${id}' not found.`);
       target = current.userName;
       if (!ifMatchAllows(ifMatch, current.version)) {
@@ -195,4 +186,3 @@ export async function deleteUser(ctx: WriteContext, id: string, ifMatch?: string
     throw concurrentWrite("user");
   });
 }
-

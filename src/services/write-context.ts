@@ -3,6 +3,7 @@ import type { Actor, AdminActor } from "../lib/hono";
 import type { ChangeEventType } from "../events/catalogue";
 import type { NewChangeEvent } from "../repo/change-events";
 import { insertEvent, type NewEvent } from "../repo/events";
+import { ifMatchAllows } from "../scim/etag";
 import { ApiError } from "../scim/errors";
 import type { GroupRow, UserRow } from "../db/tenant/schema";
 import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
@@ -23,6 +24,23 @@ export interface WriteContext {
 export interface ResourceMemory {
   user?: UserRow;
   group?: GroupRow;
+}
+
+/**
+ * The writer's memory of its row, where it may stand in for a read: on a write's first attempt
+ * only, and only when If-Match agrees with it (a disagreement forgets it and is settled by D1).
+ */
+export function recall<K extends keyof ResourceMemory>(ctx: WriteContext, kind: K, id: string, ifMatch: string | undefined, attempt: number): ResourceMemory[K] {
+  const row = ctx.memory?.[kind];
+  if (attempt !== 0 || !row || row.id !== id) return undefined;
+  if (ifMatchAllows(ifMatch, row.version)) return row;
+  forget(ctx, kind);
+  return undefined;
+}
+
+/** Drops the writer's memory of its row: the next write reads it from D1. */
+export function forget(ctx: WriteContext, kind: keyof ResourceMemory): void {
+  if (ctx.memory) ctx.memory[kind] = undefined;
 }
 
 export type ResourceType = "User" | "Group";
