@@ -78,9 +78,54 @@ interface GroupChange {
   memberIds?: string[];
 }
 
+/** Runs a group write; a displayName another group holds fails it on the unique index: 409, no read first. */
+async function withUniqueName<T>(changes: GroupChanges, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isUniqueViolation(error, "groups", "display_name_norm")) throw conflict(uniquenessDetail(changes.displayName!));
+    throw error;
+  }
+}
+
+/**
+ * A PATCH that names its members (`among`), in one batch: the named members' fate does not depend
+ * on who is a member now (see patchNamedMembers), so nothing is read first. Null when it raced.
+ */
+async function patchNamedInOneBatch(
+  ctx: WriteContext,
+  current: GroupRow,
+  among: string[],
+  compute: (current: GroupRow, memberIds: string[]) => GroupChange,
+): Promise<GroupRow | null> {
+  const { doc, memberIds = [] } = compute(current, []);
+  const wanted = new Set(memberIds);
+  const changed = changedAttributes(current.data, doc);
+  const changes: GroupChanges = { ...groupColumns(doc), data: doc, updatedAt: new Date().toISOString() };
+  const next: GroupRow = { ...current, ...changes, version: current.version + 1 };
+  const outcome = await withUniqueName(changes, () =>
+    patchNamedMembers(
+      ctx.db,
+      ctx.tenant.id,
+      current.id,
+      current.version,
+      changes,
+      changed,
+      { present: memberIds, absent: among.filter((m) => !wanted.has(m)) },
+      event(ctx, { action: "group.update", resourceId: current.id, target: changes.displayName ?? current.displayName, outcome: "success", status: 200, detail: "" }),
+      groupChanges(ctx, next, changed.length ? "group.updated" : null),
+    ),
+  );
+  if (outcome === "unchanged") return current;
+  if (outcome === "raced") return null;
+  if (ctx.memory) ctx.memory.group = next;
+  return next;
+}
+
 /**
  * Read, compute, compare-and-swap. `among`: the only member ids the change can touch (see
- * namedMemberIds); `compute` then sees just those of them that are members, not the whole list.
+ * namedMemberIds); when it names any (a PATCH), the write is decided in one batch
+ * (patchNamedInOneBatch); when empty (a PUT without `members`), no member is read.
  */
 async function modifyGroup(
   ctx: WriteContext,
@@ -88,7 +133,7 @@ async function modifyGroup(
   ifMatch: string | undefined,
   among: string[] | undefined,
   compute: (current: GroupRow, memberIds: string[]) => GroupChange,
-  options: { readMembers?: boolean; decideInBatch?: boolean } = {},
+  options: { readMembers?: boolean } = {},
 ): Promise<WrittenGroup> {
   let target: string | null = null;
   return logged(ctx, "Group", "group.update", () => id, () => target, async () => {
@@ -101,35 +146,9 @@ async function modifyGroup(
       }
       target = current.displayName;
       if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
-      if (options.decideInBatch && among?.length) {
-        // The named members' fate does not depend on who is a member now (see patchNamedMembers): no read first.
-        const { doc, memberIds = [] } = compute(current, []);
-        const wanted = new Set(memberIds);
-        const changed = changedAttributes(current.data, doc);
-        const changes: GroupChanges = { ...groupColumns(doc), data: doc, updatedAt: new Date().toISOString() };
-        const next: GroupRow = { ...current, ...changes, version: current.version + 1 };
-        let outcome: "written" | "unchanged" | "raced";
-        try {
-          outcome = await patchNamedMembers(
-            ctx.db,
-            ctx.tenant.id,
-            id,
-            current.version,
-            changes,
-            changed,
-            { present: memberIds, absent: among.filter((m) => !wanted.has(m)) },
-            event(ctx, { action: "group.update", resourceId: id, target: changes.displayName ?? target, outcome: "success", status: 200, detail: "" }),
-            groupChanges(ctx, next, changed.length ? "group.updated" : null),
-          );
-        } catch (error) {
-          if (isUniqueViolation(error, "groups", "display_name_norm")) throw conflict(uniquenessDetail(changes.displayName!));
-          throw error;
-        }
-        if (outcome === "unchanged") return current;
-        if (outcome === "written") {
-          if (ctx.memory) ctx.memory.group = next;
-          return next;
-        }
+      if (among?.length) {
+        const written = await patchNamedInOneBatch(ctx, current, among, compute);
+        if (written) return written;
         forget(ctx, "group");
         continue;
       }
@@ -151,12 +170,10 @@ async function modifyGroup(
         await insertEvent(ctx.db, event(ctx, { action, resourceId: id, target, outcome: "success", status: 200, detail: clipDetail(["no changes", ...detailParts].join("; ")) }));
         return current;
       }
-      // A displayName taken by another group fails the write on the unique index (caught below): no read first.
       const changes: GroupChanges = { ...groupColumns(doc), data: doc, updatedAt: new Date().toISOString() };
       const next: GroupRow = { ...current, ...changes, version: current.version + 1 };
-      let written: { written: boolean; members?: MemberRef[] };
-      try {
-        written = await updateGroup(
+      const written = await withUniqueName(changes, () =>
+        updateGroup(
           ctx.db,
           ctx.tenant.id,
           id,
@@ -166,11 +183,8 @@ async function modifyGroup(
           event(ctx, { action, resourceId: id, target: changes.displayName ?? target, outcome: "success", status: 200, detail: clipDetail(detailParts.join("; ")) }),
           groupChanges(ctx, next, changed.length ? "group.updated" : null),
           { readMembers: options.readMembers },
-        );
-      } catch (error) {
-        if (isUniqueViolation(error, "groups", "display_name_norm")) throw conflict(uniquenessDetail(changes.displayName!));
-        throw error;
-      }
+        ),
+      );
       if (written.written) {
         if (ctx.memory) ctx.memory.group = next;
         return { ...next, members: written.members };
@@ -196,7 +210,7 @@ export function patchGroup(ctx: WriteContext, id: string, body: Record<string, u
     const patched = applyPatch(patchableGroup(current, memberIds), body, GROUP_RESOURCE);
     const { doc, memberIds: wanted } = groupDocument(patched);
     return { doc, memberIds: wanted ?? [] };
-  }, { decideInBatch: true });
+  });
 }
 
 export async function deleteGroup(ctx: WriteContext, id: string, ifMatch?: string): Promise<void> {
