@@ -26,13 +26,13 @@ export function tooManyRequests(detail: string): ApiError {
 
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
-/** Tenant id → the latest verdict this isolate got: true when the tenant was over budget. */
-const overBudget = new Map<string, boolean>();
+/** Tenants whose latest verdict in this isolate was "over budget". */
+const overBudget = new Set<string>();
 
 function record(tenantId: string, success: boolean): void {
   if (overBudget.size > 10_000) overBudget.clear();
   if (success) overBudget.delete(tenantId);
-  else overBudget.set(tenantId, true);
+  else overBudget.add(tenantId);
 }
 
 export const tenantRateLimit = createMiddleware<AppEnv>(async (c, next) => {
@@ -53,6 +53,6 @@ export const tenantRateLimit = createMiddleware<AppEnv>(async (c, next) => {
     return;
   }
   c.executionCtx.waitUntil(verdict.catch(() => {}));
-  if (overBudget.get(tenantId)) throw refuse();
+  if (overBudget.has(tenantId)) throw refuse();
   await next();
 });
