@@ -38,7 +38,7 @@ export async function getGroupWithMembers(db: TenantDb, tenantId: string, id: st
 
 /**
  * Member ids of a group, in the order they were added; with `among`, only those of the given ids
- * that are members (a membership PATCH that names its members need not read all 5,000).
+ * that are members (none read for an empty list: a PUT without `members` leaves them alone).
  */
 export async function memberIdsOf(db: TenantDb, tenantId: string, groupId: string, among?: string[]): Promise<string[]> {
   const query = (restriction?: SQL) =>
