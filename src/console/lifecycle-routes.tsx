@@ -10,6 +10,7 @@ import { controlDb } from "../repo/control";
 import { clientIp } from "../services/auth-throttle";
 import { deleteTenant } from "../services/tenant-lifecycle";
 import { requireTenant } from "../services/tenants";
+import { pathTenant, pathTenantRef } from "../routes/admin/path-tenant";
 import { csvHeaders, exportUsers } from "../services/user-export";
 import { tenantRefOf } from "../tenancy/tenant-db";
 import { AUDIT_PAGE_SIZE, AuditPage } from "./pages/audit";
@@ -35,16 +36,17 @@ lifecycleConsoleRoutes.get("/audit", async (c) => {
 });
 
 lifecycleConsoleRoutes.get("/tenants/:slug/users/export", async (c) => {
-  const tenant = tenantRefOf(await requireTenant(c.env.CONTROL_DB, c.req.param("slug")));
+  const tenant = await pathTenantRef(c);
   return c.body(await exportUsers(c.env, tenant, consoleActor(c), clientIp(c)), 200, csvHeaders(tenant.slug));
 });
 
 lifecycleConsoleRoutes.get("/tenants/:slug/delete", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   return c.html(<DeleteTenantPage ctx={{ csrfToken: c.get("session").csrfToken }} tenant={tenant} />);
 });
 
 lifecycleConsoleRoutes.post("/tenants/:slug/delete", async (c) => {
+  // Not pathTenant: a tenant being erased is not handed to the after-write dispatch.
   const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
   const ctx = { csrfToken: c.get("session").csrfToken };
   const typed = String((await c.req.parseBody()).confirm ?? "").trim();

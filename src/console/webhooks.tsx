@@ -11,7 +11,7 @@ import { dispatchAfterWrite } from "../middleware/dispatch-after-write";
 import { listDeliveries } from "../repo/webhooks";
 import { ApiError } from "../scim/errors";
 import { recordAdminAction } from "../services/audit";
-import { requireTenant } from "../services/tenants";
+import { pathTenant } from "../routes/admin/path-tenant";
 import { createWebhook, removeWebhook, requireWebhook, resendEvent, rotateWebhookSecret, sendTestEvent, tenantWebhooks } from "../services/webhooks";
 import { tenantDb, tenantRefOf } from "../tenancy/tenant-db";
 import { consoleActor } from "./session";
@@ -30,7 +30,7 @@ function ctxOf(c: C) {
 const actorOf = (c: C): AdminActor => consoleActor(c);
 
 async function tenantOf(c: C) {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
+  const tenant = await pathTenant(c);
   return { tenant, ref: tenantRefOf(tenant) };
 }
 
