@@ -8,7 +8,7 @@ import { tenantDb } from "../../tenancy/tenant-db";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 import { adminListQuery } from "./users";
 
-export function groupView(row: GroupRow) {
+function groupView(row: GroupRow) {
   return {
     id: row.id,
     displayName: row.displayName,

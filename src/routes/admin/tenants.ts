@@ -15,7 +15,7 @@ const enableInput = z.object({ provider: z.enum(PROVIDERS).default("okta") }).op
 
 const NO_STORE = { "Cache-Control": "no-store" };
 
-export function tenantView(tenant: TenantWithToken, origin: string) {
+function tenantView(tenant: TenantWithToken, origin: string) {
   return {
     slug: tenant.slug,
     name: tenant.name,

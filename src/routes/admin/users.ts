@@ -40,7 +40,7 @@ const avatarInput = z
   })
   .openapi("UserAvatar", { example: { avatarUrl: "https://example.com/avatar.png" } });
 
-export function userView(row: UserRow) {
+function userView(row: UserRow) {
   return {
     id: row.id,
     userName: row.userName,
