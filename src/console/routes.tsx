@@ -46,7 +46,7 @@ import { createSetupLink, createSetupLinkInput, redeemSetupLink } from "../servi
 import { getTenant } from "../repo/control";
 import { pathTenant } from "../routes/admin/path-tenant";
 import { consoleActor, csrfTokenValid, endSession, readSession, startSession, type ConsoleSession } from "./session";
-import { ErrorPage, homeHref, type PageContext, type ScopedView } from "./ui";
+import { ErrorPage, homeHref, pageCtx, type PageContext, type ScopedView } from "./ui";
 import { registerWebhookPages } from "./webhooks";
 
 export interface ConsoleEnv {
@@ -76,10 +76,6 @@ const originCheck = csrf({
 
 function adminSecret(c: C): string | undefined {
   return c.env.ADMIN_TOKEN?.trim() || undefined;
-}
-
-function pageCtx(c: C): PageContext & { csrfToken: string } {
-  return { csrfToken: c.get("session").csrfToken, scoped: c.get("scoped") };
 }
 
 /** The page context for error pages, which may render before (or without) a session. */
