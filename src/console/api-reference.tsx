@@ -4,9 +4,10 @@ import { publicOrigin } from "../lib/hono";
 import { adminApiDocument } from "../routes/admin";
 import { ApiReferencePage, type ApiDocument } from "./pages/api-reference";
 import type { ConsoleEnv } from "./routes";
+import { pageCtx } from "./ui";
 
 export const apiReferenceRoutes = new Hono<ConsoleEnv>().get("/api", (c) => {
   const doc = adminApiDocument(publicOrigin(c.env, c.req.url)) as unknown as ApiDocument;
   // Operator only: the session middleware answers 403 to a tenant-scoped (setup-link) session here.
-  return c.html(<ApiReferencePage ctx={{ csrfToken: c.get("session").csrfToken, scoped: c.get("scoped") }} doc={doc} />);
+  return c.html(<ApiReferencePage ctx={pageCtx(c)} doc={doc} />);
 });

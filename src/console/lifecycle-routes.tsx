@@ -10,12 +10,14 @@ import { controlDb } from "../repo/control";
 import { clientIp } from "../services/auth-throttle";
 import { deleteTenant } from "../services/tenant-lifecycle";
 import { requireTenant } from "../services/tenants";
+import { pathTenant, pathTenantRef } from "../routes/admin/path-tenant";
 import { csvHeaders, exportUsers } from "../services/user-export";
 import { tenantRefOf } from "../tenancy/tenant-db";
 import { AUDIT_PAGE_SIZE, AuditPage } from "./pages/audit";
 import { DeleteTenantPage, TenantDeletedPage } from "./pages/delete-tenant";
 import type { ConsoleEnv } from "./routes";
 import { consoleActor } from "./session";
+import { pageCtx } from "./ui";
 
 export const lifecycleConsoleRoutes = new Hono<ConsoleEnv>();
 
@@ -25,7 +27,7 @@ lifecycleConsoleRoutes.get("/audit", async (c) => {
   const rows = await listAuditEvents(controlDb(c.env.CONTROL_DB), { limit: AUDIT_PAGE_SIZE + 1, before });
   return c.html(
     <AuditPage
-      ctx={{ csrfToken: c.get("session").csrfToken }}
+      ctx={pageCtx(c)}
       events={rows.slice(0, AUDIT_PAGE_SIZE)}
       before={before}
       hasMore={rows.length > AUDIT_PAGE_SIZE}
@@ -35,18 +37,19 @@ lifecycleConsoleRoutes.get("/audit", async (c) => {
 });
 
 lifecycleConsoleRoutes.get("/tenants/:slug/users/export", async (c) => {
-  const tenant = tenantRefOf(await requireTenant(c.env.CONTROL_DB, c.req.param("slug")));
+  const tenant = await pathTenantRef(c);
   return c.body(await exportUsers(c.env, tenant, consoleActor(c), clientIp(c)), 200, csvHeaders(tenant.slug));
 });
 
 lifecycleConsoleRoutes.get("/tenants/:slug/delete", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
-  return c.html(<DeleteTenantPage ctx={{ csrfToken: c.get("session").csrfToken }} tenant={tenant} />);
+  const tenant = await pathTenant(c);
+  return c.html(<DeleteTenantPage ctx={pageCtx(c)} tenant={tenant} />);
 });
 
 lifecycleConsoleRoutes.post("/tenants/:slug/delete", async (c) => {
+  // Not pathTenant: a tenant being erased is not handed to the after-write dispatch.
   const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
-  const ctx = { csrfToken: c.get("session").csrfToken };
+  const ctx = pageCtx(c);
   const typed = String((await c.req.parseBody()).confirm ?? "").trim();
   if (typed !== tenant.slug) {
     const error = typed ? `“${typed}” is not this tenant's slug. Type ${tenant.slug} exactly to delete it.` : `Type ${tenant.slug} to confirm.`;

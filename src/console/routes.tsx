@@ -44,8 +44,9 @@ import { recordAdminAction } from "../services/audit";
 import { clientIp, recordAuthFailure, throttledFor, throttleMessage } from "../services/auth-throttle";
 import { createSetupLink, createSetupLinkInput, redeemSetupLink } from "../services/setup-links";
 import { getTenant } from "../repo/control";
+import { pathTenant } from "../routes/admin/path-tenant";
 import { consoleActor, csrfTokenValid, endSession, readSession, startSession, type ConsoleSession } from "./session";
-import { ErrorPage, homeHref, type PageContext, type ScopedView } from "./ui";
+import { ErrorPage, homeHref, pageCtx, type PageContext, type ScopedView } from "./ui";
 import { registerWebhookPages } from "./webhooks";
 
 export interface ConsoleEnv {
@@ -75,10 +76,6 @@ const originCheck = csrf({
 
 function adminSecret(c: C): string | undefined {
   return c.env.ADMIN_TOKEN?.trim() || undefined;
-}
-
-function pageCtx(c: C): PageContext & { csrfToken: string } {
-  return { csrfToken: c.get("session").csrfToken, scoped: c.get("scoped") };
 }
 
 /** The page context for error pages, which may render before (or without) a session. */
@@ -381,7 +378,7 @@ consoleRoutes.get("/tenants/:slug/provisioning", (c) => {
 });
 
 consoleRoutes.post("/tenants/:slug/provisioning/enable", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   const provider = str((await c.req.parseBody()).provider) || "okta";
   if (!(PROVIDERS as readonly string[]).includes(provider)) throw new ApiError(400, `Unknown identity provider '${provider}'.`);
   if (tenant.token) {
@@ -393,13 +390,13 @@ consoleRoutes.post("/tenants/:slug/provisioning/enable", async (c) => {
 });
 
 consoleRoutes.get("/tenants/:slug/provisioning/regenerate", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   if (!tenant.token) return c.redirect(`/admin/tenants/${tenant.slug}/provisioning`, 303);
   return c.html(<ProvisioningConfirmPage ctx={pageCtx(c)} tenant={tenant} kind="regenerate" />);
 });
 
 consoleRoutes.post("/tenants/:slug/provisioning/regenerate", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   if (!tenant.token) {
     return renderProvisioning(c, tenant.slug, { notice: { kind: "warn", text: "SCIM is off, so there is no token to regenerate. Switch it on instead." } }, 409);
   }
@@ -408,20 +405,20 @@ consoleRoutes.post("/tenants/:slug/provisioning/regenerate", async (c) => {
 });
 
 consoleRoutes.get("/tenants/:slug/provisioning/disable", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   if (!tenant.token) return c.redirect(`/admin/tenants/${tenant.slug}/provisioning`, 303);
   return c.html(<ProvisioningConfirmPage ctx={pageCtx(c)} tenant={tenant} kind="disable" />);
 });
 
 consoleRoutes.post("/tenants/:slug/provisioning/disable", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   await disableScim(c.env, tenant, consoleActor(c), clientIp(c));
   return c.redirect(`/admin/tenants/${tenant.slug}/provisioning?off=1`, 303);
 });
 
 // Setup links (operator only: a scoped session never reaches this path).
 consoleRoutes.post("/tenants/:slug/setup-links", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   const minutes = Number(str((await c.req.parseBody()).minutes) || "15");
   const input = createSetupLinkInput.safeParse({ expiresInMinutes: minutes });
   if (!input.success) throw new ApiError(400, "Choose an expiry from 1 to 60 minutes.");
@@ -434,7 +431,7 @@ consoleRoutes.post("/tenants/:slug/setup-links", async (c) => {
 
 // Users.
 consoleRoutes.get("/tenants/:slug/users", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   const q = (c.req.query("q") ?? "").trim().slice(0, 200);
   const start = intParam(c.req.query("start"), 1);
   const { total, rows } = await listUsers(tenantDb(c.env, tenant), tenant.id, {
@@ -457,12 +454,12 @@ async function renderUser(c: C, tenant: TenantWithToken, id: string, extra: { av
 }
 
 consoleRoutes.get("/tenants/:slug/users/:id", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   return renderUser(c, tenant, c.req.param("id"), { notice: c.req.query("saved") === "1" ? "Avatar saved." : undefined });
 });
 
 consoleRoutes.post("/tenants/:slug/users/:id/avatar", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   const id = c.req.param("id");
   const body = await c.req.parseBody();
   const value = str(body.avatarUrl).trim();
@@ -476,7 +473,7 @@ consoleRoutes.post("/tenants/:slug/users/:id/avatar", async (c) => {
 
 // Groups.
 consoleRoutes.get("/tenants/:slug/groups", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   const q = (c.req.query("q") ?? "").trim().slice(0, 200);
   const start = intParam(c.req.query("start"), 1);
   const { total, rows } = await listGroups(tenantDb(c.env, tenant), tenant.id, { offset: start - 1, limit: GROUPS_PAGE_SIZE, q: q || undefined });
@@ -484,7 +481,7 @@ consoleRoutes.get("/tenants/:slug/groups", async (c) => {
 });
 
 consoleRoutes.get("/tenants/:slug/groups/:id", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   const id = c.req.param("id");
   const db = tenantDb(c.env, tenant);
   const group = await getGroup(db, tenant.id, id);
@@ -495,7 +492,7 @@ consoleRoutes.get("/tenants/:slug/groups/:id", async (c) => {
 
 // Provisioning log.
 consoleRoutes.get("/tenants/:slug/log", async (c) => {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug"));
+  const tenant = await pathTenant(c);
   const outcome = c.req.query("outcome");
   const action = (c.req.query("action") ?? "").trim().slice(0, 50);
   const filters: LogFilters = {

@@ -1,7 +1,9 @@
 /** Shared layout and components of the admin console (server-rendered Hono JSX, no inline scripts or styles). */
+import type { Context } from "hono";
 import type { Child, PropsWithChildren } from "hono/jsx";
 import type { EventRow } from "../db/tenant/schema";
 import { CSS_PATH, JS_PATH } from "./assets";
+import type { ConsoleEnv } from "./routes";
 
 export interface PageContext {
   /** Present when signed in: the sign-out form and every POST form carry it. */
@@ -12,6 +14,11 @@ export interface PageContext {
 
 /** A signed-in page's context: every POST form on it carries the CSRF token. */
 export type SignedInContext = PageContext & { csrfToken: string };
+
+/** The context of a page rendered after the session middleware (which set `session`, and `scoped` for a setup-link session). */
+export function pageCtx(c: Context<ConsoleEnv>): SignedInContext {
+  return { csrfToken: c.get("session").csrfToken, scoped: c.get("scoped") };
+}
 
 export interface ScopedView {
   slug: string;

@@ -6,15 +6,16 @@
 import type { Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { WebhookRow } from "../db/tenant/schema";
-import type { AdminActor } from "../lib/hono";
 import { dispatchAfterWrite } from "../middleware/dispatch-after-write";
 import { listDeliveries } from "../repo/webhooks";
 import { ApiError } from "../scim/errors";
 import { recordAdminAction } from "../services/audit";
-import { requireTenant } from "../services/tenants";
+import { pathTenant } from "../routes/admin/path-tenant";
 import { createWebhook, removeWebhook, requireWebhook, resendEvent, rotateWebhookSecret, sendTestEvent, tenantWebhooks } from "../services/webhooks";
-import { tenantDb, tenantRefOf } from "../tenancy/tenant-db";
+import type { TenantWithToken } from "../repo/control";
+import { tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 import { consoleActor } from "./session";
+import { pageCtx } from "./ui";
 import { WebhookConfirmPage, WebhookPage, WebhooksPage, webhooksBase, type WebhookForm, type WebhookNotice } from "./pages/webhooks";
 import type { ConsoleEnv } from "./routes";
 
@@ -22,29 +23,24 @@ type C = Context<ConsoleEnv>;
 
 const DELIVERIES_SHOWN = 50;
 
-function ctxOf(c: C) {
-  return { csrfToken: c.get("session").csrfToken, scoped: c.get("scoped") };
-}
+/** The tenant the webhook pages are under: as the page shows it, and as the services take it. */
+type OwnerTenant = { tenant: TenantWithToken; ref: TenantRef };
 
-/** The operator, or the customer IT admin of a setup-link session, for the audit trail. */
-const actorOf = (c: C): AdminActor => consoleActor(c);
-
-async function tenantOf(c: C) {
-  const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
+async function tenantOf(c: C): Promise<OwnerTenant> {
+  const tenant = await pathTenant(c);
   return { tenant, ref: tenantRefOf(tenant) };
 }
 
-async function renderList(c: C, extra: { form?: WebhookForm; notice?: WebhookNotice; minted?: { secret: string; hook: WebhookRow; rotated: boolean } } = {}, status: ContentfulStatusCode = 200) {
-  const { tenant, ref } = await tenantOf(c);
+// The render helpers take the tenant the handler already read, so a POST that re-renders reads it once.
+async function renderList(c: C, { tenant, ref }: OwnerTenant, extra: { form?: WebhookForm; notice?: WebhookNotice; minted?: { secret: string; hook: WebhookRow; rotated: boolean } } = {}, status: ContentfulStatusCode = 200) {
   const hooks = await tenantWebhooks(c.env, ref);
-  return c.html(<WebhooksPage ctx={ctxOf(c)} tenant={tenant} hooks={hooks} {...extra} />, status);
+  return c.html(<WebhooksPage ctx={pageCtx(c)} tenant={tenant} hooks={hooks} {...extra} />, status);
 }
 
-async function renderHook(c: C, extra: { notice?: WebhookNotice; minted?: { secret: string } } = {}, status: ContentfulStatusCode = 200) {
-  const { tenant, ref } = await tenantOf(c);
+async function renderHook(c: C, { tenant, ref }: OwnerTenant, extra: { notice?: WebhookNotice; minted?: { secret: string } } = {}, status: ContentfulStatusCode = 200) {
   const hook = await requireWebhook(c.env, ref, c.req.param("id")!);
   const deliveries = await listDeliveries(tenantDb(c.env, ref), ref.id, hook.id, DELIVERIES_SHOWN);
-  return c.html(<WebhookPage ctx={ctxOf(c)} tenant={tenant} hook={hook} deliveries={deliveries} {...extra} />, status);
+  return c.html(<WebhookPage ctx={pageCtx(c)} tenant={tenant} hook={hook} deliveries={deliveries} {...extra} />, status);
 }
 
 const NOTICES: Record<string, WebhookNotice> = {
@@ -57,30 +53,31 @@ export function registerWebhookPages(app: Hono<ConsoleEnv>) {
   // The console's own writes under a tenant (SCIM switch, token, avatar) produce change events too.
   app.use("/tenants/:slug/*", dispatchAfterWrite);
 
-  app.get("/tenants/:slug/webhooks", (c) => renderList(c, { notice: NOTICES[c.req.query("done") ?? ""] }));
+  app.get("/tenants/:slug/webhooks", async (c) => renderList(c, await tenantOf(c), { notice: NOTICES[c.req.query("done") ?? ""] }));
 
   app.post("/tenants/:slug/webhooks", async (c) => {
-    const { ref } = await tenantOf(c);
+    const owner = await tenantOf(c);
+    const { ref } = owner;
     const body = await c.req.parseBody({ all: true });
     const url = typeof body.url === "string" ? body.url.trim() : "";
     const events = ([] as unknown[]).concat(body.events ?? []).filter((v): v is string => typeof v === "string");
     const form: WebhookForm = { url, events };
-    if (!url) return renderList(c, { form: { ...form, error: { field: "url", text: "Enter the https:// URL that receives the events." } } }, 400);
+    if (!url) return renderList(c, owner, { form: { ...form, error: { field: "url", text: "Enter the https:// URL that receives the events." } } }, 400);
     try {
       const { row, secret } = await createWebhook(c.env, ref, { url, events: events.length ? events : null });
-      await recordAdminAction(c.env, { action: "webhook.create", actor: actorOf(c), tenant: ref, status: 201, detail: `Webhook ${row.id} added: ${row.url} (${row.events ? row.events.join(", ") : "all events"})` });
+      await recordAdminAction(c.env, { action: "webhook.create", actor: consoleActor(c), tenant: ref, status: 201, detail: `Webhook ${row.id} added: ${row.url} (${row.events ? row.events.join(", ") : "all events"})` });
       // The secret is rendered in this response only: never stored in clear, never in a URL.
-      return renderList(c, { minted: { secret, hook: row, rotated: false } }, 201);
+      return renderList(c, owner, { minted: { secret, hook: row, rotated: false } }, 201);
     } catch (error) {
       if (error instanceof ApiError && (error.status === 400 || error.status === 409)) {
         const field = error.detail.startsWith("url: ") ? "url" : error.detail.startsWith("events: ") ? "events" : "form";
-        return renderList(c, { form: { ...form, error: { field, text: error.detail.replace(/^(url|events): /, "") } } }, error.status);
+        return renderList(c, owner, { form: { ...form, error: { field, text: error.detail.replace(/^(url|events): /, "") } } }, error.status);
       }
       throw error;
     }
   });
 
-  app.get("/tenants/:slug/webhooks/:id", (c) => renderHook(c, { notice: NOTICES[c.req.query("done") ?? ""] }));
+  app.get("/tenants/:slug/webhooks/:id", async (c) => renderHook(c, await tenantOf(c), { notice: NOTICES[c.req.query("done") ?? ""] }));
 
   app.post("/tenants/:slug/webhooks/:id/test", async (c) => {
     const { ref } = await tenantOf(c);
@@ -100,21 +97,22 @@ export function registerWebhookPages(app: Hono<ConsoleEnv>) {
     app.get(`/tenants/:slug/webhooks/:id/${kind}`, async (c) => {
       const { tenant, ref } = await tenantOf(c);
       const hook = await requireWebhook(c.env, ref, c.req.param("id")!);
-      return c.html(<WebhookConfirmPage ctx={ctxOf(c)} tenant={tenant} hook={hook} kind={kind} />);
+      return c.html(<WebhookConfirmPage ctx={pageCtx(c)} tenant={tenant} hook={hook} kind={kind} />);
     });
   }
 
   app.post("/tenants/:slug/webhooks/:id/rotate", async (c) => {
-    const { ref } = await tenantOf(c);
+    const owner = await tenantOf(c);
+    const { ref } = owner;
     const { row, secret } = await rotateWebhookSecret(c.env, ref, c.req.param("id"));
-    await recordAdminAction(c.env, { action: "webhook.rotate_secret", actor: actorOf(c), tenant: ref, status: 201, detail: `Webhook ${row.id} secret rotated: ${row.url}` });
-    return renderHook(c, { minted: { secret } });
+    await recordAdminAction(c.env, { action: "webhook.rotate_secret", actor: consoleActor(c), tenant: ref, status: 201, detail: `Webhook ${row.id} secret rotated: ${row.url}` });
+    return renderHook(c, owner, { minted: { secret } });
   });
 
   app.post("/tenants/:slug/webhooks/:id/remove", async (c) => {
     const { ref } = await tenantOf(c);
     const row = await removeWebhook(c.env, ref, c.req.param("id"));
-    await recordAdminAction(c.env, { action: "webhook.delete", actor: actorOf(c), tenant: ref, status: 204, detail: `Webhook ${row.id} removed: ${row.url}` });
+    await recordAdminAction(c.env, { action: "webhook.delete", actor: consoleActor(c), tenant: ref, status: 204, detail: `Webhook ${row.id} removed: ${row.url}` });
     return c.redirect(`${webhooksBase(ref.slug)}?done=removed`, 303);
   });
 }

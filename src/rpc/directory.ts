@@ -10,6 +10,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { Env } from "../env";
 import { groupPayload, userPayload, type GroupPayload, type UserPayload } from "../events/payload";
+import { base64url, fromBase64url } from "../lib/crypto";
 import { parseInput } from "../lib/validate";
 import { getUser } from "../repo/users";
 import { activeByNorm, groupsOfUser, userByNorm, usersAfter } from "../repo/directory";
@@ -29,12 +30,12 @@ export interface UsersPage {
 
 /** listUsers' cursor: base64url of `[createdAt, id]` of the last user of the page. */
 function encodeUserCursor(row: { createdAt: string; id: string }): string {
-  return btoa(JSON.stringify([row.createdAt, row.id])).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(new TextEncoder().encode(JSON.stringify([row.createdAt, row.id])));
 }
 
 function decodeUserCursor(cursor: string): { createdAt: string; id: string } {
   try {
-    const [createdAt, id] = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))) as unknown[];
+    const [createdAt, id] = JSON.parse(new TextDecoder().decode(fromBase64url(cursor))) as unknown[];
     if (typeof createdAt === "string" && typeof id === "string") return { createdAt, id };
   } catch {
     // fall through to the error below

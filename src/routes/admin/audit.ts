@@ -5,12 +5,12 @@ import { listAuditEvents } from "../../repo/audit";
 import { controlDb } from "../../repo/control";
 import { adminRoute, createAdminRouter, createRoute, errors, json, z } from "./openapi";
 
-export const auditQuery = z.object({
+const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ description: "Events per page (1–500, default 50)." }),
   before: z.coerce.number().int().min(1).optional().openapi({ description: "An event id: only older events (the next page)." }),
 });
 
-export const AdminActorSchema = z
+const AdminActorSchema = z
   .object({
     type: z.enum(["admin-token", "access", "setup-link", "console"]),
     id: z.string().optional(),
@@ -31,7 +31,7 @@ const AuditEvent = z
   })
   .openapi("AuditEvent");
 
-export function auditView(row: AuditEventRow) {
+function auditView(row: AuditEventRow) {
   return { id: row.id, at: row.at, action: row.action, tenant: row.tenantSlug, actor: row.actor, outcome: row.outcome, detail: row.detail, ip: row.ip };
 }
 

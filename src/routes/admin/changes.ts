@@ -1,7 +1,7 @@
 /** Admin API: the change feed (design.md §4b); the logic and cursor semantics are in src/services/changes.ts. */
 import { parseInput } from "../../lib/validate";
 import { changesQuery, readChanges } from "../../services/changes";
-import { requireTenantRef } from "../../services/tenants";
+import { pathTenantRef } from "./path-tenant";
 import { CHANGE_EVENT_TYPES } from "../../events/catalogue";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 
@@ -37,7 +37,7 @@ adminRoute(
     responses: { 200: json(ChangesPage, "A page of change events; empty when nothing is newer"), ...errors(400, 404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const query = parseInput(changesQuery, c.req.query());
     return c.json(await readChanges(c.env, tenant, query));
   },

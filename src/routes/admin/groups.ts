@@ -2,13 +2,13 @@
 import type { GroupRow } from "../../db/tenant/schema";
 import { parseInput } from "../../lib/validate";
 import { getGroup, listGroups, listMembers } from "../../repo/groups";
-import { requireTenantRef } from "../../services/tenants";
+import { pathTenantRef } from "./path-tenant";
 import { ApiError } from "../../scim/errors";
 import { tenantDb } from "../../tenancy/tenant-db";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 import { adminListQuery } from "./users";
 
-export function groupView(row: GroupRow) {
+function groupView(row: GroupRow) {
   return {
     id: row.id,
     displayName: row.displayName,
@@ -46,7 +46,7 @@ adminRoute(
     responses: { 200: json(z.object({ totalResults: z.number().int(), startIndex: z.number().int(), groups: z.array(Group) }), "A page of groups"), ...errors(400, 404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const query = parseInput(adminListQuery, c.req.query());
     const { total, rows } = await listGroups(tenantDb(c.env, tenant), tenant.id, { offset: query.startIndex - 1, limit: query.count, q: query.q });
     return c.json({ totalResults: total, startIndex: query.startIndex, groups: rows.map((row) => ({ ...groupView(row), memberCount: row.memberCount })) });
@@ -64,7 +64,7 @@ adminRoute(
     responses: { 200: json(Group.extend({ members: z.array(Member) }), "The group and its members"), ...errors(404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const db = tenantDb(c.env, tenant);
     const group = await getGroup(db, tenant.id, c.req.param("id")!);
     if (!group) throw new ApiError(404, `No group '${c.req.param("id")}' in tenant '${tenant.slug}'.`);

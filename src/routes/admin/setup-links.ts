@@ -5,7 +5,7 @@ import { parseInput } from "../../lib/validate";
 import { recordAdminAction } from "../../services/audit";
 import { clientIp } from "../../services/auth-throttle";
 import { createSetupLink, createSetupLinkInput, DEFAULT_MINUTES, MAX_MINUTES, MAX_RETURN_URL } from "../../services/setup-links";
-import { requireTenantRef } from "../../services/tenants";
+import { pathTenantRef } from "./path-tenant";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 
 const SetupLinkRequest = z
@@ -35,7 +35,7 @@ adminRoute(
     responses: { 201: json(SetupLink, "The link (its secret is not kept: copy it now)"), ...errors(400, 404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const input = parseInput(createSetupLinkInput, await readJsonObject(c, { allowEmpty: true }));
     const actor = c.get("adminActor");
     const link = await createSetupLink(c.env, tenant, input, actor, publicOrigin(c.env, c.req.url));

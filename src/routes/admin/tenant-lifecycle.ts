@@ -1,9 +1,8 @@
 /** Admin API: deleting a tenant and exporting its users (design.md §4c). The logic lives in src/services. */
 import { clientIp } from "../../services/auth-throttle";
 import { deleteTenant } from "../../services/tenant-lifecycle";
-import { requireTenant } from "../../services/tenants";
+import { requireTenantRef } from "../../services/tenants";
 import { csvHeaders, exportUsers } from "../../services/user-export";
-import { tenantRefOf } from "../../tenancy/tenant-db";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 
 export const tenantLifecycleRoutes = createAdminRouter();
@@ -25,7 +24,8 @@ adminRoute(
     },
   }),
   async (c) => {
-    const tenant = tenantRefOf(await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!));
+    // Not pathTenantRef: a tenant being erased is not handed to the after-write dispatch.
+    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
     const state = await deleteTenant(c.env, tenant, c.get("adminActor"), clientIp(c), (work) => c.executionCtx.waitUntil(work));
     if (state === "erased") return c.body(null, 204);
     return c.json(
@@ -48,7 +48,7 @@ adminRoute(
     responses: { 200: { description: "The CSV file", content: { "text/csv": { schema: z.string() } } }, ...errors(404) },
   }),
   async (c) => {
-    const tenant = tenantRefOf(await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!));
+    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
     return c.body(await exportUsers(c.env, tenant, c.get("adminActor"), clientIp(c)), 200, csvHeaders(tenant.slug));
   },
 );

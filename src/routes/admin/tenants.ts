@@ -4,8 +4,9 @@ import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { controlDb, listTenants, type TenantWithToken } from "../../repo/control";
 import { clientIp } from "../../services/auth-throttle";
-import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken, requireTenant } from "../../services/tenants";
+import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken } from "../../services/tenants";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
+import { pathTenant } from "./path-tenant";
 
 /** The documented body of POST /tenants: the service's own schema (plain zod, so described with `.meta`), with an example to build a request from. */
 const createTenantBody = createTenantInput.meta({ id: "CreateTenant", example: { slug: "acme", name: "Acme Inc." } });
@@ -14,7 +15,7 @@ const enableInput = z.object({ provider: z.enum(PROVIDERS).default("okta") }).op
 
 const NO_STORE = { "Cache-Control": "no-store" };
 
-export function tenantView(tenant: TenantWithToken, origin: string) {
+function tenantView(tenant: TenantWithToken, origin: string) {
   return {
     slug: tenant.slug,
     name: tenant.name,
@@ -102,7 +103,7 @@ adminRoute(
     responses: { 200: json(Tenant, "The tenant"), ...errors(404) },
   }),
   async (c) => {
-    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenant(c);
     return c.json(tenantView(tenant, publicOrigin(c.env, c.req.url)));
   },
 );
@@ -118,7 +119,7 @@ adminRoute(
     responses: { 201: json(ScimToken, "SCIM is on; the token is shown only here"), ...errors(400, 404, 409) },
   }),
   async (c) => {
-    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenant(c);
     const input = parseInput(enableInput, await readJsonObject(c, { allowEmpty: true }));
     const { raw } = await enableScim(c.env, tenant, input.provider, c.get("adminActor"), clientIp(c));
     const endpoint = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
@@ -137,7 +138,7 @@ adminRoute(
     responses: { 201: json(ScimToken.omit({ provider: true }), "The new token, shown only here"), ...errors(404, 409) },
   }),
   async (c) => {
-    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenant(c);
     const { raw } = await regenerateToken(c.env, tenant, c.get("adminActor"), clientIp(c));
     const endpoint = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
     return c.json({ token: raw, endpoint }, 201, NO_STORE);
@@ -155,7 +156,7 @@ adminRoute(
     responses: { 204: { description: "SCIM is off" }, ...errors(404) },
   }),
   async (c) => {
-    const tenant = await requireTenant(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenant(c);
     await disableScim(c.env, tenant, c.get("adminActor"), clientIp(c));
     return c.body(null, 204);
   },

@@ -7,7 +7,7 @@ import { listEvents } from "../../repo/events";
 import { listUsers, userSearch } from "../../repo/users";
 import { clientIp } from "../../services/auth-throttle";
 import { setAvatarAsAdmin } from "../../services/avatar";
-import { requireTenantRef } from "../../services/tenants";
+import { pathTenantRef } from "./path-tenant";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../scim/list";
 import { tenantDb } from "../../tenancy/tenant-db";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
@@ -40,7 +40,7 @@ const avatarInput = z
   })
   .openapi("UserAvatar", { example: { avatarUrl: "https://example.com/avatar.png" } });
 
-export function userView(row: UserRow) {
+function userView(row: UserRow) {
   return {
     id: row.id,
     userName: row.userName,
@@ -99,7 +99,7 @@ adminRoute(
     responses: { 200: json(z.object({ totalResults: z.number().int(), startIndex: z.number().int(), users: z.array(User) }), "A page of users"), ...errors(400, 404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const query = parseInput(listQuery, c.req.query());
     const { total, rows } = await listUsers(tenantDb(c.env, tenant), tenant.id, {
       where: and(query.q ? userSearch(query.q) : undefined, query.status ? eq(users.active, query.status === "active") : undefined),
@@ -122,7 +122,7 @@ adminRoute(
     responses: { 200: json(User, "The user"), ...errors(400, 404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const { avatarUrl } = parseInput(avatarInput, await readJsonObject(c));
     const row = await setAvatarAsAdmin(c.env, tenant, c.req.param("id")!, avatarUrl, c.get("adminActor"), clientIp(c));
     return c.json(userView(row));
@@ -140,7 +140,7 @@ adminRoute(
     responses: { 200: json(z.object({ events: z.array(LogEvent) }), "A page of the log"), ...errors(400, 404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const query = parseInput(eventsQuery, c.req.query());
     const rows = await listEvents(tenantDb(c.env, tenant), tenant.id, query);
     return c.json({ events: rows.map(({ tenantId: _tenant, target, ...event }) => ({ ...event, userName: target })) });

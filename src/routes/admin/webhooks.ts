@@ -7,7 +7,7 @@ import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { listDeliveries } from "../../repo/webhooks";
 import { recordAdminAction } from "../../services/audit";
-import { requireTenantRef } from "../../services/tenants";
+import { pathTenantRef } from "./path-tenant";
 import {
   createWebhook,
   createWebhookInput,
@@ -95,7 +95,7 @@ adminRoute(
     },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const input = parseInput(createWebhookInput, await readJsonObject(c));
     const { row, secret } = await createWebhook(c.env, tenant, input);
     await recordAdminAction(c.env, { action: "webhook.create", actor: c.get("adminActor"), tenant, status: 201, detail: `Webhook ${row.id} added: ${row.url} (${row.events ? row.events.join(", ") : "all events"})` });
@@ -114,7 +114,7 @@ adminRoute(
     responses: { 200: json(z.object({ webhooks: z.array(Webhook) }), "The tenant's webhooks, oldest first"), ...errors(404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     return c.json({ webhooks: (await tenantWebhooks(c.env, tenant)).map(webhookView) });
   },
 );
@@ -130,7 +130,7 @@ adminRoute(
     responses: { 204: { description: "Removed" }, ...errors(404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const row = await removeWebhook(c.env, tenant, c.req.param("id")!);
     await recordAdminAction(c.env, { action: "webhook.delete", actor: c.get("adminActor"), tenant, status: 204, detail: `Webhook ${row.id} removed: ${row.url}` });
     return c.body(null, 204);
@@ -148,7 +148,7 @@ adminRoute(
     responses: { 201: json(z.object({ secret: Secret }), "The new secret, shown only here"), ...errors(404), ...secretKeyProblem },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const { row, secret } = await rotateWebhookSecret(c.env, tenant, c.req.param("id")!);
     await recordAdminAction(c.env, { action: "webhook.rotate_secret", actor: c.get("adminActor"), tenant, status: 201, detail: `Webhook ${row.id} secret rotated: ${row.url}` });
     return c.json({ secret }, 201, NO_STORE);
@@ -167,7 +167,7 @@ adminRoute(
     responses: { 200: json(z.object({ deliveries: z.array(Delivery) }), "Attempts, newest first"), ...errors(400, 404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const { limit } = parseInput(deliveriesQuery, c.req.query());
     const hook = await requireWebhook(c.env, tenant, c.req.param("id")!);
     const rows = await listDeliveries(tenantDb(c.env, tenant), tenant.id, hook.id, limit);
@@ -187,7 +187,7 @@ adminRoute(
     responses: { 202: json(z.object({ eventId: z.string() }), "Queued"), ...errors(404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     return c.json(await sendTestEvent(c.env, tenant, c.req.param("id")!), 202);
   },
 );
@@ -204,7 +204,7 @@ adminRoute(
     responses: { 202: json(z.object({ eventId: z.string() }), "Queued"), ...errors(400, 404) },
   }),
   async (c) => {
-    const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
+    const tenant = await pathTenantRef(c);
     const { eventId } = parseInput(resendBody, await readJsonObject(c));
     await resendEvent(c.env, tenant, c.req.param("id")!, eventId);
     return c.json({ eventId }, 202);
