@@ -11,6 +11,7 @@
  */
 import type { ChangeEventRow, WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
+import { hex } from "../lib/crypto";
 import { markDispatched, pendingEventsAndWebhooks } from "../repo/webhooks";
 import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
 import { TEST_EVENT_TYPE, wantsEvent, type DeliveryEvent, type DeliveryMessage } from "./types";
@@ -139,8 +140,7 @@ export async function sendMessages(env: Env, messages: DeliveryMessage[]): Promi
 }
 
 export function newEventId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `evt_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `evt_${hex(crypto.getRandomValues(new Uint8Array(16)))}`;
 }
 
 /** "Send test event": a `webhook.test` delivery to one webhook, outside the change feed. */

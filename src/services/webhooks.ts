@@ -6,6 +6,7 @@ import { enqueueRedelivery, enqueueTestEvent, forgetNoWebhooksHint } from "../ev
 import { encryptSecret, generateWebhookSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
 import { CHANGE_EVENT_TYPES } from "../events/catalogue";
 import { webhookUrlProblem } from "../events/url-rules";
+import { hex } from "../lib/crypto";
 import { deleteWebhook, getChangeEvent, getWebhook, insertWebhookUnderLimit, listWebhooks, replaceSecret } from "../repo/webhooks";
 import { ApiError } from "../scim/errors";
 import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
@@ -71,8 +72,7 @@ export function validateWebhookInput(env: Env, input: CreateWebhookInput): { url
 }
 
 function newWebhookId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return `wh_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `wh_${hex(crypto.getRandomValues(new Uint8Array(12)))}`;
 }
 
 /** Creates a webhook; the returned `secret` exists only in this answer (stored encrypted). */
