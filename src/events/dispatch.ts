@@ -13,7 +13,7 @@ import type { ChangeEventRow, WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
 import { hex } from "../lib/crypto";
 import { markDispatched, pendingEventsAndWebhooks } from "../repo/webhooks";
-import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
+import { tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 import { TEST_EVENT_TYPE, wantsEvent, type DeliveryEvent, type DeliveryMessage } from "./types";
 
 /** Events read per round; a run keeps going while rounds come back full, up to MAX_ROUNDS. */
@@ -112,7 +112,7 @@ function messageEvent(row: ChangeEventRow): DeliveryMessage["event"] {
 
 /** One message per (event, subscribed webhook), events in commit order. */
 export function deliveryMessages(tenant: TenantRef, events: ChangeEventRow[], hooks: WebhookRow[]): DeliveryMessage[] {
-  const ref = { id: tenant.id, slug: tenant.slug, database: tenant.database };
+  const ref = tenantRefOf(tenant);
   return events.flatMap((row) => {
     const targets = hooks.filter((hook) => wantsEvent(hook.events, row.type));
     if (targets.length === 0) return [];
@@ -151,11 +151,11 @@ export async function enqueueTestEvent(env: Env, tenant: TenantRef, webhookId: s
     occurredAt: new Date().toISOString(),
     data: { tenant: tenant.slug, test: true, webhook: { id: webhookId } },
   };
-  await sendMessages(env, [{ tenant: { id: tenant.id, slug: tenant.slug, database: tenant.database }, webhookId, event }]);
+  await sendMessages(env, [{ tenant: tenantRefOf(tenant), webhookId, event }]);
   return event;
 }
 
 /** Sends one change event to one webhook again (the console's "resend"): same id, so receivers dedupe. */
 export async function enqueueRedelivery(env: Env, tenant: TenantRef, webhookId: string, row: ChangeEventRow): Promise<void> {
-  await sendMessages(env, [{ tenant: { id: tenant.id, slug: tenant.slug, database: tenant.database }, webhookId, event: messageEvent(row) }]);
+  await sendMessages(env, [{ tenant: tenantRefOf(tenant), webhookId, event: messageEvent(row) }]);
 }
