@@ -5,7 +5,7 @@ import type { Env } from "../env";
 import { enqueueRedelivery, enqueueTestEvent, forgetNoWebhooksHint } from "../events/dispatch";
 import { encryptSecret, generateWebhookSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
 import { CHANGE_EVENT_TYPES } from "../events/catalogue";
-import { webhookUrlProblem } from "../events/url-rules";
+import { loopbackAllowed, webhookUrlProblem } from "../events/url-rules";
 import { hex } from "../lib/crypto";
 import { deleteWebhook, getChangeEvent, getWebhook, insertWebhookUnderLimit, listWebhooks, replaceSecret } from "../repo/webhooks";
 import { ApiError } from "../scim/errors";
@@ -38,10 +38,6 @@ export function deliveryView(row: WebhookDeliveryRow) {
     error: row.error ?? undefined,
     nextAttemptAt: row.nextAttemptAt ?? undefined,
   };
-}
-
-function loopbackAllowed(env: Env): boolean {
-  return env.WEBHOOK_ALLOW_LOOPBACK === "true";
 }
 
 /** The AES-GCM key for secrets at rest; a 503 that says what to set when it is missing or malformed. */
