@@ -28,17 +28,23 @@ export async function insertWebhookUnderLimit(db: TenantDb, row: WebhookRow, max
   return (result.meta.changes ?? 0) > 0;
 }
 
-export async function deleteWebhook(db: TenantDb, tenantId: string, id: string): Promise<boolean> {
-  const result = await db.delete(webhooks).where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)));
-  return (result.meta.changes ?? 0) > 0;
+/** The deleted webhook, or null when there was none. */
+export async function deleteWebhook(db: TenantDb, tenantId: string, id: string): Promise<WebhookRow | null> {
+  const rows = await db
+    .delete(webhooks)
+    .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)))
+    .returning();
+  return rows[0] ?? null;
 }
 
-export async function replaceSecret(db: TenantDb, tenantId: string, id: string, secretCiphertext: string, at: string): Promise<boolean> {
-  const result = await db
+/** The webhook with its new secret, or null when there is no such webhook. */
+export async function replaceSecret(db: TenantDb, tenantId: string, id: string, secretCiphertext: string, at: string): Promise<WebhookRow | null> {
+  const rows = await db
     .update(webhooks)
     .set({ secretCiphertext, secretRotatedAt: at })
-    .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)));
-  return (result.meta.changes ?? 0) > 0;
+    .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)))
+    .returning();
+  return rows[0] ?? null;
 }
 
 export function webhooksByIds(db: TenantDb, ids: string[]): Promise<WebhookRow[]> {

@@ -85,9 +85,13 @@ export async function createWebhook(env: Env, tenant: TenantRef, input: CreateWe
   return { row, secret };
 }
 
+function noSuchWebhook(tenant: TenantRef, id: string): ApiError {
+  return new ApiError(404, `No webhook '${id}' in tenant '${tenant.slug}'.`);
+}
+
 export async function requireWebhook(env: Env, tenant: TenantRef, id: string): Promise<WebhookRow> {
   const row = await getWebhook(tenantDb(env, tenant), tenant.id, id);
-  if (!row) throw new ApiError(404, `No webhook '${id}' in tenant '${tenant.slug}'.`);
+  if (!row) throw noSuchWebhook(tenant, id);
   return row;
 }
 
@@ -95,22 +99,20 @@ export function tenantWebhooks(env: Env, tenant: TenantRef): Promise<WebhookRow[
   return listWebhooks(tenantDb(env, tenant), tenant.id);
 }
 
+/** One DELETE … RETURNING: the removed webhook (for the answer) without reading it first. */
 export async function removeWebhook(env: Env, tenant: TenantRef, id: string): Promise<WebhookRow> {
-  const row = await requireWebhook(env, tenant, id);
-  await deleteWebhook(tenantDb(env, tenant), tenant.id, id);
+  const row = await deleteWebhook(tenantDb(env, tenant), tenant.id, id);
+  if (!row) throw noSuchWebhook(tenant, id);
   return row;
 }
 
 /** A new secret; the old one stops signing at once (deliveries decrypt the stored secret per attempt). */
 export async function rotateWebhookSecret(env: Env, tenant: TenantRef, id: string): Promise<{ row: WebhookRow; secret: string }> {
   const key = await secretKey(env);
-  const row = await requireWebhook(env, tenant, id);
   const secret = generateWebhookSecret();
-  const at = new Date().toISOString();
-  if (!(await replaceSecret(tenantDb(env, tenant), tenant.id, id, await encryptSecret(key, secret, id), at))) {
-    throw new ApiError(404, `No webhook '${id}' in tenant '${tenant.slug}'.`);
-  }
-  return { row: { ...row, secretRotatedAt: at }, secret };
+  const row = await replaceSecret(tenantDb(env, tenant), tenant.id, id, await encryptSecret(key, secret, id), new Date().toISOString());
+  if (!row) throw noSuchWebhook(tenant, id);
+  return { row, secret };
 }
 
 export async function sendTestEvent(env: Env, tenant: TenantRef, id: string): Promise<{ eventId: string }> {
