@@ -98,20 +98,15 @@ async function dispatchRounds(env: Env, tenant: TenantRef): Promise<number> {
   return total;
 }
 
-export function toDeliveryEvent(row: ChangeEventRow): DeliveryEvent {
-  return { id: row.id, type: row.type, occurredAt: row.occurredAt, data: row.data };
-}
-
 /** The event as a message carries it: inline, unless its data would not fit in a queue message. */
 function messageEvent(row: ChangeEventRow): DeliveryMessage["event"] {
-  const event = toDeliveryEvent(row);
-  if (JSON.stringify(event.data).length <= INLINE_DATA_BYTES) return event;
-  const { data: _read_by_the_consumer, ...reference } = event;
-  return reference;
+  const reference = { id: row.id, type: row.type, occurredAt: row.occurredAt };
+  // Without data, the consumer reads it from the outbox.
+  return JSON.stringify(row.data).length <= INLINE_DATA_BYTES ? { ...reference, data: row.data } : reference;
 }
 
 /** One message per (event, subscribed webhook), events in commit order. */
-export function deliveryMessages(tenant: TenantRef, events: ChangeEventRow[], hooks: WebhookRow[]): DeliveryMessage[] {
+function deliveryMessages(tenant: TenantRef, events: ChangeEventRow[], hooks: WebhookRow[]): DeliveryMessage[] {
   const ref = tenantRefOf(tenant);
   return events.flatMap((row) => {
     const targets = hooks.filter((hook) => wantsEvent(hook.events, row.type));
@@ -122,7 +117,7 @@ export function deliveryMessages(tenant: TenantRef, events: ChangeEventRow[], ho
 }
 
 /** Sends in sendBatch calls under both of its limits (100 messages, 256 KB). */
-export async function sendMessages(env: Env, messages: DeliveryMessage[]): Promise<void> {
+async function sendMessages(env: Env, messages: DeliveryMessage[]): Promise<void> {
   let batch: DeliveryMessage[] = [];
   let bytes = 0;
   const flush = async () => {
@@ -139,7 +134,7 @@ export async function sendMessages(env: Env, messages: DeliveryMessage[]): Promi
   await flush();
 }
 
-export function newEventId(): string {
+function newEventId(): string {
   return `evt_${hex(crypto.getRandomValues(new Uint8Array(16)))}`;
 }
 

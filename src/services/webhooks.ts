@@ -54,7 +54,7 @@ async function secretKey(env: Env): Promise<CryptoKey> {
 }
 
 /** Validates URL (SSRF rules) and event types; throws a 400 that says why. */
-export function validateWebhookInput(env: Env, input: CreateWebhookInput): { url: string; events: string[] | null } {
+function validateWebhookInput(env: Env, input: CreateWebhookInput): { url: string; events: string[] | null } {
   const problem = webhookUrlProblem(input.url, loopbackAllowed(env));
   if (problem) throw new ApiError(400, `url: ${problem}`, { scimType: "invalidValue" });
   if (!input.events) return { url: input.url, events: null };
