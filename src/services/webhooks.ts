@@ -123,8 +123,8 @@ export async function sendTestEvent(env: Env, tenant: TenantRef, id: string): Pr
 
 /** Sends one change event to one webhook again, with its original id (receivers dedupe on it). */
 export async function resendEvent(env: Env, tenant: TenantRef, webhookId: string, eventId: string): Promise<void> {
-  await requireWebhook(env, tenant, webhookId);
-  const row = await getChangeEvent(tenantDb(env, tenant), tenant.id, eventId);
+  // Both reads at once; a missing webhook is still the error reported first.
+  const [, row] = await Promise.all([requireWebhook(env, tenant, webhookId), getChangeEvent(tenantDb(env, tenant), tenant.id, eventId)]);
   if (!row) throw new ApiError(404, `No change event '${eventId}' in tenant '${tenant.slug}' (it may have passed the retention period).`);
   await enqueueRedelivery(env, tenant, webhookId, row);
 }
