@@ -178,7 +178,7 @@ async function attempt(key: CryptoKey, hook: WebhookRow, event: DeliveryEvent, a
       return { ok: false, httpStatus: response.status, error: `HTTP ${response.status}: redirects are not followed; register the final URL.` };
     }
     const text = await leadingText(response, MAX_ERROR);
-    return { ok: false, httpStatus: response.status, error: `HTTP ${response.status}${text ? `: ${text.slice(0, MAX_ERROR)}` : ""}` };
+    return { ok: false, httpStatus: response.status, error: `HTTP ${response.status}${text ? `: ${text}` : ""}` };
   } catch (error) {
     const name = (error as Error)?.name;
     if (name === "TimeoutError" || name === "AbortError") return { ok: false, httpStatus: null, error: `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s.` };
