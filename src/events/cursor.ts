@@ -3,10 +3,12 @@
  * pass it back as `after`), in fact base64url of "c1:<seq>", the outbox's feed order. The prefix
  * versions the format and makes a random string (or a bare seq) fail to decode. Pure.
  */
+import { base64ToBytes, base64url } from "../lib/crypto";
+
 const PREFIX = "c1:";
 
 export function encodeCursor(seq: number): string {
-  return btoa(`${PREFIX}${seq}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(new TextEncoder().encode(`${PREFIX}${seq}`));
 }
 
 /** The seq a cursor stands for, or null when the string is not a cursor this feed handed out. */
@@ -14,7 +16,7 @@ export function decodeCursor(cursor: string): number | null {
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(cursor)) return null;
   let text: string;
   try {
-    text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+    text = new TextDecoder().decode(base64ToBytes(cursor));
   } catch {
     return null;
   }

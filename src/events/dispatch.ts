@@ -11,8 +11,9 @@
  */
 import type { ChangeEventRow, WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
+import { hex } from "../lib/crypto";
 import { markDispatched, pendingEventsAndWebhooks } from "../repo/webhooks";
-import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
+import { tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 import { TEST_EVENT_TYPE, wantsEvent, type DeliveryEvent, type DeliveryMessage } from "./types";
 
 /** Events read per round; a run keeps going while rounds come back full, up to MAX_ROUNDS. */
@@ -97,21 +98,16 @@ async function dispatchRounds(env: Env, tenant: TenantRef): Promise<number> {
   return total;
 }
 
-export function toDeliveryEvent(row: ChangeEventRow): DeliveryEvent {
-  return { id: row.id, type: row.type, occurredAt: row.occurredAt, data: row.data };
-}
-
 /** The event as a message carries it: inline, unless its data would not fit in a queue message. */
 function messageEvent(row: ChangeEventRow): DeliveryMessage["event"] {
-  const event = toDeliveryEvent(row);
-  if (JSON.stringify(event.data).length <= INLINE_DATA_BYTES) return event;
-  const { data: _read_by_the_consumer, ...reference } = event;
-  return reference;
+  const reference = { id: row.id, type: row.type, occurredAt: row.occurredAt };
+  // Without data, the consumer reads it from the outbox.
+  return JSON.stringify(row.data).length <= INLINE_DATA_BYTES ? { ...reference, data: row.data } : reference;
 }
 
 /** One message per (event, subscribed webhook), events in commit order. */
-export function deliveryMessages(tenant: TenantRef, events: ChangeEventRow[], hooks: WebhookRow[]): DeliveryMessage[] {
-  const ref = { id: tenant.id, slug: tenant.slug, database: tenant.database };
+function deliveryMessages(tenant: TenantRef, events: ChangeEventRow[], hooks: WebhookRow[]): DeliveryMessage[] {
+  const ref = tenantRefOf(tenant);
   return events.flatMap((row) => {
     const targets = hooks.filter((hook) => wantsEvent(hook.events, row.type));
     if (targets.length === 0) return [];
@@ -121,7 +117,7 @@ export function deliveryMessages(tenant: TenantRef, events: ChangeEventRow[], ho
 }
 
 /** Sends in sendBatch calls under both of its limits (100 messages, 256 KB). */
-export async function sendMessages(env: Env, messages: DeliveryMessage[]): Promise<void> {
+async function sendMessages(env: Env, messages: DeliveryMessage[]): Promise<void> {
   let batch: DeliveryMessage[] = [];
   let bytes = 0;
   const flush = async () => {
@@ -138,9 +134,8 @@ export async function sendMessages(env: Env, messages: DeliveryMessage[]): Promi
   await flush();
 }
 
-export function newEventId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `evt_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+function newEventId(): string {
+  return `evt_${hex(crypto.getRandomValues(new Uint8Array(16)))}`;
 }
 
 /** "Send test event": a `webhook.test` delivery to one webhook, outside the change feed. */
@@ -151,11 +146,11 @@ export async function enqueueTestEvent(env: Env, tenant: TenantRef, webhookId: s
     occurredAt: new Date().toISOString(),
     data: { tenant: tenant.slug, test: true, webhook: { id: webhookId } },
   };
-  await sendMessages(env, [{ tenant: { id: tenant.id, slug: tenant.slug, database: tenant.database }, webhookId, event }]);
+  await sendMessages(env, [{ tenant: tenantRefOf(tenant), webhookId, event }]);
   return event;
 }
 
 /** Sends one change event to one webhook again (the console's "resend"): same id, so receivers dedupe. */
 export async function enqueueRedelivery(env: Env, tenant: TenantRef, webhookId: string, row: ChangeEventRow): Promise<void> {
-  await sendMessages(env, [{ tenant: { id: tenant.id, slug: tenant.slug, database: tenant.database }, webhookId, event: messageEvent(row) }]);
+  await sendMessages(env, [{ tenant: tenantRefOf(tenant), webhookId, event: messageEvent(row) }]);
 }

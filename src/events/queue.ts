@@ -12,7 +12,7 @@ import { tenantDb } from "../tenancy/tenant-db";
 import { decryptSecret, importSecretKey } from "./secret-box";
 import { deliveryBody, signedHeaders } from "./signing";
 import type { DeliveryEvent, DeliveryMessage } from "./types";
-import { webhookUrlProblem } from "./url-rules";
+import { loopbackAllowed, webhookUrlProblem } from "./url-rules";
 
 export const DEAD_LETTER_QUEUE = "thestorage-scim-events-dlq";
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -82,7 +82,7 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
   } catch (error) {
     keyProblem = `Cannot sign: ${(error as Error).message} Set it (wrangler secret put WEBHOOK_SECRET_KEY).`;
   }
-  const allowLoopback = env.WEBHOOK_ALLOW_LOOPBACK === "true";
+  const allowLoopback = loopbackAllowed(env);
   for (const { db, list, hooks, stored } of await withWebhooks(env, batch.messages)) {
     const rows: NewDelivery[] = [];
     const outcomes = await mapLimited(
@@ -178,7 +178,7 @@ async function attempt(key: CryptoKey, hook: WebhookRow, event: DeliveryEvent, a
       return { ok: false, httpStatus: response.status, error: `HTTP ${response.status}: redirects are not followed; register the final URL.` };
     }
     const text = await leadingText(response, MAX_ERROR);
-    return { ok: false, httpStatus: response.status, error: `HTTP ${response.status}${text ? `: ${text.slice(0, MAX_ERROR)}` : ""}` };
+    return { ok: false, httpStatus: response.status, error: `HTTP ${response.status}${text ? `: ${text}` : ""}` };
   } catch (error) {
     const name = (error as Error)?.name;
     if (name === "TimeoutError" || name === "AbortError") return { ok: false, httpStatus: null, error: `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s.` };

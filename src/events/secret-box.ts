@@ -4,7 +4,7 @@
  * (base64url). The webhook id is the additional authenticated data, so a ciphertext copied onto
  * another webhook row does not decrypt. Pure Web Crypto, no bindings.
  */
-import { base64url } from "../lib/crypto";
+import { base64ToBytes, base64url, bytesToBase64 } from "../lib/crypto";
 
 export const SECRET_PREFIX = "whsec_";
 
@@ -13,18 +13,6 @@ export class SecretKeyError extends Error {
     super(message);
     this.name = "SecretKeyError";
   }
-}
-
-export function base64ToBytes(value: string): Uint8Array {
-  const normal = value.replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(normal + "=".repeat((4 - (normal.length % 4)) % 4));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-}
-
-export function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
 }
 
 export function generateWebhookSecret(): string {

@@ -1,5 +1,6 @@
 /** Standard Webhooks signing (standardwebhooks.com): the headers of one delivery attempt. */
-import { bytesToBase64, secretKeyBytes } from "./secret-box";
+import { bytesToBase64 } from "../lib/crypto";
+import { secretKeyBytes } from "./secret-box";
 import type { DeliveryEvent } from "./types";
 
 /** The request body: `{type, timestamp, data}`. */
@@ -11,7 +12,7 @@ export function deliveryBody(event: DeliveryEvent): string {
 export async function sign(secret: string, id: string, timestamp: number, body: string): Promise<string> {
   const key = await crypto.subtle.importKey("raw", secretKeyBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`));
-  return `v1,${bytesToBase64(new Uint8Array(mac))}`;
+  return `v1,${bytesToBase64(mac)}`;
 }
 
 export async function signedHeaders(secret: string, id: string, body: string, now = new Date()): Promise<Record<string, string>> {

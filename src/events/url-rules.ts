@@ -6,8 +6,14 @@
  * reach private networks, this refuses what can be seen in the URL itself.
  * Returns null when the URL is acceptable, else the reason (for a 400 detail).
  */
+import type { Env } from "../env";
 
 const MAX_URL_LENGTH = 2048;
+
+/** Whether this deployment accepts loopback targets (a local run): read the same way at create time and at delivery. */
+export function loopbackAllowed(env: Pick<Env, "WEBHOOK_ALLOW_LOOPBACK">): boolean {
+  return env.WEBHOOK_ALLOW_LOOPBACK === "true";
+}
 
 const METADATA_HOSTS = new Set(["metadata", "metadata.google.internal", "metadata.goog", "instance-data", "instance-data.ec2.internal", "metadata.azure.com", "metadata.tencentyun.com"]);
 

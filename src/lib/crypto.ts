@@ -4,10 +4,25 @@ const TOKEN_PREFIX = "tsscim_";
 /** Characters of the raw token kept for display: `tsscim_` + 5. Not enough to help an attacker. */
 export const DISPLAY_PREFIX_LENGTH = 12;
 
-export function base64url(bytes: ArrayBuffer | Uint8Array): string {
+export function bytesToBase64(bytes: ArrayBuffer | Uint8Array): string {
   let binary = "";
   for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(binary);
+}
+
+export function base64url(bytes: ArrayBuffer | Uint8Array): string {
+  return bytesToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Bytes of base64 or base64url text, padded or not; throws on anything else. */
+export function base64ToBytes(value: string): Uint8Array {
+  const normal = value.replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(normal + "=".repeat((4 - (normal.length % 4)) % 4));
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}
+
+export function hex(bytes: ArrayBuffer | Uint8Array): string {
+  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The bytes `base64url` encoded (padding optional); throws on text that is not base64url. */
@@ -22,7 +37,7 @@ export function generateScimToken(): string {
 
 export async function sha256Hex(value: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(digest);
 }
 
 /** Constant-time equality of two secrets, compared as SHA-256 digests so lengths always match. */

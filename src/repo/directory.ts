@@ -2,7 +2,7 @@
  * Reads for the ScimDirectory RPC (src/rpc/directory.ts). Every query is scoped by tenant_id and
  * answered from an index: the RPC sits on TheStorage's sign-in path.
  */
-import { and, asc, eq, gt, or } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { groupMembers, groups, users, type GroupRow, type UserRow } from "../db/tenant/schema";
 import type { TenantDb } from "../tenancy/tenant-db";
 
@@ -26,16 +26,8 @@ export async function activeByNorm(db: TenantDb, tenantId: string, userNameNorm:
   return rows[0]?.active ?? null;
 }
 
-/** Users in (createdAt, id) order after a key (exclusive), on users_tenant_created: a stable keyset page. */
-export async function usersAfter(db: TenantDb, tenantId: string, after: { createdAt: string; id: string } | null, limit: number): Promise<UserRow[]> {
-  const position = after ? or(gt(users.createdAt, after.createdAt), and(eq(users.createdAt, after.createdAt), gt(users.id, after.id))) : undefined;
-  return db
-    .select()
-    .from(users)
-    .where(and(eq(users.tenantId, tenantId), position))
-    .orderBy(asc(users.createdAt), asc(users.id))
-    .limit(limit);
-}
+/** listUsers pages with the CSV export's keyset read: (createdAt, id) order on users_tenant_created. */
+export { usersAfter } from "./user-export";
 
 /** The groups a user belongs to, by displayName. */
 export async function groupsOfUser(db: TenantDb, tenantId: string, userId: string): Promise<GroupRow[]> {

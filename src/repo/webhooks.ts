@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { changeEvents, webhookDeliveries, webhooks, type ChangeEventRow, type WebhookDeliveryRow, type WebhookRow } from "../db/tenant/schema";
 import type { TenantDb } from "../tenancy/tenant-db";
-import { chunk, MAX_IN_LIST, runBatch } from "./batch";
+import { chunk, MAX_IN_LIST, readInChunks, runBatch } from "./batch";
 
 export async function listWebhooks(db: TenantDb, tenantId: string): Promise<WebhookRow[]> {
   return db.select().from(webhooks).where(eq(webhooks.tenantId, tenantId)).orderBy(asc(webhooks.createdAt), asc(webhooks.id));
@@ -28,31 +28,32 @@ export async function insertWebhookUnderLimit(db: TenantDb, row: WebhookRow, max
   return (result.meta.changes ?? 0) > 0;
 }
 
-export async function deleteWebhook(db: TenantDb, tenantId: string, id: string): Promise<boolean> {
-  const result = await db.delete(webhooks).where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)));
-  return (result.meta.changes ?? 0) > 0;
+/** The deleted webhook, or null when there was none. */
+export async function deleteWebhook(db: TenantDb, tenantId: string, id: string): Promise<WebhookRow | null> {
+  const rows = await db
+    .delete(webhooks)
+    .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)))
+    .returning();
+  return rows[0] ?? null;
 }
 
-export async function replaceSecret(db: TenantDb, tenantId: string, id: string, secretCiphertext: string, at: string): Promise<boolean> {
-  const result = await db
+/** The webhook with its new secret, or null when there is no such webhook. */
+export async function replaceSecret(db: TenantDb, tenantId: string, id: string, secretCiphertext: string, at: string): Promise<WebhookRow | null> {
+  const rows = await db
     .update(webhooks)
     .set({ secretCiphertext, secretRotatedAt: at })
-    .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)));
-  return (result.meta.changes ?? 0) > 0;
+    .where(and(eq(webhooks.tenantId, tenantId), eq(webhooks.id, id)))
+    .returning();
+  return rows[0] ?? null;
 }
 
-export async function webhooksByIds(db: TenantDb, ids: string[]): Promise<WebhookRow[]> {
-  if (ids.length === 0) return [];
-  const parts = chunk(ids, MAX_IN_LIST).map((part) => db.select().from(webhooks).where(inArray(webhooks.id, part)));
-  const [first, ...rest] = parts;
-  return ((await db.batch([first!, ...rest])) as WebhookRow[][]).flat();
+export function webhooksByIds(db: TenantDb, ids: string[]): Promise<WebhookRow[]> {
+  return readInChunks(db, ids, (part) => db.select().from(webhooks).where(inArray(webhooks.id, part)));
 }
 
 /** Change events by id (any tenant of this database: ids are unique). */
-export async function changeEventsByIds(db: TenantDb, ids: string[]): Promise<ChangeEventRow[]> {
-  if (ids.length === 0) return [];
-  const [first, ...rest] = chunk(ids, MAX_IN_LIST).map((part) => db.select().from(changeEvents).where(inArray(changeEvents.id, part)));
-  return ((await db.batch([first!, ...rest])) as ChangeEventRow[][]).flat();
+export function changeEventsByIds(db: TenantDb, ids: string[]): Promise<ChangeEventRow[]> {
+  return readInChunks(db, ids, (part) => db.select().from(changeEvents).where(inArray(changeEvents.id, part)));
 }
 
 export async function listDeliveries(db: TenantDb, tenantId: string, webhookId: string, limit: number): Promise<WebhookDeliveryRow[]> {

@@ -43,6 +43,10 @@ export const DELETE_ACTION = "tenant.delete";
 const STARTED = "erasing";
 const FINISHED = "erased";
 
+function logErasureFailure(slug: string, error: unknown): void {
+  console.error(JSON.stringify({ level: "error", job: "tenant-erasure", tenant: slug, error: String((error as Error)?.stack ?? error) }));
+}
+
 function describeCounts(counts: RowCounts): string {
   return TENANT_TABLES.map((table) => `${table} ${counts[table] ?? 0}`).join(", ");
 }
@@ -105,7 +109,7 @@ export async function resumeTenantDeletions(env: Env, budget: WorkBudget, batchR
       done = !budget.exhausted && (await eraseTenant(env, tenantRefOf(tenant), budget, batchRows));
     } catch (error) {
       // One tenant that cannot be erased (say, its database binding was removed) must not stop the others or retention.
-      console.error(JSON.stringify({ level: "error", job: "tenant-erasure", tenant: tenant.slug, error: String((error as Error)?.stack ?? error) }));
+      logErasureFailure(tenant.slug, error);
     }
     (done ? finished : pending).push(tenant.slug);
   }
@@ -127,7 +131,7 @@ export async function deleteTenant(
   if (await eraseTenant(env, tenant, WorkBudget.of(IN_REQUEST_ERASE.maxStatements, IN_REQUEST_ERASE.maxMs))) return "erased";
   waitUntil(
     eraseTenant(env, tenant, WorkBudget.of(BACKGROUND_ERASE.maxStatements, BACKGROUND_ERASE.maxMs)).catch((error) => {
-      console.error(JSON.stringify({ level: "error", job: "tenant-erasure", tenant: tenant.slug, error: String((error as Error)?.stack ?? error) }));
+      logErasureFailure(tenant.slug, error);
     }),
   );
   return "erasing";

@@ -35,14 +35,14 @@ export const EXPORT_PAGE_SIZE = 1000;
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 
-export function csvCell(value: unknown): string {
+function csvCell(value: unknown): string {
   if (value === null || value === undefined) return "";
   let text = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
   if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function csvRow(values: unknown[]): string {
+function csvRow(values: unknown[]): string {
   return `${values.map(csvCell).join(",")}\r\n`;
 }
 
@@ -50,7 +50,7 @@ function text(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
 
-export function userCsvValues(row: UserRow): unknown[] {
+function userCsvValues(row: UserRow): unknown[] {
   const name = (row.data.name ?? {}) as Record<string, unknown>;
   const enterprise = (row.data[SCHEMA.enterpriseUser] ?? {}) as Record<string, unknown>;
   return [
@@ -76,7 +76,7 @@ export function userCsvValues(row: UserRow): unknown[] {
  * exported without holding it in memory. The first page is read before the stream is returned, so
  * a failing database answers an error status rather than a truncated 200.
  */
-export async function usersCsvStream(db: TenantDb, tenantId: string, pageSize = EXPORT_PAGE_SIZE): Promise<ReadableStream<Uint8Array>> {
+async function usersCsvStream(db: TenantDb, tenantId: string, pageSize = EXPORT_PAGE_SIZE): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
   let page: UserRow[] | null = await usersAfter(db, tenantId, null, pageSize);
   let header = true;

@@ -5,7 +5,8 @@ import type { Env } from "../env";
 import { enqueueRedelivery, enqueueTestEvent, forgetNoWebhooksHint } from "../events/dispatch";
 import { encryptSecret, generateWebhookSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
 import { CHANGE_EVENT_TYPES } from "../events/catalogue";
-import { webhookUrlProblem } from "../events/url-rules";
+import { loopbackAllowed, webhookUrlProblem } from "../events/url-rules";
+import { hex } from "../lib/crypto";
 import { deleteWebhook, getChangeEvent, getWebhook, insertWebhookUnderLimit, listWebhooks, replaceSecret } from "../repo/webhooks";
 import { ApiError } from "../scim/errors";
 import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
@@ -39,10 +40,6 @@ export function deliveryView(row: WebhookDeliveryRow) {
   };
 }
 
-function loopbackAllowed(env: Env): boolean {
-  return env.WEBHOOK_ALLOW_LOOPBACK === "true";
-}
-
 /** The AES-GCM key for secrets at rest; a 503 that says what to set when it is missing or malformed. */
 async function secretKey(env: Env): Promise<CryptoKey> {
   try {
@@ -57,7 +54,7 @@ async function secretKey(env: Env): Promise<CryptoKey> {
 }
 
 /** Validates URL (SSRF rules) and event types; throws a 400 that says why. */
-export function validateWebhookInput(env: Env, input: CreateWebhookInput): { url: string; events: string[] | null } {
+function validateWebhookInput(env: Env, input: CreateWebhookInput): { url: string; events: string[] | null } {
   const problem = webhookUrlProblem(input.url, loopbackAllowed(env));
   if (problem) throw new ApiError(400, `url: ${problem}`, { scimType: "invalidValue" });
   if (!input.events) return { url: input.url, events: null };
@@ -71,8 +68,7 @@ export function validateWebhookInput(env: Env, input: CreateWebhookInput): { url
 }
 
 function newWebhookId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return `wh_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `wh_${hex(crypto.getRandomValues(new Uint8Array(12)))}`;
 }
 
 /** Creates a webhook; the returned `secret` exists only in this answer (stored encrypted). */
@@ -89,9 +85,13 @@ export async function createWebhook(env: Env, tenant: TenantRef, input: CreateWe
   return { row, secret };
 }
 
+function noSuchWebhook(tenant: TenantRef, id: string): ApiError {
+  return new ApiError(404, `No webhook '${id}' in tenant '${tenant.slug}'.`);
+}
+
 export async function requireWebhook(env: Env, tenant: TenantRef, id: string): Promise<WebhookRow> {
   const row = await getWebhook(tenantDb(env, tenant), tenant.id, id);
-  if (!row) throw new ApiError(404, `No webhook '${id}' in tenant '${tenant.slug}'.`);
+  if (!row) throw noSuchWebhook(tenant, id);
   return row;
 }
 
@@ -99,22 +99,20 @@ export function tenantWebhooks(env: Env, tenant: TenantRef): Promise<WebhookRow[
   return listWebhooks(tenantDb(env, tenant), tenant.id);
 }
 
+/** One DELETE … RETURNING: the removed webhook (for the answer) without reading it first. */
 export async function removeWebhook(env: Env, tenant: TenantRef, id: string): Promise<WebhookRow> {
-  const row = await requireWebhook(env, tenant, id);
-  await deleteWebhook(tenantDb(env, tenant), tenant.id, id);
+  const row = await deleteWebhook(tenantDb(env, tenant), tenant.id, id);
+  if (!row) throw noSuchWebhook(tenant, id);
   return row;
 }
 
 /** A new secret; the old one stops signing at once (deliveries decrypt the stored secret per attempt). */
 export async function rotateWebhookSecret(env: Env, tenant: TenantRef, id: string): Promise<{ row: WebhookRow; secret: string }> {
   const key = await secretKey(env);
-  const row = await requireWebhook(env, tenant, id);
   const secret = generateWebhookSecret();
-  const at = new Date().toISOString();
-  if (!(await replaceSecret(tenantDb(env, tenant), tenant.id, id, await encryptSecret(key, secret, id), at))) {
-    throw new ApiError(404, `No webhook '${id}' in tenant '${tenant.slug}'.`);
-  }
-  return { row: { ...row, secretRotatedAt: at }, secret };
+  const row = await replaceSecret(tenantDb(env, tenant), tenant.id, id, await encryptSecret(key, secret, id), new Date().toISOString());
+  if (!row) throw noSuchWebhook(tenant, id);
+  return { row, secret };
 }
 
 export async function sendTestEvent(env: Env, tenant: TenantRef, id: string): Promise<{ eventId: string }> {
@@ -125,8 +123,8 @@ export async function sendTestEvent(env: Env, tenant: TenantRef, id: string): Pr
 
 /** Sends one change event to one webhook again, with its original id (receivers dedupe on it). */
 export async function resendEvent(env: Env, tenant: TenantRef, webhookId: string, eventId: string): Promise<void> {
-  await requireWebhook(env, tenant, webhookId);
-  const row = await getChangeEvent(tenantDb(env, tenant), tenant.id, eventId);
+  // Both reads at once; a missing webhook is still the error reported first.
+  const [, row] = await Promise.all([requireWebhook(env, tenant, webhookId), getChangeEvent(tenantDb(env, tenant), tenant.id, eventId)]);
   if (!row) throw new ApiError(404, `No change event '${eventId}' in tenant '${tenant.slug}' (it may have passed the retention period).`);
   await enqueueRedelivery(env, tenant, webhookId, row);
 }
