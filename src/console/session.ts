@@ -14,7 +14,7 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import { base64url, fromBase64url, secretsEqual } from "../lib/crypto";
+import { base64url, base64ToBytes, secretsEqual } from "../lib/crypto";
 import type { AdminActor } from "../lib/hono";
 
 export const SESSION_COOKIE = "ts_console";
@@ -89,7 +89,7 @@ function encodeGrant(grant: SessionGrant): string {
 
 function decodeGrant(text: string): SessionGrant | null {
   try {
-    const value = JSON.parse(decoder.decode(fromBase64url(text))) as { s: { t: string; s: string; r?: string } | null; a: AdminActor };
+    const value = JSON.parse(decoder.decode(base64ToBytes(text))) as { s: { t: string; s: string; r?: string } | null; a: AdminActor };
     if (!value || typeof value.a?.type !== "string") return null;
     if (value.s === null) return { scope: { kind: "operator" }, actor: value.a };
     if (typeof value.s?.t !== "string" || typeof value.s?.s !== "string") return null;

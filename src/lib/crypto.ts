@@ -25,11 +25,6 @@ export function hex(bytes: ArrayBuffer | Uint8Array): string {
   return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The bytes `base64url` encoded (padding optional); throws on text that is not base64url. */
-export function fromBase64url(text: string): Uint8Array {
-  return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
-}
-
 /** `tsscim_` + 43 base64url characters (32 random bytes): the prefix lets secret scanners spot a leak. */
 export function generateScimToken(): string {
   return TOKEN_PREFIX + base64url(crypto.getRandomValues(new Uint8Array(32)));

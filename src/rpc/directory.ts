@@ -10,7 +10,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { Env } from "../env";
 import { groupPayload, userPayload, type GroupPayload, type UserPayload } from "../events/payload";
-import { base64url, fromBase64url } from "../lib/crypto";
+import { base64url, base64ToBytes } from "../lib/crypto";
 import { parseInput } from "../lib/validate";
 import { getUser } from "../repo/users";
 import { activeByNorm, groupsOfUser, userByNorm, usersAfter } from "../repo/directory";
@@ -35,7 +35,7 @@ function encodeUserCursor(row: { createdAt: string; id: string }): string {
 
 function decodeUserCursor(cursor: string): { createdAt: string; id: string } {
   try {
-    const [createdAt, id] = JSON.parse(new TextDecoder().decode(fromBase64url(cursor))) as unknown[];
+    const [createdAt, id] = JSON.parse(new TextDecoder().decode(base64ToBytes(cursor))) as unknown[];
     if (typeof createdAt === "string" && typeof id === "string") return { createdAt, id };
   } catch {
     // fall through to the error below
