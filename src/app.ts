@@ -1,6 +1,7 @@
 /**
  * The Worker's HTTP surface. Middleware runs in this order for every request:
- * request id → secure headers → body limit → route (admin token or SCIM token + rate limit) → onError.
+ * request id → secure headers → Server-Timing (SCIM paths) → body limit → route (admin token or
+ * SCIM token + rate limit) → onError.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";

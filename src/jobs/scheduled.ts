@@ -1,11 +1,8 @@
 /** Cron Triggers (wrangler.toml [triggers]): the outbox sweep every minute; retention and token-copy sync hourly. */
-import { inArray } from "drizzle-orm";
-import { tenants } from "../db/control/schema";
 import type { Env } from "../env";
 import { dispatchPending } from "../events/dispatch";
 import { syncTokenCopies } from "../services/token-copies";
 import { RETENTION_CRON, runRetention } from "./retention";
-import { controlDb } from "../repo/control";
 import { tenantsWithStaleEvents } from "../repo/webhooks";
 import { tenantBindings, tenantDb, type TenantRef } from "../tenancy/tenant-db";
 
@@ -33,19 +30,13 @@ export async function sweepOutbox(env: Env, now = new Date()): Promise<number> {
   const before = new Date(now.getTime() - SWEEP_GRACE_MS).toISOString();
   const stale: TenantRef[] = [];
   for (const database of tenantBindings(env)) {
+    // The slug is not needed here: each event's data names its tenant, and the consumer reads id and database.
     for (const id of await tenantsWithStaleEvents(tenantDb(env, { database }), before)) stale.push({ id, slug: "", database });
   }
-  if (stale.length === 0) return 0;
-  // Slugs for the messages; a tenant missing from CONTROL_DB still gets its events dispatched.
-  const known = await controlDb(env.CONTROL_DB)
-    .select({ id: tenants.id, slug: tenants.slug })
-    .from(tenants)
-    .where(inArray(tenants.id, stale.map((t) => t.id).slice(0, 90)));
-  const slugs = new Map(known.map((t) => [t.id, t.slug]));
   let total = 0;
   for (const tenant of stale) {
     try {
-      total += await dispatchPending(env, { ...tenant, slug: slugs.get(tenant.id) ?? "" });
+      total += await dispatchPending(env, tenant);
     } catch (error) {
       console.error(JSON.stringify({ level: "error", msg: "outbox sweep failed for a tenant", tenant: tenant.id, error: String(error) }));
     }
