@@ -422,9 +422,7 @@ consoleRoutes.post("/tenants/:slug/setup-links", async (c) => {
   const minutes = Number(str((await c.req.parseBody()).minutes) || "15");
   const input = createSetupLinkInput.safeParse({ expiresInMinutes: minutes });
   if (!input.success) throw new ApiError(400, "Choose an expiry from 1 to 60 minutes.");
-  const actor = consoleActor(c);
-  const link = await createSetupLink(c.env, tenantRefOf(tenant), input.data, actor, origin(c));
-  await recordAdminAction(c.env, { action: "setup_link.create", actor, tenant: tenantRefOf(tenant), status: 201, detail: `Setup link ${link.id} created, expires ${link.expiresAt}.`, ip: clientIp(c) });
+  const link = await createSetupLink(c.env, tenantRefOf(tenant), input.data, { actor: consoleActor(c), ip: clientIp(c) }, origin(c));
   // The link is rendered in this response only: its secret is not stored.
   return renderProvisioning(c, tenant.slug, { setupLink: { url: link.url, expiresAt: link.expiresAt } }, 201);
 });

@@ -9,7 +9,7 @@ import type { WebhookRow } from "../db/tenant/schema";
 import { dispatchAfterWrite } from "../middleware/dispatch-after-write";
 import { listDeliveries } from "../repo/webhooks";
 import { ApiError } from "../scim/errors";
-import { recordAdminAction } from "../services/audit";
+import { clientIp } from "../services/auth-throttle";
 import { pathTenant } from "../routes/admin/path-tenant";
 import { createWebhook, removeWebhook, requireWebhook, resendEvent, rotateWebhookSecret, sendTestEvent, tenantWebhooks } from "../services/webhooks";
 import type { TenantWithToken } from "../repo/control";
@@ -64,8 +64,7 @@ export function registerWebhookPages(app: Hono<ConsoleEnv>) {
     const form: WebhookForm = { url, events };
     if (!url) return renderList(c, owner, { form: { ...form, error: { field: "url", text: "Enter the https:// URL that receives the events." } } }, 400);
     try {
-      const { row, secret } = await createWebhook(c.env, ref, { url, events: events.length ? events : null });
-      await recordAdminAction(c.env, { action: "webhook.create", actor: consoleActor(c), tenant: ref, status: 201, detail: `Webhook ${row.id} added: ${row.url} (${row.events ? row.events.join(", ") : "all events"})` });
+      const { row, secret } = await createWebhook(c.env, ref, { url, events: events.length ? events : null }, { actor: consoleActor(c), ip: clientIp(c) });
       // The secret is rendered in this response only: never stored in clear, never in a URL.
       return renderList(c, owner, { minted: { secret, hook: row, rotated: false } }, 201);
     } catch (error) {
@@ -104,15 +103,13 @@ export function registerWebhookPages(app: Hono<ConsoleEnv>) {
   app.post("/tenants/:slug/webhooks/:id/rotate", async (c) => {
     const owner = await tenantOf(c);
     const { ref } = owner;
-    const { row, secret } = await rotateWebhookSecret(c.env, ref, c.req.param("id"));
-    await recordAdminAction(c.env, { action: "webhook.rotate_secret", actor: consoleActor(c), tenant: ref, status: 201, detail: `Webhook ${row.id} secret rotated: ${row.url}` });
+    const { secret } = await rotateWebhookSecret(c.env, ref, c.req.param("id"), { actor: consoleActor(c), ip: clientIp(c) });
     return renderHook(c, owner, { minted: { secret } });
   });
 
   app.post("/tenants/:slug/webhooks/:id/remove", async (c) => {
     const { ref } = await tenantOf(c);
-    const row = await removeWebhook(c.env, ref, c.req.param("id"));
-    await recordAdminAction(c.env, { action: "webhook.delete", actor: consoleActor(c), tenant: ref, status: 204, detail: `Webhook ${row.id} removed: ${row.url}` });
+    await removeWebhook(c.env, ref, c.req.param("id"), { actor: consoleActor(c), ip: clientIp(c) });
     return c.redirect(`${webhooksBase(ref.slug)}?done=removed`, 303);
   });
 }

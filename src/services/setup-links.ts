@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Env } from "../env";
+import { recordAdminAction } from "./audit";
 import { base64url, sha256Hex } from "../lib/crypto";
 import type { AdminActor } from "../lib/hono";
 import { controlDb } from "../repo/control";
@@ -51,7 +52,9 @@ export interface CreatedSetupLink {
   expiresAt: string;
 }
 
-export async function createSetupLink(env: Env, tenant: TenantRef, input: CreateSetupLinkInput, actor: AdminActor, origin: string, now = Date.now()): Promise<CreatedSetupLink> {
+/** Creates a link and records the action (who created it, from which IP) in the audit trail and the tenant's log. */
+export async function createSetupLink(env: Env, tenant: TenantRef, input: CreateSetupLinkInput, by: { actor: AdminActor; ip?: string | null }, origin: string, now = Date.now()): Promise<CreatedSetupLink> {
+  const actor = by.actor;
   const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
   const id = crypto.randomUUID();
   const expiresAt = new Date(now + input.expiresInMinutes * 60_000).toISOString();
@@ -65,6 +68,7 @@ export async function createSetupLink(env: Env, tenant: TenantRef, input: Create
     returnUrl: input.returnUrl ?? null,
     createdBy: { ...actor },
   });
+  await recordAdminAction(env, { action: "setup_link.create", actor, tenant, status: 201, detail: `Setup link ${id} created, expires ${expiresAt}.`, ip: by.ip ?? null });
   return { id, url: `${origin}${SETUP_PATH}${secret}`, expiresAt };
 }
 

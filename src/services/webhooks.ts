@@ -7,9 +7,11 @@ import { encryptSecret, generateWebhookSecret, importSecretKey, SecretKeyError }
 import { CHANGE_EVENT_TYPES } from "../events/catalogue";
 import { loopbackAllowed, webhookUrlProblem } from "../events/url-rules";
 import { hex } from "../lib/crypto";
+import type { AdminActor } from "../lib/hono";
 import { deleteWebhook, getChangeEvent, getWebhook, insertWebhookUnderLimit, listWebhooks, replaceSecret } from "../repo/webhooks";
 import { ApiError } from "../scim/errors";
 import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
+import { recordAdminAction } from "./audit";
 
 export const MAX_WEBHOOKS_PER_TENANT = 10;
 
@@ -72,7 +74,17 @@ function newWebhookId(): string {
 }
 
 /** Creates a webhook; the returned `secret` exists only in this answer (stored encrypted). */
-export async function createWebhook(env: Env, tenant: TenantRef, input: CreateWebhookInput): Promise<{ row: WebhookRow; secret: string }> {
+/** Who asked for an admin action, recorded with it in the audit trail and the tenant's log. */
+export interface AdminCaller {
+  actor: AdminActor;
+  ip?: string | null;
+}
+
+function audited(env: Env, by: AdminCaller, tenant: TenantRef, action: string, status: number, detail: string): Promise<void> {
+  return recordAdminAction(env, { action, actor: by.actor, tenant, status, detail, ip: by.ip ?? null });
+}
+
+export async function createWebhook(env: Env, tenant: TenantRef, input: CreateWebhookInput, by: AdminCaller): Promise<{ row: WebhookRow; secret: string }> {
   const { url, events } = validateWebhookInput(env, input);
   const key = await secretKey(env);
   const id = newWebhookId();
@@ -82,6 +94,7 @@ export async function createWebhook(env: Env, tenant: TenantRef, input: CreateWe
     throw new ApiError(409, `Tenant '${tenant.slug}' already has ${MAX_WEBHOOKS_PER_TENANT} webhooks, the most allowed. Remove one first.`);
   }
   forgetNoWebhooksHint(tenant.id); // this isolate's next writes dispatch to it at once
+  await audited(env, by, tenant, "webhook.create", 201, `Webhook ${row.id} added: ${row.url} (${row.events ? row.events.join(", ") : "all events"})`);
   return { row, secret };
 }
 
@@ -100,18 +113,20 @@ export function tenantWebhooks(env: Env, tenant: TenantRef): Promise<WebhookRow[
 }
 
 /** One DELETE … RETURNING: the removed webhook (for the answer) without reading it first. */
-export async function removeWebhook(env: Env, tenant: TenantRef, id: string): Promise<WebhookRow> {
+export async function removeWebhook(env: Env, tenant: TenantRef, id: string, by: AdminCaller): Promise<WebhookRow> {
   const row = await deleteWebhook(tenantDb(env, tenant), tenant.id, id);
   if (!row) throw noSuchWebhook(tenant, id);
+  await audited(env, by, tenant, "webhook.delete", 204, `Webhook ${row.id} removed: ${row.url}`);
   return row;
 }
 
 /** A new secret; the old one stops signing at once (deliveries decrypt the stored secret per attempt). */
-export async function rotateWebhookSecret(env: Env, tenant: TenantRef, id: string): Promise<{ row: WebhookRow; secret: string }> {
+export async function rotateWebhookSecret(env: Env, tenant: TenantRef, id: string, by: AdminCaller): Promise<{ row: WebhookRow; secret: string }> {
   const key = await secretKey(env);
   const secret = generateWebhookSecret();
   const row = await replaceSecret(tenantDb(env, tenant), tenant.id, id, await encryptSecret(key, secret, id), new Date().toISOString());
   if (!row) throw noSuchWebhook(tenant, id);
+  await audited(env, by, tenant, "webhook.rotate_secret", 201, `Webhook ${row.id} secret rotated: ${row.url}`);
   return { row, secret };
 }
 

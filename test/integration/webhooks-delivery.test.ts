@@ -132,8 +132,8 @@ describe("delivery", () => {
     const fresh = await quietTenant();
     const url = receivers.add();
     const freshUrl = receivers.add();
-    await createWebhook(env, t.ref, { url }); // not over HTTP: no request whose after-write dispatch could send it
-    await createWebhook(env, fresh.ref, { url: freshUrl });
+    await createWebhook(env, t.ref, { url }, { actor: { type: "admin-token" } }); // not over HTTP: no request whose after-write dispatch could send it
+    await createWebhook(env, fresh.ref, { url: freshUrl }, { actor: { type: "admin-token" } });
     const id = await insertChange(t.ref, "group.created", { version: 1, group: { id: "g-1", displayName: "Engineering", externalId: null } }, { occurredAt: new Date(Date.now() - 60_000).toISOString() });
     // Committed a moment ago: its own request is presumably still dispatching it; the sweep leaves it.
     const recent = await insertChange(fresh.ref, "user.created", user("u-fresh"));

@@ -2,7 +2,6 @@
 import { publicOrigin } from "../../lib/hono";
 import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
-import { recordAdminAction } from "../../services/audit";
 import { clientIp } from "../../services/auth-throttle";
 import { createSetupLink, createSetupLinkInput, DEFAULT_MINUTES, MAX_MINUTES, MAX_RETURN_URL } from "../../services/setup-links";
 import { pathTenantRef } from "./path-tenant";
@@ -37,16 +36,7 @@ adminRoute(
   async (c) => {
     const tenant = await pathTenantRef(c);
     const input = parseInput(createSetupLinkInput, await readJsonObject(c, { allowEmpty: true }));
-    const actor = c.get("adminActor");
-    const link = await createSetupLink(c.env, tenant, input, actor, publicOrigin(c.env, c.req.url));
-    await recordAdminAction(c.env, {
-      action: "setup_link.create",
-      actor,
-      tenant,
-      status: 201,
-      detail: `Setup link ${link.id} created, expires ${link.expiresAt}.`,
-      ip: clientIp(c),
-    });
+    const link = await createSetupLink(c.env, tenant, input, { actor: c.get("adminActor"), ip: clientIp(c) }, publicOrigin(c.env, c.req.url));
     return c.json({ url: link.url, expiresAt: link.expiresAt }, 201, { "Cache-Control": "no-store" });
   },
 );

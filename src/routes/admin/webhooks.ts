@@ -6,7 +6,7 @@
 import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { listDeliveries } from "../../repo/webhooks";
-import { recordAdminAction } from "../../services/audit";
+import { clientIp } from "../../services/auth-throttle";
 import { pathTenantRef } from "./path-tenant";
 import {
   createWebhook,
@@ -97,8 +97,7 @@ adminRoute(
   async (c) => {
     const tenant = await pathTenantRef(c);
     const input = parseInput(createWebhookInput, await readJsonObject(c));
-    const { row, secret } = await createWebhook(c.env, tenant, input);
-    await recordAdminAction(c.env, { action: "webhook.create", actor: c.get("adminActor"), tenant, status: 201, detail: `Webhook ${row.id} added: ${row.url} (${row.events ? row.events.join(", ") : "all events"})` });
+    const { row, secret } = await createWebhook(c.env, tenant, input, { actor: c.get("adminActor"), ip: clientIp(c) });
     return c.json({ id: row.id, url: row.url, events: row.events, secret, createdAt: row.createdAt }, 201, NO_STORE);
   },
 );
@@ -131,8 +130,7 @@ adminRoute(
   }),
   async (c) => {
     const tenant = await pathTenantRef(c);
-    const row = await removeWebhook(c.env, tenant, c.req.param("id")!);
-    await recordAdminAction(c.env, { action: "webhook.delete", actor: c.get("adminActor"), tenant, status: 204, detail: `Webhook ${row.id} removed: ${row.url}` });
+    await removeWebhook(c.env, tenant, c.req.param("id")!, { actor: c.get("adminActor"), ip: clientIp(c) });
     return c.body(null, 204);
   },
 );
@@ -149,8 +147,7 @@ adminRoute(
   }),
   async (c) => {
     const tenant = await pathTenantRef(c);
-    const { row, secret } = await rotateWebhookSecret(c.env, tenant, c.req.param("id")!);
-    await recordAdminAction(c.env, { action: "webhook.rotate_secret", actor: c.get("adminActor"), tenant, status: 201, detail: `Webhook ${row.id} secret rotated: ${row.url}` });
+    const { secret } = await rotateWebhookSecret(c.env, tenant, c.req.param("id")!, { actor: c.get("adminActor"), ip: clientIp(c) });
     return c.json({ secret }, 201, NO_STORE);
   },
 );
