@@ -1,3 +1,4 @@
+import type { AuthThrottle } from "./durable/auth-throttle";
 import type { ScimWriter } from "./durable/scim-writer";
 
 /** The Worker's bindings (wrangler.toml). Tenant databases are reached by name in src/tenancy only. */
@@ -7,6 +8,8 @@ export interface Env {
   TENANT_DEMO: D1Database;
   SCIM_WRITER: DurableObjectNamespace<ScimWriter>;
   SCIM_RATE_LIMIT: RateLimit;
+  /** The admin authentication throttle: one object per client IP. */
+  AUTH_THROTTLE: DurableObjectNamespace<AuthThrottle>;
   /** Secret. Unset → every admin route answers 503. */
   ADMIN_TOKEN?: string;
   PUBLIC_BASE_URL?: string;

@@ -1,9 +1,10 @@
-/** Worker entry: HTTP (the app), the delivery queues' consumer, the crons, the Durable Object class, and the RPC entrypoint for TheStorage's Workers. */
+/** Worker entry: HTTP (the app), the delivery queues' consumer, the crons, the Durable Object classes, and the RPC entrypoint for TheStorage's Workers. */
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { handleQueue } from "./events/queue";
 import { handleScheduled } from "./jobs/scheduled";
 
+export { AuthThrottle } from "./durable/auth-throttle";
 export { ScimWriter } from "./durable/scim-writer";
 export { ScimDirectory } from "./rpc/directory";
 

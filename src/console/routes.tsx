@@ -141,7 +141,16 @@ consoleRoutes.get("/assets/console.js", (c) => c.body(CONSOLE_JS, 200, { "Conten
 /** 429 while this client IP is throttled (design.md §4c), else null. */
 async function throttled(c: C): Promise<Response | null> {
   const seconds = await throttledFor(c.env, clientIp(c));
-  if (seconds === null) return null;
+  return seconds === null ? null : throttlePage(c, seconds);
+}
+
+/** Counts a failed attempt; a 429 page when the IP's budget was already spent (nothing counted), else null. */
+async function failedAttempt(c: C): Promise<Response | null> {
+  const seconds = await recordAuthFailure(c.env, clientIp(c));
+  return seconds === null ? null : throttlePage(c, seconds);
+}
+
+function throttlePage(c: C, seconds: number): Response | Promise<Response> {
   return c.html(<ErrorPage ctx={{}} status={429} title="Too many attempts" detail={throttleMessage(seconds)} back={{ href: "", label: "" }} />, 429, {
     "Retry-After": String(seconds),
   });
@@ -157,18 +166,19 @@ async function signInWithAccess(c: C, secret: string): Promise<AccessSignIn> {
   const access = accessConfig(c.env);
   const assertion = access ? c.req.header(ACCESS_HEADER)?.trim() : undefined;
   if (!access || !assertion) return { kind: "none" };
-  const limited = await throttled(c);
-  if (limited) return { kind: "refused", response: limited };
   const ip = clientIp(c);
   const verified = await verifyAccessAssertion(assertion, access);
   if (!verified.ok && verified.unavailable) {
     return { kind: "refused", response: await c.html(<SignInPage error={`Cannot check your Cloudflare Access sign-in now: ${verified.reason}. Retry shortly, or use the admin token.`} />, 503) };
   }
   if (!verified.ok) {
-    await recordAuthFailure(c.env, ip);
+    const limited = await failedAttempt(c);
+    if (limited) return { kind: "refused", response: await limited };
     await recordAdminAction(c.env, { action: "console.sign_in", actor: { type: "access" }, outcome: "failure", status: 401, detail: `Cloudflare Access assertion refused: ${verified.reason}.`, ip });
     return { kind: "refused", response: await c.html(<SignInPage error={`Cloudflare Access did not vouch for this request: ${verified.reason}. Reload the page to sign in through Access again, or use the admin token.`} />, 401) };
   }
+  const limited = await throttled(c);
+  if (limited) return { kind: "refused", response: await limited };
   const actor = { type: "access" as const, email: verified.email };
   const session = await startSession(c, secret, { scope: { kind: "operator" }, actor });
   await recordAdminAction(c.env, { action: "console.sign_in", actor, status: 303, detail: `Signed in through Cloudflare Access as ${verified.email}.`, ip });
@@ -189,16 +199,17 @@ consoleRoutes.get("/sign-in", async (c) => {
 consoleRoutes.post("/sign-in", originCheck, async (c) => {
   const secret = adminSecret(c);
   if (!secret) return c.html(<SignInPage disabled />, 503);
-  const limited = await throttled(c);
-  if (limited) return limited;
   const ip = clientIp(c);
   const body = await c.req.parseBody();
   const presented = str(body.token).trim();
   if (!presented || !(await secretsEqual(presented, secret))) {
-    await recordAuthFailure(c.env, ip);
+    const limited = await failedAttempt(c);
+    if (limited) return limited;
     await recordAdminAction(c.env, { action: "console.sign_in", actor: { type: "console" }, outcome: "failure", status: 401, detail: "Wrong admin token.", ip });
     return c.html(<SignInPage error="That is not the admin token. Check ADMIN_TOKEN (locally in .dev.vars) and try again." />, 401);
   }
+  const limited = await throttled(c);
+  if (limited) return limited;
   await startSession(c, secret);
   await recordAdminAction(c.env, { action: "console.sign_in", actor: { type: "console" }, status: 303, detail: "Signed in with the admin token.", ip });
   return c.redirect("/admin/tenants", 303);
@@ -211,9 +222,11 @@ consoleRoutes.get("/setup/:secret", async (c) => {
   const limited = await throttled(c);
   if (limited) return limited;
   const ip = clientIp(c);
+  // Checked before the redemption, which uses the link up; a failure is then counted after it.
   const redemption = await redeemSetupLink(c.env, c.req.param("secret"));
   if (!redemption.ok) {
-    await recordAuthFailure(c.env, ip);
+    const over = await failedAttempt(c);
+    if (over) return over;
     if (redemption.linkId) {
       await recordAdminAction(c.env, {
         action: "setup_link.use",

@@ -18,8 +18,6 @@
  * - the operator audit trail (`audit_events`): AUDIT_RETENTION_DAYS (400), or the event retention
  *   if that is longer. Admin actions are few, and an annual audit (SOC 2 type II, ISO 27001) looks
  *   back a full year: the trail must outlive the tenant logs it summarises.
- * - failed admin authentications (`auth_failures`): one day. The throttle reads ten minutes back;
- *   a day leaves room to look into an attack, and the table cannot grow without bound.
  */
 import type { Env } from "../env";
 import { WorkBudget } from "../lib/budget";
@@ -31,7 +29,6 @@ import { tenantBindings, tenantDb } from "../tenancy/tenant-db";
 export const RETENTION_CRON = "23 * * * *";
 export const DEFAULT_RETENTION_DAYS = 90;
 export const AUDIT_RETENTION_DAYS = 400;
-export const AUTH_FAILURE_RETENTION_HOURS = 24;
 
 const DAY_MS = 86_400_000;
 
@@ -79,7 +76,6 @@ export async function runRetention(env: Env, options: RetentionOptions = {}): Pr
     change_events: eventCutoff,
     webhook_deliveries: eventCutoff,
     audit_events: new Date(now - Math.max(AUDIT_RETENTION_DAYS, retentionDays(env)) * DAY_MS).toISOString(),
-    auth_failures: new Date(now - AUTH_FAILURE_RETENTION_HOURS * 3_600_000).toISOString(),
   };
   const targets: Array<{ name: string; db: { $client: D1Database }; spec: RetainedTable }> = [
     ...tenantBindings(env).flatMap((binding) => RETAINED_TENANT_TABLES.map((spec) => ({ name: binding, db: tenantDb(env, { database: binding }), spec }))),

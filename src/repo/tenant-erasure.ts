@@ -109,7 +109,6 @@ export const RETAINED_TENANT_TABLES = [
 
 export const RETAINED_CONTROL_TABLES = [
   { table: "audit_events", key: "id", at: "at" },
-  { table: "auth_failures", key: "id", at: "at" },
 ] as const;
 
 export type RetainedTable = (typeof RETAINED_TENANT_TABLES)[number] | (typeof RETAINED_CONTROL_TABLES)[number];

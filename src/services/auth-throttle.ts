@@ -2,12 +2,14 @@
  * The admin authentication throttle (design.md §4c): after THROTTLE_LIMIT failures from one client IP
  * within THROTTLE_WINDOW_MS, every attempt from that IP (right credentials included) is refused with
  * 429 until the oldest failure leaves the window. Covers the /admin/v1 bearer and Access assertion,
- * console sign-in and setup-link redemption. Only failures write; each attempt reads one count.
+ * console sign-in and setup-link redemption. The count lives in a Durable Object per IP
+ * (src/durable/auth-throttle.ts), which counts atomically: a concurrent burst of wrong credentials
+ * gets at most THROTTLE_LIMIT 401s. Each attempt costs one call to it: right credentials ask whether
+ * the IP is throttled (`throttledFor`), wrong ones are counted in the same call that says whether
+ * they still could be (`recordAuthFailure`).
  */
 import type { Context } from "hono";
 import type { Env } from "../env";
-import { insertAuthFailure, recentFailures } from "../repo/auth-failures";
-import { controlDb } from "../repo/control";
 
 export const THROTTLE_LIMIT = 10;
 export const THROTTLE_WINDOW_MS = 10 * 60 * 1000;
@@ -18,21 +20,28 @@ export function clientIp(c: Context): string {
   return c.req.header("CF-Connecting-IP")?.trim().slice(0, 64) || UNKNOWN_IP;
 }
 
-/** Seconds until the oldest failure leaves the window (at least 1), or null when not throttled. Pure. */
-export function retryAfterSeconds(failures: { count: number; oldest: string | null }, now: number): number | null {
-  if (failures.count < THROTTLE_LIMIT || !failures.oldest) return null;
-  const leavesAt = Date.parse(failures.oldest) + THROTTLE_WINDOW_MS;
+/** Seconds until the oldest of `failures` (epoch ms, oldest first) leaves the window (at least 1), or null when not throttled. Pure. */
+export function retryAfterSeconds(failures: readonly number[], now: number): number | null {
+  if (failures.length < THROTTLE_LIMIT) return null;
+  const leavesAt = failures[0]! + THROTTLE_WINDOW_MS;
   return Math.max(1, Math.ceil((leavesAt - now) / 1000));
+}
+
+function counter(env: Env, ip: string) {
+  return env.AUTH_THROTTLE.get(env.AUTH_THROTTLE.idFromName(ip));
 }
 
 /** Null when `ip` may try to authenticate, else the Retry-After seconds. */
 export async function throttledFor(env: Env, ip: string, now = Date.now()): Promise<number | null> {
-  const failures = await recentFailures(controlDb(env.CONTROL_DB), ip, new Date(now - THROTTLE_WINDOW_MS).toISOString());
-  return retryAfterSeconds(failures, now);
+  return counter(env, ip).check(now);
 }
 
-export async function recordAuthFailure(env: Env, ip: string, now = Date.now()): Promise<void> {
-  await insertAuthFailure(controlDb(env.CONTROL_DB), ip, new Date(now).toISOString());
+/**
+ * Counts a failed attempt from `ip`. Null: counted, answer 401. A number: the IP was already over
+ * budget (nothing counted): answer 429 with that Retry-After instead.
+ */
+export async function recordAuthFailure(env: Env, ip: string, now = Date.now()): Promise<number | null> {
+  return counter(env, ip).fail(now);
 }
 
 export function throttleMessage(seconds: number): string {

@@ -45,10 +45,6 @@ async function insertAudit(at: string, detail: string) {
   await env.CONTROL_DB.prepare(`INSERT INTO audit_events (at, action, actor, outcome, detail) VALUES (?1, 'tenant.create', '{"type":"admin-token"}', 'success', ?2)`).bind(at, detail).run();
 }
 
-async function insertAuthFailure(at: string) {
-  await env.CONTROL_DB.prepare(`INSERT INTO auth_failures (ip, at) VALUES ('203.0.113.9', ?1)`).bind(at).run();
-}
-
 describe("retention", () => {
   it("deletes only rows past the horizon, in bounded batches: a run with a small budget leaves old rows for the next", async () => {
     const tenantId = `ret-${crypto.randomUUID()}`;
@@ -63,8 +59,6 @@ describe("retention", () => {
     await insertDelivery(env.TENANT_DEMO, tenantId, ago(5 * DAY));
     await insertAudit(ago(401 * DAY), "ancient");
     await insertAudit(ago(120 * DAY), "last quarter");
-    await insertAuthFailure(ago(25 * 3_600_000));
-    await insertAuthFailure(ago(3_600_000));
 
     const oldEvents = (db: D1Database) => countWhere(db, "events WHERE tenant_id = ?1 AND detail = 'old'", tenantId);
     const newEvents = (db: D1Database) => countWhere(db, "events WHERE tenant_id = ?1 AND detail = 'new'", tenantId);
@@ -85,10 +79,9 @@ describe("retention", () => {
     // Change events past the horizon go whether or not they were dispatched; recent ones stay.
     expect(await countWhere(env.TENANT_DEFAULT, "change_events WHERE tenant_id = ?1", tenantId)).toBe(1);
     expect(await countWhere(env.TENANT_DEMO, "webhook_deliveries WHERE tenant_id = ?1", tenantId)).toBe(1);
-    // The audit trail is kept longer (400 days); failed sign-ins for a day.
+    // The audit trail is kept longer (400 days).
     expect(await countWhere(env.CONTROL_DB, "audit_events WHERE detail = 'ancient'")).toBe(0);
     expect(await countWhere(env.CONTROL_DB, "audit_events WHERE detail = 'last quarter'")).toBe(1);
-    expect(await countWhere(env.CONTROL_DB, "auth_failures")).toBe(1);
 
     const third = await runRetention(env);
     expect(third).toMatchObject({ complete: true, deleted: {} });

@@ -18,10 +18,10 @@ function expectRetryAfter(headers: Headers, max = 600): number {
   return seconds;
 }
 
+/** Failures from `ip` that happened `ages` ms ago, counted by the IP's throttle object itself. */
 async function insertFailures(ip: string, ages: number[]) {
-  for (const ageMs of ages) {
-    await env.CONTROL_DB.prepare("INSERT INTO auth_failures (ip, at) VALUES (?, ?)").bind(ip, new Date(Date.now() - ageMs).toISOString()).run();
-  }
+  const counter = env.AUTH_THROTTLE.get(env.AUTH_THROTTLE.idFromName(ip));
+  for (const ageMs of ages) await counter.fail(Date.now() - ageMs);
 }
 
 describe("admin API bearer", () => {
@@ -38,6 +38,17 @@ describe("admin API bearer", () => {
     const other = randomIp();
     expect((await bearer("wrong", other)).status).toBe(401);
     expect((await bearer(ADMIN_TOKEN, other)).status).toBe(200);
+  });
+
+  it("counts a concurrent burst atomically: of 200 wrong tokens at once, at most 10 get 401, the rest 429 with an integer Retry-After", async () => {
+    const ip = randomIp();
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => bearer(`wrong-${i}`, ip)));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401).length).toBe(10);
+    expect(statuses.filter((s) => s === 429).length).toBe(190);
+    for (const a of answers.filter((a) => a.status === 429)) expectRetryAfter(a.headers);
+    expect((await bearer(ADMIN_TOKEN, ip)).status).toBe(429);
+    expect((await bearer(ADMIN_TOKEN, randomIp())).status).toBe(200);
   });
 
   it("counts only the last 10 minutes, and Retry-After is when the oldest failure leaves the window", async () => {
@@ -87,6 +98,17 @@ describe("console sign-in and setup links", () => {
     expect((await send("POST", "/admin/sign-in", { ip: other, form: { token: ADMIN_TOKEN } })).status).toBe(303);
     const ok = await env.CONTROL_DB.prepare("SELECT outcome FROM audit_events WHERE action = 'console.sign_in' AND ip = ?").bind(other).first<{ outcome: string }>();
     expect(ok!.outcome).toBe("success");
+  });
+
+  it("shares one atomic budget between concurrent console sign-ins and admin API bearers", async () => {
+    const ip = randomIp();
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? bearer(`wrong-${i}`, ip) : send("POST", "/admin/sign-in", { ip, form: { token: `wrong-${i}` } }))),
+    );
+    expect(answers.filter((a) => a.status === 401).length).toBe(10);
+    expect(answers.filter((a) => a.status === 429).length).toBe(50);
+    const { results } = await env.CONTROL_DB.prepare("SELECT count(*) AS n FROM audit_events WHERE action = 'console.sign_in' AND ip = ?").bind(ip).all<{ n: number }>();
+    expect(results[0]!.n).toBeLessThanOrEqual(10);
   });
 
   it("counts unknown setup links as failures and then refuses a valid link from that IP without using it up", async () => {

@@ -73,18 +73,7 @@ export const auditEvents = sqliteTable(
   (t) => [index("audit_events_tenant").on(t.tenantId, t.id), index("audit_events_at").on(t.at)],
 );
 
-/** Failed admin authentications per client IP, for the throttle (10 in 10 minutes → 429). */
-export const authFailures = sqliteTable(
-  "auth_failures",
-  {
-    id: integer("id").primaryKey({ autoIncrement: true }),
-    ip: text("ip").notNull(),
-    at: text("at").notNull(),
-  },
-  (t) => [index("auth_failures_ip_at").on(t.ip, t.at), index("auth_failures_at").on(t.at)],
-);
-
-export const controlSchema = { tenants, scimTokens, setupLinks, auditEvents, authFailures };
+export const controlSchema = { tenants, scimTokens, setupLinks, auditEvents };
 export type TenantRow = typeof tenants.$inferSelect;
 export type ScimTokenRow = typeof scimTokens.$inferSelect;
 export type SetupLinkRow = typeof setupLinks.$inferSelect;
