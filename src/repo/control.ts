@@ -73,9 +73,13 @@ export async function rotateToken(db: ControlDb, previous: ScimTokenRow, next: O
       .update(scimTokens)
       .set({ revokedAt: next.createdAt })
       .where(and(eq(scimTokens.id, previous.id), isNull(scimTokens.revokedAt))),
+    // "Revoked at this instant" alone is not proof this batch revoked it: a concurrent regenerate of
+    // the same token in the same millisecond would match too, and its insert hit the one-live-token
+    // index (a 500). So the insert also requires that no token of the tenant is live.
     sql`INSERT INTO scim_tokens (id, tenant_id, digest, prefix, provider, created_at)
       SELECT ${next.id}, tenant_id, ${next.digest}, ${next.prefix}, provider, ${next.createdAt}
-      FROM scim_tokens WHERE id = ${previous.id} AND revoked_at = ${next.createdAt}`,
+      FROM scim_tokens WHERE id = ${previous.id} AND revoked_at = ${next.createdAt}
+        AND NOT EXISTS (SELECT 1 FROM scim_tokens WHERE tenant_id = ${previous.tenantId} AND revoked_at IS NULL)`,
   ]);
   return revoked.meta.changes === 1;
 }

@@ -14,9 +14,15 @@ import { tenantDb } from "../tenancy/tenant-db";
 
 type TenantLocation = Pick<TenantRow, "id" | "database">;
 
-/** After `token` is live in CONTROL_DB: its copy in the tenant database. */
-export async function copyLiveToken(env: Env, tenant: TenantLocation, token: ScimTokenRow): Promise<void> {
-  await insertTokenCopy(tenantDb(env, tenant), {
+/**
+ * After `token` is live in CONTROL_DB: its copy in the tenant database. A regenerate or switch-off
+ * racing this one may revoke the token (and delete its copies) between the two writes, so the copy
+ * is checked against CONTROL_DB once written and deleted if its token is no longer live: a copy never
+ * outlives its token. Returns whether the token was still live.
+ */
+export async function copyLiveToken(env: Env, tenant: TenantLocation & Pick<TenantRow, "slug">, token: ScimTokenRow): Promise<boolean> {
+  const db = tenantDb(env, tenant);
+  await insertTokenCopy(db, {
     digest: token.digest,
     tenantId: tenant.id,
     tokenId: token.id,
@@ -24,6 +30,10 @@ export async function copyLiveToken(env: Env, tenant: TenantLocation, token: Sci
     provider: token.provider,
     createdAt: token.createdAt,
   });
+  const now = await getTenant(controlDb(env.CONTROL_DB), tenant.slug);
+  if (now?.token?.digest === token.digest && !now.deletingAt) return true;
+  await deleteTokenCopy(db, tenant.id, token.digest);
+  return false;
 }
 
 /** Before revoking in CONTROL_DB: the copy of `digest`, or every copy of the tenant. */
@@ -36,9 +46,8 @@ export async function dropTokenCopies(env: Env, tenant: TenantLocation, digest?:
 /**
  * Makes every tenant's copies match CONTROL_DB: copies of tokens no longer live are deleted, a live
  * token without a copy (one minted before copies existed, or whose copy write failed) gets one.
- * Idempotent; run hourly by the scheduled handler (src/index.ts). A token revoked while this runs could have its copy
- * written back after the revoke deleted it, so each copy written is checked against CONTROL_DB
- * again afterwards and deleted if its token is no longer live.
+ * Idempotent; run hourly by the scheduled handler (src/index.ts). A token revoked while this runs
+ * loses the copy written here again (copyLiveToken checks after writing).
  */
 export async function syncTokenCopies(env: Env): Promise<{ copied: number; dropped: number }> {
   const control = controlDb(env.CONTROL_DB);
@@ -59,10 +68,7 @@ export async function syncTokenCopies(env: Env): Promise<{ copied: number; dropp
       dropped += stale.length;
     }
     if (!live || copies.includes(live.digest)) continue;
-    await copyLiveToken(env, tenant, live);
-    const now = await getTenant(control, tenant.slug);
-    if (now?.token?.digest === live.digest && !now.deletingAt) copied += 1;
-    else await deleteTokenCopy(db, tenant.id, live.digest);
+    if (await copyLiveToken(env, tenant, live)) copied += 1;
   }
   return { copied, dropped };
 }

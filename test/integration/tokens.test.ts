@@ -1,6 +1,7 @@
 // SCIM bearer tokens (design.md §3): storage, rotation, revocation, and the shape of every 401.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { controlDb, getTenant, rotateToken } from "../../src/repo/control";
 import { admin, request, scimTenant } from "../support/harness";
 
 function expectScim401(response: { status: number; headers: Headers; body: any }) {
@@ -56,6 +57,42 @@ describe("SCIM tokens", () => {
     const live = await env.CONTROL_DB.prepare("SELECT count(*) AS n FROM scim_tokens t JOIN tenants x ON x.id = t.tenant_id WHERE x.slug = ? AND revoked_at IS NULL")
       .bind(tenant.slug)
       .first<{ n: number }>();
+    expect(live!.n).toBe(1);
+  });
+
+  it("40 concurrent regenerates, three times: never a 5xx, one live token at the end, and only it authenticates", async () => {
+    const tenant = await scimTenant();
+    const answers = [];
+    // The race needs two requests in the same millisecond; three bursts make one near certain.
+    for (let round = 0; round < 3; round++) answers.push(...(await Promise.all(Array.from({ length: 40 }, () => admin("POST", `/tenants/${tenant.slug}/scim/token`)))));
+    for (const a of answers) expect([201, 409], a.text).toContain(a.status);
+    for (const a of answers.filter((a) => a.status === 409)) expect(a.headers.get("Content-Type")).toBe("application/problem+json");
+    const minted = answers.filter((a) => a.status === 201).map((a) => a.body.token as string);
+    expect(minted.length).toBeGreaterThanOrEqual(1);
+    const live = await env.CONTROL_DB.prepare("SELECT t.digest FROM scim_tokens t JOIN tenants x ON x.id = t.tenant_id WHERE x.slug = ? AND revoked_at IS NULL").bind(tenant.slug).all<{ digest: string }>();
+    expect(live.results).toHaveLength(1);
+    // The tenant database's token copies (checked on each SCIM request) match: only the live one.
+    const { id } = (await env.CONTROL_DB.prepare("SELECT id FROM tenants WHERE slug = ?").bind(tenant.slug).first<{ id: string }>())!;
+    const copies = await env.TENANT_DEFAULT.prepare("SELECT digest FROM tenant_tokens WHERE tenant_id = ?").bind(id).all<{ digest: string }>();
+    expect(copies.results.map((r) => r.digest)).toEqual([live.results[0]!.digest]);
+    const works = [];
+    for (const token of [tenant.token, ...minted]) {
+      const res = await request("GET", `${tenant.base}/Users`, { headers: { Authorization: `Bearer ${token}` } });
+      expect([200, 401]).toContain(res.status);
+      if (res.status === 200) works.push(token);
+    }
+    expect(works).toHaveLength(1);
+  });
+
+  it("two rotations of the same token in the same millisecond: the second changes nothing instead of failing", async () => {
+    const tenant = await scimTenant();
+    const db = controlDb(env.CONTROL_DB);
+    const previous = (await getTenant(db, tenant.slug))!.token!;
+    const at = new Date().toISOString();
+    const next = (n: number) => ({ id: crypto.randomUUID(), tenantId: previous.tenantId, digest: `${n}`.repeat(64).slice(0, 64), prefix: "tsscim_test", createdAt: at, lastUsedAt: null, revokedAt: null });
+    const [first, second] = await Promise.all([rotateToken(db, previous, next(1)), rotateToken(db, previous, next(2))]);
+    expect([first, second].sort()).toEqual([false, true]);
+    const live = await env.CONTROL_DB.prepare("SELECT count(*) AS n FROM scim_tokens WHERE tenant_id = ? AND revoked_at IS NULL").bind(previous.tenantId).first<{ n: number }>();
     expect(live!.n).toBe(1);
   });
 
