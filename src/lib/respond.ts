@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../scim/errors";
 import { SCHEMA } from "../scim/schema";
+import { MAX_JSON_DEPTH } from "../scim/limits";
 
 export const SCIM_CONTENT_TYPE = "application/scim+json; charset=utf-8";
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -53,5 +54,25 @@ export async function readJsonObject(c: Context, options: { allowEmpty?: boolean
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new ApiError(400, "The request body must be a JSON object.", { scimType: "invalidSyntax" });
   }
+  if (nestingDepth(parsed) > MAX_JSON_DEPTH) {
+    throw new ApiError(400, `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; SCIM and admin documents need far fewer.`, { scimType: "invalidSyntax" });
+  }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * How deeply `value` nests arrays and objects, counted without recursion (a body 5,000 levels deep
+ * must not overflow the stack here); stops counting once past MAX_JSON_DEPTH.
+ */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }

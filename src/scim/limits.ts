@@ -9,3 +9,15 @@ export const BULK_MAX_OPERATIONS = 1000;
 
 /** Advertised as `bulk.maxPayloadSize`: the body limit itself. */
 export const BULK_MAX_PAYLOAD = MAX_BODY_BYTES;
+
+/** userName, displayName (User and Group) and externalId: at most this many characters (Unicode code points). */
+export const MAX_IDENTIFIER_LENGTH = 256;
+
+/** Every other string attribute: at most this many characters (Unicode code points). */
+export const MAX_STRING_LENGTH = 4096;
+
+/** Deepest nesting of arrays and objects a JSON body may have; SCIM's own documents need fewer than 10. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The identifier rule, as the Schemas documents and error details state it. */
+export const IDENTIFIER_RULE = `A JSON string of 1 to ${MAX_IDENTIFIER_LENGTH} characters, not blank, without control characters.`;

@@ -5,6 +5,11 @@ import { SCHEMA } from "./schema";
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
+/**
+ * The largest startIndex taken as given; a larger one is read as this (the page is empty either way).
+ * SQLite's OFFSET is a 64-bit integer, so `startIndex=1e20` must never reach it.
+ */
+export const MAX_START_INDEX = 2_147_483_647;
 
 export interface ListParams {
   /** 1-based. */
@@ -32,12 +37,13 @@ function listParam(raw: string | string[] | undefined | null): string[] | undefi
 
 /**
  * From URL query parameters (already decoded by URLSearchParams, so `+` is a space) or a
- * `/.search` body. Parameter names are matched case-insensitively. startIndex < 1 means 1; count
+ * `/.search` body. Parameter names are matched case-insensitively. startIndex < 1 means 1 (and one
+ * past MAX_START_INDEX means MAX_START_INDEX); count
  * is clamped to [0, MAX_PAGE_SIZE] (RFC 7644: a negative count is 0).
  */
 export function parseListParams(input: Record<string, unknown>): ListParams {
   const get = (name: string) => fieldOf(input, name) as string | undefined;
-  const startIndex = Math.max(1, integerParam("startIndex", get("startIndex")) ?? 1);
+  const startIndex = Math.min(MAX_START_INDEX, Math.max(1, integerParam("startIndex", get("startIndex")) ?? 1));
   const count = Math.min(MAX_PAGE_SIZE, Math.max(0, integerParam("count", get("count")) ?? DEFAULT_PAGE_SIZE));
   const filter = get("filter");
   const text = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : undefined);

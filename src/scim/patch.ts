@@ -26,6 +26,7 @@ import {
   type SchemaDef,
 } from "./schema";
 import { foldCase } from "./text";
+import { IDENTIFIER_RULE } from "./limits";
 
 /** The detail of the 400 returned when a client tries to set a User's password. */
 export const PASSWORD_SYNC_REFUSED =
@@ -427,6 +428,8 @@ function describe(value: unknown): string {
 /** Coerces a value for a simple (non-complex) attribute or sub-attribute. */
 function coerceScalar(def: AttributeDef, value: unknown, label: string): unknown {
   if (value === null || value === undefined || value === "") return CLEAR;
+  // Identifiers are never coerced (5 → "5", ["x"] → "x"); sanitizing the result checks the rest of the rule.
+  if (def.identifier && typeof value !== "string") throw invalidValue(`"${label}" must be a string, not ${describe(value)}. ${IDENTIFIER_RULE}`);
   if (Array.isArray(value)) {
     if (value.length === 0) return CLEAR;
     if (value.length === 1) return coerceScalar(def, value[0], label);

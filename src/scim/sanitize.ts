@@ -12,6 +12,7 @@
  */
 import { ApiError } from "./errors";
 import { isObject } from "./json";
+import { IDENTIFIER_RULE, MAX_IDENTIFIER_LENGTH, MAX_STRING_LENGTH } from "./limits";
 import { COMMON_ATTRIBUTES, findAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from "./schema";
 
 const EXTERNAL_ID = findAttribute(COMMON_ATTRIBUTES, "externalId")!;
@@ -36,15 +37,39 @@ export function coerceBoolean(value: unknown, path: string): boolean {
   throw invalid(path, "a boolean (true or false)", value);
 }
 
-function coerceString(value: unknown, path: string): string {
-  if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  throw invalid(path, "a string", value);
+function characterCount(value: string, atMost: number): number {
+  // Code points, not UTF-16 units; a string this long in units cannot be short in code points.
+  return value.length > atMost * 2 ? value.length : [...value].length;
 }
 
-/** Unwraps `["x"]` to `"x"` for single-valued attributes (Entra wraps scalars). */
+/**
+ * A string attribute's value. Identifiers (userName, displayName, externalId) must arrive as JSON
+ * strings, never numbers or lists that would be stored as something else, and follow IDENTIFIER_RULE;
+ * other strings may arrive as numbers or booleans (stored as their text), at most MAX_STRING_LENGTH
+ * characters and without NUL, which no consumer of the directory can carry.
+ */
+function coerceString(value: unknown, path: string, attribute?: AttributeDef): string {
+  if (attribute?.identifier) {
+    if (typeof value !== "string") throw invalid(path, `a string (${IDENTIFIER_RULE})`, value);
+    if (!value.trim()) throw invalid(path, `not blank (${IDENTIFIER_RULE})`, value);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value)) throw invalid(path, `free of control characters (${IDENTIFIER_RULE})`, value);
+    const n = characterCount(value, MAX_IDENTIFIER_LENGTH);
+    if (n > MAX_IDENTIFIER_LENGTH) throw new ApiError(400, `Attribute '${path}' is ${n} characters long; at most ${MAX_IDENTIFIER_LENGTH} are accepted. ${IDENTIFIER_RULE}`, { scimType: "invalidValue" });
+    return value;
+  }
+  const text = typeof value === "string" ? value : typeof value === "number" || typeof value === "boolean" ? String(value) : undefined;
+  if (text === undefined) throw invalid(path, "a string", value);
+  if (text.includes("\u0000")) throw invalid(path, "a string without NUL characters", value);
+  const n = characterCount(text, MAX_STRING_LENGTH);
+  if (n > MAX_STRING_LENGTH) throw new ApiError(400, `Attribute '${path}' is ${n} characters long; at most ${MAX_STRING_LENGTH} are accepted.`, { scimType: "invalidValue" });
+  return text;
+}
+
+/** Unwraps `["x"]` to `"x"` for single-valued attributes (Entra wraps scalars), identifiers excepted. */
 function unwrapSingleton(value: unknown, attribute: AttributeDef, path: string): unknown {
   if (!Array.isArray(value)) return value;
+  if (attribute.identifier) throw invalid(path, `a string, not a list (${IDENTIFIER_RULE})`, value);
   if (value.length === 0) return undefined;
   if (value.length === 1) return value[0];
   throw invalid(path, `a single value (${attribute.name} is not multi-valued)`, value);
@@ -70,7 +95,7 @@ function sanitizeScalar(value: unknown, attribute: AttributeDef, path: string): 
       return s;
     }
     default:
-      return coerceString(value, path);
+      return coerceString(value, path, attribute);
   }
 }
 

@@ -4,6 +4,7 @@
  * (`attributes`/`excludedAttributes`) and the `/Schemas` discovery document all read these tables,
  * so an attribute exists here if and only if the server round-trips it.
  */
+import { IDENTIFIER_RULE } from "./limits";
 
 export type AttributeType = "string" | "boolean" | "decimal" | "integer" | "dateTime" | "reference" | "complex";
 export type Mutability = "readOnly" | "readWrite" | "immutable" | "writeOnly";
@@ -23,6 +24,8 @@ export interface AttributeDef {
   canonicalValues?: string[];
   referenceTypes?: string[];
   subAttributes?: AttributeDef[];
+  /** A name that identifies the resource (userName, displayName, externalId): held to IDENTIFIER_RULE. */
+  identifier?: boolean;
 }
 
 export interface SchemaDef {
@@ -65,6 +68,8 @@ function attr(name: string, type: AttributeType, description: string, options: O
 }
 
 const str = (name: string, description: string, options: Options = {}) => attr(name, "string", description, options);
+/** A string that names the resource; its description states the rule it is held to. */
+const identifier = (name: string, description: string, options: Options = {}) => str(name, `${description} ${IDENTIFIER_RULE}`, { ...options, identifier: true });
 
 /** The sub-attributes shared by the RFC 7643 §4.1.2 multi-valued attributes (emails, phoneNumbers, ...). */
 function multiValued(name: string, description: string, valueType: AttributeType, types: string[], extra: AttributeDef[] = []): AttributeDef {
@@ -99,7 +104,7 @@ export const COMMON_ATTRIBUTES: AttributeDef[] = [
     returned: "always",
     uniqueness: "server",
   }),
-  str("externalId", "An identifier for the resource as defined by the provisioning client.", { caseExact: true }),
+  identifier("externalId", "An identifier for the resource as defined by the provisioning client.", { caseExact: true }),
   meta,
 ];
 
@@ -109,7 +114,7 @@ export const USER_SCHEMA: SchemaDef = {
   description: "User Account",
   attributes: [
     // returned "default", not "always" (RFC 7643 §8.7.1): `attributes=displayName` leaves it out.
-    str("userName", "Unique identifier for the User, typically used by the user to directly authenticate to the service provider.", {
+    identifier("userName", "Unique identifier for the User, typically used by the user to directly authenticate to the service provider.", {
       required: true,
       uniqueness: "server",
     }),
@@ -123,7 +128,7 @@ export const USER_SCHEMA: SchemaDef = {
         str("honorificSuffix", "The honorific suffix(es) of the User."),
       ],
     }),
-    str("displayName", "The name of the User, suitable for display to end-users."),
+    identifier("displayName", "The name of the User, suitable for display to end-users."),
     str("nickName", "The casual way to address the user in real life."),
     attr("profileUrl", "reference", "A fully qualified URL pointing to a page representing the User's online profile.", { referenceTypes: ["external"] }),
     str("title", "The user's title, such as \"Vice President\"."),
@@ -190,7 +195,7 @@ export const GROUP_SCHEMA: SchemaDef = {
   name: "Group",
   description: "Group",
   attributes: [
-    str("displayName", "A human-readable name for the Group.", { required: true, uniqueness: "server" }),
+    identifier("displayName", "A human-readable name for the Group.", { required: true, uniqueness: "server" }),
     attr("members", "complex", "A list of members of the Group.", {
       multiValued: true,
       subAttributes: [

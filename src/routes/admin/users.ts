@@ -8,13 +8,13 @@ import { listUsers, userSearch } from "../../repo/users";
 import { clientIp } from "../../services/auth-throttle";
 import { setAvatarAsAdmin } from "../../services/avatar";
 import { pathTenantRef } from "./path-tenant";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../../scim/list";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_START_INDEX } from "../../scim/list";
 import { tenantDb } from "../../tenancy/tenant-db";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 
 /** Paging and search of the admin lists (users, groups). */
 export const adminListQuery = z.object({
-  startIndex: z.coerce.number().int().min(1).default(1),
+  startIndex: z.coerce.number().int().min(1).max(MAX_START_INDEX).default(1),
   count: z.coerce.number().int().min(0).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
   q: z.string().trim().max(200).optional(),
 });
