@@ -9,6 +9,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { consoleRoutes } from "./console";
 import type { AppEnv } from "./lib/hono";
+import { allowedMethodsOf } from "./lib/allowed-methods";
 import { adminAuth } from "./middleware/admin-auth";
 import { isAdminApiPath, onError, renderError } from "./middleware/errors";
 import { adminApiRoutes } from "./routes/admin";
@@ -54,8 +55,15 @@ export function createApp() {
   app.route("/admin", consoleRoutes);
   app.route("/api/:tenant/scim/v2", scimRoutes);
 
+  const adminAllowed = allowedMethodsOf(adminApiRoutes);
   app.notFound((c) => {
     const path = c.req.path;
+    if (isAdminApiPath(path)) {
+      const allowed = adminAllowed(path.slice("/admin/v1".length) || "/");
+      if (allowed.length) {
+        return renderError(new ApiError(405, `${c.req.method} is not allowed on ${path}; it serves ${allowed.join(", ")}.`, { headers: { Allow: allowed.join(", ") } }), c);
+      }
+    }
     const detail = isAdminApiPath(path) ? `No admin API route ${c.req.method} ${path}.` : `Nothing at ${path}. SCIM endpoints live under /api/<tenant>/scim/v2.`;
     return renderError(new ApiError(404, detail), c);
   });

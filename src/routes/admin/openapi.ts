@@ -10,6 +10,7 @@
 import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Handler } from "hono";
 import type { AppEnv } from "../../lib/hono";
+import { MAX_BODY_BYTES } from "../../scim/limits";
 
 export { createRoute, z };
 
@@ -24,7 +25,9 @@ export function honoPath(openApiPath: string): string {
 
 /** Registers `route` in the document and serves it with `handler`. */
 export function adminRoute(router: OpenAPIHono<AppEnv>, route: RouteConfig, handler: Handler<AppEnv>) {
-  router.openAPIRegistry.registerPath({ ...route, security: route.security ?? [{ adminToken: [] }] });
+  // Every request body is held to the body limit (src/app.ts); the 405 for other methods needs no entry.
+  const responses = route.request?.body ? { ...route.responses, 413: problem(`The request body is larger than ${MAX_BODY_BYTES} bytes.`) } : route.responses;
+  router.openAPIRegistry.registerPath({ ...route, responses, security: route.security ?? [{ adminToken: [] }] });
   router.on(route.method.toUpperCase(), honoPath(route.path), handler);
   return router;
 }

@@ -3,6 +3,7 @@
  * rate limit, then the resource routes; every answer is `application/scim+json`.
  */
 import { createMiddleware } from "hono/factory";
+import { allowedMethodsOf } from "../../lib/allowed-methods";
 import { createRouter, type AppEnv } from "../../lib/hono";
 import { SCIM_CONTENT_TYPE } from "../../lib/respond";
 import { tenantRateLimit } from "../../middleware/rate-limit";
@@ -32,5 +33,12 @@ export const scimRoutes = createRouter()
   .route("/Groups", groupRoutes)
   .route("/", discoveryRoutes)
   .all("*", (c) => {
+    const allowed = allowedMethods(c.req.path.replace(/^\/api\/[^/]+\/scim\/v2/, "") || "/");
+    if (allowed.length) {
+      throw new ApiError(405, `${c.req.method} is not allowed on ${c.req.path}; it serves ${allowed.join(", ")}.`, { headers: { Allow: allowed.join(", ") } });
+    }
     throw new ApiError(404, `There is no SCIM endpoint at '${c.req.path}'. This tenant's base URL serves /Users, /Groups, /ServiceProviderConfig, /ResourceTypes, /Schemas and /.search.`);
   });
+
+/** Methods served at a path under the SCIM root: a known path with another method is a 405. */
+const allowedMethods = allowedMethodsOf(scimRoutes);
