@@ -280,7 +280,14 @@ class Parser {
     if (lower === "true") return true;
     if (lower === "false") return false;
     if (lower === "null") return null;
-    if (NUMBER.test(word)) return Number(word);
+    if (NUMBER.test(word)) {
+      const n = Number(word);
+      // 1e999 is a JSON number but no double: it would compare as Infinity and match nothing.
+      if (!Number.isFinite(n)) this.fail(`a number within ±1.7976931348623157e308, not ${word}`, start);
+      return n;
+    }
+    // 'a' is a common mistake for "a": as a bare word it would match nothing, silently.
+    if (/^['{]/.test(word)) this.fail(`${VALUE_KINDS} after "${op}"; strings take double quotes ("…"), not ${word[0]}`, start);
     return word; // Entra's unquoted string.
   }
 
