@@ -10,7 +10,7 @@ import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, 
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
 import { groupColumns, groupDocument, namedMemberIds, patchableGroup, type MemberRef } from "../scim/groups";
-import { applyPatch } from "../scim/patch";
+import { ignoredNote, patchResource } from "../scim/patch";
 import { GROUP_RESOURCE } from "../scim/schema";
 import { groupPayload } from "../events/payload";
 import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, staleVersion, type WriteContext } from "./write-context";
@@ -218,9 +218,9 @@ export function patchGroup(ctx: WriteContext, id: string, body: Record<string, u
     ifMatch,
     namedMemberIds(body) ?? undefined,
     (current, memberIds) => {
-      const patched = applyPatch(patchableGroup(current, memberIds), body, GROUP_RESOURCE);
+      const { resource: patched, ignored } = patchResource(patchableGroup(current, memberIds), body, GROUP_RESOURCE);
       const { doc, memberIds: wanted } = groupDocument(patched);
-      return { doc, memberIds: wanted ?? [] };
+      return { doc, memberIds: wanted ?? [], note: ignoredNote(ignored) };
     },
     { status },
   );

@@ -116,6 +116,11 @@ describe("namedMemberIds (group PATCH fast path)", () => {
     expect(namedMemberIds(ops({ op: "replace", path: "displayName", value: "x" }))).toEqual([]);
   });
 
+  it("reads a URN-qualified members path written with a dot as the PATCH engine does", () => {
+    expect(namedMemberIds(ops({ op: "add", path: "urn:ietf:params:scim:schemas:core:2.0:Group.members", value: [{ value: "a" }] }))).toEqual(["a"]);
+    expect(namedMemberIds(ops({ op: "replace", path: "urn:ietf:params:scim:schemas:core:2.0:Group.members", value: [{ value: "a" }] }))).toBeNull();
+  });
+
   it("asks for the whole list when an operation could touch any member", () => {
     for (const op of [
       { op: "replace", path: "members", value: [{ value: "a" }] },
