@@ -136,7 +136,7 @@ async function modifyUser(
 
 export function replaceUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
-    const doc = userDocument(body);
+    const doc = userDocument(body, current);
     // A PUT that leaves `active` out must not silently reactivate or deactivate anyone.
     if (keyOf(body, "active") === undefined && current.data.active !== undefined) doc.active = current.data.active;
     return { doc };
@@ -146,7 +146,7 @@ export function replaceUser(ctx: WriteContext, id: string, body: Record<string, 
 export function patchUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
     const { resource: patched, ignored } = patchResource(patchableUser(current), body, USER_RESOURCE);
-    const doc = userDocument(patched);
+    const doc = userDocument(patched, current);
     // No defaulting of `active`: a PATCH that removes it leaves it removed (RFC 7644 §3.5.2.2).
     return { doc, note: ignoredNote(ignored) };
   });

@@ -347,6 +347,28 @@ describe("TheStorage-owned fields", () => {
     expect(row!.avatar_url).toBe("https://cdn.thestorage.example/avatars/1.png");
   });
 
+  it("keeps the IdP's photo of type photo apart: shown while no avatar is set, the avatar wins once one is, never dropped", async () => {
+    const tenant = await scimTenant();
+    const idpPhoto = { value: "https://idp.example/ada.jpg", type: "photo" };
+    const created = await tenant.scim("POST", "/Users", oktaUser({ photos: [idpPhoto] }));
+    expect(created.status).toBe(201);
+    expect(created.body.photos).toEqual([idpPhoto]);
+    const id = created.body.id;
+    // Entra's mapping: a filtered PATCH of the photo's value.
+    const patched = await tenant.scim("PATCH", `/Users/${id}`, { Operations: [{ op: "replace", path: 'photos[type eq "photo"].value', value: "https://idp.example/ada2.jpg" }] });
+    expect(patched.status).toBe(200);
+    expect(patched.body.photos).toEqual([{ value: "https://idp.example/ada2.jpg", type: "photo" }]);
+
+    await admin("PATCH", `/tenants/${tenant.slug}/users/${id}`, { avatarUrl: "https://cdn.thestorage.example/avatars/9.png" });
+    const shown = await tenant.scim("GET", `/Users/${id}`);
+    expect(shown.body.photos).toEqual([{ value: "https://cdn.thestorage.example/avatars/9.png", type: "photo" }]);
+    // Okta's profile push sends back what it read (the avatar): the IdP's photo is not lost.
+    const put = await tenant.scim("PUT", `/Users/${id}`, { ...shown.body, title: "Countess" });
+    expect(put.status).toBe(200);
+    await admin("PATCH", `/tenants/${tenant.slug}/users/${id}`, { avatarUrl: null });
+    expect((await tenant.scim("GET", `/Users/${id}`)).body.photos).toEqual([{ value: "https://idp.example/ada2.jpg", type: "photo" }]);
+  });
+
   it("records the provider of the creating token as the origin badge", async () => {
     const okta = await scimTenant();
     const entra = await scimTenant({ provider: "entra" });
