@@ -78,7 +78,7 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
     const db = controlDb(c.env.CONTROL_DB);
     const found = await c.get("storageMeter").track(() => findToken(db, slug, digest));
     if (!found || !digestsEqual(found.token.digest, digest)) throw unauthorized();
-    if (found.token.revokedAt) throw refuseRevoked({ tenant: tenantRefOf(found.tenant), tokenPrefix: found.token.prefix, revokedAt: found.token.revokedAt });
+    if (found.token.revokedAt) throw refuseRevoked({ tenant: tenantRefOf(found.tenant), tokenPrefix: found.token.prefix, digest, revokedAt: found.token.revokedAt });
     entry = {
       tenant: tenantRefOf(found.tenant),
       actor: { tokenPrefix: found.token.prefix, provider: found.token.provider },
@@ -100,7 +100,7 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
   }
   if (gate && !(await gate.check())) {
     known.delete(key);
-    throw refuseRevoked({ tenant: entry.tenant, tokenPrefix: entry.actor.tokenPrefix });
+    throw refuseRevoked({ tenant: entry.tenant, tokenPrefix: entry.actor.tokenPrefix, digest });
   }
 
   // Off the response path, and at most once a minute per token per isolate: the IdP never waits

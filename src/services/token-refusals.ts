@@ -3,9 +3,11 @@
  * is recorded in the tenant's provisioning log with the token's prefix, so an operator sees that
  * the IdP still sends an old token. At most one row per token prefix per minute: checked in this
  * isolate's memory first, then by the insert itself (across isolates). Runs off the response path;
- * an unknown or foreign token is never recorded (nothing ties it to a tenant).
+ * an unknown or foreign token is never recorded (nothing ties it to a tenant), nor is one of a
+ * tenant being deleted (its log is being erased: a row written now would outlive it).
  */
 import type { Env } from "../env";
+import { controlDb, findToken } from "../repo/control";
 import { insertEventUnlessRecent } from "../repo/events";
 import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
 
@@ -19,8 +21,13 @@ const lastRecorded = new Map<string, number>();
 export interface RefusedToken {
   tenant: TenantRef;
   tokenPrefix: string;
-  /** When CONTROL_DB says it was revoked, if known. */
-  revokedAt?: string | null;
+  digest: string;
+  /**
+   * When CONTROL_DB says it was revoked, if the refusal came from there. Otherwise (a refusal by
+   * the tenant's token copy) CONTROL_DB is asked first, which also says whether the tenant is
+   * being deleted: only on this path, never on a live token's.
+   */
+  revokedAt?: string;
   /** e.g. `GET /Users`. */
   request: string;
 }
@@ -31,11 +38,22 @@ export function recordRefusedToken(env: Env, refused: RefusedToken, now = Date.n
   if (now - (lastRecorded.get(key) ?? 0) < INTERVAL_MS) return null;
   if (lastRecorded.size >= MAX_REMEMBERED) lastRecorded.clear();
   lastRecorded.set(key, now);
-  const revoked = refused.revokedAt ? `was revoked at ${refused.revokedAt}` : "is no longer live";
+  return write(env, refused, now).catch(() => {
+    lastRecorded.delete(key); // not recorded: the next refusal tries again
+  });
+}
+
+async function write(env: Env, refused: RefusedToken, now: number): Promise<void> {
+  let revokedAt = refused.revokedAt;
+  if (revokedAt === undefined) {
+    const found = await findToken(controlDb(env.CONTROL_DB), refused.tenant.slug, refused.digest);
+    if (!found?.token.revokedAt) return; // the tenant is being deleted: its log is being erased
+    revokedAt = found.token.revokedAt;
+  }
   const detail =
-    `Refused ${refused.request}: SCIM token ${refused.tokenPrefix}… ${revoked} (regenerated, or SCIM switched off). ` +
+    `Refused ${refused.request}: SCIM token ${refused.tokenPrefix}… was revoked at ${revokedAt} (regenerated, or SCIM switched off). ` +
     `The identity provider still sends it: paste the current token into its provisioning settings. At most one such row per token per minute.`;
-  return insertEventUnlessRecent(
+  await insertEventUnlessRecent(
     tenantDb(env, refused.tenant),
     {
       tenantId: refused.tenant.id,
@@ -51,10 +69,5 @@ export function recordRefusedToken(env: Env, refused: RefusedToken, now = Date.n
       actor: null,
     },
     new Date(now - INTERVAL_MS).toISOString(),
-  ).then(
-    () => {},
-    () => {
-      lastRecorded.delete(key); // not recorded: the next refusal tries again
-    },
   );
 }

@@ -92,7 +92,7 @@ describe("SCIM tokens", () => {
     let events = await refusals(tenant.slug, 1);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ action: "scim.token_refused", tokenPrefix: prefixOf(tenant.token), status: 401, outcome: "failure" });
-    expect(events[0].detail).toContain(`Refused GET /Users: SCIM token ${prefixOf(tenant.token)}… is no longer live`);
+    expect(events[0].detail).toContain(`Refused GET /Users: SCIM token ${prefixOf(tenant.token)}… was revoked at `);
     // The new token still works, and its requests add nothing.
     expect((await request("GET", `${tenant.base}/Users`, { headers: { Authorization: `Bearer ${rotated.body.token}` } })).status).toBe(200);
 
