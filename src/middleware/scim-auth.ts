@@ -13,11 +13,16 @@
  *   revoked in CONTROL_DB, so a regenerated or revoked token is refused on its very next request
  *   whatever this isolate remembers; a refusal also forgets the entry. A request that never reads
  *   the tenant database (discovery, a malformed filter) is verified before its answer leaves.
+ * - A token that was this tenant's but is no longer live (revoked: regenerated or SCIM switched
+ *   off) is refused like any other, and recorded in the tenant's provisioning log with its prefix,
+ *   off the response path and at most once a minute per token (services/token-refusals.ts). The
+ *   cold lookup finds revoked tokens in the same query; a warm refusal knows the token already.
  */
 import { createMiddleware } from "hono/factory";
 import { digestsEqual, sha256Hex } from "../lib/crypto";
 import type { Actor, AppEnv } from "../lib/hono";
-import { controlDb, findLiveToken, touchToken } from "../repo/control";
+import { controlDb, findToken, touchToken } from "../repo/control";
+import { recordRefusedToken, type RefusedToken } from "../services/token-refusals";
 import { CopyProbe, TokenGate, unauthorized } from "../tenancy/request-storage";
 import { tenantD1, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 
@@ -48,6 +53,12 @@ export function extractBearer(header: string | undefined): string | null {
 }
 
 export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const refuseRevoked = (refused: Omit<RefusedToken, "request">) => {
+    const path = c.req.path.replace(/^\/api\/[^/]+\/scim\/v2/, "") || "/";
+    const record = recordRefusedToken(c.env, { ...refused, request: `${c.req.method} ${path}` });
+    if (record) c.executionCtx.waitUntil(record);
+    return unauthorized();
+  };
   const token = extractBearer(c.req.header("Authorization"));
   const slug = c.req.param("tenant") ?? "";
   if (!token) throw unauthorized();
@@ -65,8 +76,9 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
     gate = new TokenGate({ tenantId: entry.tenant.id, digest }, tenantD1(c.env, entry.tenant), c.get("storageMeter"));
   } else {
     const db = controlDb(c.env.CONTROL_DB);
-    const found = await c.get("storageMeter").track(() => findLiveToken(db, slug, digest));
+    const found = await c.get("storageMeter").track(() => findToken(db, slug, digest));
     if (!found || !digestsEqual(found.token.digest, digest)) throw unauthorized();
+    if (found.token.revokedAt) throw refuseRevoked({ tenant: tenantRefOf(found.tenant), tokenPrefix: found.token.prefix, digest, revokedAt: found.token.revokedAt });
     entry = {
       tenant: tenantRefOf(found.tenant),
       actor: { tokenPrefix: found.token.prefix, provider: found.token.provider },
@@ -88,7 +100,7 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
   }
   if (gate && !(await gate.check())) {
     known.delete(key);
-    throw unauthorized();
+    throw refuseRevoked({ tenant: entry.tenant, tokenPrefix: entry.actor.tokenPrefix, digest });
   }
 
   // Off the response path, and at most once a minute per token per isolate: the IdP never waits

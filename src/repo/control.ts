@@ -44,13 +44,17 @@ export async function getTenant(db: ControlDb, slug: string): Promise<TenantWith
   return row ? { ...row.tenants, token: row.scim_tokens } : null;
 }
 
-/** The tenant and live token for a SCIM request: both must match, so a token of another tenant finds nothing. */
-export async function findLiveToken(db: ControlDb, slug: string, digest: string): Promise<{ tenant: TenantRow; token: ScimTokenRow } | null> {
+/**
+ * The tenant and token for a SCIM request: both must match, so a token of another tenant finds
+ * nothing. A revoked token is found too (`token.revokedAt` set), in the same single-row lookup by
+ * digest, so that its refusal can be logged for the tenant at no extra cost.
+ */
+export async function findToken(db: ControlDb, slug: string, digest: string): Promise<{ tenant: TenantRow; token: ScimTokenRow } | null> {
   const rows = await db
     .select()
     .from(scimTokens)
     .innerJoin(tenants, eq(tenants.id, scimTokens.tenantId))
-    .where(and(eq(scimTokens.digest, digest), eq(tenants.slug, slug), isNull(scimTokens.revokedAt), isNull(tenants.deletingAt)))
+    .where(and(eq(scimTokens.digest, digest), eq(tenants.slug, slug), isNull(tenants.deletingAt)))
     .limit(1);
   const row = rows[0];
   return row ? { tenant: row.tenants, token: row.scim_tokens } : null;

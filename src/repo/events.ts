@@ -19,6 +19,20 @@ export function insertEventWhen(event: NewEvent, condition: SQL): SQL {
     WHERE ${condition}`;
 }
 
+/**
+ * Inserts `event` unless the log already has a row of the same action and token prefix for the
+ * tenant since `since` (ISO): a rate limit that holds across isolates. It reads only the rows of
+ * that window (`events_at`; the unary `+` keeps SQLite from scanning the tenant's whole log instead).
+ */
+export function insertEventUnlessRecent(db: TenantDb, event: NewEvent, since: string) {
+  return db.run(
+    insertEventWhen(
+      event,
+      sql`NOT EXISTS (SELECT 1 FROM events WHERE at > ${since} AND +tenant_id = ${event.tenantId} AND action = ${event.action} AND token_prefix IS ${event.tokenPrefix})`,
+    ),
+  );
+}
+
 export function insertEvent(db: TenantDb, event: NewEvent) {
   return db.insert(events).values({ ...event, detail: clipDetail(event.detail) });
 }

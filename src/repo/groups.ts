@@ -186,7 +186,8 @@ export async function patchNamedMembers(
   changes: GroupChanges,
   changedAttributes: string[],
   membership: { present: string[]; absent: string[] },
-  event: Pick<NewEvent, "at" | "resourceType" | "resourceId" | "target" | "tokenPrefix" | "actor">,
+  /** `status`: what the client gets; `detail`: appended to the detail computed here (empty for none). */
+  event: Pick<NewEvent, "at" | "resourceType" | "resourceId" | "target" | "tokenPrefix" | "actor" | "status" | "detail">,
   changeEvents: GroupChangeEvents,
 ): Promise<"written" | "unchanged" | "raced"> {
   const present = JSON.stringify(membership.present);
@@ -203,12 +204,13 @@ export async function patchNamedMembers(
   const unchanged = sql`EXISTS (SELECT 1 FROM groups WHERE id = ${id} AND version = ${version})`;
   const plural = (n: SQL, word: string) => sql`${n} || ' ${sql.raw(word)}' || CASE WHEN ${n} = 1 THEN '' ELSE 's' END`;
   const changedPart = changedAny ? `; changed: ${changedAttributes.join(", ")}` : "";
+  const notePart = event.detail ? `; ${event.detail}` : "";
   // The detail as membershipDetail() words it (services/groups.ts), clipped like clipDetail().
   const detail = sql`CASE WHEN ${written} THEN substr(${changedPart}
         || CASE WHEN c.added > 0 THEN '; added ' || ${plural(sql`c.added`, "member")} ELSE '' END
         || CASE WHEN c.removed > 0 THEN '; removed ' || ${plural(sql`c.removed`, "member")} ELSE '' END
-        || c.skipped_part, 3)
-      ELSE 'no changes' || c.skipped_part END`;
+        || c.skipped_part || ${notePart}, 3)
+      ELSE 'no changes' || c.skipped_part || ${notePart} END`;
   const logInsert = sql`WITH c AS (
       SELECT (SELECT count(*) FROM (${toAdd})) AS added, (SELECT count(*) FROM (${toRemove})) AS removed,
              (SELECT CASE WHEN count(*) = 0 THEN '' ELSE '; skipped ' || ${plural(sql`count(*)`, "unknown member id")} || ': '
@@ -217,7 +219,7 @@ export async function patchNamedMembers(
                FROM (${skipped})) AS skipped_part
     ), d AS (SELECT ${detail} AS detail, CASE WHEN ${written} AND (c.added > 0 OR c.removed > 0) THEN 'group.members' ELSE 'group.update' END AS action FROM c)
     INSERT INTO events (tenant_id, at, action, resource_type, resource_id, target, outcome, status, detail, token_prefix, actor)
-    SELECT ${tenantId}, ${event.at}, d.action, ${event.resourceType}, ${event.resourceId}, ${event.target}, 'success', 200,
+    SELECT ${tenantId}, ${event.at}, d.action, ${event.resourceType}, ${event.resourceId}, ${event.target}, 'success', ${event.status},
            CASE WHEN length(d.detail) > 500 THEN substr(d.detail, 1, 499) || '…' ELSE d.detail END, ${event.tokenPrefix}, ${event.actor ? JSON.stringify(event.actor) : null}
     FROM d WHERE ${written} OR ${unchanged}`;
   const results = await runBatch(db, [

@@ -102,7 +102,7 @@ export function namedMemberIds(body: unknown): string[] | null {
         if (isObject(op.value) && keyOf(op.value, "members") !== undefined) return null;
         continue;
       }
-      const path = parsePatchPath(op.path);
+      const path = parsePatchPath(op.path, GROUP_RESOURCE);
       if (path.attribute.toLowerCase() !== "members" || (path.schema && path.schema.toLowerCase() !== SCHEMA.group.toLowerCase())) continue;
       const named =
         path.subAttribute !== undefined

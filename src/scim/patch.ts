@@ -9,8 +9,15 @@
  * `manager` as a bare id, `null`/`""` to clear an attribute, and Okta's group rename that carries
  * the group's `id` in the value (ignored).
  *
+ * It also takes a URN-qualified path written with a dot before the attribute
+ * (`urn:…:enterprise:2.0:User.department`, as some clients send) as the colon form.
+ *
  * All or nothing: the operations run in order on a private deep copy, and any invalid operation
  * throws an ApiError, so the caller's object is never touched and nothing is partially applied.
+ * What an operation names but the server does not keep (an attribute under an extension schema it
+ * does not have, such as an Entra custom extension; an unknown key of a path-less value) is
+ * skipped rather than refused, so one such mapping does not fail every push, and is reported back
+ * (`patchResource().ignored`) for the provisioning log: never a silent no-op.
  */
 
 import { ApiError, badRequest } from "./errors";
@@ -114,11 +121,26 @@ function closingBracket(text: string, open: number): number {
 }
 
 /**
- * Parses a PATCH path. Throws 400 invalidPath when it is malformed (and 400 invalidFilter, from
- * the filter parser, when the bracketed filter is). Does not check the names against a schema.
+ * `urn:…:enterprise:2.0:User.department` → `urn:…:enterprise:2.0:User:department` when the URN
+ * before the dot is one of the resource type's schemas (the longest such); anything else as it is.
  */
-export function parsePatchPath(text: string): PatchPath {
+export function canonicalUrnPath(type: ResourceTypeDef, text: string): string {
   const path = text.trim();
+  const lowered = lower(path);
+  if (!lowered.startsWith("urn:")) return path;
+  const schema = schemasOf(type)
+    .filter((s) => lowered.startsWith(lower(s.id) + "."))
+    .sort((a, b) => b.id.length - a.id.length)[0];
+  return schema ? `${path.slice(0, schema.id.length)}:${path.slice(schema.id.length + 1)}` : path;
+}
+
+/**
+ * Parses a PATCH path. Throws 400 invalidPath when it is malformed (and 400 invalidFilter, from
+ * the filter parser, when the bracketed filter is). Does not check the names against a schema;
+ * given the resource type, it reads the dot form of a URN-qualified path first (canonicalUrnPath).
+ */
+export function parsePatchPath(text: string, type?: ResourceTypeDef): PatchPath {
+  const path = type ? canonicalUrnPath(type, text) : text.trim();
   if (!path) throw invalidPath("The PATCH path is empty.");
   const open = path.indexOf("[");
   let prefix = path;
@@ -179,12 +201,14 @@ interface Target {
   label: string;
 }
 
+/** `skip` with a `reason` is reported as ignored; without one (read-only keys such as `id`) it is not. */
 type Resolution =
-  | { kind: "skip" }
+  | { kind: "skip"; reason?: string }
   | { kind: "schema"; schema: SchemaDef; extension: boolean }
   | { kind: "target"; target: Target };
 
-const SKIP: Resolution = { kind: "skip" };
+const QUIET_SKIP: Resolution = { kind: "skip" };
+const skip = (reason: string): Resolution => ({ kind: "skip", reason });
 
 function schemasOf(type: ResourceTypeDef): SchemaDef[] {
   return [type.schema, ...type.extensions];
@@ -196,24 +220,28 @@ function schemasOf(type: ResourceTypeDef): SchemaDef[] {
  * `password` on Users and skip paths under schema URNs this resource type does not have.
  */
 function resolveTarget(type: ResourceTypeDef, text: string, strict: boolean): Resolution {
-  const path = text.trim();
+  const path = canonicalUrnPath(type, text);
   const lowered = lower(path);
   if (lowered.startsWith("urn:")) {
     const head = lowered.split("[")[0];
     const schemas = schemasOf(type);
     const whole = schemas.find((s) => lower(s.id) === head);
     if (whole) return { kind: "schema", schema: whole, extension: whole !== type.schema };
-    if (!schemas.some((s) => head.startsWith(lower(s.id) + ":"))) return SKIP;
+    if (!schemas.some((s) => head.startsWith(lower(s.id) + ":"))) return skip(`not a schema of ${type.name}`);
   }
   let parsed: PatchPath;
   try {
     parsed = parsePatchPath(path);
   } catch (error) {
     if (strict) throw error;
-    return SKIP;
+    return skip("malformed");
   }
   let schema = parsed.schema === undefined ? type.schema : findSchema(type, parsed.schema);
-  if (!schema) return SKIP;
+  if (!schema) {
+    // A known schema's URN followed by more than one name (`…:User:manager:value`).
+    if (strict) throw invalidPath(`The PATCH path "${text}" is malformed: write ${parsed.schema?.split(":").slice(0, -1).join(":")}:attribute[.subAttribute].`);
+    return skip("malformed");
+  }
   if (parsed.schema === undefined && !findAttribute(type.schema.attributes, parsed.attribute) && !findAttribute(COMMON_ATTRIBUTES, parsed.attribute)) {
     // Entra sends enterprise attributes bare (`"path": "manager"`): look an unknown core name up in the extensions.
     schema = type.extensions.find((ext) => findAttribute(ext.attributes, parsed.attribute)) ?? schema;
@@ -223,23 +251,23 @@ function resolveTarget(type: ResourceTypeDef, text: string, strict: boolean): Re
     throw new ApiError(400, PASSWORD_SYNC_REFUSED, { scimType: "mutability" });
   }
   if (!extension && lower(parsed.attribute) === "schemas") {
-    if (!strict) return SKIP;
+    if (!strict) return QUIET_SKIP;
     throw badRequest("mutability", `"schemas" cannot be patched; the server maintains it.`);
   }
   const attribute = findAttribute(schema.attributes, parsed.attribute) ?? (extension ? undefined : findAttribute(COMMON_ATTRIBUTES, parsed.attribute));
   if (!attribute) {
-    if (!strict) return SKIP;
+    if (!strict) return skip("unknown attribute");
     throw invalidPath(`Unknown attribute "${parsed.attribute}" in PATCH path "${text}": the ${type.name} schema ${schema.id} has no such attribute.`);
   }
   if (attribute.mutability === "readOnly") {
-    if (!strict) return SKIP;
+    if (!strict) return QUIET_SKIP;
     throw badRequest("mutability", `Attribute "${attribute.name}" is read-only and cannot be modified by PATCH.`);
   }
   let subAttribute: AttributeDef | undefined;
   if (parsed.subAttribute !== undefined) {
     subAttribute = findAttribute(attribute.subAttributes, parsed.subAttribute);
     if (!subAttribute) {
-      if (!strict) return SKIP;
+      if (!strict) return skip("unknown sub-attribute");
       throw invalidPath(
         attribute.subAttributes
           ? `Unknown sub-attribute "${parsed.subAttribute}" of "${attribute.name}" in PATCH path "${text}".`
@@ -248,7 +276,7 @@ function resolveTarget(type: ResourceTypeDef, text: string, strict: boolean): Re
     }
   }
   if (parsed.filter && !attribute.multiValued) {
-    if (!strict) return SKIP;
+    if (!strict) return skip("not multi-valued");
     throw invalidPath(`PATCH path "${text}" filters "${attribute.name}", which is not multi-valued.`);
   }
   if (parsed.filter) checkElementFilter(parsed.filter, attribute, text);
@@ -457,15 +485,18 @@ function coerceScalar(def: AttributeDef, value: unknown, label: string): unknown
   }
 }
 
+/** Notes a part of the PATCH that was skipped, for the log: `what` as written, and why. */
+type Ignore = (what: string, why: string) => void;
+
 /**
  * Coerces an object of sub-attributes of the complex attribute `attr`: canonical names, coerced
- * values, CLEAR for sub-attributes to clear. Unknown sub-attributes are dropped.
+ * values, CLEAR for sub-attributes to clear. Unknown sub-attributes are dropped (and noted).
  */
-function coerceComplex(attr: AttributeDef, value: unknown, label: string): Json | Clear {
+function coerceComplex(attr: AttributeDef, value: unknown, label: string, ignore?: Ignore): Json | Clear {
   if (value === null || value === undefined || value === "") return CLEAR;
   if (Array.isArray(value)) {
     if (value.length === 0) return CLEAR;
-    if (value.length === 1) return coerceComplex(attr, value[0], label);
+    if (value.length === 1) return coerceComplex(attr, value[0], label, ignore);
     throw invalidValue(`"${label}" takes a single value but the PATCH value is an array of ${value.length} values.`);
   }
   if (!isObject(value)) {
@@ -478,20 +509,23 @@ function coerceComplex(attr: AttributeDef, value: unknown, label: string): Json 
   const out: Json = {};
   for (const [key, v] of Object.entries(value)) {
     const sub = findAttribute(attr.subAttributes, key);
-    if (!sub) continue;
+    if (!sub) {
+      ignore?.(`${label}.${key}`, "unknown sub-attribute");
+      continue;
+    }
     out[sub.name] = coerceScalar(sub, v, `${label}.${sub.name}`);
   }
   return out;
 }
 
 /** Coerces a multi-valued attribute's value to its list of elements (CLEAR sub-values kept for merges). */
-function coerceElements(attr: AttributeDef, value: unknown, label: string): Json[] {
+function coerceElements(attr: AttributeDef, value: unknown, label: string, ignore?: Ignore): Json[] {
   if (value === null || value === undefined || value === "") return [];
   const items = Array.isArray(value) ? value : [value];
   const out: Json[] = [];
   for (const item of items) {
     if (Array.isArray(item)) throw invalidValue(`Each element of "${label}" must be an object, not an array.`);
-    const element = coerceComplex(attr, item, label);
+    const element = coerceComplex(attr, item, label, ignore);
     if (element !== CLEAR) out.push(element);
   }
   return out;
@@ -555,6 +589,7 @@ function isHollow(element: unknown, attr: AttributeDef): boolean {
 interface Context {
   root: Json;
   type: ResourceTypeDef;
+  ignore: Ignore;
 }
 
 function container(ctx: Context, target: { schema: SchemaDef; extension: boolean }, create: boolean): Json | undefined {
@@ -612,7 +647,7 @@ function applyToTarget(ctx: Context, op: PatchOpName, t: Target, value: unknown)
         } else setProp(obj, attr.name, v);
         return;
       }
-      const patch = coerceComplex(attr, value, t.label);
+      const patch = coerceComplex(attr, value, t.label, ctx.ignore);
       if (patch === CLEAR) {
         refuseRequired(attr, ctx.type);
         deleteProp(obj, attr.name);
@@ -655,14 +690,14 @@ function applyToTarget(ctx: Context, op: PatchOpName, t: Target, value: unknown)
         return;
       }
       // Entra: {"op":"Remove","path":"members","value":[{"value":"u1"}]} removes just those.
-      const named = coerceElements(attr, value, t.label).map(withoutClears);
+      const named = coerceElements(attr, value, t.label, ctx.ignore).map(withoutClears);
       list = list.filter((e) => !(isObject(e) && named.some((n) => namedBy(n, e, attr))));
     } else if (op === "replace" || value === null || value === "") {
-      const items = coerceElements(attr, value, t.label).map(withoutClears).filter((e) => !isHollow(e, attr));
+      const items = coerceElements(attr, value, t.label, ctx.ignore).map(withoutClears).filter((e) => !isHollow(e, attr));
       items.forEach(notePrimary);
       list = items;
     } else {
-      for (const item of coerceElements(attr, value, t.label)) {
+      for (const item of coerceElements(attr, value, t.label, ctx.ignore)) {
         const clean = withoutClears(item);
         const same = list.find((e): e is Json => isObject(e) && sameElement(clean, e, attr));
         if (same) {
@@ -683,7 +718,7 @@ function applyToTarget(ctx: Context, op: PatchOpName, t: Target, value: unknown)
       if (!sub) list = list.filter((e) => !matches.includes(e));
       else for (const m of matches) if (isObject(m)) deleteProp(m, sub.name);
     } else {
-      const patch: Json | Clear = sub ? { [sub.name]: coerceScalar(sub, value, t.label) } : coerceComplex(attr, value, t.label);
+      const patch: Json | Clear = sub ? { [sub.name]: coerceScalar(sub, value, t.label) } : coerceComplex(attr, value, t.label, ctx.ignore);
       if (matches.length === 0) {
         const stamp = t.filter ? stampOf(t.filter, attr) : {};
         if (!stamp) {
@@ -733,10 +768,14 @@ function applyObject(ctx: Context, op: PatchOpName, value: Json, schema: SchemaD
   for (const [key, v] of Object.entries(value)) {
     const path = schema ? `${schema.id}:${key}` : key;
     const resolution = resolveTarget(ctx.type, path, false);
-    if (resolution.kind === "skip") continue;
+    if (resolution.kind === "skip") {
+      if (resolution.reason) ctx.ignore(path, resolution.reason);
+      continue;
+    }
     if (resolution.kind === "schema") {
-      if (schema || !isObject(v)) continue;
-      applyObject(ctx, op, v, resolution.schema);
+      if (schema) ctx.ignore(path, "a schema inside a schema");
+      else if (!isObject(v)) ctx.ignore(path, `a schema's value must be an object, not ${describe(v)}`);
+      else applyObject(ctx, op, v, resolution.schema);
       continue;
     }
     applyToTarget(ctx, op, resolution.target, v);
@@ -757,7 +796,10 @@ function applyOperation(ctx: Context, operation: PatchOperation): void {
     return;
   }
   const resolution = resolveTarget(ctx.type, path, true);
-  if (resolution.kind === "skip") return;
+  if (resolution.kind === "skip") {
+    if (resolution.reason) ctx.ignore(path, resolution.reason);
+    return;
+  }
   if (resolution.kind === "schema") {
     if (op === "remove") {
       if (resolution.extension) deleteProp(ctx.root, resolution.schema.id);
@@ -837,15 +879,20 @@ function syncSchemas(root: Json, before: Json, type: ResourceTypeDef): void {
   root.schemas = next;
 }
 
+/** At most this many ignored parts are named (the log's detail is short); the rest are counted. */
+const MAX_IGNORED_NAMED = 5;
+
 /**
  * Applies a SCIM PatchOp `body` to `resource` (its SCIM JSON: core attributes at the top level
- * under their canonical names, each extension as an object under its URN) and returns the new
- * resource. Never mutates `resource`; throws ApiError (400, with a scimType) on any invalid
- * operation, in which case nothing is applied.
+ * under their canonical names, each extension as an object under its URN): the new resource, and
+ * what the PATCH named that was ignored (`path (why)`, for the provisioning log). Never mutates
+ * `resource`; throws ApiError (400, with a scimType) on any invalid operation, in which case
+ * nothing is applied.
  */
-export function applyPatch(resource: Record<string, unknown>, body: unknown, type: ResourceTypeDef): Record<string, unknown> {
+export function patchResource(resource: Record<string, unknown>, body: unknown, type: ResourceTypeDef): { resource: Record<string, unknown>; ignored: string[] } {
   const operations = readOperations(body);
-  const ctx: Context = { root: deepClone(resource), type };
+  const ignored: string[] = [];
+  const ctx: Context = { root: deepClone(resource), type, ignore: (what, why) => ignored.push(`${what} (${why})`) };
   operations.forEach((operation, i) => {
     try {
       applyOperation(ctx, operation);
@@ -858,5 +905,17 @@ export function applyPatch(resource: Record<string, unknown>, body: unknown, typ
     }
   });
   syncSchemas(ctx.root, resource, type);
-  return ctx.root;
+  return { resource: ctx.root, ignored };
+}
+
+/** patchResource's new resource alone. */
+export function applyPatch(resource: Record<string, unknown>, body: unknown, type: ResourceTypeDef): Record<string, unknown> {
+  return patchResource(resource, body, type).resource;
+}
+
+/** The log's words for what a PATCH ignored (empty when nothing was). */
+export function ignoredNote(ignored: string[]): string {
+  if (ignored.length === 0) return "";
+  const named = ignored.slice(0, MAX_IGNORED_NAMED).join(", ");
+  return `ignored: ${named}${ignored.length > MAX_IGNORED_NAMED ? ` and ${ignored.length - MAX_IGNORED_NAMED} more` : ""}`;
 }

@@ -140,7 +140,7 @@ export const USER_SCHEMA: SchemaDef = {
     multiValued("emails", "Email addresses for the user.", "string", ["work", "home", "other"]),
     multiValued("phoneNumbers", "Phone numbers for the User.", "string", ["work", "home", "mobile", "fax", "pager", "other"]),
     multiValued("ims", "Instant messaging addresses for the User.", "string", ["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]),
-    multiValued("photos", "URLs of photos of the User. Entries of type 'photo' are TheStorage's own avatar and are read-only.", "reference", ["photo", "thumbnail"]),
+    multiValued("photos", "URLs of photos of the User. An entry of type 'photo' sent by the IdP is kept; while TheStorage has its own avatar for the User, that avatar is shown as the 'photo' entry instead.", "reference", ["photo", "thumbnail"]),
     attr("addresses", "complex", "A physical mailing address for this User.", {
       multiValued: true,
       subAttributes: [

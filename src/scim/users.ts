@@ -7,7 +7,11 @@ import { sanitizeResource, type ScimDocument } from "./sanitize";
 import { SCHEMA, USER_RESOURCE } from "./schema";
 import { foldCase } from "./text";
 
-/** TheStorage's own avatar travels as the `photos` entry of this type; IdPs cannot write it. */
+/**
+ * TheStorage's own avatar travels as the `photos` entry of this type. An IdP's photo of that type
+ * is kept apart, in the document, and shown only while no avatar is set: the avatar wins, and the
+ * IdP's push never fails over it (Okta would refuse every profile push on a 400).
+ */
 export const AVATAR_PHOTO_TYPE = "photo";
 
 export interface StoredUser {
@@ -28,15 +32,22 @@ const isAvatarPhoto = (photo: unknown) => String((photo as { type?: unknown })?.
 
 /**
  * The stored document for a User from a POST/PUT body or a patched representation. `password` is
- * not in the schema, so it is dropped here and never stored; photos of type `photo` are ours.
+ * not in the schema, so it is dropped here and never stored. Given the stored user (`current`),
+ * an entry of type `photo` that is the avatar we showed the client (Okta's PUT sends back what it
+ * read) is not the IdP's photo: it is dropped, and the IdP's own, which the avatar hid from that
+ * client, stays as stored.
  */
-export function userDocument(input: Record<string, unknown>): ScimDocument {
+export function userDocument(input: Record<string, unknown>, current?: Pick<StoredUser, "data" | "avatarUrl">): ScimDocument {
   const doc = sanitizeResource(input, USER_RESOURCE);
-  if (Array.isArray(doc.photos)) {
-    const photos = doc.photos.filter((p) => !isAvatarPhoto(p));
-    if (photos.length) doc.photos = photos;
-    else delete doc.photos;
-  }
+  const avatar = current?.avatarUrl;
+  if (!avatar || !Array.isArray(doc.photos)) return doc;
+  const isEcho = (p: unknown) => isAvatarPhoto(p) && (p as { value?: unknown }).value === avatar;
+  if (!doc.photos.some(isEcho)) return doc;
+  const theirs = doc.photos.filter((p) => !isEcho(p));
+  const hidden = theirs.some(isAvatarPhoto) ? [] : ((current.data.photos as unknown[] | undefined) ?? []).filter(isAvatarPhoto);
+  const photos = [...theirs, ...hidden];
+  if (photos.length) doc.photos = photos;
+  else delete doc.photos;
   return doc;
 }
 
@@ -67,8 +78,9 @@ export function patchableUser(user: StoredUser): ScimDocument {
 
 export function toScimUser(user: StoredUser, baseUrl: string, groups: GroupRef[] = []): ScimDocument {
   const { externalId, ...attributes } = user.data;
-  const photos = [...((attributes.photos as unknown[]) ?? [])];
-  if (user.avatarUrl) photos.push({ value: user.avatarUrl, type: AVATAR_PHOTO_TYPE });
+  let photos = [...((attributes.photos as unknown[]) ?? [])];
+  // The avatar wins over the IdP's photo of the same type, which stays stored.
+  if (user.avatarUrl) photos = [...photos.filter((p) => !isAvatarPhoto(p)), { value: user.avatarUrl, type: AVATAR_PHOTO_TYPE }];
   const resource: ScimDocument = {
     schemas: [SCHEMA.user, ...(attributes[SCHEMA.enterpriseUser] ? [SCHEMA.enterpriseUser] : [])],
     id: user.id,

@@ -18,7 +18,8 @@ export type WriteCommand =
   | { kind: "user.delete"; id: string; ifMatch?: string }
   | { kind: "user.avatar"; id: string; avatarUrl: string | null }
   | { kind: "group.replace"; id: string; body: Record<string, unknown>; ifMatch?: string }
-  | { kind: "group.patch"; id: string; body: Record<string, unknown>; ifMatch?: string }
+  // `answer`: the status the client gets on success (204 unless it asked for a representation), for the log.
+  | { kind: "group.patch"; id: string; body: Record<string, unknown>; ifMatch?: string; answer?: 200 | 204 }
   | { kind: "group.delete"; id: string; ifMatch?: string };
 
 /**
@@ -40,7 +41,7 @@ export async function executeCommand(ctx: WriteContext, command: WriteCommand): 
     case "group.replace":
       return replaceGroup(ctx, command.id, command.body, command.ifMatch);
     case "group.patch":
-      return patchGroup(ctx, command.id, command.body, command.ifMatch);
+      return patchGroup(ctx, command.id, command.body, command.ifMatch, command.answer);
     case "group.delete":
       return deleteGroup(ctx, command.id, command.ifMatch);
   }

@@ -10,7 +10,7 @@ import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, 
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
 import { groupColumns, groupDocument, namedMemberIds, patchableGroup, type MemberRef } from "../scim/groups";
-import { applyPatch } from "../scim/patch";
+import { ignoredNote, patchResource } from "../scim/patch";
 import { GROUP_RESOURCE } from "../scim/schema";
 import { groupPayload } from "../events/payload";
 import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, staleVersion, type WriteContext } from "./write-context";
@@ -76,6 +76,8 @@ interface GroupChange {
   doc: Record<string, unknown>;
   /** The complete member list wanted afterwards, or undefined to leave membership alone. */
   memberIds?: string[];
+  /** Appended to the log's detail (what a PATCH ignored). */
+  note?: string;
 }
 
 /** Runs a group write; a displayName another group holds fails it on the unique index: 409, no read first. */
@@ -97,8 +99,9 @@ async function patchNamedInOneBatch(
   current: GroupRow,
   among: string[],
   compute: (current: GroupRow, memberIds: string[]) => GroupChange,
+  status: number,
 ): Promise<GroupRow | null> {
-  const { doc, memberIds = [] } = compute(current, []);
+  const { doc, memberIds = [], note } = compute(current, []);
   const wanted = new Set(memberIds);
   const changed = changedAttributes(current.data, doc);
   const changes: GroupChanges = { ...groupColumns(doc), data: doc, updatedAt: new Date().toISOString() };
@@ -112,7 +115,7 @@ async function patchNamedInOneBatch(
       changes,
       changed,
       { present: memberIds, absent: among.filter((m) => !wanted.has(m)) },
-      event(ctx, { action: "group.update", resourceId: current.id, target: changes.displayName ?? current.displayName, outcome: "success", status: 200, detail: "" }),
+      event(ctx, { action: "group.update", resourceId: current.id, target: changes.displayName ?? current.displayName, outcome: "success", status, detail: note ?? "" }),
       groupChanges(ctx, next, changed.length ? "group.updated" : null),
     ),
   );
@@ -133,8 +136,10 @@ async function modifyGroup(
   ifMatch: string | undefined,
   among: string[] | undefined,
   compute: (current: GroupRow, memberIds: string[]) => GroupChange,
-  options: { readMembers?: boolean } = {},
+  options: { readMembers?: boolean; status?: number } = {},
 ): Promise<WrittenGroup> {
+  // What the client gets on success, as the log records it.
+  const status = options.status ?? 200;
   let target: string | null = null;
   return logged(ctx, "Group", "group.update", () => id, () => target, async () => {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
@@ -147,14 +152,14 @@ async function modifyGroup(
       target = current.displayName;
       if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
       if (among?.length) {
-        const written = await patchNamedInOneBatch(ctx, current, among, compute);
+        const written = await patchNamedInOneBatch(ctx, current, among, compute, status);
         if (written) return written;
         forget(ctx, "group");
         continue;
       }
       // Named members are all decided above; `among` is empty here (a PUT without `members`: no read) or absent.
       const currentIds = await memberIdsOf(ctx.db, ctx.tenant.id, id, among);
-      const { doc, memberIds } = compute(current, currentIds);
+      const { doc, memberIds, note } = compute(current, currentIds);
 
       const before = new Set(currentIds);
       const { known, skipped } = memberIds ? await knownMembers(ctx, memberIds, before) : { known: currentIds, skipped: [] };
@@ -162,12 +167,12 @@ async function modifyGroup(
       const add = known.filter((m) => !before.has(m));
       const remove = currentIds.filter((m) => !wanted.has(m));
       const changed = changedAttributes(current.data, doc);
-      const detailParts = [...(changed.length ? [`changed: ${changed.join(", ")}`] : []), ...membershipDetail(add.length, remove.length, skipped)];
+      const detailParts = [...(changed.length ? [`changed: ${changed.join(", ")}`] : []), ...membershipDetail(add.length, remove.length, skipped), ...(note ? [note] : [])];
       const action = add.length || remove.length ? "group.members" : "group.update";
 
       if (!changed.length && !add.length && !remove.length) {
         // Okta re-sends the displayName with every push: acknowledge without a new version.
-        await insertEvent(ctx.db, event(ctx, { action, resourceId: id, target, outcome: "success", status: 200, detail: clipDetail(["no changes", ...detailParts].join("; ")) }));
+        await insertEvent(ctx.db, event(ctx, { action, resourceId: id, target, outcome: "success", status, detail: clipDetail(["no changes", ...detailParts].join("; ")) }));
         return current;
       }
       const changes: GroupChanges = { ...groupColumns(doc), data: doc, updatedAt: new Date().toISOString() };
@@ -180,7 +185,7 @@ async function modifyGroup(
           current.version,
           changes,
           { add, remove },
-          event(ctx, { action, resourceId: id, target: changes.displayName ?? target, outcome: "success", status: 200, detail: clipDetail(detailParts.join("; ")) }),
+          event(ctx, { action, resourceId: id, target: changes.displayName ?? target, outcome: "success", status, detail: clipDetail(detailParts.join("; ")) }),
           groupChanges(ctx, next, changed.length ? "group.updated" : null),
           { readMembers: options.readMembers },
         ),
@@ -205,12 +210,20 @@ export function replaceGroup(ctx: WriteContext, id: string, body: Record<string,
   return modifyGroup(ctx, id, ifMatch, replacement.memberIds === undefined ? [] : undefined, () => replacement, { readMembers: true });
 }
 
-export function patchGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {
-  return modifyGroup(ctx, id, ifMatch, namedMemberIds(body) ?? undefined, (current, memberIds) => {
-    const patched = applyPatch(patchableGroup(current, memberIds), body, GROUP_RESOURCE);
-    const { doc, memberIds: wanted } = groupDocument(patched);
-    return { doc, memberIds: wanted ?? [] };
-  });
+/** `status`: what the client gets on success (the route answers 204 unless asked for the group). */
+export function patchGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string, status: 200 | 204 = 200) {
+  return modifyGroup(
+    ctx,
+    id,
+    ifMatch,
+    namedMemberIds(body) ?? undefined,
+    (current, memberIds) => {
+      const { resource: patched, ignored } = patchResource(patchableGroup(current, memberIds), body, GROUP_RESOURCE);
+      const { doc, memberIds: wanted } = groupDocument(patched);
+      return { doc, memberIds: wanted ?? [], note: ignoredNote(ignored) };
+    },
+    { status },
+  );
 }
 
 export async function deleteGroup(ctx: WriteContext, id: string, ifMatch?: string): Promise<void> {

@@ -9,7 +9,7 @@ import { deleteUser as deleteUserRow, getUser, insertUser, logUnchangedUser, upd
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
 import { keyOf } from "../scim/json";
-import { applyPatch } from "../scim/patch";
+import { ignoredNote, patchResource } from "../scim/patch";
 import type { ScimDocument } from "../scim/sanitize";
 import { USER_RESOURCE } from "../scim/schema";
 import { patchableUser, userColumns, userDocument, type GroupRef } from "../scim/users";
@@ -77,7 +77,8 @@ async function modifyUser(
   id: string,
   ifMatch: string | undefined,
   defaultAction: string,
-  compute: (current: UserRow) => { doc?: ScimDocument; changes?: Omit<UserChanges, "updatedAt">; action?: string; detail?: string },
+  // `note`: appended to the log's detail (what a PATCH ignored).
+  compute: (current: UserRow) => { doc?: ScimDocument; changes?: Omit<UserChanges, "updatedAt">; action?: string; detail?: string; note?: string },
 ): Promise<WrittenUser> {
   let target: string | null = null;
   return logged(ctx, "User", defaultAction, () => id, () => target, async () => {
@@ -95,13 +96,15 @@ async function modifyUser(
       const result = compute(current);
       const doc = result.doc ?? current.data;
       const changes: UserChanges = { ...(result.doc ? { ...userColumns(doc), data: doc } : {}), ...result.changes, updatedAt: new Date().toISOString() };
-      const { action, detail } = result.doc
+      const described = result.doc
         ? { ...describeChange(current.data, doc), ...(result.action ? { action: result.action } : {}) }
         : { action: result.action ?? defaultAction, detail: result.detail ?? "" };
+      const action = described.action;
+      const detail = [described.detail, result.note].filter(Boolean).join("; ");
 
       if (result.doc && changedAttributes(current.data, doc).length === 0 && !result.changes) {
         // Nothing changed (Okta re-sends unchanged values): keep the version, still log the request.
-        const groups = await logUnchangedUser(ctx.db, ctx.tenant.id, id, event(ctx, { action, resourceId: id, target, outcome: "success", status: 200, detail: "no changes" }));
+        const groups = await logUnchangedUser(ctx.db, ctx.tenant.id, id, event(ctx, { action, resourceId: id, target, outcome: "success", status: 200, detail: clipDetail(["no changes", result.note].filter(Boolean).join("; ")) }));
         return { ...current, groups };
       }
       // A userName taken by another user fails the write on the unique index (caught below): no read first.
@@ -133,7 +136,7 @@ async function modifyUser(
 
 export function replaceUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
-    const doc = userDocument(body);
+    const doc = userDocument(body, current);
     // A PUT that leaves `active` out must not silently reactivate or deactivate anyone.
     if (keyOf(body, "active") === undefined && current.data.active !== undefined) doc.active = current.data.active;
     return { doc };
@@ -142,10 +145,10 @@ export function replaceUser(ctx: WriteContext, id: string, body: Record<string, 
 
 export function patchUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
-    const patched = applyPatch(patchableUser(current), body, USER_RESOURCE);
-    const doc = userDocument(patched);
+    const { resource: patched, ignored } = patchResource(patchableUser(current), body, USER_RESOURCE);
+    const doc = userDocument(patched, current);
     // No defaulting of `active`: a PATCH that removes it leaves it removed (RFC 7644 §3.5.2.2).
-    return { doc };
+    return { doc, note: ignoredNote(ignored) };
   });
 }
 

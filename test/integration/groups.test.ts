@@ -272,3 +272,64 @@ describe("membership correctness", () => {
     expect((await admin("GET", `/tenants/${tenant.slug}/groups/${crypto.randomUUID()}`)).status).toBe(404);
   });
 });
+
+describe("the provisioning log records the status the client got", () => {
+  it("on every group write: 204 PATCHes (named members, whole list, no change), 200 with a representation, PUT, DELETE, refused", async () => {
+    const tenant = await scimTenant();
+    const people = await users(tenant, 3);
+    const statuses: number[] = [];
+    const send = async (method: string, path: string, body?: unknown) => {
+      const r = await tenant.scim(method, path, body);
+      statuses.push(r.status);
+      return r;
+    };
+    const group = (await send("POST", "/Groups", { displayName: "Log Status" })).body;
+    const at = `/Groups/${group.id}`;
+    // A PATCH that names its members (decided in one batch), one that replaces the whole list,
+    // one that changes nothing, a rename: all answered 204.
+    expect((await send("PATCH", at, patch({ op: "add", path: "members", value: [{ value: people[0].id }] }))).status).toBe(204);
+    expect((await send("PATCH", at, patch({ op: "replace", path: "members", value: [{ value: people[1].id }] }))).status).toBe(204);
+    expect((await send("PATCH", at, patch({ op: "replace", path: "displayName", value: "Log Status" }))).status).toBe(204);
+    expect((await send("PATCH", at, patch({ op: "replace", path: "displayName", value: "Log Status 2" }))).status).toBe(204);
+    // Asked for a representation: 200, for a named-member PATCH and for another.
+    expect((await send("PATCH", `${at}?excludedAttributes=members`, patch({ op: "add", path: "members", value: [{ value: people[2].id }] }))).status).toBe(200);
+    expect((await send("PATCH", `${at}?attributes=displayName`, patch({ op: "replace", path: "displayName", value: "Log Status 3" }))).status).toBe(200);
+    expect((await send("PATCH", at, patch({ op: "replace", path: "displayName", value: "" }))).status).toBe(400);
+    expect((await send("PUT", at, { displayName: "Log Status 4" })).status).toBe(200);
+    expect((await send("DELETE", at)).status).toBe(204);
+
+    const log = await admin("GET", `/tenants/${tenant.slug}/events?resourceId=${group.id}&limit=50`);
+    expect(log.status).toBe(200);
+    expect(log.body.events.map((e: { status: number }) => e.status).reverse()).toEqual(statuses);
+  });
+
+  it("on every user write, and on each operation of a Bulk request", async () => {
+    const tenant = await scimTenant();
+    const statuses: number[] = [];
+    const send = async (method: string, path: string, body?: unknown) => {
+      const r = await tenant.scim(method, path, body);
+      statuses.push(r.status);
+      return r;
+    };
+    const user = (await send("POST", "/Users", oktaUser())).body;
+    const at = `/Users/${user.id}`;
+    expect((await send("PATCH", at, patch({ op: "replace", path: "title", value: "CTO" }))).status).toBe(200);
+    expect((await send("PATCH", at, patch({ op: "replace", path: "title", value: "CTO" }))).status).toBe(200);
+    expect((await send("PUT", at, { ...user, title: "CEO" })).status).toBe(200);
+    expect((await send("PATCH", at, patch({ op: "replace", path: "userName", value: "" }))).status).toBe(400);
+    const avatar = await admin("PATCH", `/tenants/${tenant.slug}/users/${user.id}`, { avatarUrl: "https://cdn.example/a.png" });
+    statuses.push(avatar.status);
+    const bulk = await tenant.scim("POST", "/Bulk", {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+      Operations: [
+        { method: "PATCH", path: at, data: patch({ op: "replace", path: "title", value: "CFO" }) },
+        { method: "DELETE", path: at },
+      ],
+    });
+    statuses.push(...bulk.body.Operations.map((op: { status: string }) => Number(op.status)));
+    expect(statuses.slice(-2)).toEqual([200, 204]);
+
+    const log = await admin("GET", `/tenants/${tenant.slug}/events?resourceId=${user.id}&limit=50`);
+    expect(log.body.events.map((e: { status: number }) => e.status).reverse()).toEqual(statuses);
+  });
+});

@@ -52,6 +52,9 @@ describe("filters over HTTP", () => {
       [`${ENTERPRISE}:employeeNumber pr`, ["alice"]],
       ['meta.created gt "2000-01-01T00:00:00Z"', ["alice", "bob", "carol", "dave"]],
       ['meta.lastModified lt "2000-01-01"', []],
+      // Microsoft's full sync: every RFC 3339 year is valid, 0000–0099 included.
+      ['meta.lastModified gt "0001-01-03T00:00:00.0000000Z"', ["alice", "bob", "carol", "dave"]],
+      ['meta.created lt "0099-12-31T23:59:59Z"', []],
     ];
     for (const [filter, expected] of cases) {
       const r = await tenant.scim("GET", q(filter));

@@ -106,6 +106,50 @@ describe("SCIM tokens", () => {
     expect((await admin("POST", `/tenants/${tenant.slug}/scim/token`)).status).toBe(409);
   });
 
+  it("a refused revoked or rotated-away token is recorded in the tenant's log with its prefix, once a minute per token", async () => {
+    const refusals = async (slug: string, wanted: number) => {
+      // Written off the response path: wait for it.
+      let events: { action: string; tokenPrefix: string; status: number; outcome: string; detail: string }[] = [];
+      for (let i = 0; i < 50; i++) {
+        events = (await admin("GET", `/tenants/${slug}/events?action=scim.token_refused`)).body.events;
+        if (events.length >= wanted) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return events;
+    };
+    const prefixOf = (token: string) => token.slice(0, 12);
+
+    // Warm: the isolate knows the token when it is rotated away.
+    const tenant = await scimTenant();
+    expect((await tenant.scim("GET", "/Users")).status).toBe(200);
+    const rotated = await admin("POST", `/tenants/${tenant.slug}/scim/token`);
+    expectScim401(await tenant.scim("GET", "/Users"));
+    expectScim401(await tenant.scim("POST", "/Users", { userName: "late@example.com" }));
+    expectScim401(await tenant.scim("GET", "/Users"));
+    let events = await refusals(tenant.slug, 1);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ action: "scim.token_refused", tokenPrefix: prefixOf(tenant.token), status: 401, outcome: "failure" });
+    expect(events[0].detail).toContain(`Refused GET /Users: SCIM token ${prefixOf(tenant.token)}… was revoked at `);
+    // The new token still works, and its requests add nothing.
+    expect((await request("GET", `${tenant.base}/Users`, { headers: { Authorization: `Bearer ${rotated.body.token}` } })).status).toBe(200);
+
+    // Cold: a token this isolate never saw, rotated away, then SCIM switched off.
+    const other = await scimTenant();
+    const second = (await admin("POST", `/tenants/${other.slug}/scim/token`)).body.token as string;
+    expectScim401(await other.scim("DELETE", `/Users/${crypto.randomUUID()}`));
+    expect((await admin("DELETE", `/tenants/${other.slug}/scim`)).status).toBe(204);
+    expectScim401(await request("GET", `${other.base}/Groups`, { headers: { Authorization: `Bearer ${second}` } }));
+    events = await refusals(other.slug, 2);
+    expect(events.map((e) => e.tokenPrefix).sort()).toEqual([prefixOf(other.token), prefixOf(second)].sort());
+    expect(events.find((e) => e.tokenPrefix === prefixOf(other.token))!.detail).toMatch(/^Refused DELETE \/Users\/[0-9a-f-]+: SCIM token tsscim_\w{5}… was revoked at \d{4}-/);
+
+    // An unknown token, or this token on another tenant's URL, ties to no tenant: nothing is written.
+    expectScim401(await request("GET", `${tenant.base}/Users`, { headers: { Authorization: `Bearer tsscim_${"x".repeat(43)}` } }));
+    expectScim401(await request("GET", `${other.base}/Users`, { headers: { Authorization: `Bearer ${tenant.token}` } }));
+    expect(await refusals(tenant.slug, 2)).toHaveLength(1);
+    expect(await refusals(other.slug, 3)).toHaveLength(2);
+  });
+
   it("another tenant's token is refused exactly like an unknown tenant", async () => {
     const a = await scimTenant();
     const b = await scimTenant();

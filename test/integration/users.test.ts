@@ -347,6 +347,28 @@ describe("TheStorage-owned fields", () => {
     expect(row!.avatar_url).toBe("https://cdn.thestorage.example/avatars/1.png");
   });
 
+  it("keeps the IdP's photo of type photo apart: shown while no avatar is set, the avatar wins once one is, never dropped", async () => {
+    const tenant = await scimTenant();
+    const idpPhoto = { value: "https://idp.example/ada.jpg", type: "photo" };
+    const created = await tenant.scim("POST", "/Users", oktaUser({ photos: [idpPhoto] }));
+    expect(created.status).toBe(201);
+    expect(created.body.photos).toEqual([idpPhoto]);
+    const id = created.body.id;
+    // Entra's mapping: a filtered PATCH of the photo's value.
+    const patched = await tenant.scim("PATCH", `/Users/${id}`, { Operations: [{ op: "replace", path: 'photos[type eq "photo"].value', value: "https://idp.example/ada2.jpg" }] });
+    expect(patched.status).toBe(200);
+    expect(patched.body.photos).toEqual([{ value: "https://idp.example/ada2.jpg", type: "photo" }]);
+
+    await admin("PATCH", `/tenants/${tenant.slug}/users/${id}`, { avatarUrl: "https://cdn.thestorage.example/avatars/9.png" });
+    const shown = await tenant.scim("GET", `/Users/${id}`);
+    expect(shown.body.photos).toEqual([{ value: "https://cdn.thestorage.example/avatars/9.png", type: "photo" }]);
+    // Okta's profile push sends back what it read (the avatar): the IdP's photo is not lost.
+    const put = await tenant.scim("PUT", `/Users/${id}`, { ...shown.body, title: "Countess" });
+    expect(put.status).toBe(200);
+    await admin("PATCH", `/tenants/${tenant.slug}/users/${id}`, { avatarUrl: null });
+    expect((await tenant.scim("GET", `/Users/${id}`)).body.photos).toEqual([{ value: "https://idp.example/ada2.jpg", type: "photo" }]);
+  });
+
   it("records the provider of the creating token as the origin badge", async () => {
     const okta = await scimTenant();
     const entra = await scimTenant({ provider: "entra" });
@@ -356,5 +378,46 @@ describe("TheStorage-owned fields", () => {
     const listB = await admin("GET", `/tenants/${entra.slug}/users`);
     expect(listA.body.users).toEqual([expect.objectContaining({ id: a.body.id, source: "okta" })]);
     expect(listB.body.users).toEqual([expect.objectContaining({ id: b.body.id, source: "entra" })]);
+  });
+});
+
+describe("PATCH paths the server does not keep are never a silent 200", () => {
+  const patchOp = (...Operations: unknown[]) => ({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations });
+  const lastLog = async (slug: string, id: string) => (await admin("GET", `/tenants/${slug}/events?resourceId=${id}&limit=1`)).body.events[0];
+
+  it("applies the dot form of an enterprise path (urn:…:User.department) on users and groups", async () => {
+    const tenant = await scimTenant({ provider: "entra" });
+    const user = (await tenant.scim("POST", "/Users", oktaUser({ [ENTERPRISE]: { department: "R&D" } }))).body;
+    const r = await tenant.scim("PATCH", `/Users/${user.id}`, patchOp({ op: "replace", path: `${ENTERPRISE}.department`, value: "Sales" }));
+    expect(r.status).toBe(200);
+    expect(r.body[ENTERPRISE].department).toBe("Sales");
+    expect((await tenant.scim("GET", f('department eq "Sales"'))).body.totalResults).toBe(1);
+    expect((await lastLog(tenant.slug, user.id)).detail).toContain(`changed: ${ENTERPRISE}`);
+
+    const other = (await tenant.scim("POST", "/Users", oktaUser())).body;
+    const group = (await tenant.scim("POST", "/Groups", { displayName: "Dots", members: [{ value: user.id }] })).body;
+    const members = "urn:ietf:params:scim:schemas:core:2.0:Group.members";
+    expect((await tenant.scim("PATCH", `/Groups/${group.id}`, patchOp({ op: "add", path: members, value: [{ value: other.id }] }))).status).toBe(204);
+    expect((await tenant.scim("PATCH", `/Groups/${group.id}`, patchOp({ op: "replace", path: members, value: [{ value: other.id }] }))).status).toBe(204);
+    const got = await tenant.scim("GET", `/Groups/${group.id}`);
+    expect(got.body.members.map((m: { value: string }) => m.value)).toEqual([other.id]);
+  });
+
+  it("ignores a path under an unknown extension (an Entra custom extension) and says so in the log", async () => {
+    const tenant = await scimTenant({ provider: "entra" });
+    const user = (await tenant.scim("POST", "/Users", oktaUser())).body;
+    const custom = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:costCenter";
+    const r = await tenant.scim("PATCH", `/Users/${user.id}`, patchOp({ op: "replace", path: custom, value: "C-1" }));
+    expect(r.status).toBe(200);
+    expect(JSON.stringify(r.body)).not.toContain("C-1");
+    expect(await lastLog(tenant.slug, user.id)).toMatchObject({ outcome: "success", status: 200, detail: `no changes; ignored: ${custom} (not a schema of User)` });
+    // With a change beside it, the log names both.
+    await tenant.scim("PATCH", `/Users/${user.id}`, patchOp({ op: "replace", path: "title", value: "CTO" }, { op: "replace", value: { favouriteColour: "blue" } }));
+    expect((await lastLog(tenant.slug, user.id)).detail).toBe("changed: title; ignored: favouriteColour (unknown attribute)");
+    // Groups too, on the one-batch membership path.
+    const group = (await tenant.scim("POST", "/Groups", { displayName: "Custom" })).body;
+    const g = await tenant.scim("PATCH", `/Groups/${group.id}`, patchOp({ op: "add", path: "members", value: [{ value: user.id }] }, { op: "replace", path: "urn:example:custom:2.0:Group:tier", value: 2 }));
+    expect(g.status).toBe(204);
+    expect((await lastLog(tenant.slug, group.id)).detail).toBe("added 1 member; ignored: urn:example:custom:2.0:Group:tier (not a schema of Group)");
   });
 });

@@ -202,6 +202,17 @@ describe("matchesFilter: dateTime", () => {
     expect(parseDateTimeLiteral("2024-02-29T01:02:03.123456Z")).toBe(Date.UTC(2024, 1, 29, 1, 2, 3, 123));
     expect(parseDateTimeLiteral("1")).toBeNaN();
   });
+
+  it("accepts every RFC 3339 year, 0000–0099 included (Microsoft's full-sync filter)", () => {
+    expect(parseDateTimeLiteral("0001-01-03T00:00:00.0000000Z")).toBe(Date.parse("0001-01-03T00:00:00.000Z"));
+    expect(new Date(parseDateTimeLiteral("0001-01-03T00:00:00.0000000Z")).toISOString()).toBe("0001-01-03T00:00:00.000Z");
+    expect(new Date(parseDateTimeLiteral("0000-01-01")).toISOString()).toBe("0000-01-01T00:00:00.000Z");
+    expect(new Date(parseDateTimeLiteral("0099-12-31T23:59:59Z")).toISOString()).toBe("0099-12-31T23:59:59.000Z");
+    expect(parseDateTimeLiteral("0004-02-29")).not.toBeNaN(); // year 4 is a leap year
+    expect(parseDateTimeLiteral("0001-02-29")).toBeNaN(); // year 1 is not
+    expect(user('meta.lastModified gt "0001-01-03T00:00:00.0000000Z"')).toBe(true);
+    expect(user('meta.created lt "0099-01-01"')).toBe(false);
+  });
 });
 
 describe("matchesFilter: multi-valued attributes", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/scim/errors";
-import { applyPatch, parsePatchPath, PASSWORD_SYNC_REFUSED, readOperations } from "../../src/scim/patch";
+import { applyPatch, ignoredNote, parsePatchPath, PASSWORD_SYNC_REFUSED, patchResource, readOperations } from "../../src/scim/patch";
 import { GROUP_RESOURCE, SCHEMA, USER_RESOURCE, type ResourceTypeDef } from "../../src/scim/schema";
 
 const ENT = SCHEMA.enterpriseUser;
@@ -220,6 +220,49 @@ describe("paths", () => {
       { op: "replace", path: "title", value: "CTO" },
     ]);
     expect(out).toEqual({ ...input, title: "CTO" });
+  });
+
+  it("applies a URN-qualified path written with a dot before the attribute, as the colon form", () => {
+    const out = patch(user(), [
+      { op: "replace", path: `${ENT}.department`, value: "Sales" },
+      { op: "replace", path: `${ENT.toUpperCase()}.manager.value`, value: "m-2" },
+      { op: "replace", path: `${CORE}.name.givenName`, value: "Alicia" },
+      { op: "add", path: `${CORE}.emails[type eq "home"].value`, value: "a@home.example" },
+      { op: "replace", value: { [`${ENT}.employeeNumber`]: "43" } },
+    ]);
+    expect(out[ENT]).toEqual({ employeeNumber: "43", department: "Sales", manager: { value: "m-2" } });
+    expect(out.name).toEqual({ givenName: "Alicia", familyName: "Smith" });
+    expect(out.emails).toContainEqual({ type: "home", value: "a@home.example" });
+    expect(parsePatchPath(`${SCHEMA.group}.members`, GROUP_RESOURCE)).toEqual({ schema: SCHEMA.group, attribute: "members" });
+    // Still refused when what follows the dot is not an attribute of that schema.
+    expectFailure(user(), body({ op: "replace", path: `${ENT}.costCentre`, value: "x" }), USER_RESOURCE, { scimType: "invalidPath", detail: /Unknown attribute "costCentre"/ });
+  });
+
+  it("refuses a known schema's URN followed by more than one name, instead of ignoring it", () => {
+    expectFailure(user(), body({ op: "replace", path: `${ENT}:manager:value`, value: "m-2" }), USER_RESOURCE, { scimType: "invalidPath", detail: /is malformed/ });
+  });
+
+  it("reports what it ignored: unknown schemas, unknown keys and sub-attributes; not read-only keys", () => {
+    const { resource, ignored } = patchResource(
+      user(),
+      body(
+        { op: "replace", path: "urn:ietf:params:scim:schemas:extension:CustomExtension:2.0:User:costCenter", value: "C1" },
+        { op: "replace", value: { id: "other", meta: {}, schemas: [], favouriteColour: "blue", title: "CTO", [ENT]: "not an object" } },
+        { op: "replace", path: "name", value: { givenNam: "typo" } },
+      ),
+      USER_RESOURCE,
+    );
+    expect(resource.title).toBe("CTO");
+    expect(ignored).toEqual([
+      "urn:ietf:params:scim:schemas:extension:CustomExtension:2.0:User:costCenter (not a schema of User)",
+      "favouriteColour (unknown attribute)",
+      `${ENT} (a schema's value must be an object, not string "not an object")`,
+      "name.givenNam (unknown sub-attribute)",
+    ]);
+    expect(patchResource(user(), body({ op: "replace", value: { id: "x", title: "CTO" } }), USER_RESOURCE).ignored).toEqual([]);
+    expect(ignoredNote([])).toBe("");
+    expect(ignoredNote(["a (x)", "b (y)"])).toBe("ignored: a (x), b (y)");
+    expect(ignoredNote(["1", "2", "3", "4", "5", "6", "7"])).toBe("ignored: 1, 2, 3, 4, 5 and 2 more");
   });
 
   it("refuses read-only attributes with mutability", () => {

@@ -68,11 +68,18 @@ describe("sanitizeResource (User)", () => {
 });
 
 describe("the User mapping", () => {
-  it("drops photos of TheStorage's own type and shows the avatar read-only instead", () => {
+  it("keeps the IdP's photo of TheStorage's own type apart; the avatar wins while it is set", () => {
     const doc = userDocument({ userName: "a", photos: [{ value: "https://x/p.png", type: "PHOTO" }, { value: "https://x/t.png", type: "thumbnail" }] });
-    expect(doc.photos).toEqual([{ value: "https://x/t.png", type: "thumbnail" }]);
-    const resource = toScimUser({ id: "u1", data: doc, avatarUrl: "https://cdn/a.png", version: 3, createdAt: "c", updatedAt: "u" }, "https://h/api/t/scim/v2");
+    expect(doc.photos).toEqual([{ value: "https://x/p.png", type: "PHOTO" }, { value: "https://x/t.png", type: "thumbnail" }]);
+    const stored = { id: "u1", data: doc, avatarUrl: "https://cdn/a.png", version: 3, createdAt: "c", updatedAt: "u" };
+    const resource = toScimUser(stored, "https://h/api/t/scim/v2");
     expect(resource.photos).toEqual([{ value: "https://x/t.png", type: "thumbnail" }, { value: "https://cdn/a.png", type: "photo" }]);
+    expect(toScimUser({ ...stored, avatarUrl: null }, "https://h/api/t/scim/v2").photos).toEqual(doc.photos);
+    // A PUT sending back the avatar it read keeps the IdP's hidden photo; a new photo of the IdP's replaces it.
+    const echo = { userName: "a", photos: [{ value: "https://x/t.png", type: "thumbnail" }, { value: "https://cdn/a.png", type: "photo" }] };
+    expect(userDocument(echo, stored).photos).toEqual([{ value: "https://x/t.png", type: "thumbnail" }, { value: "https://x/p.png", type: "PHOTO" }]);
+    expect(userDocument({ userName: "a", photos: [{ value: "https://cdn/a.png", type: "photo" }, { value: "https://x/new.png", type: "photo" }] }, stored).photos).toEqual([{ value: "https://x/new.png", type: "photo" }]);
+    expect(userDocument({ userName: "a" }, stored).photos).toBeUndefined();
     expect(resource.meta).toEqual({ resourceType: "User", created: "c", lastModified: "u", location: "https://h/api/t/scim/v2/Users/u1", version: 'W/"3"' });
   });
 
@@ -114,6 +121,11 @@ describe("namedMemberIds (group PATCH fast path)", () => {
       ),
     ).toEqual(["a", "b", "c"]);
     expect(namedMemberIds(ops({ op: "replace", path: "displayName", value: "x" }))).toEqual([]);
+  });
+
+  it("reads a URN-qualified members path written with a dot as the PATCH engine does", () => {
+    expect(namedMemberIds(ops({ op: "add", path: "urn:ietf:params:scim:schemas:core:2.0:Group.members", value: [{ value: "a" }] }))).toEqual(["a"]);
+    expect(namedMemberIds(ops({ op: "replace", path: "urn:ietf:params:scim:schemas:core:2.0:Group.members", value: [{ value: "a" }] }))).toBeNull();
   });
 
   it("asks for the whole list when an operation could touch any member", () => {

@@ -74,9 +74,12 @@ groupRoutes.put("/:id", async (c) => {
 groupRoutes.patch("/:id", async (c) => {
   const { tenant, actor, via } = scimContext(c);
   const body = await readJsonObject(c);
-  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.patch", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match") }, via);
+  // Read before the write: the log records the status the client gets, and a bad query parameter
+  // is refused before anything changes.
   const params = queryParams(c);
-  if (!params.attributes && !params.excludedAttributes) return c.body(null, 204, { ETag: etagOf(row.version) });
+  const answer = params.attributes || params.excludedAttributes ? 200 : 204;
+  const row = await runWrite<GroupRow>(c.env, tenant, actor, { kind: "group.patch", id: c.req.param("id"), body, ifMatch: c.req.header("If-Match"), answer }, via);
+  if (answer === 204) return c.body(null, 204, { ETag: etagOf(row.version) });
   return groupResponse(c, row);
 });
 

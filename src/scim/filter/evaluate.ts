@@ -137,7 +137,10 @@ export function parseDateTimeLiteral(text: string): number {
   // Reject calendar overflow such as 2024-02-30, which Date.parse may roll over.
   if (Number.isNaN(ms) || new Date(ms).getUTCFullYear() > 9999) return NaN;
   const [y, m, d] = trimmed.slice(0, 10).split("-").map(Number);
-  const day = new Date(Date.UTC(y, m - 1, d));
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999, and every RFC 3339 year
+  // (0000–9999) is valid; Microsoft's full sync asks for `meta.lastModified gt "0001-01-03T…"`.
+  const day = new Date(0);
+  day.setUTCFullYear(y, m - 1, d);
   if (day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return NaN;
   return ms;
 }
