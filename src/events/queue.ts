@@ -7,6 +7,7 @@
  */
 import type { WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
+import { clearPending } from "../repo/change-events";
 import { changeEventsByIds, insertDeadDeliveries, insertDeliveries, webhooksByIds, type NewDelivery } from "../repo/webhooks";
 import { tenantDb } from "../tenancy/tenant-db";
 import { decryptSecret, importSecretKey } from "./secret-box";
@@ -114,11 +115,13 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
         return { message, retry: !result.ok, delay, dropped: false };
       },
     );
-    try {
-      await insertDeliveries(db, rows);
-    } catch (error) {
+    // Every message of the list was attempted or dropped: none is pending any more (see webhook_pending).
+    const done = list.map((message) => ({ eventId: message.body.event.id, webhookId: message.body.webhookId }));
+    const recorded = await Promise.allSettled([insertDeliveries(db, rows), clearPending(db, done)]);
+    for (const result of recorded) {
       // The attempts happened whether or not they could be recorded: ack/retry them all the same.
-      console.error(JSON.stringify({ level: "error", msg: "recording webhook deliveries failed", error: String(error) }));
+      // (Pending rows not cleared only mean a duplicate delivery after REDISPATCH_AFTER_MS.)
+      if (result.status === "rejected") console.error(JSON.stringify({ level: "error", msg: "recording webhook deliveries failed", error: String(result.reason) }));
     }
     for (const outcome of outcomes) {
       if (outcome.retry) outcome.message.retry({ delaySeconds: outcome.delay });
