@@ -62,6 +62,24 @@ export function insertMembershipChangesWhen(base: Omit<NewChangeEvent, "type">, 
 }
 
 /**
+ * A deleted user's `group.user_removed` events, one per group it was a member of, as a group write
+ * would emit them: `version` (in the event and its data) is the group's version after the removal,
+ * which is `version + 1` — the delete bumps each of those groups (see users.deleteUser), since its
+ * member list changed. Must run in the delete's batch before the user and membership rows go.
+ */
+export function insertRemovedFromGroupsWhen(base: Pick<NewChangeEvent, "tenantId" | "occurredAt"> & { tenantSlug: string }, userId: string, condition: SQL): SQL {
+  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
+    SELECT ${EVENT_ID}, m.tenant_id, 'group.user_removed', ${base.occurredAt}, g.id, g.version + 1,
+           json_object('tenant', ${base.tenantSlug}, 'version', g.version + 1,
+                       'group', json_object('id', g.id, 'displayName', g.display_name, 'externalId', g.external_id),
+                       'user', json_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id)),
+           ${logIdOf(base.tenantId)}, ${dispatchedAtFor(sql`m.tenant_id`)}
+    FROM group_members m JOIN groups g ON g.id = m.group_id JOIN users u ON u.id = m.member_id
+    WHERE m.tenant_id = ${base.tenantId} AND m.member_id = ${userId} AND ${condition}
+    ORDER BY g.display_name_norm, g.id`;
+}
+
+/**
  * Claims up to `limit` of the tenant's oldest undispatched events for one dispatch run, in one
  * transaction (a D1 batch): a `webhook_pending` row per (event, webhook that wants it), then the
  * events marked dispatched. Two runs can never claim the same event, so concurrent runs (requests,
