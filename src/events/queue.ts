@@ -84,6 +84,9 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
     keyProblem = `Cannot sign: ${(error as Error).message} Set it (wrangler secret put WEBHOOK_SECRET_KEY).`;
   }
   const allowLoopback = loopbackAllowed(env);
+  // Each webhook's secret decrypted once per batch, not once per message (the local queue runs one batch at a time).
+  const secrets = new Map<string, Promise<string>>();
+  const secretOf = (k: CryptoKey, hook: WebhookRow) => secrets.get(hook.id) ?? secrets.set(hook.id, decryptSecret(k, hook.secretCiphertext, hook.id)).get(hook.id)!;
   for (const { db, list, hooks, stored } of await withWebhooks(env, batch.messages)) {
     const rows: NewDelivery[] = [];
     const outcomes = await mapLimited(
@@ -100,7 +103,7 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
           return { message, retry: false, dropped: true };
         }
         const event: DeliveryEvent = { ...message.body.event, data };
-        const result = key ? await attempt(key, hook, event, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
+        const result = key ? await attempt(secretOf(key, hook), hook, event, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
         const delay = retryDelaySeconds(env, message.attempts);
         const last = message.attempts >= MAX_DELIVERY_ATTEMPTS;
         rows.push({
@@ -154,12 +157,12 @@ interface AttemptResult {
   error: string;
 }
 
-async function attempt(key: CryptoKey, hook: WebhookRow, event: DeliveryEvent, allowLoopback: boolean): Promise<AttemptResult> {
+async function attempt(decrypted: Promise<string>, hook: WebhookRow, event: DeliveryEvent, allowLoopback: boolean): Promise<AttemptResult> {
   const problem = webhookUrlProblem(hook.url, allowLoopback);
   if (problem) return { ok: false, httpStatus: null, error: `URL refused: ${problem}` };
   let secret: string;
   try {
-    secret = await decryptSecret(key, hook.secretCiphertext, hook.id);
+    secret = await decrypted;
   } catch {
     return { ok: false, httpStatus: null, error: "The webhook secret does not decrypt under WEBHOOK_SECRET_KEY (was the key changed?). Rotate the webhook's secret." };
   }
