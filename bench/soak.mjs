@@ -545,7 +545,7 @@ async function main() {
   // --- Report ---
   const ms = (x) => (x === null || x === undefined ? "—" : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
   const out = [];
-  out.push(`Soak: ${opts.seconds} s of load, concurrency ${opts.concurrency}, ${opts.tenants} tenants; ${requests} requests (${networkErrors} network errors, all around the SIGKILL); statuses ${[...statusCounts].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(" ")}`);
+  out.push(`Soak: ${opts.seconds} s of load, concurrency ${opts.concurrency}, ${opts.tenants} tenants; ${requests} requests (${networkErrors} network errors${crash ? ", while the server was killed" : ""}); statuses ${[...statusCounts].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(" ")}`);
   out.push(`Receiver: fails ${FAIL_RATE * 100}% on purpose, down ${outage ? `${((outage.to - outage.from) / 1000).toFixed(0)} s from +${((outage.from - t0) / 1000).toFixed(0)} s` : "never"}; server SIGKILLed ${crash ? `at +${((crash.at - t0) / 1000).toFixed(0)} s, answering again ${((crash.ready - crash.at) / 1000).toFixed(1)} s later` : "never"}`);
   out.push("");
   out.push("Latency per request type (successful answers):");
