@@ -1,28 +1,37 @@
 /**
- * Outbox → queue. Every committed change wrote a change_events row in its own D1 batch; this hands
- * those rows to EVENTS_QUEUE, one message per (event, webhook that wants it), then marks them
- * dispatched. It runs after each write (off the response path) and from the minute sweep, which
- * catches events whose Worker died between commit and dispatch.
+ * Outbox → queue. Every committed change wrote a change_events row in its own D1 batch; a dispatch
+ * run hands those rows to EVENTS_QUEUE, one message per (event, webhook that wants it). It runs
+ * after each write (off the response path) and from the minute sweep, which catches events whose
+ * Worker died between commit and dispatch.
  *
- * Order: send, then mark. A crash in between re-sends on the next run (at-least-once; receivers
- * dedupe on `webhook-id`); the reverse order could lose an event. Within an isolate, runs for one
- * tenant do not overlap (so two writes finishing together do not both send the same rows), and any
- * number of callers during a run share a single follow-up run.
+ * Each run claims its rows in D1 (claimUndispatched: marks them dispatched and records a pending
+ * delivery per message, in one transaction), then sends them. Runs share nothing but the database:
+ * concurrent runs never claim the same row, and no run ever waits on another request's promise or
+ * I/O (in Workers that is refused, or hangs and is cancelled, which once stopped a tenant's dispatch
+ * for good). A run that dies between claim and send, or a message the queue loses, leaves its
+ * pending rows behind: the sweep sends them again (redispatchStale), and receivers dedupe on
+ * `webhook-id`. So nothing is lost between outbox and receiver, at the price of a rare duplicate.
  */
-import type { ChangeEventRow, WebhookRow } from "../db/tenant/schema";
+import type { ChangeEventRow } from "../db/tenant/schema";
 import type { Env } from "../env";
 import { hex } from "../lib/crypto";
-import { markDispatched, pendingEventsAndWebhooks } from "../repo/webhooks";
-import { tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
-import { TEST_EVENT_TYPE, wantsEvent, type DeliveryEvent, type DeliveryMessage } from "./types";
+import { claimStalePending, claimUndispatched, releaseClaim } from "../repo/change-events";
+import { tenantDb, tenantRefOf, type TenantDb, type TenantRef } from "../tenancy/tenant-db";
+import { TEST_EVENT_TYPE, type DeliveryEvent, type DeliveryMessage } from "./types";
 
-/** Events read per round; a run keeps going while rounds come back full, up to MAX_ROUNDS. */
+/** Events claimed per round; a run keeps going while rounds come back full, within RUN_BUDGET_MS. */
 const EVENTS_PER_ROUND = 100;
-const MAX_ROUNDS = 20;
+/** Well inside waitUntil's 30 s after the response: what is left is the next run's or the sweep's. */
+const RUN_BUDGET_MS = 15_000;
 /** Queue.sendBatch takes at most 100 messages and 256 KB; one message at most 128 KB. */
 const SEND_BATCH = 100;
 const SEND_BATCH_BYTES = 240_000;
 const INLINE_DATA_BYTES = 100_000;
+/** A delivery still unattempted this long after it was handed to the queue is handed to it again. */
+export const REDISPATCH_AFTER_MS = 60_000;
+/** Stale deliveries re-sent per round, and rounds per database per sweep (bounded work per cron run). */
+const REDISPATCH_PER_ROUND = 100;
+const REDISPATCH_ROUNDS = 20;
 
 /**
  * How long an isolate trusts "this tenant has no webhook" (learnt from a dispatch run's read). While
@@ -59,41 +68,62 @@ function noteWebhooks(tenantId: string, count: number): void {
   noWebhooksUntil.set(tenantId, Date.now() + NO_WEBHOOKS_HINT_MS);
 }
 
-/** Per tenant: the run in progress and at most one run queued behind it (later callers share that one). */
-const runs = new Map<string, { current: Promise<number>; next?: Promise<number> }>();
-
-/** Dispatches the tenant's pending change events; resolves to the number of events marked dispatched. */
-export function dispatchPending(env: Env, tenant: TenantRef): Promise<number> {
-  const entry = runs.get(tenant.id);
-  if (entry?.next) return entry.next;
-  // With a run in progress (it may have read before this caller's commit): one more run after it.
-  const after = entry ? entry.current.catch(() => 0) : Promise.resolve(0);
-  const run: Promise<number> = after.then(() => {
-    const now = runs.get(tenant.id);
-    if (now?.next === run) runs.set(tenant.id, { current: run });
-    return dispatchRounds(env, tenant);
-  });
-  if (entry) entry.next = run;
-  else runs.set(tenant.id, { current: run });
-  const settle = () => {
-    const now = runs.get(tenant.id);
-    if (now?.current === run && !now.next) runs.delete(tenant.id);
-  };
-  run.then(settle, settle);
-  return run;
-}
-
-async function dispatchRounds(env: Env, tenant: TenantRef): Promise<number> {
+/** Dispatches the tenant's undispatched change events; resolves to the number of events it claimed and sent. */
+export async function dispatchPending(env: Env, tenant: TenantRef): Promise<number> {
   const db = tenantDb(env, tenant);
+  const started = Date.now();
   let total = 0;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const { events, hooks } = await pendingEventsAndWebhooks(db, tenant.id, EVENTS_PER_ROUND);
-    if (round === 0) noteWebhooks(tenant.id, hooks.length);
+  for (let round = 0; Date.now() - started < RUN_BUDGET_MS; round++) {
+    const { events, targets, webhooks } = await claimUndispatched(db, tenant.id, EVENTS_PER_ROUND, new Date().toISOString());
+    if (round === 0) noteWebhooks(tenant.id, webhooks);
     if (events.length === 0) break;
-    await sendMessages(env, deliveryMessages(tenant, events, hooks));
-    await markDispatched(db, events.map((e) => e.seq), new Date().toISOString());
+    await sendClaimed(env, db, tenant, events, targets);
     total += events.length;
     if (events.length < EVENTS_PER_ROUND) break;
+  }
+  return total;
+}
+
+/** Sends a run's claim in commit order; if the queue refuses it, gives the claim back so the next run sends it. */
+async function sendClaimed(env: Env, db: TenantDb, tenant: TenantRef, events: ChangeEventRow[], targets: { eventId: string; webhookId: string }[]): Promise<void> {
+  const ref = tenantRefOf(tenant);
+  const messages = events.flatMap((row) => {
+    const webhookIds = targets.filter((t) => t.eventId === row.id).map((t) => t.webhookId);
+    if (webhookIds.length === 0) return [];
+    const event = messageEvent(row);
+    return webhookIds.map((webhookId) => ({ tenant: ref, webhookId, event }));
+  });
+  try {
+    await sendMessages(env, messages);
+  } catch (error) {
+    // If this fails too (the database with the queue), the pending rows stay and the sweep re-sends them.
+    await releaseClaim(
+      db,
+      events.map((row) => row.seq),
+      events.map((row) => row.id),
+    ).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Hands to the queue again every delivery of this database claimed at least REDISPATCH_AFTER_MS
+ * ago and never attempted; resolves to how many. Bounded work per call.
+ */
+export async function redispatchStale(env: Env, database: string, now = new Date()): Promise<number> {
+  const db = tenantDb(env, { database });
+  const before = new Date(now.getTime() - REDISPATCH_AFTER_MS).toISOString();
+  let total = 0;
+  for (let round = 0; round < REDISPATCH_ROUNDS; round++) {
+    const stale = await claimStalePending(db, before, new Date().toISOString(), REDISPATCH_PER_ROUND);
+    if (stale.length === 0) break;
+    // The slug is not needed: each event's data names its tenant, and the consumer reads id and database.
+    await sendMessages(
+      env,
+      stale.map((s) => ({ tenant: { id: s.tenantId, slug: "", database }, webhookId: s.webhookId, event: messageEvent(s.event) })),
+    );
+    total += stale.length;
+    if (stale.length < REDISPATCH_PER_ROUND) break;
   }
   return total;
 }
@@ -103,17 +133,6 @@ function messageEvent(row: ChangeEventRow): DeliveryMessage["event"] {
   const reference = { id: row.id, type: row.type, occurredAt: row.occurredAt };
   // Without data, the consumer reads it from the outbox.
   return JSON.stringify(row.data).length <= INLINE_DATA_BYTES ? { ...reference, data: row.data } : reference;
-}
-
-/** One message per (event, subscribed webhook), events in commit order. */
-function deliveryMessages(tenant: TenantRef, events: ChangeEventRow[], hooks: WebhookRow[]): DeliveryMessage[] {
-  const ref = tenantRefOf(tenant);
-  return events.flatMap((row) => {
-    const targets = hooks.filter((hook) => wantsEvent(hook.events, row.type));
-    if (targets.length === 0) return [];
-    const event = messageEvent(row);
-    return targets.map((hook) => ({ tenant: ref, webhookId: hook.id, event }));
-  });
 }
 
 /** Sends in sendBatch calls under both of its limits (100 messages, 256 KB). */

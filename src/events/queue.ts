@@ -7,6 +7,7 @@
  */
 import type { WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
+import { clearPending } from "../repo/change-events";
 import { changeEventsByIds, insertDeadDeliveries, insertDeliveries, webhooksByIds, type NewDelivery } from "../repo/webhooks";
 import { tenantDb } from "../tenancy/tenant-db";
 import { decryptSecret, importSecretKey } from "./secret-box";
@@ -83,6 +84,9 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
     keyProblem = `Cannot sign: ${(error as Error).message} Set it (wrangler secret put WEBHOOK_SECRET_KEY).`;
   }
   const allowLoopback = loopbackAllowed(env);
+  // Each webhook's secret decrypted once per batch, not once per message (the local queue runs one batch at a time).
+  const secrets = new Map<string, Promise<string>>();
+  const secretOf = (k: CryptoKey, hook: WebhookRow) => secrets.get(hook.id) ?? secrets.set(hook.id, decryptSecret(k, hook.secretCiphertext, hook.id)).get(hook.id)!;
   for (const { db, list, hooks, stored } of await withWebhooks(env, batch.messages)) {
     const rows: NewDelivery[] = [];
     const outcomes = await mapLimited(
@@ -99,7 +103,7 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
           return { message, retry: false, dropped: true };
         }
         const event: DeliveryEvent = { ...message.body.event, data };
-        const result = key ? await attempt(key, hook, event, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
+        const result = key ? await attempt(secretOf(key, hook), hook, event, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
         const delay = retryDelaySeconds(env, message.attempts);
         const last = message.attempts >= MAX_DELIVERY_ATTEMPTS;
         rows.push({
@@ -114,11 +118,13 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
         return { message, retry: !result.ok, delay, dropped: false };
       },
     );
-    try {
-      await insertDeliveries(db, rows);
-    } catch (error) {
+    // Every message of the list was attempted or dropped: none is pending any more (see webhook_pending).
+    const done = list.map((message) => ({ eventId: message.body.event.id, webhookId: message.body.webhookId }));
+    const recorded = await Promise.allSettled([insertDeliveries(db, rows), clearPending(db, done)]);
+    for (const result of recorded) {
       // The attempts happened whether or not they could be recorded: ack/retry them all the same.
-      console.error(JSON.stringify({ level: "error", msg: "recording webhook deliveries failed", error: String(error) }));
+      // (Pending rows not cleared only mean a duplicate delivery after REDISPATCH_AFTER_MS.)
+      if (result.status === "rejected") console.error(JSON.stringify({ level: "error", msg: "recording webhook deliveries failed", error: String(result.reason) }));
     }
     for (const outcome of outcomes) {
       if (outcome.retry) outcome.message.retry({ delaySeconds: outcome.delay });
@@ -151,12 +157,12 @@ interface AttemptResult {
   error: string;
 }
 
-async function attempt(key: CryptoKey, hook: WebhookRow, event: DeliveryEvent, allowLoopback: boolean): Promise<AttemptResult> {
+async function attempt(decrypted: Promise<string>, hook: WebhookRow, event: DeliveryEvent, allowLoopback: boolean): Promise<AttemptResult> {
   const problem = webhookUrlProblem(hook.url, allowLoopback);
   if (problem) return { ok: false, httpStatus: null, error: `URL refused: ${problem}` };
   let secret: string;
   try {
-    secret = await decryptSecret(key, hook.secretCiphertext, hook.id);
+    secret = await decrypted;
   } catch {
     return { ok: false, httpStatus: null, error: "The webhook secret does not decrypt under WEBHOOK_SECRET_KEY (was the key changed?). Rotate the webhook's secret." };
   }

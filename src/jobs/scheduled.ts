@@ -1,9 +1,9 @@
 /** Cron Triggers (wrangler.toml [triggers]): the outbox sweep every minute; retention and token-copy sync hourly. */
 import type { Env } from "../env";
-import { dispatchPending } from "../events/dispatch";
+import { dispatchPending, redispatchStale } from "../events/dispatch";
 import { syncTokenCopies } from "../services/token-copies";
 import { RETENTION_CRON, runRetention } from "./retention";
-import { tenantsWithStaleEvents } from "../repo/webhooks";
+import { tenantsWithUndispatched } from "../repo/change-events";
 import { tenantBindings, tenantDb, type TenantRef } from "../tenancy/tenant-db";
 
 export const SWEEP_CRON = "* * * * *";
@@ -25,20 +25,29 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
   }
 }
 
-/** Dispatches every tenant's change events that were committed over 30 s ago and never handed to the queue. */
+/**
+ * Dispatches every tenant's change events that were committed over 30 s ago and never claimed by a
+ * dispatch run, then hands to the queue again every delivery claimed over a minute ago and never
+ * attempted (redispatchStale). Every run claims its own rows: nothing here waits on another
+ * request's dispatch, so a stuck one cannot hold the sweep. One tenant or database failing does
+ * not stop the others. Resolves to the number of events dispatched and deliveries re-sent.
+ */
 export async function sweepOutbox(env: Env, now = new Date()): Promise<number> {
   const before = new Date(now.getTime() - SWEEP_GRACE_MS).toISOString();
-  const stale: TenantRef[] = [];
-  for (const database of tenantBindings(env)) {
-    // The slug is not needed here: each event's data names its tenant, and the consumer reads id and database.
-    for (const id of await tenantsWithStaleEvents(tenantDb(env, { database }), before)) stale.push({ id, slug: "", database });
-  }
   let total = 0;
-  for (const tenant of stale) {
+  for (const database of tenantBindings(env)) {
     try {
-      total += await dispatchPending(env, tenant);
+      // The slug is not needed here: each event's data names its tenant, and the consumer reads id and database.
+      for (const id of await tenantsWithUndispatched(tenantDb(env, { database }), before)) {
+        const tenant: TenantRef = { id, slug: "", database };
+        total += await dispatchPending(env, tenant).catch((error) => {
+          console.error(JSON.stringify({ level: "error", msg: "outbox sweep failed for a tenant", tenant: id, error: String(error) }));
+          return 0;
+        });
+      }
+      total += await redispatchStale(env, database, now);
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", msg: "outbox sweep failed for a tenant", tenant: tenant.id, error: String(error) }));
+      console.error(JSON.stringify({ level: "error", msg: "outbox sweep failed for a database", database, error: String(error) }));
     }
   }
   return total;

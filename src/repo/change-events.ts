@@ -1,11 +1,15 @@
 /**
- * The transactional outbox: change-event inserts for a write's own batch. Each insert is guarded
- * by the same condition as the write's provisioning-log row ("the write above happened"), so a
- * change event exists if and only if its change committed. Ids are made in SQL, so one statement
+ * The transactional outbox: change-event inserts for a write's own batch, and the dispatcher's
+ * claims on it (below). Each insert is guarded by the same condition as the write's
+ * provisioning-log row ("the write above happened"), so a change event exists if and only if its
+ * change committed. Ids are made in SQL, so one statement
  * can yield an event per member of a 5,000-member push without binding 5,000 ids twice.
  */
 import { sql, type SQL } from "drizzle-orm";
+import type { ChangeEventRow } from "../db/tenant/schema";
 import type { ChangeEventType } from "../events/catalogue";
+import type { TenantDb } from "../tenancy/tenant-db";
+import { runBatch } from "./batch";
 
 export interface NewChangeEvent {
   tenantId: string;
@@ -55,4 +59,132 @@ export function insertMembershipChangesWhen(base: Omit<NewChangeEvent, "type">, 
            ${logIdOf(base.tenantId)}, ${dispatchedAtFor(sql`u.tenant_id`)}
     FROM users u
     WHERE u.tenant_id = ${base.tenantId} AND u.id IN (${ids}) AND ${condition}`;
+}
+
+/**
+ * A deleted user's `group.user_removed` events, one per group it was a member of, as a group write
+ * would emit them: `version` (in the event and its data) is the group's version after the removal,
+ * which is `version + 1` — the delete bumps each of those groups (see users.deleteUser), since its
+ * member list changed. Must run in the delete's batch before the user and membership rows go.
+ */
+export function insertRemovedFromGroupsWhen(base: Pick<NewChangeEvent, "tenantId" | "occurredAt"> & { tenantSlug: string }, userId: string, condition: SQL): SQL {
+  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
+    SELECT ${EVENT_ID}, m.tenant_id, 'group.user_removed', ${base.occurredAt}, g.id, g.version + 1,
+           json_object('tenant', ${base.tenantSlug}, 'version', g.version + 1,
+                       'group', json_object('id', g.id, 'displayName', g.display_name, 'externalId', g.external_id),
+                       'user', json_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id)),
+           ${logIdOf(base.tenantId)}, ${dispatchedAtFor(sql`m.tenant_id`)}
+    FROM group_members m JOIN groups g ON g.id = m.group_id JOIN users u ON u.id = m.member_id
+    WHERE m.tenant_id = ${base.tenantId} AND m.member_id = ${userId} AND ${condition}
+    ORDER BY g.display_name_norm, g.id`;
+}
+
+/**
+ * Claims up to `limit` of the tenant's oldest undispatched events for one dispatch run, in one
+ * transaction (a D1 batch): a `webhook_pending` row per (event, webhook that wants it), then the
+ * events marked dispatched. Two runs can never claim the same event, so concurrent runs (requests,
+ * the sweep) need no coordination; a run that dies after its claim leaves pending rows behind,
+ * which `claimStalePending` hands to the queue again. `webhooks` counts the tenant's webhooks.
+ */
+export async function claimUndispatched(
+  db: TenantDb,
+  tenantId: string,
+  limit: number,
+  at: string,
+): Promise<{ events: ChangeEventRow[]; targets: { eventId: string; webhookId: string }[]; webhooks: number }> {
+  // Served by the partial index change_events_undispatched_tenant (tenant_id, seq) WHERE dispatched_at IS NULL.
+  const oldest = sql`SELECT seq FROM change_events WHERE tenant_id = ${tenantId} AND dispatched_at IS NULL ORDER BY seq LIMIT ${limit}`;
+  const [count, targets, claimed] = await runBatch(db, [
+    sql`SELECT count(*) AS n FROM webhooks WHERE tenant_id = ${tenantId}`,
+    // The subscription filter is wantsEvent's (src/events/types.ts): no list means every type.
+    sql`INSERT INTO webhook_pending (event_id, webhook_id, tenant_id, queued_at)
+      SELECT e.id, w.id, e.tenant_id, ${at} FROM change_events e JOIN webhooks w ON w.tenant_id = e.tenant_id
+      WHERE e.seq IN (${oldest}) AND (w.events IS NULL OR EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = e.type))
+      ON CONFLICT DO NOTHING
+      RETURNING event_id, webhook_id`,
+    sql`UPDATE change_events SET dispatched_at = ${at} WHERE seq IN (${oldest}) RETURNING *`,
+  ]);
+  const events = (claimed!.results as RawChangeEvent[]).map(changeEventOf).sort((a, b) => a.seq - b.seq);
+  return {
+    events,
+    targets: (targets!.results as { event_id: string; webhook_id: string }[]).map((r) => ({ eventId: r.event_id, webhookId: r.webhook_id })),
+    webhooks: Number((count!.results[0] as { n: number }).n),
+  };
+}
+
+/** Gives a claim back (its queue send failed): the events are undispatched again, for the next run. */
+export async function releaseClaim(db: TenantDb, seqs: number[], eventIds: string[]): Promise<void> {
+  await runBatch(db, [
+    sql`UPDATE change_events SET dispatched_at = NULL WHERE seq IN (SELECT value FROM json_each(${JSON.stringify(seqs)}))`,
+    sql`DELETE FROM webhook_pending WHERE event_id IN (SELECT value FROM json_each(${JSON.stringify(eventIds)}))`,
+  ]);
+}
+
+/** Deliveries the queue consumer has attempted (or dropped): no longer pending. */
+export async function clearPending(db: TenantDb, deliveries: { eventId: string; webhookId: string }[]): Promise<void> {
+  if (deliveries.length === 0) return;
+  const pairs = JSON.stringify(deliveries.map((d) => [d.eventId, d.webhookId]));
+  await db.run(sql`DELETE FROM webhook_pending WHERE (event_id, webhook_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${pairs}))`);
+}
+
+/**
+ * Claims up to `limit` deliveries handed to the queue before `before` whose first attempt was never
+ * recorded (the queue lost them, or the run that claimed them died before sending): each is
+ * re-stamped `at`, so it is claimed again only if it stays unattempted for another period.
+ * Returns them with their events; deliveries whose event is gone (retention) are dropped.
+ */
+export async function claimStalePending(
+  db: TenantDb,
+  before: string,
+  at: string,
+  limit: number,
+): Promise<{ tenantId: string; webhookId: string; event: ChangeEventRow }[]> {
+  // Served by webhook_pending_queued (queued_at); the table holds only unattempted deliveries.
+  const [claimed] = await runBatch(db, [
+    sql`UPDATE webhook_pending SET queued_at = ${at}
+      WHERE rowid IN (SELECT rowid FROM webhook_pending WHERE queued_at < ${before} ORDER BY queued_at LIMIT ${limit})
+      RETURNING event_id, webhook_id, tenant_id`,
+  ]);
+  const rows = claimed!.results as { event_id: string; webhook_id: string; tenant_id: string }[];
+  if (rows.length === 0) return [];
+  const ids = [...new Set(rows.map((r) => r.event_id))];
+  const [stored] = await runBatch(db, [sql`SELECT * FROM change_events WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`]);
+  const events = new Map((stored!.results as RawChangeEvent[]).map(changeEventOf).map((e) => [e.id, e]));
+  const gone = ids.filter((id) => !events.has(id));
+  if (gone.length) await db.run(sql`DELETE FROM webhook_pending WHERE event_id IN (SELECT value FROM json_each(${JSON.stringify(gone)}))`);
+  return rows.filter((r) => events.has(r.event_id)).map((r) => ({ tenantId: r.tenant_id, webhookId: r.webhook_id, event: events.get(r.event_id)! }));
+}
+
+/** Tenants of this database with change events committed before `before` and never claimed by a dispatch run. */
+export async function tenantsWithUndispatched(db: TenantDb, before: string): Promise<string[]> {
+  const [rows] = await runBatch(db, [sql`SELECT DISTINCT tenant_id FROM change_events WHERE dispatched_at IS NULL AND occurred_at < ${before}`]);
+  return (rows!.results as { tenant_id: string }[]).map((r) => r.tenant_id);
+}
+
+interface RawChangeEvent {
+  seq: number;
+  id: string;
+  tenant_id: string;
+  type: string;
+  occurred_at: string;
+  resource_id: string | null;
+  version: number | null;
+  data: string;
+  log_id: number | null;
+  dispatched_at: string | null;
+}
+
+function changeEventOf(r: RawChangeEvent): ChangeEventRow {
+  return {
+    seq: r.seq,
+    id: r.id,
+    tenantId: r.tenant_id,
+    type: r.type,
+    occurredAt: r.occurred_at,
+    resourceId: r.resource_id,
+    version: r.version,
+    data: JSON.parse(r.data) as Record<string, unknown>,
+    logId: r.log_id,
+    dispatchedAt: r.dispatched_at,
+  };
 }

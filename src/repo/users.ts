@@ -4,7 +4,7 @@ import { groupMembers, groups, users, type UserRow } from "../db/tenant/schema";
 import type { GroupRef } from "../scim/users";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { readInChunks, runBatch } from "./batch";
-import { insertChangeWhen, type NewChangeEvent } from "./change-events";
+import { insertChangeWhen, insertRemovedFromGroupsWhen, type NewChangeEvent } from "./change-events";
 import { insertEvent, insertEventWhen, type NewEvent } from "./events";
 
 export async function getUser(db: TenantDb, tenantId: string, id: string): Promise<UserRow | null> {
@@ -64,16 +64,25 @@ function groupRefsFromBatch(result: D1Result): GroupRef[] {
   return (result.results as { id: string; display_name: string }[]).map((r) => ({ id: r.id, displayName: r.display_name }));
 }
 
-/** Deletes the user at `version`, its memberships, and logs it with its change event, atomically. */
-export async function deleteUser(db: TenantDb, tenantId: string, id: string, version: number, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
-  const gone = sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`;
-  const [deleted] = await runBatch(db, [
+/**
+ * Deletes the user at `version` and its memberships, atomically, with the log row and change events:
+ * a `group.user_removed` per group it leaves, then `user.deleted` (a receiver applying them in order
+ * never holds a membership of a user it has deleted), and each of those groups' version bumped (its
+ * member list changed, so its ETag must). Every statement up to the delete is guarded by "the user
+ * is still at `version`", so all of it happens only if the delete does.
+ */
+export async function deleteUser(db: TenantDb, tenantId: string, tenantSlug: string, id: string, version: number, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
+  const atVersion = sql`EXISTS (SELECT 1 FROM users WHERE tenant_id = ${tenantId} AND id = ${id} AND version = ${version})`;
+  const [, , , , deleted] = await runBatch(db, [
+    insertEventWhen(event, atVersion),
+    insertRemovedFromGroupsWhen({ tenantId, tenantSlug, occurredAt: change.occurredAt }, id, atVersion),
+    insertChangeWhen(change, atVersion),
+    sql`UPDATE groups SET version = version + 1, updated_at = ${change.occurredAt}
+      WHERE tenant_id = ${tenantId} AND id IN (SELECT group_id FROM group_members WHERE tenant_id = ${tenantId} AND member_id = ${id}) AND ${atVersion}`,
     db.delete(users).where(and(eq(users.tenantId, tenantId), eq(users.id, id), eq(users.version, version))),
-    insertEventWhen(event, gone),
-    insertChangeWhen(change, gone),
-    db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.memberId, id), gone)),
+    db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.memberId, id), sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`)),
   ]);
-  return deleted.meta.changes === 1;
+  return deleted!.meta.changes === 1;
 }
 
 export interface ListQuery {

@@ -1,8 +1,8 @@
-/** Webhook endpoints, their delivery attempts, and the outbox reads/marks of the dispatcher. */
-import { and, asc, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+/** Webhook endpoints and their delivery attempts (the dispatcher's claims on the outbox are in ./change-events). */
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { changeEvents, webhookDeliveries, webhooks, type ChangeEventRow, type WebhookDeliveryRow, type WebhookRow } from "../db/tenant/schema";
 import type { TenantDb } from "../tenancy/tenant-db";
-import { chunk, MAX_IN_LIST, readInChunks, runBatch } from "./batch";
+import { chunk, readInChunks, runBatch } from "./batch";
 
 export async function listWebhooks(db: TenantDb, tenantId: string): Promise<WebhookRow[]> {
   return db.select().from(webhooks).where(eq(webhooks.tenantId, tenantId)).orderBy(asc(webhooks.createdAt), asc(webhooks.id));
@@ -89,39 +89,6 @@ export async function insertDeadDeliveries(db: TenantDb, rows: Omit<NewDelivery,
     ];
   });
   await runBatch(db, statements);
-}
-
-/** The oldest undispatched change events of a tenant and the tenant's webhooks, in one round trip. */
-export async function pendingEventsAndWebhooks(db: TenantDb, tenantId: string, limit: number): Promise<{ events: ChangeEventRow[]; hooks: WebhookRow[] }> {
-  const [events, hooks] = await db.batch([
-    db
-      .select()
-      .from(changeEvents)
-      .where(and(isNull(changeEvents.dispatchedAt), eq(changeEvents.tenantId, tenantId)))
-      .orderBy(asc(changeEvents.seq))
-      .limit(limit),
-    db.select().from(webhooks).where(eq(webhooks.tenantId, tenantId)),
-  ]);
-  return { events, hooks };
-}
-
-export async function markDispatched(db: TenantDb, seqs: number[], at: string): Promise<void> {
-  const [first, ...rest] = chunk(seqs, MAX_IN_LIST).map((part) =>
-    db
-      .update(changeEvents)
-      .set({ dispatchedAt: at })
-      .where(and(inArray(changeEvents.seq, part), isNull(changeEvents.dispatchedAt))),
-  );
-  if (first) await db.batch([first, ...rest]);
-}
-
-/** Tenants of this database with change events committed before `before` and never handed to the queue. */
-export async function tenantsWithStaleEvents(db: TenantDb, before: string): Promise<string[]> {
-  const rows = await db
-    .selectDistinct({ tenantId: changeEvents.tenantId })
-    .from(changeEvents)
-    .where(and(isNull(changeEvents.dispatchedAt), lt(changeEvents.occurredAt, before)));
-  return rows.map((r) => r.tenantId);
 }
 
 export async function getChangeEvent(db: TenantDb, tenantId: string, id: string): Promise<ChangeEventRow | null> {

@@ -177,6 +177,7 @@ export async function deleteUser(ctx: WriteContext, id: string, ifMatch?: string
       const deleted = await deleteUserRow(
         ctx.db,
         ctx.tenant.id,
+        ctx.tenant.slug,
         id,
         current.version,
         event(ctx, { action: "user.delete", resourceId: id, target, outcome: "success", status: 204, detail: "deleted; removed from its groups" }),

@@ -139,6 +139,46 @@ describe("change events: groups and memberships", () => {
     expect(events.find((e) => e.type === "group.updated")!.payload.group.displayName).toBe("Engineering");
   });
 
+  it("deleting a user emits a group.user_removed per group it was in, before user.deleted, in the same batch; each group's version moves", async () => {
+    const t = await scimTenant();
+    const [a, b] = await users(t, 2);
+    const group = (name: string, members: string[]) => t.scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: name, members: members.map((value) => ({ value })) });
+    const beta = (await group("Beta", [a, b])).body;
+    const alpha = (await group("Alpha", [a])).body;
+    const other = (await group("Other", [b])).body;
+    const userName = (await t.scim("GET", `/Users/${a}`)).body.userName;
+    const start = await lastSeq(t);
+
+    expect((await t.scim("DELETE", `/Users/${a}`)).status).toBe(204);
+    const events = (await changesOf(t)).filter((e) => e.seq > start);
+    // Memberships first, so a receiver applying events in order never holds a membership of a deleted user.
+    expect(events.map((e) => [e.type, e.resource_id, e.version])).toEqual([
+      ["group.user_removed", alpha.id, 2],
+      ["group.user_removed", beta.id, 2],
+      ["user.deleted", a, 2],
+    ]);
+    expect(events[0]!.payload).toEqual({ tenant: t.slug, version: 2, group: { id: alpha.id, displayName: "Alpha", externalId: null }, user: { id: a, userName, externalId: expect.any(String) } });
+    // One write: one log row, linked from all three.
+    expect(new Set(events.map((e) => e.log_id)).size).toBe(1);
+    const log = await env.TENANT_DEFAULT.prepare("SELECT action, resource_id FROM events WHERE id = ?").bind(events[0]!.log_id).first();
+    expect(log).toEqual({ action: "user.delete", resource_id: a });
+    // The groups it left changed (members), so their version and ETag moved; the other did not.
+    for (const [g, version] of [[alpha, 2], [beta, 2], [other, 1]] as const) {
+      const read = await t.scim("GET", `/Groups/${g.id}`);
+      expect(read.body.meta.version).toBe(`W/"${version}"`);
+    }
+    expect((await t.scim("GET", `/Groups/${beta.id}`)).body.members.map((m: { value: string }) => m.value)).toEqual([b]);
+    // A group write with the old ETag is refused; with the new one it goes through.
+    const rename = (etag: string) => t.scim("PATCH", `/Groups/${beta.id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { displayName: "Beta 2" } }] }, { "If-Match": etag });
+    expect((await rename('W/"1"')).status).toBe(412);
+    expect([200, 204]).toContain((await rename('W/"2"')).status);
+    // A user in no group: user.deleted alone.
+    const lone = (await users(t, 1))[0]!;
+    const before = await lastSeq(t);
+    await t.scim("DELETE", `/Users/${lone}`);
+    expect(await typesAfter(t, before)).toEqual(["user.deleted"]);
+  });
+
   it("Entra: member add and remove by PATCH with a value list; unknown members yield nothing", async () => {
     const t = await scimTenant({ provider: "entra" });
     const [a, b] = await users(t, 2);

@@ -136,7 +136,8 @@ export const changeEvents = sqliteTable(
   },
   (t) => [
     index("change_events_tenant_seq").on(t.tenantId, t.seq),
-    index("change_events_undispatched").on(t.seq).where(sql`dispatched_at IS NULL`),
+    // The dispatcher's claim: a tenant's oldest undispatched events, however many it has dispatched.
+    index("change_events_undispatched_tenant").on(t.tenantId, t.seq).where(sql`dispatched_at IS NULL`),
     index("change_events_occurred").on(t.occurredAt),
   ],
 );
@@ -156,6 +157,24 @@ export const webhooks = sqliteTable(
     secretRotatedAt: text("secret_rotated_at"),
   },
   (t) => [index("webhooks_tenant").on(t.tenantId)],
+);
+
+/**
+ * Deliveries handed to the queue whose first attempt is not recorded yet: a dispatch run inserts
+ * one per (event, webhook) in the transaction that marks the event dispatched; the consumer deletes
+ * it when it records the attempt. One still here after a while was lost between outbox and
+ * receiver (a crash, a lost queue message), and the minute sweep hands it to the queue again.
+ */
+export const webhookPending = sqliteTable(
+  "webhook_pending",
+  {
+    eventId: text("event_id").notNull(),
+    webhookId: text("webhook_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    /** When it was (last) handed to the queue. */
+    queuedAt: text("queued_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.webhookId] }), index("webhook_pending_queued").on(t.queuedAt)],
 );
 
 /** One row per delivery attempt (and one per dead-lettered delivery), newest last. */
@@ -195,7 +214,7 @@ export const tenantTokens = sqliteTable(
   (t) => [index("tenant_tokens_tenant").on(t.tenantId)],
 );
 
-export const tenantSchema = { users, groups, groupMembers, events, changeEvents, webhooks, webhookDeliveries, tenantTokens };
+export const tenantSchema = { users, groups, groupMembers, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens };
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
