@@ -164,17 +164,40 @@ export const CONSOLE_JS = `"use strict";
     if (closer) { var d = closer.closest("dialog"); if (d) { event.preventDefault(); d.close(); } }
   });
 
-  // The token dialog: rendered open (readable without JavaScript), made modal here. Closing it
-  // by Esc leaves the page like "Done" does, so the token does not linger in the document.
+  // A shown-once dialog (token, secret): rendered open (readable without JavaScript), made modal
+  // here. Esc does not close it: the value would be gone for good. It says so and stays; only
+  // "Done" leaves (replacing the page, so the value does not linger in history).
   var shown = document.querySelector("dialog[data-auto-open]");
   if (shown && typeof shown.showModal === "function") {
     shown.removeAttribute("open");
     shown.showModal();
     var first = shown.querySelector("[autofocus]");
     if (first) first.focus();
-    var done = shown.getAttribute("data-done-href");
-    if (done) shown.addEventListener("cancel", function () { window.location.replace(done); });
+    var warning = byId(shown.getAttribute("data-escape-warning"));
+    var leaving = false;
+    var warn = function () { if (warning) { warning.hidden = false; warning.textContent = warning.getAttribute("data-text"); } };
+    shown.addEventListener("cancel", function (event) { event.preventDefault(); warn(); });
+    // Browsers may close a modal on a repeated Esc whatever the page says: open it again.
+    shown.addEventListener("close", function () { if (!leaving) { shown.showModal(); warn(); } });
+    var doneLink = shown.querySelector("[data-replace]");
+    if (doneLink) doneLink.addEventListener("click", function () { leaving = true; });
   }
+
+  // An avatar image that fails to load (gone, blocked, not an image) shows the initials instead.
+  function toInitials(img) {
+    var span = document.createElement("span");
+    span.className = img.className;
+    span.setAttribute("aria-hidden", "true");
+    span.textContent = img.getAttribute("data-initials") || "?";
+    img.replaceWith(span);
+  }
+  document.addEventListener("error", function (event) {
+    var img = event.target;
+    if (img instanceof HTMLImageElement && img.hasAttribute("data-initials")) toInitials(img);
+  }, true);
+  Array.prototype.forEach.call(document.querySelectorAll("img[data-initials]"), function (img) {
+    if (img.complete && img.naturalWidth === 0) toInitials(img);
+  });
 })();
 `;
 
