@@ -231,7 +231,7 @@ export function WebhookPage(props: { ctx: Ctx; tenant: Tenant; hook: WebhookRow;
                         </>
                       ) : null}
                     </td>
-                    <td>
+                    <td class="nowrap">
                       {d.type !== TEST_EVENT_TYPE && d.status !== "delivered" ? (
                         <form method="post" action={`${base}/resend`} class="inline">
                           <CsrfField token={props.ctx.csrfToken} />
