@@ -28,7 +28,7 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
   link <slug> [--minutes N] [--return URL]   a single-use setup link for the tenant's IT admin (default 5 min, at most 60)
 
  Directory
-  users <slug> [--q text] [--status active|inactive] [--count N] [--start N]
+  users <slug> [--q text] [--status active|deactivated] [--count N] [--start N]
   groups <slug> [--q text] [--count N] [--start N]
   group <slug> <groupId>              a group and its members
   avatar <slug> <userId> <url|none>   set or clear TheStorage's avatar for a user (https:// only)
@@ -247,7 +247,7 @@ async function main() {
       if (result.status !== 200) fail(result);
       if (flags.json) return print(result.json);
       const events = result.json.events;
-      table(events, [["TIME", (e) => time(e.at)], ["ACTION", (e) => e.action, 20], ["", (e) => (e.outcome === "success" ? "✓" : "✕")], ["STATUS", (e) => e.status], ["TARGET", (e) => e.userName, 40], ["DETAIL", (e) => e.detail, 60]], "No events.");
+      table(events, [["TIME", (e) => time(e.at)], ["ACTION", (e) => e.action, 20], ["OK", (e) => (e.outcome === "success" ? "✓" : "✕")], ["STATUS", (e) => e.status], ["TARGET", (e) => e.userName, 40], ["DETAIL", (e) => e.detail, 60]], "No events.");
       if (events.length) console.log(`\nOlder: --before ${events[events.length - 1].id}`);
       return;
     }
@@ -344,7 +344,7 @@ async function main() {
       if (flags.json) return print(result.json);
       const events = result.json.events;
       const by = (actor) => [actor.type, actor.email ?? actor.id].filter(Boolean).join(" · ");
-      table(events, [["TIME", (e) => time(e.at)], ["ACTION", (e) => e.action, 22], ["", (e) => (e.outcome === "success" ? "✓" : "✕")], ["TENANT", (e) => e.tenant], ["BY", (e) => by(e.actor), 36], ["DETAIL", (e) => e.detail, 60]], "No admin actions yet.");
+      table(events, [["TIME", (e) => time(e.at)], ["ACTION", (e) => e.action, 22], ["OK", (e) => (e.outcome === "success" ? "✓" : "✕")], ["TENANT", (e) => e.tenant], ["BY", (e) => by(e.actor), 36], ["DETAIL", (e) => e.detail, 60]], "No admin actions yet.");
       if (events.length) console.log(`\nOlder: --before ${events[events.length - 1].id}`);
       return;
     }

@@ -32,14 +32,14 @@ describe("console: Users list filters and sorting", () => {
     expect(namesIn(await page("?sort=userName"))).toEqual(["alice", "bob", "carol", "dave"]);
     expect(namesIn(await page("?sort=-userName"))).toEqual(["dave", "carol", "bob", "alice"]);
     expect(namesIn(await page("?status=active"))).toEqual(["carol", "alice"]);
-    const inactive = await page("?status=inactive&sort=userName");
+    const inactive = await page("?status=deactivated&sort=userName");
     expect(namesIn(inactive)).toEqual(["bob", "dave"]);
     expect(inactive).toContain("1–2 of 2");
-    expect(inactive).toMatch(/<option value="inactive" selected="">Deactivated<\/option>/);
+    expect(inactive).toMatch(/<option value="deactivated" selected="">Deactivated<\/option>/);
     expect(inactive).toMatch(/<option value="userName" selected="">/);
     // Unknown values fall back to the defaults instead of failing.
     expect(namesIn(await page("?status=nope&sort=DROP%20TABLE"))).toEqual(["carol", "alice", "bob", "dave"]);
-    const none = await page("?status=inactive&q=alice");
+    const none = await page("?status=deactivated&q=alice");
     expect(none).toContain("No matching users");
     expect(none).toContain("among deactivated users");
   });

@@ -9,7 +9,7 @@ type Ctx = PageContext & { csrfToken: string };
 export const USERS_PAGE_SIZE = 25;
 
 /** The Users list's status filter (the admin API's `status`). */
-export const USER_STATUSES = { "": "Any status", active: "Active", inactive: "Deactivated" } as const;
+export const USER_STATUSES = { "": "Any status", active: "Active", deactivated: "Deactivated" } as const;
 export type UserStatus = keyof typeof USER_STATUSES;
 
 /** The Users list's orders; each walks an index of (tenant, …), see src/console/routes.tsx. */
