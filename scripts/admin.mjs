@@ -74,6 +74,12 @@ function table(rows, columns, empty = "(none)") {
   for (const r of cells) console.log(line(r));
 }
 
+/** "1–25 of 80 (next page: --start 26)" under a paged list. */
+function pageLine(startIndex, shown, total) {
+  const last = startIndex + shown - 1;
+  if (shown) console.log(`\n${startIndex}–${last} of ${total}${last < total ? ` (next page: --start ${last + 1})` : ""}`);
+}
+
 const time = (at) => (at ? `${at.slice(0, 19).replace("T", " ")}Z` : "");
 
 async function call(method, path, body) {
@@ -185,9 +191,7 @@ async function main() {
       if (flags.json) return print(result.json);
       const { users, totalResults, startIndex } = result.json;
       table(users, [["USERNAME", (u) => u.userName, 48], ["NAME", (u) => u.displayName, 32], ["STATUS", (u) => (u.active ? "active" : "deactivated")], ["ORIGIN", (u) => u.source ?? "local"], ["LAST CHANGE", (u) => time(u.updatedAt)], ["ID", (u) => u.id]], "No users.");
-      const last = startIndex + users.length - 1;
-      if (users.length) console.log(`\n${startIndex}–${last} of ${totalResults}${last < totalResults ? ` (next page: --start ${last + 1})` : ""}`);
-      return;
+      return pageLine(startIndex, users.length, totalResults);
     }
     case "groups": {
       if (!a) return usageError();
@@ -196,9 +200,7 @@ async function main() {
       if (flags.json) return print(result.json);
       const { groups, totalResults, startIndex } = result.json;
       table(groups, [["GROUP", (g) => g.displayName, 48], ["MEMBERS", (g) => g.memberCount], ["ORIGIN", (g) => g.source ?? "local"], ["LAST CHANGE", (g) => time(g.updatedAt)], ["ID", (g) => g.id]], "No groups.");
-      const last = startIndex + groups.length - 1;
-      if (groups.length) console.log(`\n${startIndex}–${last} of ${totalResults}${last < totalResults ? ` (next page: --start ${last + 1})` : ""}`);
-      return;
+      return pageLine(startIndex, groups.length, totalResults);
     }
     case "group": {
       if (!a || !b) return usageError();

@@ -330,6 +330,41 @@ export function ErrorPage(props: { ctx: PageContext; status: number; title: stri
   );
 }
 
+/** The outcome and action selects of a log's filter form (provisioning log, audit trail). */
+export function LogFilterSelects(props: { outcome?: string; action?: string; actions: readonly string[] }) {
+  return (
+    <>
+      <div class="field">
+        <label for="f-outcome">Outcome</label>
+        <select id="f-outcome" name="outcome">
+          <option value="" selected={!props.outcome}>
+            All
+          </option>
+          <option value="success" selected={props.outcome === "success"}>
+            Succeeded
+          </option>
+          <option value="failure" selected={props.outcome === "failure"}>
+            Failed or refused
+          </option>
+        </select>
+      </div>
+      <div class="field">
+        <label for="f-action">Action</label>
+        <select id="f-action" name="action">
+          <option value="" selected={!props.action}>
+            All
+          </option>
+          {props.actions.map((a) => (
+            <option value={a} selected={props.action === a}>
+              {a.endsWith(".") ? `${a}* (all ${a.slice(0, -1)} actions)` : a}
+            </option>
+          ))}
+        </select>
+      </div>
+    </>
+  );
+}
+
 /** A tenant list page's URL with its search, filter (`state`: e.g. status, sort) and paging state. */
 export function listHref(slug: string, section: "users" | "groups", q: string, start: number, state: Record<string, string> = {}): string {
   const params = new URLSearchParams();

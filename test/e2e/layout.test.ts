@@ -134,6 +134,8 @@ describe("shown-once token dialog and avatars", () => {
     const dialog = page.locator("#token-dialog");
     await expect.poll(() => dialog.isVisible()).toBe(true);
     const token = (await page.textContent("#token-value"))!.trim();
+    // The console script has made it modal (before that, Esc does nothing to an open dialog either).
+    await expect.poll(() => dialog.evaluate((el) => el.matches(":modal"))).toBe(true);
     await page.keyboard.press("Escape");
     await expect.poll(() => page.locator("#token-escape-warning").isVisible()).toBe(true);
     expect(await page.textContent("#token-escape-warning")).toContain("shown only once");

@@ -1,6 +1,6 @@
 /** Operator page: the audit trail of admin actions across tenants, newest first, paged with `before`. */
 import type { AuditEventRow } from "../../db/control/schema";
-import { ActorLabel, DetailCell, Empty, Layout, LogRow, LogTable, OutcomeBadge, type PageContext } from "../ui";
+import { ActorLabel, DetailCell, Empty, Layout, LogFilterSelects, LogRow, LogTable, OutcomeBadge, type PageContext } from "../ui";
 
 export const AUDIT_PAGE_SIZE = 50;
 
@@ -29,33 +29,7 @@ function AuditFilterForm(props: { filters: AuditPageFilters }) {
         <label for="f-tenant">Tenant</label>
         <input id="f-tenant" type="search" name="tenant" value={filters.tenant ?? ""} placeholder="slug" autocomplete="off" />
       </div>
-      <div class="field">
-        <label for="f-action">Action</label>
-        <select id="f-action" name="action">
-          <option value="" selected={!filters.action}>
-            All
-          </option>
-          {AUDIT_ACTIONS.map((a) => (
-            <option value={a} selected={filters.action === a}>
-              {a.endsWith(".") ? `${a}* (all ${a.slice(0, -1)} actions)` : a}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div class="field">
-        <label for="f-outcome">Outcome</label>
-        <select id="f-outcome" name="outcome">
-          <option value="" selected={!filters.outcome}>
-            All
-          </option>
-          <option value="success" selected={filters.outcome === "success"}>
-            Succeeded
-          </option>
-          <option value="failure" selected={filters.outcome === "failure"}>
-            Failed or refused
-          </option>
-        </select>
-      </div>
+      <LogFilterSelects outcome={filters.outcome} action={filters.action} actions={AUDIT_ACTIONS} />
       <button type="submit" class="secondary">
         Filter
       </button>
