@@ -13,35 +13,74 @@ const origin = (process.env.SCIM_ADMIN_URL || (process.env.PORT && `http://127.0
 const devVars = join(root, ".dev.vars");
 const token = process.env.ADMIN_TOKEN || (existsSync(devVars) ? readFileSync(devVars, "utf8").match(/^ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m)?.[1] : undefined);
 
-const USAGE = `Usage: npm run admin -- <command>
+const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --json for the API's JSON)
 
+ Tenants and SCIM
   setup <slug> [--name N] [--provider okta|entra|…] [--database TENANT_X]
-                                  create the tenant (if needed) and switch SCIM on; prints Base URL and token
-  tenants                         list tenants
+                                      create the tenant (if needed) and switch SCIM on; prints Base URL and token
+  tenants                             list tenants
   tenant create <slug> [--name N] [--database TENANT_X]
   tenant show <slug>
-  tenant delete <slug>            revoke its token and erase every row of the tenant (cannot be undone)
+  tenant delete <slug>                revoke its token and erase every row of the tenant (cannot be undone)
   scim enable <slug> [--provider P]   switch SCIM on; prints the token once
   scim regenerate <slug>              new token; the old one stops working at once
   scim disable <slug>                 switch SCIM off; revokes the token
-  users <slug> [--q text] [--count N] [--start N]
-  avatar <slug> <userId> <url|none>   set or clear TheStorage's avatar for a user
-  events <slug> [--limit N] [--before ID]
-  link <slug> [--minutes N] [--return URL]   a single-use setup link for the tenant's IT admin
-  webhooks listen|list|add|remove|rotate|test|deliveries …   change events out (npm run admin -- webhooks)
+  link <slug> [--minutes N] [--return URL]   a single-use setup link for the tenant's IT admin (default 5 min, at most 60)
+
+ Directory
+  users <slug> [--q text] [--status active|deactivated] [--count N] [--start N]
+  groups <slug> [--q text] [--count N] [--start N]
+  group <slug> <groupId>              a group and its members
+  avatar <slug> <userId> <url|none>   set or clear TheStorage's avatar for a user (https:// only)
+  export <slug> [> users.csv]         every user as CSV (RFC 4180), to standard output
+
+ Logs and events
+  events <slug> [--limit N] [--before ID] [--outcome success|failure]   the provisioning log, newest first
+  changes <slug> [--after CURSOR] [--limit N] [--types t1,t2]        the change feed, oldest first
+  webhooks listen|list|add|remove|rotate|test|deliveries …           change events out (npm run admin -- webhooks)
   audit [--limit N] [--before ID]     admin actions across tenants, newest first
 
+ Other
+  token                               print the admin token (export ADMIN_TOKEN="$(npm run -s admin -- token)")
+  help                                this text
+
 Environment: SCIM_ADMIN_URL (default ${origin}), ADMIN_TOKEN (default: .dev.vars).`;
+
+/** Flags that take no value. */
+const SWITCHES = new Set(["json"]);
 
 function options(args) {
   const positional = [];
   const flags = {};
   for (let i = 0; i < args.length; i++) {
-    if (args[i].startsWith("--")) flags[args[i].slice(2)] = args[++i];
-    else positional.push(args[i]);
+    if (!args[i].startsWith("--")) positional.push(args[i]);
+    else if (SWITCHES.has(args[i].slice(2))) flags[args[i].slice(2)] = true;
+    else flags[args[i].slice(2)] = args[++i];
   }
   return { positional, flags };
 }
+
+/** A plain-text table: one header line, then one line per row; long cells are cut with "…". */
+function table(rows, columns, empty = "(none)") {
+  if (!rows.length) return console.log(empty);
+  const cell = (value, max) => {
+    const text = value === null || value === undefined || value === "" ? "—" : String(value).replace(/\s+/g, " ");
+    return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  };
+  const cells = rows.map((row) => columns.map(([, get, max = 40]) => cell(get(row), max)));
+  const widths = columns.map(([title], i) => Math.max(title.length, ...cells.map((r) => r[i].length)));
+  const line = (values) => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]))).join("  ");
+  console.log(line(columns.map(([title]) => title)));
+  for (const r of cells) console.log(line(r));
+}
+
+/** "1–25 of 80 (next page: --start 26)" under a paged list. */
+function pageLine(startIndex, shown, total) {
+  const last = startIndex + shown - 1;
+  if (shown) console.log(`\n${startIndex}–${last} of ${total}${last < total ? ` (next page: --start ${last + 1})` : ""}`);
+}
+
+const time = (at) => (at ? `${at.slice(0, 19).replace("T", " ")}Z` : "");
 
 async function call(method, path, body) {
   const response = await fetch(`${origin}/admin/v1${path}`, {
@@ -53,7 +92,12 @@ async function call(method, path, body) {
     process.exit(1);
   });
   const text = await response.text();
-  const json = text ? JSON.parse(text) : null;
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = { detail: text.slice(0, 300) };
+  }
   return { status: response.status, json };
 }
 
@@ -74,10 +118,22 @@ function showToken({ token: scimToken, endpoint }) {
   "SCIM 2.0 Test App (Header Auth)" › Provisioning › Integration, then Test API Credentials.`);
 }
 
+const COMMANDS = new Set(["setup", "tenants", "tenant", "scim", "link", "users", "groups", "group", "avatar", "export", "events", "changes", "webhooks", "audit", "token"]);
+
+/** Usage to stderr and a non-zero exit: the command was incomplete or its subcommand unknown. */
+function usageError(text = USAGE) {
+  console.error(text);
+  process.exit(2);
+}
+
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
   const { positional, flags } = options(rest);
-  if (!command || command === "help" || command === "--help") return console.log(USAGE);
+  if (!command || command === "help" || command === "--help" || command === "-h") return console.log(USAGE);
+  if (!COMMANDS.has(command)) {
+    console.error(`✗ Unknown command '${command}'. Run \`npm run admin -- help\` for the list.`);
+    process.exit(2);
+  }
   if (!token) {
     console.error("✗ No admin token: set ADMIN_TOKEN or run `npm start` once to create .dev.vars.");
     process.exit(1);
@@ -85,7 +141,7 @@ async function main() {
   const [a, b, c] = positional;
   switch (command) {
     case "setup": {
-      if (!a) return console.log(USAGE);
+      if (!a) return usageError();
       const created = await call("POST", "/tenants", { slug: a, name: flags.name, database: flags.database });
       if (created.status !== 201 && created.status !== 409) fail(created);
       const enabled = await call("POST", `/tenants/${a}/scim`, { provider: flags.provider });
@@ -98,7 +154,9 @@ async function main() {
     }
     case "tenants": {
       const result = await call("GET", "/tenants");
-      return result.status === 200 ? print(result.json) : fail(result);
+      if (result.status !== 200) fail(result);
+      if (flags.json) return print(result.json);
+      return table(result.json.tenants, [["SLUG", (t) => t.slug], ["NAME", (t) => t.name, 32], ["SCIM", (t) => (t.scim.enabled ? `on · ${t.scim.provider}` : "off")], ["LAST SYNC", (t) => time(t.scim.lastUsedAt)], ["DATABASE", (t) => t.database], ["ENDPOINT", (t) => t.endpoint, 80]], "No tenants yet: npm run admin -- setup <slug>");
     }
     case "tenant": {
       if (a === "delete") {
@@ -112,7 +170,7 @@ async function main() {
           : a === "show"
             ? await call("GET", `/tenants/${b}`)
             : null;
-      if (!result) return console.log(USAGE);
+      if (!result || !b) return usageError();
       return result.status < 300 ? print(result.json) : fail(result);
     }
     case "scim": {
@@ -124,22 +182,79 @@ async function main() {
         const result = await call("DELETE", `/tenants/${b}/scim`);
         return result.status === 204 ? console.log(`SCIM is off for '${b}'; its token no longer works.`) : fail(result);
       }
-      return console.log(USAGE);
+      return usageError();
     }
     case "users": {
-      const result = await call("GET", `/tenants/${a}/users?${query({ q: flags.q, count: flags.count, startIndex: flags.start })}`);
-      return result.status === 200 ? print(result.json) : fail(result);
+      if (!a) return usageError();
+      const result = await call("GET", `/tenants/${a}/users?${query({ q: flags.q, status: flags.status, count: flags.count, startIndex: flags.start })}`);
+      if (result.status !== 200) fail(result);
+      if (flags.json) return print(result.json);
+      const { users, totalResults, startIndex } = result.json;
+      table(users, [["USERNAME", (u) => u.userName, 48], ["NAME", (u) => u.displayName, 32], ["STATUS", (u) => (u.active ? "active" : "deactivated")], ["ORIGIN", (u) => u.source ?? "local"], ["LAST CHANGE", (u) => time(u.updatedAt)], ["ID", (u) => u.id]], "No users.");
+      return pageLine(startIndex, users.length, totalResults);
+    }
+    case "groups": {
+      if (!a) return usageError();
+      const result = await call("GET", `/tenants/${a}/groups?${query({ q: flags.q, count: flags.count, startIndex: flags.start })}`);
+      if (result.status !== 200) fail(result);
+      if (flags.json) return print(result.json);
+      const { groups, totalResults, startIndex } = result.json;
+      table(groups, [["GROUP", (g) => g.displayName, 48], ["MEMBERS", (g) => g.memberCount], ["ORIGIN", (g) => g.source ?? "local"], ["LAST CHANGE", (g) => time(g.updatedAt)], ["ID", (g) => g.id]], "No groups.");
+      return pageLine(startIndex, groups.length, totalResults);
+    }
+    case "group": {
+      if (!a || !b) return usageError();
+      const result = await call("GET", `/tenants/${a}/groups/${encodeURIComponent(b)}`);
+      if (result.status !== 200) fail(result);
+      if (flags.json) return print(result.json);
+      console.log(`${result.json.displayName} (${result.json.memberCount} members)\n`);
+      return table(result.json.members, [["USERNAME", (m) => m.userName, 48], ["NAME", (m) => m.displayName, 32], ["STATUS", (m) => (m.active ? "active" : "deactivated")], ["ID", (m) => m.id]], "No members.");
+    }
+    case "export": {
+      if (!a) return usageError();
+      const response = await fetch(`${origin}/admin/v1/tenants/${a}/users/export`, { headers: { Authorization: `Bearer ${token}` } }).catch((error) => {
+        console.error(`✗ Cannot reach ${origin} (${error.cause?.code ?? error.message}). Is \`npm start\` running?`);
+        process.exit(1);
+      });
+      if (response.status !== 200) {
+        const text = await response.text();
+        let json = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = { detail: text.slice(0, 300) };
+        }
+        fail({ status: response.status, json });
+      }
+      for await (const chunk of response.body) process.stdout.write(chunk);
+      return;
+    }
+    case "changes": {
+      if (!a) return usageError();
+      const result = await call("GET", `/tenants/${a}/changes?${query({ after: flags.after, limit: flags.limit, types: flags.types })}`);
+      if (result.status !== 200) fail(result);
+      if (flags.json) return print(result.json);
+      const subject = (d) => (d.group && d.user ? `${d.group.displayName ?? d.group.id} ← ${d.user.userName ?? d.user.id}` : (d.user?.userName ?? d.group?.displayName ?? d.connection?.provider ?? ""));
+      table(result.json.data, [["TIME", (e) => time(e.occurredAt)], ["TYPE", (e) => e.type, 24], ["SUBJECT", (e) => subject(e.data ?? {}), 48], ["ID", (e) => e.id]], "No new events.");
+      if (result.json.nextCursor) console.log(`\nNext: --after ${result.json.nextCursor}`);
+      return;
     }
     case "avatar": {
       const result = await call("PATCH", `/tenants/${a}/users/${b}`, { avatarUrl: c === "none" ? null : c });
       return result.status === 200 ? print(result.json) : fail(result);
     }
     case "events": {
-      const result = await call("GET", `/tenants/${a}/events?${query({ limit: flags.limit, before: flags.before })}`);
-      return result.status === 200 ? print(result.json) : fail(result);
+      if (!a) return usageError();
+      const result = await call("GET", `/tenants/${a}/events?${query({ limit: flags.limit, before: flags.before, outcome: flags.outcome })}`);
+      if (result.status !== 200) fail(result);
+      if (flags.json) return print(result.json);
+      const events = result.json.events;
+      table(events, [["TIME", (e) => time(e.at)], ["ACTION", (e) => e.action, 20], ["OK", (e) => (e.outcome === "success" ? "✓" : "✕")], ["STATUS", (e) => e.status], ["TARGET", (e) => e.userName, 40], ["DETAIL", (e) => e.detail, 60]], "No events.");
+      if (events.length) console.log(`\nOlder: --before ${events[events.length - 1].id}`);
+      return;
     }
     case "link": {
-      if (!a) return console.log(USAGE);
+      if (!a) return usageError();
       const minutes = flags.minutes === undefined ? undefined : Number(flags.minutes);
       const result = await call("POST", `/tenants/${a}/setup-links`, { expiresInMinutes: minutes, returnUrl: flags.return });
       if (result.status !== 201) fail(result);
@@ -168,7 +283,8 @@ async function main() {
       if (a === "rotate" && b && c) return done(await call("POST", `/tenants/${b}/webhooks/${c}/secret`), 201);
       if (a === "test" && b && c) return done(await call("POST", `/tenants/${b}/webhooks/${c}/test`), 202);
       if (a === "deliveries" && b && c) return done(await call("GET", `/tenants/${b}/webhooks/${c}/deliveries?${query({ limit: flags.limit })}`), 200);
-      if (a !== "listen" || !b) return console.log(WEBHOOKS_USAGE);
+      if (!a) return console.log(WEBHOOKS_USAGE);
+      if (a !== "listen" || !b) return usageError(WEBHOOKS_USAGE);
 
       // listen: a receiver that checks every delivery's Standard Webhooks signature, as an app would.
       const { createServer } = await import("node:http");
@@ -226,11 +342,16 @@ async function main() {
     }
     case "audit": {
       const result = await call("GET", `/audit?${query({ limit: flags.limit, before: flags.before })}`);
-      return result.status === 200 ? print(result.json) : fail(result);
+      if (result.status !== 200) fail(result);
+      if (flags.json) return print(result.json);
+      const events = result.json.events;
+      const by = (actor) => [actor.type, actor.email ?? actor.id].filter(Boolean).join(" · ");
+      table(events, [["TIME", (e) => time(e.at)], ["ACTION", (e) => e.action, 22], ["OK", (e) => (e.outcome === "success" ? "✓" : "✕")], ["TENANT", (e) => e.tenant], ["BY", (e) => by(e.actor), 36], ["DETAIL", (e) => e.detail, 60]], "No admin actions yet.");
+      if (events.length) console.log(`\nOlder: --before ${events[events.length - 1].id}`);
+      return;
     }
-    default:
-      console.log(USAGE);
-      process.exit(1);
+    case "token":
+      return console.log(token);
   }
 }
 

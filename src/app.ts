@@ -48,6 +48,8 @@ export function createApp() {
     }),
   );
 
+  // A person who opens the bare origin in a browser lands on the console; API clients keep the JSON 404.
+  app.get("/", (c, next) => (/\btext\/html\b/.test(c.req.header("Accept") ?? "") ? c.redirect("/admin", 303) : next()));
   app.route("/", healthRoutes);
   app.route("/", faviconRoutes);
   app.use("/admin/v1/*", adminAuth);

@@ -16,6 +16,9 @@ body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, s
 a { color: var(--accent); }
 a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible { outline: 3px solid #7aa2ff; outline-offset: 2px; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
+/* Long paths, URLs and JSON in running text break rather than push the page sideways. */
+p code, li code, h3 code, nav.panel a { overflow-wrap: anywhere; }
+label.check { font-weight: 400; display: flex; gap: 8px; align-items: flex-start; }
 h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 17px; margin: 24px 0 8px; }
 p { margin: 0 0 12px; }
@@ -29,11 +32,12 @@ p { margin: 0 0 12px; }
 .topbar .topnav { display: flex; gap: 14px; font-size: 14px; }
 .topbar .who { opacity: .9; }
 .topbar a.button.secondary { color: var(--accent); }
-main { max-width: 1120px; margin: 0 auto; padding: 20px; }
+main { max-width: 1400px; margin: 0 auto; padding: 20px; }
 .crumbs { color: var(--muted); font-size: 13px; margin-bottom: 6px; }
 .crumbs a { color: var(--muted); }
 .page-head { display: flex; align-items: flex-end; justify-content: space-between; gap: 12px; flex-wrap: wrap; margin-bottom: 12px; }
-.tabs { display: flex; gap: 4px; border-bottom: 1px solid var(--line); margin: 8px 0 20px; overflow-x: auto; }
+/* Tabs wrap onto a second line rather than scroll out of sight on a phone. */
+.tabs { display: flex; flex-wrap: wrap; gap: 0 4px; border-bottom: 1px solid var(--line); margin: 8px 0 20px; }
 .tabs a { padding: 8px 12px; text-decoration: none; color: var(--muted); border-bottom: 3px solid transparent; white-space: nowrap; }
 .tabs a[aria-current="page"] { color: var(--text); border-bottom-color: var(--accent); font-weight: 600; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: var(--radius); padding: 16px 20px; margin-bottom: 16px; }
@@ -65,8 +69,8 @@ th { font-size: 12px; text-transform: uppercase; letter-spacing: .4px; color: va
 tr:last-child td { border-bottom: none; }
 td.nowrap { white-space: nowrap; }
 .table-wrap table { font-size: 14px; }
-td.detail { min-width: 220px; max-width: 420px; overflow-wrap: anywhere; }
-td.target { overflow-wrap: anywhere; min-width: 160px; }
+td.detail { min-width: 200px; max-width: 420px; overflow-wrap: break-word; }
+td.target { overflow-wrap: break-word; min-width: 160px; }
 details { margin-top: 12px; }
 summary { cursor: pointer; }
 .no-margin { margin: 0; }
@@ -164,17 +168,40 @@ export const CONSOLE_JS = `"use strict";
     if (closer) { var d = closer.closest("dialog"); if (d) { event.preventDefault(); d.close(); } }
   });
 
-  // The token dialog: rendered open (readable without JavaScript), made modal here. Closing it
-  // by Esc leaves the page like "Done" does, so the token does not linger in the document.
+  // A shown-once dialog (token, secret): rendered open (readable without JavaScript), made modal
+  // here. Esc does not close it: the value would be gone for good. It says so and stays; only
+  // "Done" leaves (replacing the page, so the value does not linger in history).
   var shown = document.querySelector("dialog[data-auto-open]");
   if (shown && typeof shown.showModal === "function") {
     shown.removeAttribute("open");
     shown.showModal();
     var first = shown.querySelector("[autofocus]");
     if (first) first.focus();
-    var done = shown.getAttribute("data-done-href");
-    if (done) shown.addEventListener("cancel", function () { window.location.replace(done); });
+    var warning = byId(shown.getAttribute("data-escape-warning"));
+    var leaving = false;
+    var warn = function () { if (warning) { warning.hidden = false; warning.textContent = warning.getAttribute("data-text"); } };
+    shown.addEventListener("cancel", function (event) { event.preventDefault(); warn(); });
+    // Browsers may close a modal on a repeated Esc whatever the page says: open it again.
+    shown.addEventListener("close", function () { if (!leaving) { shown.showModal(); warn(); } });
+    var doneLink = shown.querySelector("[data-replace]");
+    if (doneLink) doneLink.addEventListener("click", function () { leaving = true; });
   }
+
+  // An avatar image that fails to load (gone, blocked, not an image) shows the initials instead.
+  function toInitials(img) {
+    var span = document.createElement("span");
+    span.className = img.className;
+    span.setAttribute("aria-hidden", "true");
+    span.textContent = img.getAttribute("data-initials") || "?";
+    img.replaceWith(span);
+  }
+  document.addEventListener("error", function (event) {
+    var img = event.target;
+    if (img instanceof HTMLImageElement && img.hasAttribute("data-initials")) toInitials(img);
+  }, true);
+  Array.prototype.forEach.call(document.querySelectorAll("img[data-initials]"), function (img) {
+    if (img.complete && img.naturalWidth === 0) toInitials(img);
+  });
 })();
 `;
 

@@ -15,6 +15,8 @@ interface Confirmation {
   /** The submit button's label. */
   confirm: string;
   danger?: boolean;
+  /** More form controls before the buttons (e.g. an "I understand" box the POST requires). */
+  fields?: Child;
 }
 
 /** A confirmation dialog, opened by a link with `data-open-dialog={id}` (the link's href is the no-JavaScript page). */
@@ -25,6 +27,7 @@ export function ConfirmDialog(props: Confirmation & { id: string; ctx: SignedInC
         <CsrfField token={props.ctx.csrfToken} />
         <h2 id={`${props.id}-title`}>{props.title}</h2>
         <p>{props.body}</p>
+        {props.fields}
         <div class="actions">
           <button type="submit" class={props.danger ? "danger" : undefined}>
             {props.confirm}
@@ -45,14 +48,17 @@ export function ConfirmPage(props: Confirmation & { ctx: SignedInContext; tenant
       <section class="panel">
         <h2>{props.title}</h2>
         <p>{props.body}</p>
-        <form method="post" action={props.action} class="actions">
+        <form method="post" action={props.action}>
           <CsrfField token={props.ctx.csrfToken} />
+          {props.fields}
+          <div class="actions">
           <button type="submit" class={props.danger ? "danger" : undefined}>
             {props.confirm}
           </button>
           <a class="button secondary" href={props.cancelHref}>
             Cancel
           </a>
+          </div>
         </form>
       </section>
     </Layout>
@@ -81,7 +87,7 @@ export function ShownOnceDialog(
 ) {
   const { name } = props;
   return (
-    <dialog id={`${name}-dialog`} open data-auto-open data-done-href={props.doneHref} aria-labelledby={`${name}-dialog-title`} aria-describedby={`${name}-dialog-desc`}>
+    <dialog id={`${name}-dialog`} open data-auto-open data-escape-warning={`${name}-escape-warning`} aria-labelledby={`${name}-dialog-title`} aria-describedby={`${name}-dialog-desc`}>
       <div class="dialog-body">
         <h2 id={`${name}-dialog-title`}>{props.title}</h2>
         <p id={`${name}-dialog-desc`}>{props.children}</p>
@@ -94,6 +100,13 @@ export function ShownOnceDialog(
         </div>
         {props.extraRows}
         <p class="status-line" id={props.statusId} role="status" aria-live="polite"></p>
+        <p
+          class="notice warn"
+          id={`${name}-escape-warning`}
+          role="alert"
+          hidden
+          data-text={`This ${props.label.toLowerCase()} is shown only once. Copy it now; press Done when it is saved where it is needed.`}
+        ></p>
         <div class="actions">
           <a class="button" href={props.doneHref} data-replace id={`${name}-done`}>
             Done

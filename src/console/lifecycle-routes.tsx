@@ -6,14 +6,14 @@
 import { Hono } from "hono";
 import { AUDIT_RETENTION_DAYS, retentionDays } from "../jobs/retention";
 import { listAuditEvents } from "../repo/audit";
-import { controlDb } from "../repo/control";
+import { controlDb, getTenant } from "../repo/control";
 import { clientIp } from "../services/auth-throttle";
 import { deleteTenant } from "../services/tenant-lifecycle";
 import { requireTenant } from "../services/tenants";
 import { pathTenant, pathTenantRef } from "../routes/admin/path-tenant";
 import { csvHeaders, exportUsers } from "../services/user-export";
 import { tenantRefOf } from "../tenancy/tenant-db";
-import { AUDIT_PAGE_SIZE, AuditPage } from "./pages/audit";
+import { AUDIT_ACTIONS, AUDIT_PAGE_SIZE, AuditPage, type AuditPageFilters } from "./pages/audit";
 import { DeleteTenantPage, TenantDeletedPage } from "./pages/delete-tenant";
 import type { ConsoleEnv } from "./routes";
 import { consoleActor } from "./session";
@@ -24,11 +24,28 @@ export const lifecycleConsoleRoutes = new Hono<ConsoleEnv>();
 lifecycleConsoleRoutes.get("/audit", async (c) => {
   const raw = Number(c.req.query("before"));
   const before = Number.isInteger(raw) && raw >= 1 ? raw : undefined;
-  const rows = await listAuditEvents(controlDb(c.env.CONTROL_DB), { limit: AUDIT_PAGE_SIZE + 1, before });
+  const outcome = c.req.query("outcome");
+  const action = c.req.query("action") ?? "";
+  const filters: AuditPageFilters = {
+    tenant: (c.req.query("tenant") ?? "").trim().toLowerCase().slice(0, 100) || undefined,
+    outcome: outcome === "success" || outcome === "failure" ? outcome : undefined,
+    action: AUDIT_ACTIONS.includes(action) ? action : undefined,
+  };
+  const db = controlDb(c.env.CONTROL_DB);
+  // A live tenant by its id (indexed); a deleted one by the slug its rows kept.
+  const live = filters.tenant ? await getTenant(db, filters.tenant) : null;
+  const rows = await listAuditEvents(db, {
+    limit: AUDIT_PAGE_SIZE + 1,
+    before,
+    outcome: filters.outcome,
+    action: filters.action,
+    ...(live ? { tenantId: live.id } : filters.tenant ? { tenantSlug: filters.tenant } : {}),
+  });
   return c.html(
     <AuditPage
       ctx={pageCtx(c)}
       events={rows.slice(0, AUDIT_PAGE_SIZE)}
+      filters={filters}
       before={before}
       hasMore={rows.length > AUDIT_PAGE_SIZE}
       retentionDays={Math.max(AUDIT_RETENTION_DAYS, retentionDays(c.env))}

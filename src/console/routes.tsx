@@ -10,7 +10,7 @@
  *      Origin / Sec-Fetch-Site check (hono/csrf) and the session's CSRF token in `_csrf`.
  * Errors render as HTML pages here (onError is per router), never as SCIM JSON.
  */
-import { asc } from "drizzle-orm";
+import { and, asc, desc, eq, type SQL } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
@@ -22,12 +22,13 @@ import { publicOrigin, scimEndpoint, type AppEnv } from "../lib/hono";
 import { isAdminApiPath, toApiError } from "../middleware/errors";
 import { controlDb, listTenants, type TenantWithToken } from "../repo/control";
 import { listEvents } from "../repo/events";
+import { userCountsOf } from "../repo/user-counts";
 import { getGroup, listGroups, listMembers } from "../repo/groups";
 import { getUser, groupsOfUsers, listUsers, userSearch } from "../repo/users";
 import { ApiError } from "../scim/errors";
 import { toScimUser } from "../scim/users";
 import { retentionDays } from "../jobs/retention";
-import { setAvatarAsAdmin } from "../services/avatar";
+import { avatarUrlProblem, setAvatarAsAdmin } from "../services/avatar";
 import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken, requireTenant } from "../services/tenants";
 import { tenantBindings, tenantDb, tenantRefOf } from "../tenancy/tenant-db";
 import { apiReferenceRoutes } from "./api-reference";
@@ -36,17 +37,18 @@ import { lifecycleConsoleRoutes } from "./lifecycle-routes";
 import { SignInPage } from "./pages/auth";
 import { GroupPage, GroupsPage, GROUPS_PAGE_SIZE } from "./pages/groups";
 import { LOG_PAGE_SIZE, LogPage, type LogFilters } from "./pages/log";
-import { ProvisioningConfirmPage, ProvisioningPage } from "./pages/provisioning";
+import { ProvisioningConfirmPage, ProvisioningPage, REGENERATE_UNDERSTOOD, type ProvisioningProps, type SetupLinkForm } from "./pages/provisioning";
 import { TenantsPage, type TenantForm } from "./pages/tenants";
-import { UserPage, UsersPage, USERS_PAGE_SIZE } from "./pages/users";
+import { USER_SORTS, USER_STATUSES, UserPage, UsersPage, USERS_PAGE_SIZE, type UserSort } from "./pages/users";
 import { ACCESS_HEADER, accessConfig, verifyAccessAssertion } from "../middleware/access";
 import { recordAdminAction } from "../services/audit";
 import { clientIp, recordAuthFailure, throttledFor, throttleMessage } from "../services/auth-throttle";
-import { createSetupLink, createSetupLinkInput, redeemSetupLink } from "../services/setup-links";
+import { createSetupLink, createSetupLinkInput, DEFAULT_MINUTES, MAX_MINUTES, redeemSetupLink } from "../services/setup-links";
 import { getTenant } from "../repo/control";
 import { pathTenant } from "../routes/admin/path-tenant";
-import { consoleActor, csrfTokenValid, endSession, readSession, startSession, type ConsoleSession } from "./session";
+import { consoleActor, csrfTokenValid, endSession, readSession, setFlash, startSession, takeFlash, type ConsoleSession } from "./session";
 import { ErrorPage, homeHref, pageCtx, type PageContext, type ScopedView } from "./ui";
+import { itAdminScopeSentence, scopedPathAllowed } from "./scope";
 import { registerWebhookPages } from "./webhooks";
 
 export interface ConsoleEnv {
@@ -286,17 +288,6 @@ consoleRoutes.use("*", async (c, next) => {
 
 registerWebhookPages(consoleRoutes); // Settings › Webhooks, and change-event dispatch after console writes
 
-/** The pages a tenant-scoped session may reach: its own tenant's tabs (and what is under them). */
-const SCOPED_SECTIONS = ["provisioning", "users", "groups", "log", "webhooks"];
-
-export function scopedPathAllowed(path: string, slug: string): boolean {
-  if (path === "/admin/sign-out") return true;
-  const prefix = `/admin/tenants/${slug}/`;
-  if (!path.startsWith(prefix)) return false;
-  const section = path.slice(prefix.length).split("/")[0]!;
-  return SCOPED_SECTIONS.includes(section);
-}
-
 /**
  * A setup-link session: its tenant must still exist (same id: a deleted and recreated slug is another
  * organisation), and the path must be one of that tenant's pages. Anything else answers 403.
@@ -316,7 +307,7 @@ async function enterScopedSession(c: C, scope: { tenantId: string; slug: string;
       ctx={errorCtx(c)}
       status={403}
       title="Outside this session's organisation"
-      detail={`This session was opened with a setup link for ${tenant.name} and can only see that organisation's User Provisioning, Users, Groups, Provisioning log and Webhooks. ${path} is outside it.`}
+      detail={`This session was opened with a setup link for ${tenant.name}, and ${path} is outside it. ${itAdminScopeSentence()}`}
     />,
     403,
   );
@@ -339,7 +330,16 @@ consoleRoutes.route("/", lifecycleConsoleRoutes);
 // Tenants.
 async function renderTenants(c: C, form?: TenantForm, status: ContentfulStatusCode = 200) {
   const tenants = await listTenants(controlDb(c.env.CONTROL_DB));
-  return c.html(<TenantsPage ctx={pageCtx(c)} tenants={tenants} databases={tenantBindings(c.env)} form={form} />, status);
+  // User counts: the trigger-kept row of each tenant, one read per database (all in parallel).
+  const byDatabase = new Map<string, TenantWithToken[]>();
+  for (const t of tenants) byDatabase.set(t.database, [...(byDatabase.get(t.database) ?? []), t]);
+  const counts = new Map<string, number>();
+  await Promise.all(
+    [...byDatabase].map(async ([database, group]) => {
+      for (const [id, count] of await userCountsOf(tenantDb(c.env, { database }), group.map((t) => t.id))) counts.set(id, count);
+    }),
+  );
+  return c.html(<TenantsPage ctx={pageCtx(c)} tenants={tenants} counts={counts} databases={tenantBindings(c.env)} form={form} />, status);
 }
 
 consoleRoutes.get("/tenants", (c) => renderTenants(c));
@@ -371,23 +371,27 @@ consoleRoutes.post("/tenants", async (c) => {
 consoleRoutes.get("/tenants/:slug", (c) => c.redirect(`/admin/tenants/${encodeURIComponent(c.req.param("slug"))}/users`, 303));
 
 // Settings › User Provisioning.
-async function renderProvisioning(
-  c: C,
-  slug: string,
-  extra: { minted?: { token: string; regenerated: boolean }; notice?: { kind: "ok" | "error" | "warn"; text: string }; setupLink?: { url: string; expiresAt: string } } = {},
-  status: ContentfulStatusCode = 200,
-) {
+type ProvisioningExtra = Partial<Pick<ProvisioningProps, "minted" | "notice" | "setupLink" | "setupLinkForm" | "regenerateUnconfirmed">>;
+
+async function renderProvisioning(c: C, slug: string, extra: ProvisioningExtra = {}, status: ContentfulStatusCode = 200) {
   const tenant = await requireTenant(c.env.CONTROL_DB, slug);
   return c.html(<ProvisioningPage ctx={pageCtx(c)} tenant={tenant} endpoint={scimEndpoint(origin(c), tenant.slug)} {...extra} />, status);
 }
 
-consoleRoutes.get("/tenants/:slug/provisioning", (c) => {
+function provisioningPath(slug: string): string {
+  return `/admin/tenants/${slug}/provisioning`;
+}
+
+consoleRoutes.get("/tenants/:slug/provisioning", async (c) => {
   const notices: Record<string, { kind: "ok" | "warn"; text: string }> = {
     created: { kind: "ok", text: "Tenant created. Next: switch SCIM on to get the Base URL and API token." },
     off: { kind: "ok", text: "SCIM is off. The token was revoked; provisioning requests are refused from now on." },
   };
   const key = c.req.query("created") === "1" ? "created" : c.req.query("off") === "1" ? "off" : "";
-  return renderProvisioning(c, c.req.param("slug"), { notice: notices[key] });
+  const slug = c.req.param("slug");
+  // A setup link just created (POST-redirect-GET): shown on this one answer, then gone.
+  const setupLink = c.get("scoped") ? undefined : await takeFlash<{ url: string; expiresAt: string }>(c, adminSecret(c)!, provisioningPath(slug));
+  return renderProvisioning(c, slug, { notice: notices[key], setupLink });
 });
 
 consoleRoutes.post("/tenants/:slug/provisioning/enable", async (c) => {
@@ -405,13 +409,17 @@ consoleRoutes.post("/tenants/:slug/provisioning/enable", async (c) => {
 consoleRoutes.get("/tenants/:slug/provisioning/regenerate", async (c) => {
   const tenant = await pathTenant(c);
   if (!tenant.token) return c.redirect(`/admin/tenants/${tenant.slug}/provisioning`, 303);
-  return c.html(<ProvisioningConfirmPage ctx={pageCtx(c)} tenant={tenant} kind="regenerate" />);
+  return c.html(<ProvisioningConfirmPage ctx={pageCtx(c)} tenant={{ ...tenant, token: tenant.token }} kind="regenerate" />);
 });
 
 consoleRoutes.post("/tenants/:slug/provisioning/regenerate", async (c) => {
   const tenant = await pathTenant(c);
   if (!tenant.token) {
     return renderProvisioning(c, tenant.slug, { notice: { kind: "warn", text: "SCIM is off, so there is no token to regenerate. Switch it on instead." } }, 409);
+  }
+  // A customer IT admin may be killing a token the operator handed to the IdP: they must say they understood.
+  if (c.get("scoped") && str((await c.req.parseBody())[REGENERATE_UNDERSTOOD]) !== "1") {
+    return renderProvisioning(c, tenant.slug, { regenerateUnconfirmed: true }, 400);
   }
   const { raw } = await regenerateToken(c.env, tenant, consoleActor(c), clientIp(c));
   return renderProvisioning(c, tenant.slug, { minted: { token: raw, regenerated: true } });
@@ -420,7 +428,7 @@ consoleRoutes.post("/tenants/:slug/provisioning/regenerate", async (c) => {
 consoleRoutes.get("/tenants/:slug/provisioning/disable", async (c) => {
   const tenant = await pathTenant(c);
   if (!tenant.token) return c.redirect(`/admin/tenants/${tenant.slug}/provisioning`, 303);
-  return c.html(<ProvisioningConfirmPage ctx={pageCtx(c)} tenant={tenant} kind="disable" />);
+  return c.html(<ProvisioningConfirmPage ctx={pageCtx(c)} tenant={{ ...tenant, token: tenant.token }} kind="disable" />);
 });
 
 consoleRoutes.post("/tenants/:slug/provisioning/disable", async (c) => {
@@ -429,29 +437,51 @@ consoleRoutes.post("/tenants/:slug/provisioning/disable", async (c) => {
   return c.redirect(`/admin/tenants/${tenant.slug}/provisioning?off=1`, 303);
 });
 
-// Setup links (operator only: a scoped session never reaches this path).
+// Setup links (operator only: a scoped session never reaches this path). POST-redirect-GET: the link
+// rides to the provisioning page in a one-time cookie, so reloading that page creates nothing.
 consoleRoutes.post("/tenants/:slug/setup-links", async (c) => {
   const tenant = await pathTenant(c);
-  const minutes = Number(str((await c.req.parseBody()).minutes) || "15");
-  const input = createSetupLinkInput.safeParse({ expiresInMinutes: minutes });
-  if (!input.success) throw new ApiError(400, "Choose an expiry from 1 to 60 minutes.");
+  const body = await c.req.parseBody();
+  const form: SetupLinkForm = { minutes: str(body.minutes).trim() || String(DEFAULT_MINUTES), returnUrl: str(body.returnUrl).trim() };
+  const input = createSetupLinkInput.safeParse({ expiresInMinutes: Number(form.minutes), ...(form.returnUrl ? { returnUrl: form.returnUrl } : {}) });
+  if (!input.success) {
+    const issue = input.error.issues[0]!;
+    const field = issue.path[0] === "returnUrl" ? "returnUrl" : "minutes";
+    const text = field === "minutes" ? `Choose an expiry from 1 to ${MAX_MINUTES} minutes.` : `The return URL ${issue.message}.`;
+    return renderProvisioning(c, tenant.slug, { setupLinkForm: { ...form, error: { field, text } } }, 400);
+  }
   const link = await createSetupLink(c.env, tenantRefOf(tenant), input.data, { actor: consoleActor(c), ip: clientIp(c) }, origin(c));
-  // The link is rendered in this response only: its secret is not stored.
-  return renderProvisioning(c, tenant.slug, { setupLink: { url: link.url, expiresAt: link.expiresAt } }, 201);
+  await setFlash(c, adminSecret(c)!, provisioningPath(tenant.slug), { url: link.url, expiresAt: link.expiresAt });
+  return c.redirect(`${provisioningPath(tenant.slug)}#setup-link-heading`, 303);
 });
 
 // Users.
+/** Each order walks an index on (tenant_id, [active,] created_at) or (tenant_id, user_name_norm). */
+const USER_ORDER: Record<UserSort, SQL> = {
+  created: asc(users.createdAt),
+  "-created": desc(users.createdAt),
+  userName: asc(users.userNameNorm),
+  "-userName": desc(users.userNameNorm),
+};
+
+/** A query value that must be one of `options`' keys; anything else is the default. */
+function oneOf<K extends string>(value: string | undefined, options: Record<K, string>, fallback: K): K {
+  return value !== undefined && Object.hasOwn(options, value) ? (value as K) : fallback;
+}
+
 consoleRoutes.get("/tenants/:slug/users", async (c) => {
   const tenant = await pathTenant(c);
   const q = (c.req.query("q") ?? "").trim().slice(0, 200);
   const start = intParam(c.req.query("start"), 1);
+  const status = oneOf(c.req.query("status"), USER_STATUSES, "");
+  const sort = oneOf(c.req.query("sort"), USER_SORTS, "created");
   const { total, rows } = await listUsers(tenantDb(c.env, tenant), tenant.id, {
-    where: q ? userSearch(q) : undefined,
-    orderBy: asc(users.createdAt),
+    where: and(q ? userSearch(q) : undefined, status ? eq(users.active, status === "active") : undefined),
+    orderBy: USER_ORDER[sort],
     offset: start - 1,
     limit: USERS_PAGE_SIZE,
   });
-  return c.html(<UsersPage ctx={pageCtx(c)} tenant={tenant} rows={rows} total={total} q={q} start={start} />);
+  return c.html(<UsersPage ctx={pageCtx(c)} tenant={tenant} rows={rows} total={total} list={{ q, status, sort }} start={start} />);
 });
 
 async function renderUser(c: C, tenant: TenantWithToken, id: string, extra: { avatar?: { value: string; error?: string }; notice?: string } = {}, status: ContentfulStatusCode = 200) {
@@ -475,8 +505,9 @@ consoleRoutes.post("/tenants/:slug/users/:id/avatar", async (c) => {
   const body = await c.req.parseBody();
   const value = str(body.avatarUrl).trim();
   const clear = str(body.clear) === "1" || value === "";
-  if (!clear && (value.length > 2048 || !/^https?:\/\//i.test(value) || !URL.canParse(value))) {
-    return renderUser(c, tenant, id, { avatar: { value, error: "Enter an http(s) URL of at most 2048 characters, or clear the field to remove the avatar." } }, 400);
+  const problem = clear ? null : avatarUrlProblem(value);
+  if (problem) {
+    return renderUser(c, tenant, id, { avatar: { value, error: `The image URL ${problem}. Or clear the field to remove the avatar.` } }, 400);
   }
   await setAvatarAsAdmin(c.env, tenantRefOf(tenant), id, clear ? null : value, consoleActor(c), clientIp(c));
   return c.redirect(`/admin/tenants/${tenant.slug}/users/${encodeURIComponent(id)}?saved=1`, 303);

@@ -145,3 +145,26 @@ export function consoleActor(c: Context): AdminActor {
   const session = c.get("session") as ConsoleSession | undefined;
   return session ? { ...session.actor } : { type: "console" };
 }
+
+/**
+ * A value handed from a POST to the page it redirects to, once (POST-redirect-GET for a result that
+ * is shown once, such as a new setup link): a signed, HttpOnly cookie on that page's path alone,
+ * gone after `seconds` or as soon as the page has read it.
+ */
+const FLASH_COOKIE = "ts_flash";
+
+export async function setFlash(c: Context, adminToken: string, path: string, value: unknown, seconds = 120): Promise<void> {
+  await setSignedCookie(c, FLASH_COOKIE, base64url(encoder.encode(JSON.stringify(value))), await sessionKey(adminToken), { ...cookieOptions, path, maxAge: seconds });
+}
+
+export async function takeFlash<T>(c: Context, adminToken: string, path: string): Promise<T | undefined> {
+  const raw = await getSignedCookie(c, await sessionKey(adminToken), FLASH_COOKIE, COOKIE_PREFIX);
+  if (raw === undefined) return undefined;
+  deleteCookie(c, FLASH_COOKIE, { ...cookieOptions, path });
+  if (typeof raw !== "string") return undefined;
+  try {
+    return JSON.parse(decoder.decode(base64ToBytes(raw))) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -188,7 +188,8 @@ export function Avatar(props: { url: string | null; name: string; large?: boolea
   const cls = props.large ? "avatar large" : "avatar";
   // The CSP allows https: images only; anything else falls back to initials.
   if (props.url && /^https:\/\//i.test(props.url)) {
-    return <img class={cls} src={props.url} alt="" width={props.large ? 64 : 32} height={props.large ? 64 : 32} loading="lazy" referrerpolicy="no-referrer" />;
+    // The console script swaps an image that fails to load for the initials (data-initials).
+    return <img class={cls} src={props.url} alt="" data-initials={initials(props.name)} width={props.large ? 64 : 32} height={props.large ? 64 : 32} loading="lazy" referrerpolicy="no-referrer" />;
   }
   return (
     <span class={cls} aria-hidden="true">
@@ -201,7 +202,7 @@ export function OriginBadge(props: { source: string | null }) {
   if (!props.source) return <span class="badge" title="Created in TheStorage, not by an identity provider.">Local</span>;
   const label = providerLabel(props.source);
   return (
-    <span class="badge origin" title={`Provisioned by ${label} over SCIM. Sign-in still runs through TheStorage's own identity flow.`}>
+    <span class="badge origin" title={`Provisioned by ${label} over SCIM.`}>
       {label}
     </span>
   );
@@ -318,7 +319,7 @@ export function ErrorPage(props: { ctx: PageContext; status: number; title: stri
         <h1>{props.title}</h1>
         <p>{props.detail}</p>
         {props.children}
-        <p class="muted small">HTTP {props.status}</p>
+        {props.status >= 400 ? <p class="muted small">HTTP {props.status}</p> : null}
         {props.back?.href === "" ? null : (
           <a class="button secondary" href={props.back?.href ?? homeHref(props.ctx)}>
             {props.back?.label ?? (props.ctx.scoped ? "Back to User Provisioning" : "Back to tenants")}
@@ -329,10 +330,46 @@ export function ErrorPage(props: { ctx: PageContext; status: number; title: stri
   );
 }
 
-/** A tenant list page's URL with its search and paging state. */
-export function listHref(slug: string, section: "users" | "groups", q: string, start: number): string {
+/** The outcome and action selects of a log's filter form (provisioning log, audit trail). */
+export function LogFilterSelects(props: { outcome?: string; action?: string; actions: readonly string[] }) {
+  return (
+    <>
+      <div class="field">
+        <label for="f-outcome">Outcome</label>
+        <select id="f-outcome" name="outcome">
+          <option value="" selected={!props.outcome}>
+            All
+          </option>
+          <option value="success" selected={props.outcome === "success"}>
+            Succeeded
+          </option>
+          <option value="failure" selected={props.outcome === "failure"}>
+            Failed or refused
+          </option>
+        </select>
+      </div>
+      <div class="field">
+        <label for="f-action">Action</label>
+        <select id="f-action" name="action">
+          <option value="" selected={!props.action}>
+            All
+          </option>
+          {props.actions.map((a) => (
+            <option value={a} selected={props.action === a}>
+              {a.endsWith(".") ? `${a}* (all ${a.slice(0, -1)} actions)` : a}
+            </option>
+          ))}
+        </select>
+      </div>
+    </>
+  );
+}
+
+/** A tenant list page's URL with its search, filter (`state`: e.g. status, sort) and paging state. */
+export function listHref(slug: string, section: "users" | "groups", q: string, start: number, state: Record<string, string> = {}): string {
   const params = new URLSearchParams();
   if (q) params.set("q", q);
+  for (const [name, value] of Object.entries(state)) if (value) params.set(name, value);
   if (start > 1) params.set("start", String(start));
   const query = params.toString();
   return `/admin/tenants/${slug}/${section}${query ? `?${query}` : ""}`;
@@ -354,10 +391,17 @@ export function SearchableList(
     total: number;
     /** What to do to get the first rows in (shown when SCIM is on and nothing is provisioned). */
     nothingYet: Child;
+    /** Filters beside the search box (their values are in `state`). */
+    filters?: Child;
+    /** Filter and sort values the pager keeps (empty values are left out). */
+    state?: Record<string, string>;
+    /** Said of a non-empty filter that matches nothing (e.g. "deactivated"). */
+    filtered?: string;
   }>,
 ) {
   const { tenant, section, q, start, pageSize, shown, total } = props;
-  const href = (query: string, at: number) => listHref(tenant.slug, section, query, at);
+  const state = props.state ?? {};
+  const href = (query: string, at: number) => listHref(tenant.slug, section, query, at, state);
   const last = start + shown - 1;
   return (
     <>
@@ -366,16 +410,18 @@ export function SearchableList(
           <label for="f-q">Search</label>
           <input id="f-q" type="search" name="q" value={q} placeholder={props.placeholder} />
         </div>
+        {props.filters}
         <button type="submit" class="secondary">
-          Search
+          {props.filters ? "Apply" : "Search"}
         </button>
-        {q ? <a href={href("", 1)}>Clear</a> : null}
+        {q || props.filtered ? <a href={listHref(tenant.slug, section, "", 1)}>Clear</a> : null}
       </form>
       {total === 0 ? (
-        q ? (
+        q || props.filtered ? (
           <Empty title={`No matching ${section}`}>
             <p>
-              Nothing matches “{q}”. <a href={href("", 1)}>Show all {section}</a>.
+              {q ? `Nothing matches “${q}”${props.filtered ? ` among ${props.filtered} ${section}` : ""}.` : `No ${props.filtered} ${section}.`}{" "}
+              <a href={listHref(tenant.slug, section, "", 1)}>Show all {section}</a>.
             </p>
           </Empty>
         ) : !tenant.token ? (

@@ -3,7 +3,7 @@
  * (so every POST here has passed the origin and CSRF checks). Also wires the after-write dispatch
  * for the console's own writes under a tenant (SCIM switch, token, avatar).
  */
-import type { Context, Hono } from "hono";
+import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { WebhookRow } from "../db/tenant/schema";
 import { dispatchAfterWrite } from "../middleware/dispatch-after-write";
@@ -15,7 +15,8 @@ import { createWebhook, removeWebhook, requireWebhook, resendEvent, rotateWebhoo
 import type { TenantWithToken } from "../repo/control";
 import { tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 import { consoleActor } from "./session";
-import { pageCtx } from "./ui";
+import { scopedMayChangeWebhook } from "./scope";
+import { ErrorPage, pageCtx } from "./ui";
 import { WebhookConfirmPage, WebhookPage, WebhooksPage, webhooksBase, type WebhookForm, type WebhookNotice } from "./pages/webhooks";
 import type { ConsoleEnv } from "./routes";
 
@@ -49,9 +50,32 @@ const NOTICES: Record<string, WebhookNotice> = {
   resent: { kind: "ok", text: "Event queued again, with its original webhook-id (receivers dedupe on it)." },
 };
 
+/**
+ * A customer IT admin (setup-link session) reaches only the webhooks they added: TheStorage's own
+ * integration (added by the operator) answers 403 to every page and action under it.
+ */
+const ownWebhooksOnly: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
+  if (!c.get("scoped")) return next();
+  const { ref } = await tenantOf(c);
+  const hook = await requireWebhook(c.env, ref, c.req.param("id")!);
+  if (scopedMayChangeWebhook(hook)) return next();
+  return c.html(
+    <ErrorPage
+      ctx={pageCtx(c)}
+      status={403}
+      title="Managed by TheStorage"
+      detail="TheStorage added this webhook for its own app. Only your TheStorage administrator can change it, send to it or see its deliveries. You can add webhooks of your own and manage those."
+      back={{ href: webhooksBase(ref.slug), label: "All webhooks" }}
+    />,
+    403,
+  );
+};
+
 export function registerWebhookPages(app: Hono<ConsoleEnv>) {
   // The console's own writes under a tenant (SCIM switch, token, avatar) produce change events too.
   app.use("/tenants/:slug/*", dispatchAfterWrite);
+  app.use("/tenants/:slug/webhooks/:id", ownWebhooksOnly);
+  app.use("/tenants/:slug/webhooks/:id/*", ownWebhooksOnly);
 
   app.get("/tenants/:slug/webhooks", async (c) => renderList(c, await tenantOf(c), { notice: NOTICES[c.req.query("done") ?? ""] }));
 

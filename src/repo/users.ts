@@ -6,6 +6,7 @@ import type { TenantDb } from "../tenancy/tenant-db";
 import { readInChunks, runBatch } from "./batch";
 import { insertChangeWhen, insertRemovedFromGroupsWhen, type NewChangeEvent } from "./change-events";
 import { insertEvent, insertEventWhen, type NewEvent } from "./events";
+import { countUserAddedWhen, countUserRemovedWhen } from "./user-counts";
 
 export async function getUser(db: TenantDb, tenantId: string, id: string): Promise<UserRow | null> {
   const rows = await db
@@ -19,7 +20,12 @@ export async function getUser(db: TenantDb, tenantId: string, id: string): Promi
 /** Creates the user, its log event and change event atomically; false when the userName is taken (the unique index decides). */
 export async function insertUser(db: TenantDb, row: UserRow, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
   const created = sql`EXISTS (SELECT 1 FROM users WHERE id = ${row.id})`;
-  const [inserted] = await runBatch(db, [db.insert(users).values(row).onConflictDoNothing(), insertEventWhen(event, created), insertChangeWhen(change, created)]);
+  const [inserted] = await runBatch(db, [
+    db.insert(users).values(row).onConflictDoNothing(),
+    insertEventWhen(event, created),
+    insertChangeWhen(change, created),
+    countUserAddedWhen(row.tenantId, created),
+  ]);
   return inserted.meta.changes === 1;
 }
 
@@ -81,6 +87,7 @@ export async function deleteUser(db: TenantDb, tenantId: string, tenantSlug: str
       WHERE tenant_id = ${tenantId} AND id IN (SELECT group_id FROM group_members WHERE tenant_id = ${tenantId} AND member_id = ${id}) AND ${atVersion}`,
     db.delete(users).where(and(eq(users.tenantId, tenantId), eq(users.id, id), eq(users.version, version))),
     db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.memberId, id), sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`)),
+    countUserRemovedWhen(tenantId, sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`),
   ]);
   return deleted!.meta.changes === 1;
 }

@@ -22,8 +22,8 @@ export async function getWebhook(db: TenantDb, tenantId: string, id: string): Pr
  * The count and the insert are one statement, so two concurrent creates cannot both slip past it.
  */
 export async function insertWebhookUnderLimit(db: TenantDb, row: WebhookRow, max: number): Promise<boolean> {
-  const result = await db.run(sql`INSERT INTO webhooks (id, tenant_id, url, events, secret_ciphertext, created_at, secret_rotated_at)
-    SELECT ${row.id}, ${row.tenantId}, ${row.url}, ${row.events === null ? null : JSON.stringify(row.events)}, ${row.secretCiphertext}, ${row.createdAt}, ${row.secretRotatedAt}
+  const result = await db.run(sql`INSERT INTO webhooks (id, tenant_id, url, events, secret_ciphertext, created_at, secret_rotated_at, created_by)
+    SELECT ${row.id}, ${row.tenantId}, ${row.url}, ${row.events === null ? null : JSON.stringify(row.events)}, ${row.secretCiphertext}, ${row.createdAt}, ${row.secretRotatedAt}, ${row.createdBy}
     WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = ${row.tenantId}) < ${max}`);
   return (result.meta.changes ?? 0) > 0;
 }

@@ -27,6 +27,7 @@ import {
   type RowCounts,
   type TenantTable,
 } from "../repo/tenant-erasure";
+import { deleteUserCount } from "../repo/user-counts";
 import { ApiError } from "../scim/errors";
 import { tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 import { recordAdminAction } from "./audit";
@@ -59,6 +60,8 @@ export async function startTenantDeletion(env: Env, tenant: TenantRef, actor: Ad
   if (!(await markTenantDeleting(controlDb(env.CONTROL_DB), tenant.id, at))) {
     throw new ApiError(404, `No tenant with slug '${tenant.slug}'.`);
   }
+  // Its user count goes now: nothing creates users for a tenant being deleted.
+  await deleteUserCount(db, tenant.id);
   const counts = await countTenantRows(db, tenant.id);
   await recordAdminAction(env, {
     action: DELETE_ACTION,

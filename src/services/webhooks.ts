@@ -73,23 +73,31 @@ function newWebhookId(): string {
   return `wh_${hex(crypto.getRandomValues(new Uint8Array(12)))}`;
 }
 
-/** Creates a webhook; the returned `secret` exists only in this answer (stored encrypted). */
 /** Who asked for an admin action, recorded with it in the audit trail and the tenant's log. */
 export interface AdminCaller {
   actor: AdminActor;
   ip?: string | null;
 }
 
+/**
+ * Whose webhook it is: one added in a customer IT admin's setup-link session is theirs; every other
+ * (admin API, operator console) is TheStorage's own integration, which that session may not change.
+ */
+export function webhookOwner(actor: AdminActor): WebhookRow["createdBy"] {
+  return actor.type === "setup-link" ? "customer" : "operator";
+}
+
 function audited(env: Env, by: AdminCaller, tenant: TenantRef, action: string, status: number, detail: string): Promise<void> {
   return recordAdminAction(env, { action, actor: by.actor, tenant, status, detail, ip: by.ip ?? null });
 }
 
+/** Creates a webhook; the returned `secret` exists only in this answer (stored encrypted). */
 export async function createWebhook(env: Env, tenant: TenantRef, input: CreateWebhookInput, by: AdminCaller): Promise<{ row: WebhookRow; secret: string }> {
   const { url, events } = validateWebhookInput(env, input);
   const key = await secretKey(env);
   const id = newWebhookId();
   const secret = generateWebhookSecret();
-  const row: WebhookRow = { id, tenantId: tenant.id, url, events, secretCiphertext: await encryptSecret(key, secret, id), createdAt: new Date().toISOString(), secretRotatedAt: null };
+  const row: WebhookRow = { id, tenantId: tenant.id, url, events, secretCiphertext: await encryptSecret(key, secret, id), createdAt: new Date().toISOString(), secretRotatedAt: null, createdBy: webhookOwner(by.actor) };
   if (!(await insertWebhookUnderLimit(tenantDb(env, tenant), row, MAX_WEBHOOKS_PER_TENANT))) {
     throw new ApiError(409, `Tenant '${tenant.slug}' already has ${MAX_WEBHOOKS_PER_TENANT} webhooks, the most allowed. Remove one first.`);
   }

@@ -280,7 +280,7 @@ describe("console: the SCIM switch and the one-time token", () => {
 
     const off = await send("GET", base, { cookie: session.cookie });
     expect(off.text).toContain("SCIM is off");
-    expect(off.text).toContain("Test API Credentials");
+    expect(off.text).toContain("Connect your identity provider"); // no provider chosen yet
 
     const enabled = await send("POST", `${base}/enable`, { cookie: session.cookie, form: { _csrf: session.csrf, provider: "okta" } });
     expect(enabled.status).toBe(200);
@@ -367,7 +367,8 @@ describe("console: users, groups and the log", () => {
     const list = await send("GET", users, { cookie: session.cookie });
     expect(list.text).toContain("Ada Lovelace");
     expect(list.text).toContain(">Okta</span>");
-    expect(list.text).toContain("own identity flow");
+    expect(list.text).toContain('title="Provisioned by Okta over SCIM."');
+    expect(list.text).not.toContain("identity flow"); // sign-in is not this service's, and not promised
     expect(list.text).toContain("Deactivated");
     const search = await send("GET", `${users}?q=lovelace`, { cookie: session.cookie });
     expect(search.text).toContain("Ada Lovelace");
@@ -383,7 +384,12 @@ describe("console: users, groups and the log", () => {
 
     const badAvatar = await send("POST", `${users}/${id}/avatar`, { cookie: session.cookie, form: { _csrf: session.csrf, avatarUrl: "javascript:alert(1)" } });
     expect(badAvatar.status).toBe(400);
-    expect(badAvatar.text).toContain("http(s) URL");
+    expect(badAvatar.text).toContain("must be an https:// URL");
+    // http:// is refused with the reason (it used to be saved, then shown as initials).
+    const httpAvatar = await send("POST", `${users}/${id}/avatar`, { cookie: session.cookie, form: { _csrf: session.csrf, avatarUrl: "http://img.example/ada.png" } });
+    expect(httpAvatar.status).toBe(400);
+    expect(httpAvatar.text).toContain("must use https://");
+    expect((await scim("GET", `/Users/${id}`)).body.photos).toBeUndefined();
     const avatar = await send("POST", `${users}/${id}/avatar`, { cookie: session.cookie, form: { _csrf: session.csrf, avatarUrl: "https://img.example/ada.png" } });
     expect(avatar.status).toBe(303);
     expect((await scim("GET", `/Users/${id}`)).body.photos).toEqual([{ value: "https://img.example/ada.png", type: "photo" }]);

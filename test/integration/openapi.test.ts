@@ -136,9 +136,11 @@ describe("console API reference (/admin/api)", () => {
   }
 
   it("needs a session", async () => {
-    const res = await exports.default.fetch(new Request(`${ORIGIN}/admin/api`, { redirect: "manual" }));
-    expect(res.status).toBe(303);
-    expect(res.headers.get("Location")).toBe("/admin/sign-in");
+    for (const path of ["/admin/api", "/admin/api/openapi.json"]) {
+      const res = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { redirect: "manual" }));
+      expect(res.status, path).toBe(303);
+      expect(res.headers.get("Location")).toBe("/admin/sign-in");
+    }
   });
 
   it("is for the operator only: a tenant-scoped (setup-link) session gets 403 and no link to it", async () => {
@@ -151,8 +153,10 @@ describe("console API reference (/admin/api)", () => {
     const own = await exports.default.fetch(new Request(`${ORIGIN}/admin/tenants/${slug}/users`, { headers: { Cookie: cookie }, redirect: "manual" }));
     expect(own.status).toBe(200);
     expect(await own.text()).not.toContain('href="/admin/api"');
-    const reference = await exports.default.fetch(new Request(`${ORIGIN}/admin/api`, { headers: { Cookie: cookie }, redirect: "manual" }));
-    expect(reference.status).toBe(403);
+    for (const path of ["/admin/api", "/admin/api/openapi.json"]) {
+      const reference = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { headers: { Cookie: cookie }, redirect: "manual" }));
+      expect(reference.status, path).toBe(403);
+    }
   });
 
   it("renders every documented operation server-side, with no external scripts", async () => {
@@ -169,7 +173,12 @@ describe("console API reference (/admin/api)", () => {
     expect(html).toContain(">GET</span>");
     expect(html).toContain("slug (path)");
     expect(html).toContain("types (query)");
-    expect(html).toContain('href="/admin/v1/openapi.json"');
+    // The document link works for the signed-in operator (the admin API's copy needs the bearer token).
+    expect(html).toContain('href="/admin/api/openapi.json"');
+    const json = await exports.default.fetch(new Request(`${ORIGIN}/admin/api/openapi.json`, { headers: { Cookie: await signedInCookie() } }));
+    expect(json.status).toBe(200);
+    expect(json.headers.get("Content-Type")).toMatch(/^application\/json/);
+    expect(await json.json()).toEqual(doc);
     expect(html).toContain('href="/admin/api"'); // the nav link
     for (const name of Object.keys(doc.components.schemas)) expect(html).toContain(`id="schema-${name}"`);
     expect(html).toContain("totalResults: integer"); // inline response objects list their fields

@@ -193,19 +193,37 @@ describe("setup links: redeeming", () => {
     const cookie = signIn.headers.get("Set-Cookie")!.split(";")[0]!;
     const page = await send("GET", `/admin/tenants/${slug}/provisioning`, { cookie, ip });
     expect(page.text).toContain("Create setup link");
-    const created = await send("POST", `/admin/tenants/${slug}/setup-links`, { cookie, ip, form: { _csrf: csrfOf(page.text), minutes: "15" } });
-    expect(created.status).toBe(201);
-    const url = /<code id="setup-link-url">([^<]+)<\/code>/.exec(created.text)?.[1];
+    // The panel's words match design.md §4c: default 5 minutes, at most 60; the session lasts an hour.
+    expect(page.text).toContain("5 minutes by default, at most 60");
+    expect(page.text).toMatch(/<option value="5" selected="">5 minutes \(default\)<\/option>/);
+    expect(page.text).toContain('name="returnUrl"');
+    // POST-redirect-GET: the POST answers 303; the page it leads to shows the link once.
+    const created = await send("POST", `/admin/tenants/${slug}/setup-links`, { cookie, ip, form: { _csrf: csrfOf(page.text), minutes: "15", returnUrl: "https://app.thestorage.example/sso" } });
+    expect(created.status).toBe(303);
+    expect(created.headers.get("Location")).toBe(`/admin/tenants/${slug}/provisioning#setup-link-heading`);
+    expect(created.text).not.toMatch(/admin\/setup\//);
+    const flash = created.headers.get("Set-Cookie")!.split(";")[0]!;
+    const shown = await send("GET", `/admin/tenants/${slug}/provisioning`, { cookie: `${cookie}; ${flash}`, ip });
+    const url = /<code id="setup-link-url">([^<]+)<\/code>/.exec(shown.text)?.[1];
     expect(url).toMatch(/\/admin\/setup\/[A-Za-z0-9_-]{43}$/);
-    expect(created.text).toContain('data-copy="setup-link-url"');
+    expect(shown.text).toContain('data-copy="setup-link-url"');
+    expect(shown.headers.get("Set-Cookie")).toMatch(/Max-Age=0/); // read once, then dropped
     const again = await send("GET", `/admin/tenants/${slug}/provisioning`, { cookie, ip });
     expect(again.text).not.toContain(url!);
-    const { res } = await redeem(url!, ip);
+    const { res, cookie: scoped } = await redeem(url!, ip);
     expect(res.status).toBe(303);
+    // The return URL from the form is the IT admin's way back.
+    expect((await send("GET", `/admin/tenants/${slug}/provisioning`, { cookie: scoped, ip })).text).toContain('href="https://app.thestorage.example/sso"');
     const audit = await auditRows(slug);
-    expect(audit).toContainEqual(expect.objectContaining({ action: "setup_link.create", actor: { type: "console" } }));
+    expect(audit.filter((r) => r.action === "setup_link.create")).toEqual([expect.objectContaining({ actor: { type: "console" } })]);
     const bad = await send("POST", `/admin/tenants/${slug}/setup-links`, { cookie, ip, form: { _csrf: csrfOf(page.text), minutes: "600" } });
     expect(bad.status).toBe(400);
+    expect(bad.text).toContain("Choose an expiry from 1 to 60 minutes.");
+    const badReturn = await send("POST", `/admin/tenants/${slug}/setup-links`, { cookie, ip, form: { _csrf: csrfOf(page.text), minutes: "5", returnUrl: "javascript:alert(1)" } });
+    expect(badReturn.status).toBe(400);
+    expect(badReturn.text).toContain("The return URL must be an absolute https:// URL");
+    expect(badReturn.text).toContain('value="javascript:alert(1)"');
+    expect((await auditRows(slug)).filter((r) => r.action === "setup_link.create")).toHaveLength(1);
   });
 
   it("signs a scoped session out with directions back instead of the operator token form", async () => {

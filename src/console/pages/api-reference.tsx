@@ -186,6 +186,9 @@ function OperationPanel(props: { doc: ApiDocument; base: string; method: string;
   );
 }
 
+/** The OpenAPI document for a signed-in operator (the admin API's copy needs the bearer token). */
+export const API_DOCUMENT_PATH = "/admin/api/openapi.json";
+
 export function ApiReferencePage(props: { ctx: PageContext; doc: ApiDocument }) {
   const { doc } = props;
   const base = "/admin/v1";
@@ -198,7 +201,8 @@ export function ApiReferencePage(props: { ctx: PageContext; doc: ApiDocument }) 
           <p class="muted">{doc.info.description}</p>
           <p class="small">
             Every request carries <code>Authorization: Bearer &lt;ADMIN_TOKEN&gt;</code>; errors are RFC 9457 problem details. The machine-readable
-            document: <a href={`${base}/openapi.json`}>{`${base}/openapi.json`}</a> (OpenAPI 3.1).
+            document (OpenAPI 3.1): <a href={API_DOCUMENT_PATH}>openapi.json</a> (served to this console session;{" "}
+            scripts fetch <code>{`${base}/openapi.json`}</code> with the bearer token).
           </p>
         </div>
       </div>

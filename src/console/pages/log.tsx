@@ -1,7 +1,7 @@
 /** The provisioning log: newest first, filtered by outcome and action, paged with `before`. */
 import type { EventRow } from "../../db/tenant/schema";
 import type { TenantWithToken } from "../../repo/control";
-import { Empty, EventTable, Layout, type PageContext } from "../ui";
+import { Empty, EventTable, Layout, LogFilterSelects, type PageContext } from "../ui";
 
 export const LOG_PAGE_SIZE = 50;
 
@@ -45,33 +45,7 @@ export function LogPage(props: { ctx: PageContext; tenant: TenantWithToken; even
   return (
     <Layout title={`Provisioning log · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="log">
       <form method="get" action={`/admin/tenants/${tenant.slug}/log`} class="filters">
-        <div class="field">
-          <label for="f-outcome">Outcome</label>
-          <select id="f-outcome" name="outcome">
-            <option value="" selected={!filters.outcome}>
-              All
-            </option>
-            <option value="success" selected={filters.outcome === "success"}>
-              Succeeded
-            </option>
-            <option value="failure" selected={filters.outcome === "failure"}>
-              Failed or refused
-            </option>
-          </select>
-        </div>
-        <div class="field">
-          <label for="f-action">Action</label>
-          <select id="f-action" name="action">
-            <option value="" selected={!filters.action}>
-              All
-            </option>
-            {LOG_ACTIONS.map((a) => (
-              <option value={a} selected={filters.action === a}>
-                {a.endsWith(".") ? `${a}* (all ${a.slice(0, -1)} actions)` : a}
-              </option>
-            ))}
-          </select>
-        </div>
+        <LogFilterSelects outcome={filters.outcome} action={filters.action} actions={LOG_ACTIONS} />
         <button type="submit" class="secondary">
           Filter
         </button>

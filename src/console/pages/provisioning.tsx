@@ -1,9 +1,13 @@
 /** Settings › User Provisioning: the SCIM switch, the one-time token dialog, regenerate and switch-off confirmations. */
 import type { TenantWithToken } from "../../repo/control";
 import { PROVIDERS } from "../../services/tenants";
+import { DEFAULT_MINUTES, MAX_MINUTES } from "../../services/setup-links";
+import { SCOPED_SESSION_SECONDS } from "../session";
+import { IT_ADMIN_CAN, IT_ADMIN_CANNOT, itAdminScopeSentence } from "../scope";
 import { DeleteTenantPanel } from "./delete-tenant";
+import { ProviderSteps } from "./provider-steps";
 import { ConfirmDialog, ConfirmPage, ShownOnceDialog } from "../dialogs";
-import { CsrfField, Layout, Notice, providerLabel, Time, type SignedInContext } from "../ui";
+import { CsrfField, Field, Layout, Notice, providerLabel, Time, type SignedInContext } from "../ui";
 
 type Ctx = SignedInContext;
 
@@ -14,8 +18,49 @@ export interface ProvisioningProps {
   /** Only in the direct response to the enable/regenerate POST: the raw token, rendered once. */
   minted?: { token: string; regenerated: boolean };
   notice?: { kind: "ok" | "error" | "warn"; text: string };
-  /** Only in the direct response to "Create setup link": the link, shown once. */
+  /** Only on the page "Create setup link" redirected to, once: the link. */
   setupLink?: { url: string; expiresAt: string };
+  /** The setup-link form as sent, with what was wrong with it. */
+  setupLinkForm?: SetupLinkForm;
+  /** The regenerate POST came without the "I understand" box ticked. */
+  regenerateUnconfirmed?: boolean;
+}
+
+export interface SetupLinkForm {
+  minutes: string;
+  returnUrl: string;
+  error?: { field: "minutes" | "returnUrl"; text: string };
+}
+
+type Token = NonNullable<TenantWithToken["token"]>;
+
+function when(at: string | null | undefined): string {
+  return at ? `${new Date(at).toISOString().slice(0, 16).replace("T", " ")} UTC` : "";
+}
+
+/** What regenerating breaks, in words: the token it kills and who is using it. */
+export function regenerateWarning(token: Token): string {
+  const provider = providerLabel(token.provider);
+  const used = token.lastUsedAt ? `last used ${when(token.lastUsedAt)}` : "not used yet";
+  return (
+    `The current token (${token.prefix}…, created ${when(token.createdAt)}, ${used}) stops working at once. ` +
+    `${provider} provisioning${token.lastUsedAt ? ", which is using it," : ""} fails with 401 until someone pastes the new token into ${provider}. ` +
+    "If your TheStorage administrator set up this connection, it breaks for them too: tell them before you regenerate."
+  );
+}
+
+/** A setup-link session must tick this box to regenerate: it may not own the token it kills. */
+export const REGENERATE_UNDERSTOOD = "understood";
+
+function UnderstoodBox(props: { id: string; provider: string }) {
+  return (
+    <div class="field">
+      <label class="check">
+        <input type="checkbox" id={props.id} name={REGENERATE_UNDERSTOOD} value="1" required />{" "}
+        {`I understand: the current token stops working and ${providerLabel(props.provider)} provisioning fails until the new token is pasted in.`}
+      </label>
+    </div>
+  );
 }
 
 function base(slug: string) {
@@ -28,6 +73,13 @@ export function ProvisioningPage(props: ProvisioningProps) {
   return (
     <Layout title={`User Provisioning · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="provisioning">
       {props.notice ? <Notice kind={props.notice.kind}>{props.notice.text}</Notice> : null}
+      {props.regenerateUnconfirmed && token ? <Notice kind="error">Nothing was changed: tick the box to confirm that you understand what regenerating breaks.</Notice> : null}
+      {props.ctx.scoped && token ? (
+        <Notice kind="warn">
+          SCIM is already on for this organisation, connected to {providerLabel(token.provider)}. Its token was shown once, to whoever switched it on, and
+          TheStorage cannot show it again. Getting a new one means <strong>Regenerate token</strong>, which stops the current one: read what that breaks first.
+        </Notice>
+      ) : null}
       <section class="panel" aria-labelledby="scim-heading">
         <h2 id="scim-heading">User Provisioning (SCIM 2.0)</h2>
         {token ? (
@@ -76,8 +128,10 @@ export function ProvisioningPage(props: ProvisioningProps) {
               ctx={props.ctx}
               action={`${base(tenant.slug)}/regenerate`}
               title="Regenerate the API token?"
-              body="The current token stops working at once: provisioning from the identity provider fails until you paste the new token into it."
+              body={regenerateWarning(token)}
               confirm="Regenerate token"
+              danger
+              fields={props.ctx.scoped ? <UnderstoodBox id="f-understood-dialog" provider={token.provider} /> : undefined}
             />
             <ConfirmDialog
               id="confirm-disable"
@@ -118,8 +172,8 @@ export function ProvisioningPage(props: ProvisioningProps) {
           </>
         )}
       </section>
-      {props.ctx.scoped ? null : <SetupLinkPanel ctx={props.ctx} slug={tenant.slug} link={props.setupLink} />}
-      <OktaChecklist endpoint={props.endpoint} />
+      {props.ctx.scoped ? <ItAdminScopePanel /> : <SetupLinkPanel ctx={props.ctx} slug={tenant.slug} link={props.setupLink} form={props.setupLinkForm} />}
+      <ProviderSteps provider={token?.provider ?? null} endpoint={props.endpoint} />
       {props.ctx.scoped ? null : <DeleteTenantPanel slug={tenant.slug} />}
       {props.minted ? <TokenDialog token={props.minted.token} endpoint={props.endpoint} regenerated={props.minted.regenerated} doneHref={base(tenant.slug)} /> : null}
     </Layout>
@@ -127,8 +181,9 @@ export function ProvisioningPage(props: ProvisioningProps) {
 }
 
 /** The no-JavaScript path to the same POST: a confirmation page. */
-export function ProvisioningConfirmPage(props: { ctx: Ctx; tenant: TenantWithToken; kind: "regenerate" | "disable" }) {
+export function ProvisioningConfirmPage(props: { ctx: Ctx; tenant: TenantWithToken & { token: Token }; kind: "regenerate" | "disable" }) {
   const regenerate = props.kind === "regenerate";
+  const token = props.tenant.token;
   return (
     <ConfirmPage
       ctx={props.ctx}
@@ -138,12 +193,13 @@ export function ProvisioningConfirmPage(props: { ctx: Ctx; tenant: TenantWithTok
       title={regenerate ? "Regenerate the API token?" : "Switch SCIM off?"}
       body={
         regenerate
-          ? "The current token stops working at once: provisioning from the identity provider fails until you paste the new token into it."
+          ? regenerateWarning(token)
           : "The token is revoked at once: the identity provider can no longer create, update or deactivate users. Provisioned users stay as they are."
       }
       action={`${base(props.tenant.slug)}/${props.kind}`}
       confirm={regenerate ? "Regenerate token" : "Switch SCIM off"}
-      danger={!regenerate}
+      danger
+      fields={regenerate && props.ctx.scoped ? <UnderstoodBox id="f-understood" provider={token.provider} /> : undefined}
       cancelHref={base(props.tenant.slug)}
     />
   );
@@ -177,46 +233,39 @@ function TokenDialog(props: { token: string; endpoint: string; regenerated: bool
   );
 }
 
-function OktaChecklist(props: { endpoint: string }) {
+/** Shown to the customer's IT admin: exactly what this session allows (src/console/scope.ts enforces the same list). */
+function ItAdminScopePanel() {
   return (
-    <section class="panel" aria-labelledby="checklist-heading">
-      <h2 id="checklist-heading">Connect Okta</h2>
-      <p class="muted small">Applications › your app (e.g. "SCIM 2.0 Test App (Header Auth)") › Provisioning:</p>
-      <ol class="checklist">
-        <li>
-          <strong>Base URL</strong>: <code>{props.endpoint}</code>
-        </li>
-        <li>
-          <strong>API Token</strong>: the <code>tsscim_…</code> token shown once when you switch SCIM on or regenerate.
-        </li>
-        <li>
-          Click <strong>Test API Credentials</strong>; "Last used" above updates when it succeeds.
-        </li>
-        <li>
-          <strong>To App</strong>: turn on <strong>Create Users</strong>, <strong>Update User Attributes</strong> and <strong>Deactivate Users</strong>.
-        </li>
-        <li>
-          Leave <strong>Sync Password</strong> off: sign-in runs through TheStorage's own identity flow.
-        </li>
-        <li>Assign users (or groups) to the app; they appear under Users.</li>
-      </ol>
+    <section class="panel" aria-labelledby="scope-heading">
+      <h2 id="scope-heading">What you can do here</h2>
+      <p class="muted small">{`This session lasts ${SCOPED_SESSION_SECONDS / 3600} hour and covers this organisation only.`}</p>
+      <ul>
+        {IT_ADMIN_CAN.map((item) => (
+          <li>{item[0]!.toUpperCase() + item.slice(1)}.</li>
+        ))}
+      </ul>
+      <p class="small">
+        Only your TheStorage administrator can {IT_ADMIN_CANNOT.join("; ")}.
+      </p>
     </section>
   );
 }
 
 /** Operator only: a single-use link that lets the customer's IT admin do this page themselves. */
-function SetupLinkPanel(props: { ctx: Ctx; slug: string; link?: { url: string; expiresAt: string } }) {
+function SetupLinkPanel(props: { ctx: Ctx; slug: string; link?: { url: string; expiresAt: string }; form?: SetupLinkForm }) {
+  const form = props.form ?? { minutes: String(DEFAULT_MINUTES), returnUrl: "" };
+  const choices = [...new Set([DEFAULT_MINUTES, 15, 30, MAX_MINUTES])];
   return (
     <section class="panel" aria-labelledby="setup-link-heading">
       <h2 id="setup-link-heading">Invite the customer's IT admin</h2>
       <p class="muted small">
-        A setup link opens this console for this organisation alone (its User Provisioning, Users, Groups and log), once, for an hour. Send it to the
-        person who administers the identity provider.
+        {`A setup link opens this console for this organisation alone. It works once and must be opened before it expires (${DEFAULT_MINUTES} minutes by default, at most ${MAX_MINUTES}); the session it opens lasts ${SCOPED_SESSION_SECONDS / 3600} hour. `}
+        {itAdminScopeSentence()} Send it to the person who administers the identity provider.
       </p>
       {props.link ? (
         <>
           <Notice kind="ok">
-            Setup link created. It works once and expires at <Time at={props.link.expiresAt} />. It is shown only now.
+            Setup link created. It works once and expires at <Time at={props.link.expiresAt} />. It is shown only now: reloading this page does not show it again.
           </Notice>
           <div class="copy-row">
             <code id="setup-link-url">{props.link.url}</code>
@@ -227,17 +276,27 @@ function SetupLinkPanel(props: { ctx: Ctx; slug: string; link?: { url: string; e
           <p class="status-line" id="setup-link-status" role="status" aria-live="polite"></p>
         </>
       ) : null}
-      <form method="post" action={`/admin/tenants/${props.slug}/setup-links`} class="actions">
+      <form method="post" action={`/admin/tenants/${props.slug}/setup-links`} novalidate>
         <CsrfField token={props.ctx.csrfToken} />
-        <div class="field">
-          <label for="f-minutes">Expires after</label>
-          <select id="f-minutes" name="minutes">
-            {[5, 15, 30, 60].map((m) => (
-              <option value={String(m)} selected={m === 15}>
-                {m} minutes
-              </option>
-            ))}
-          </select>
+        <div class="form-grid">
+          <Field label="Link expires after" name="minutes" error={form.error?.field === "minutes" ? form.error.text : undefined}>
+            <select id="f-minutes" name="minutes">
+              {choices.map((m) => (
+                <option value={String(m)} selected={String(m) === form.minutes}>
+                  {`${m} minutes${m === DEFAULT_MINUTES ? " (default)" : ""}`}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field
+            label="Return URL (optional)"
+            name="returnUrl"
+            type="url"
+            value={form.returnUrl}
+            error={form.error?.field === "returnUrl" ? form.error.text : undefined}
+            hint="Shown to the IT admin as “Back to TheStorage”. https:// (http:// only for localhost)."
+            placeholder="https://app.thestorage.example/settings"
+          />
         </div>
         <button type="submit" class="secondary">
           Create setup link

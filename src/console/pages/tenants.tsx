@@ -7,7 +7,7 @@ export interface TenantForm {
   errors: { slug?: string; name?: string; database?: string; form?: string };
 }
 
-export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; tenants: TenantWithToken[]; databases: string[]; form?: TenantForm }) {
+export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; tenants: TenantWithToken[]; counts: Map<string, number>; databases: string[]; form?: TenantForm }) {
   const form = props.form ?? { values: {}, errors: {} };
   return (
     <Layout title="Tenants" ctx={props.ctx}>
@@ -32,6 +32,11 @@ export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; t
               <p class="small">
                 {t.token ? <span class="badge on">SCIM on · {providerLabel(t.token.provider)}</span> : <span class="badge off">SCIM off</span>}{" "}
                 <span class="muted">· {t.database}</span>
+              </p>
+              <p class="small">
+                <TenantUsers count={props.counts.get(t.id)} />
+                <br />
+                Last sync: <Time at={t.token?.lastUsedAt} empty={t.token ? "never" : "—"} />
               </p>
               <div class="actions small">
                 <a href={`/admin/tenants/${t.slug}/users`}>Users</a>
@@ -77,4 +82,9 @@ export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; t
       </section>
     </Layout>
   );
+}
+
+function TenantUsers(props: { count: number | undefined }) {
+  const count = props.count ?? 0;
+  return <strong>{`${count.toLocaleString("en-US")} ${count === 1 ? "user" : "users"}`}</strong>;
 }

@@ -8,11 +8,42 @@ type Ctx = PageContext & { csrfToken: string };
 
 export const USERS_PAGE_SIZE = 25;
 
-export function UsersPage(props: { ctx: Ctx; tenant: TenantWithToken; rows: UserRow[]; total: number; q: string; start: number }) {
-  const { tenant, rows, total, q, start } = props;
+/** The Users list's status filter (the admin API's `status`). */
+export const USER_STATUSES = { "": "Any status", active: "Active", deactivated: "Deactivated" } as const;
+export type UserStatus = keyof typeof USER_STATUSES;
+
+/** The Users list's orders; each walks an index of (tenant, …), see src/console/routes.tsx. */
+export const USER_SORTS = { created: "Oldest first", "-created": "Newest first", userName: "userName A–Z", "-userName": "userName Z–A" } as const;
+export type UserSort = keyof typeof USER_SORTS;
+
+export interface UserListState {
+  q: string;
+  status: UserStatus;
+  sort: UserSort;
+}
+
+function Select<K extends string>(props: { name: string; label: string; value: K; options: Record<K, string> }) {
+  return (
+    <div class="field">
+      <label for={`f-${props.name}`}>{props.label}</label>
+      <select id={`f-${props.name}`} name={props.name}>
+        {(Object.entries(props.options) as Array<[K, string]>).map(([value, label]) => (
+          <option value={value} selected={value === props.value}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+export function UsersPage(props: { ctx: Ctx; tenant: TenantWithToken; rows: UserRow[]; total: number; list: UserListState; start: number }) {
+  const { tenant, rows, total, start } = props;
+  const { q, status, sort } = props.list;
   return (
     <Layout title={`Users · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="users">
-      {total > 0 || q ? (
+      {/* The CSV export is the operator's (src/console/scope.ts). */}
+      {!props.ctx.scoped && (total > 0 || q || status) ? (
         <p class="actions small">
           <a class="button secondary" href={`/admin/tenants/${tenant.slug}/users/export`} download>
             Export CSV
@@ -28,6 +59,14 @@ export function UsersPage(props: { ctx: Ctx; tenant: TenantWithToken; rows: User
         pageSize={USERS_PAGE_SIZE}
         shown={rows.length}
         total={total}
+        state={{ status, sort: sort === "created" ? "" : sort }}
+        filtered={status ? USER_STATUSES[status].toLowerCase() : undefined}
+        filters={
+          <>
+            <Select name="status" label="Status" value={status} options={USER_STATUSES} />
+            <Select name="sort" label="Sort" value={sort} options={USER_SORTS} />
+          </>
+        }
         nothingYet={<p>Assign users to the app in Okta (Assignments › Assign to People or Groups); they appear here as Okta provisions them.</p>}
       >
         <table>
@@ -129,6 +168,8 @@ export function UserPage(props: UserPageProps) {
           <dd>{given ? `${given.givenName ?? "—"} / ${given.familyName ?? "—"}` : "—"}</dd>
           <dt>Emails</dt>
           <dd>{text(resource.emails)}</dd>
+          <dt>Title</dt>
+          <dd>{text(resource.title)}</dd>
           <dt>Status</dt>
           <dd>{user.active ? "Active" : "Deactivated (active: false)"}</dd>
           <dt>External id</dt>
@@ -176,7 +217,7 @@ export function UserPage(props: UserPageProps) {
         <p class="muted small">Owned by TheStorage: identity-provider syncs never overwrite it. It is readable over SCIM as photos[type eq "photo"].</p>
         <form method="post" action={`${base}/users/${encodeURIComponent(user.id)}/avatar`}>
           <CsrfField token={props.ctx.csrfToken} />
-          <Field label="Image URL" name="avatarUrl" type="url" value={props.avatar?.value ?? user.avatarUrl ?? ""} error={props.avatar?.error} hint="An https:// image URL." placeholder="https://…" />
+          <Field label="Image URL" name="avatarUrl" type="url" value={props.avatar?.value ?? user.avatarUrl ?? ""} error={props.avatar?.error} hint="An https:// image URL (http:// is refused: it would not show on https pages)." placeholder="https://…" />
           <div class="actions">
             <button type="submit">Save avatar</button>
             {user.avatarUrl ? (

@@ -4,6 +4,7 @@ import { CHANGE_EVENT_TYPES } from "../../events/catalogue";
 import { TEST_EVENT_TYPE } from "../../events/types";
 import { MAX_WEBHOOKS_PER_TENANT } from "../../services/webhooks";
 import { ConfirmDialog, ConfirmPage, ShownOnceDialog } from "../dialogs";
+import { scopedMayChangeWebhook } from "../scope";
 import { CsrfField, Empty, Layout, Notice, Time, type SignedInContext } from "../ui";
 
 type Ctx = SignedInContext;
@@ -59,24 +60,26 @@ export function WebhooksPage(props: {
                   <th scope="col">URL</th>
                   <th scope="col">Events</th>
                   <th scope="col">Added</th>
+                  <th scope="col">Added by</th>
                   <th scope="col">Actions</th>
                 </tr>
               </thead>
               <tbody>
-                {hooks.map((hook) => (
-                  <tr>
-                    <td class="mono">
-                      <a href={`${base}/${hook.id}`}>{hook.url}</a>
-                    </td>
-                    <td class="small">{eventsLabel(hook)}</td>
-                    <td class="nowrap">
-                      <Time at={hook.createdAt} />
-                    </td>
-                    <td class="nowrap">
-                      <a href={`${base}/${hook.id}`}>Deliveries</a>
-                    </td>
-                  </tr>
-                ))}
+                {hooks.map((hook) => {
+                  // A customer IT admin sees TheStorage's own webhooks, but cannot open or change them.
+                  const reachable = !props.ctx.scoped || scopedMayChangeWebhook(hook);
+                  return (
+                    <tr>
+                      <td class="mono url">{reachable ? <a href={`${base}/${hook.id}`}>{hook.url}</a> : hook.url}</td>
+                      <td class="small">{eventsLabel(hook)}</td>
+                      <td class="nowrap">
+                        <Time at={hook.createdAt} />
+                      </td>
+                      <td class="nowrap">{hook.createdBy === "customer" ? "Customer IT admin" : "TheStorage"}</td>
+                      <td class="nowrap">{reachable ? <a href={`${base}/${hook.id}`}>Deliveries</a> : <span class="muted small">Managed by TheStorage</span>}</td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </div>
@@ -228,7 +231,7 @@ export function WebhookPage(props: { ctx: Ctx; tenant: Tenant; hook: WebhookRow;
                         </>
                       ) : null}
                     </td>
-                    <td>
+                    <td class="nowrap">
                       {d.type !== TEST_EVENT_TYPE && d.status !== "delivered" ? (
                         <form method="post" action={`${base}/resend`} class="inline">
                           <CsrfField token={props.ctx.csrfToken} />

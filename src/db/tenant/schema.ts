@@ -39,8 +39,18 @@ export const users = sqliteTable(
     uniqueIndex("users_tenant_user_name_norm").on(t.tenantId, t.userNameNorm),
     index("users_tenant_external_id").on(t.tenantId, t.externalId),
     index("users_tenant_created").on(t.tenantId, t.createdAt, t.id),
+    index("users_tenant_active_created").on(t.tenantId, t.active, t.createdAt, t.id),
   ],
 );
+
+/**
+ * Users per tenant, kept in the same batch as every user insert and delete (src/repo/users.ts): the
+ * tenant list reads one row per tenant instead of counting its users.
+ */
+export const userCounts = sqliteTable("user_counts", {
+  tenantId: text("tenant_id").primaryKey(),
+  users: integer("users").notNull().default(0),
+});
 
 export const groups = sqliteTable(
   "groups",
@@ -155,6 +165,8 @@ export const webhooks = sqliteTable(
     secretCiphertext: text("secret_ciphertext").notNull(),
     createdAt: text("created_at").notNull(),
     secretRotatedAt: text("secret_rotated_at"),
+    /** Who added it: the operator, or the customer's IT admin (a setup-link session), who may change only theirs. */
+    createdBy: text("created_by", { enum: ["operator", "customer"] }).notNull().default("operator"),
   },
   (t) => [index("webhooks_tenant").on(t.tenantId)],
 );
@@ -214,7 +226,7 @@ export const tenantTokens = sqliteTable(
   (t) => [index("tenant_tokens_tenant").on(t.tenantId)],
 );
 
-export const tenantSchema = { users, groups, groupMembers, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens };
+export const tenantSchema = { users, groups, groupMembers, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens, userCounts };
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
 export type EventRow = typeof events.$inferSelect;

@@ -6,7 +6,7 @@ import { parseInput } from "../../lib/validate";
 import { listEvents } from "../../repo/events";
 import { listUsers, userSearch } from "../../repo/users";
 import { clientIp } from "../../services/auth-throttle";
-import { setAvatarAsAdmin } from "../../services/avatar";
+import { avatarUrlProblem, MAX_AVATAR_URL, setAvatarAsAdmin } from "../../services/avatar";
 import { pathTenantRef } from "./path-tenant";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_START_INDEX } from "../../scim/list";
 import { tenantDb } from "../../tenancy/tenant-db";
@@ -34,8 +34,11 @@ const avatarInput = z
   avatarUrl: z
     .string()
     .trim()
-    .max(2048)
-    .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), "must be an http(s) URL")
+    .max(MAX_AVATAR_URL)
+    .superRefine((v, ctx) => {
+      const problem = avatarUrlProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
     .nullable(),
   })
   .openapi("UserAvatar", { example: { avatarUrl: "https://example.com/avatar.png" } });
