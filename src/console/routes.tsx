@@ -330,7 +330,7 @@ consoleRoutes.route("/", lifecycleConsoleRoutes);
 // Tenants.
 async function renderTenants(c: C, form?: TenantForm, status: ContentfulStatusCode = 200) {
   const tenants = await listTenants(controlDb(c.env.CONTROL_DB));
-  // User counts: the trigger-kept row of each tenant, one read per database (all in parallel).
+  // User counts: the row each tenant keeps in user_counts, one read per database (all in parallel).
   const byDatabase = new Map<string, TenantWithToken[]>();
   for (const t of tenants) byDatabase.set(t.database, [...(byDatabase.get(t.database) ?? []), t]);
   const counts = new Map<string, number>();
