@@ -23,7 +23,7 @@ import { isAdminApiPath, toApiError } from "../middleware/errors";
 import { controlDb, listTenants, type TenantWithToken } from "../repo/control";
 import { listEvents } from "../repo/events";
 import { getGroup, listGroups, listMembers } from "../repo/groups";
-import { getUser, groupsOfUsers, listUsers, userSearch } from "../repo/users";
+import { getUser, groupsOfUsers, listUsers, userSearch, userSearchIndexed } from "../repo/users";
 import { ApiError } from "../scim/errors";
 import { toScimUser } from "../scim/users";
 import { retentionDays } from "../jobs/retention";
@@ -437,6 +437,7 @@ consoleRoutes.get("/tenants/:slug/users", async (c) => {
     orderBy: asc(users.createdAt),
     offset: start - 1,
     limit: USERS_PAGE_SIZE,
+    textIndexed: q ? userSearchIndexed(q) : false,
   });
   return c.html(<UsersPage ctx={pageCtx(c)} tenant={tenant} rows={rows} total={total} q={q} start={start} />);
 });
