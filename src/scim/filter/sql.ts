@@ -163,7 +163,7 @@ export function compileFilter(filter: Filter, type: ResourceTypeDef): SQL {
 /**
  * The WHERE predicate, and whether every match is among the text index's candidates for one of
  * its comparisons (`textIndexed`): the caller should then let those candidates drive the query
- * rather than walk the tenant (see TEXT_INDEX).
+ * rather than walk the tenant (see textCandidates).
  */
 export function compileFilterQuery(filter: Filter, type: ResourceTypeDef): { where: SQL; textIndexed: boolean } {
   const ctx: Context = { type, params: 0, textIndexed: false };
