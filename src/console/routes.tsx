@@ -24,7 +24,7 @@ import { controlDb, listTenants, type TenantWithToken } from "../repo/control";
 import { listEvents } from "../repo/events";
 import { userCountsOf } from "../repo/user-counts";
 import { getGroup, listGroups, listMembers } from "../repo/groups";
-import { getUser, groupsOfUsers, listUsers, userSearch } from "../repo/users";
+import { getUser, groupsOfUsers, listUsers, userSearch, userSearchIndexed } from "../repo/users";
 import { ApiError } from "../scim/errors";
 import { toScimUser } from "../scim/users";
 import { retentionDays } from "../jobs/retention";
@@ -480,6 +480,7 @@ consoleRoutes.get("/tenants/:slug/users", async (c) => {
     orderBy: USER_ORDER[sort],
     offset: start - 1,
     limit: USERS_PAGE_SIZE,
+    textIndexed: q ? userSearchIndexed(q) : false,
   });
   return c.html(<UsersPage ctx={pageCtx(c)} tenant={tenant} rows={rows} total={total} list={{ q, status, sort }} start={start} />);
 });

@@ -47,7 +47,8 @@ export function insertChangeWhen(event: NewChangeEvent, condition: SQL): SQL {
 /**
  * One `group.user_added` / `group.user_removed` event per user of the tenant among `memberIds`
  * (ids in a chunk under D1's parameter limit, or a query yielding `id`s at that point of the
- * batch), with the user's ids read at write time. `base.data` holds tenant, version and group; the
+ * batch), with the user's ids read at write time, in the order the users were created (the
+ * members are found by primary key, in id order). `base.data` holds tenant, version and group; the
  * user is added per row.
  */
 export function insertMembershipChangesWhen(base: Omit<NewChangeEvent, "type">, type: "group.user_added" | "group.user_removed", memberIds: string[] | SQL, condition: SQL): SQL {
@@ -58,7 +59,8 @@ export function insertMembershipChangesWhen(base: Omit<NewChangeEvent, "type">, 
            json_set(${JSON.stringify(data)}, '$.user', json_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id)),
            ${logIdOf(base.tenantId)}, ${dispatchedAtFor(sql`u.tenant_id`)}
     FROM users u
-    WHERE u.tenant_id = ${base.tenantId} AND u.id IN (${ids}) AND ${condition}`;
+    WHERE u.tenant_id = ${base.tenantId} AND u.id IN (${ids}) AND ${condition}
+    ORDER BY u.created_at, u.id`;
 }
 
 /**

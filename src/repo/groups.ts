@@ -5,14 +5,14 @@
  * group row, members and event, lands atomically in one batch or not at all.
  */
 import { and, asc, count, eq, inArray, sql, type SQL } from "drizzle-orm";
-import { groupMembers, groups, users, type GroupRow } from "../db/tenant/schema";
+import { groupMembers, groupSizes, groups, users, type GroupRow } from "../db/tenant/schema";
 import type { MemberRef } from "../scim/groups";
 import { foldCase } from "../scim/text";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { chunk, MAX_IN_LIST, readInChunks, runBatch, type BatchStatement } from "./batch";
 import { insertChangeWhen, insertMembershipChangesWhen, type NewChangeEvent } from "./change-events";
 import { insertEventWhen, type NewEvent } from "./events";
-import { type ListQuery } from "./users";
+import { storedTotal, type ListQuery } from "./users";
 
 export async function getGroup(db: TenantDb, tenantId: string, id: string): Promise<GroupRow | null> {
   const rows = await db
@@ -132,7 +132,7 @@ export async function insertGroup(db: TenantDb, row: GroupRow, memberIds: string
     insertEventWhen(event, created),
     ...changeStatements(changes, memberIds, [], created),
   ]);
-  return inserted.meta.changes === 1;
+  return inserted.meta.changes > 0;
 }
 
 export type GroupChanges = Partial<Pick<GroupRow, "displayName" | "displayNameNorm" | "externalId" | "data">> & { updatedAt: string };
@@ -164,7 +164,7 @@ export async function updateGroup(
   const members = options.readMembers
     ? (results[results.length - 1].results as { id: string; display_name: string | null; user_name: string }[]).map((r) => ({ id: r.id, display: r.display_name ?? r.user_name }))
     : undefined;
-  return { written: results[0].meta.changes === 1, members };
+  return { written: results[0].meta.changes > 0, members };
 }
 
 /**
@@ -252,29 +252,49 @@ export async function deleteGroup(db: TenantDb, tenantId: string, id: string, ve
     insertEventWhen(event, gone),
     insertChangeWhen(change, gone),
   ]);
-  return deleted.meta.changes === 1;
+  return deleted.meta.changes > 0;
 }
 
-/** One page of groups and the total, and optionally their members, in a single D1 round trip. */
+/**
+ * At most this many members on one GET /Groups page: a page holds fewer groups than `count` when
+ * their members would exceed it (RFC 7644 §3.4.2.4 allows fewer); a larger group still comes, alone.
+ */
+export const MAX_PAGE_MEMBERS = 10_000;
+
+/**
+ * One page of groups and the total, and optionally their members, in a single D1 round trip. With
+ * members, the page ends before the group that would take it over MAX_PAGE_MEMBERS (group_sizes
+ * holds each group's count); its first group is always on it.
+ */
 export async function listGroupRows(
   db: TenantDb,
   tenantId: string,
   query: ListQuery,
-  options: { withMembers?: boolean } = {},
+  options: { withMembers?: boolean; maxMembers?: number } = {},
 ): Promise<{ total: number; rows: GroupRow[]; members: Map<string, MemberRef[]> }> {
   const where = and(eq(groups.tenantId, tenantId), query.where);
-  const totalQuery = db.select({ total: count() }).from(groups).where(where);
+  const totalQuery = query.where ? db.select({ total: count() }).from(groups).where(where) : storedTotal(db, tenantId, "groups");
   if (query.limit <= 0) {
     const [totals] = await db.batch([totalQuery]);
     return { total: totals[0]?.total ?? 0, rows: [], members: new Map() };
   }
-  const rowsQuery = db.select().from(groups).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
+  const orderBy = query.orderBy ?? sql`${groups.createdAt} ASC, ${groups.id} ASC`;
   if (!options.withMembers) {
+    const rowsQuery = db.select().from(groups).where(where).orderBy(orderBy).limit(query.limit).offset(query.offset);
     const [totals, rows] = await db.batch([totalQuery, rowsQuery]);
     return { total: totals[0]?.total ?? 0, rows, members: new Map() };
   }
-  const page = db.select({ id: groups.id }).from(groups).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
-  const [totals, rows, members] = await db.batch([totalQuery, rowsQuery, membersQuery(db, tenantId, inArray(groupMembers.groupId, page))]);
+  const size = sql`coalesce(gs.members, 0)`;
+  // `through`: the page's members up to and including this group.
+  const page = sql`SELECT id FROM (
+      SELECT id, k, running - first_value(running - size) OVER (ORDER BY k) AS through FROM (
+        SELECT ${groups.id} AS id, ${size} AS size, row_number() OVER (ORDER BY ${orderBy}) AS k,
+               sum(${size}) OVER (ORDER BY ${orderBy} ROWS UNBOUNDED PRECEDING) AS running
+        FROM ${groups} LEFT JOIN group_sizes gs ON gs.group_id = ${groups.id}
+        WHERE ${where} ORDER BY ${orderBy} LIMIT ${query.limit} OFFSET ${query.offset}))
+    WHERE k = ${query.offset + 1} OR through <= ${options.maxMembers ?? MAX_PAGE_MEMBERS}`;
+  const rowsQuery = db.select().from(groups).where(sql`${groups.id} IN (${page})`).orderBy(orderBy);
+  const [totals, rows, members] = await db.batch([totalQuery, rowsQuery, membersQuery(db, tenantId, sql`${groupMembers.groupId} IN (${page})`)]);
   return { total: totals[0]?.total ?? 0, rows, members: membersByGroup(rows.map((r) => r.id), members) };
 }
 
@@ -282,13 +302,8 @@ export async function listGroupRows(
 export async function listGroups(db: TenantDb, tenantId: string, query: { offset: number; limit: number; q?: string }) {
   const search = query.q ? sql`instr(${groups.displayNameNorm}, ${foldCase(query.q)}) > 0` : undefined;
   const { total, rows } = await listGroupRows(db, tenantId, { where: search, orderBy: sql`${groups.displayNameNorm} ASC, ${groups.id} ASC`, offset: query.offset, limit: query.limit });
-  const found = await readInChunks(db, rows.map((r) => r.id), (ids) =>
-    db
-      .select({ groupId: groupMembers.groupId, n: count() })
-      .from(groupMembers)
-      .where(and(eq(groupMembers.tenantId, tenantId), inArray(groupMembers.groupId, ids)))
-      .groupBy(groupMembers.groupId),
-  );
+  // Maintained counts (group_sizes): a 100,000-member group is one row, not a count of its members.
+  const found = await readInChunks(db, rows.map((r) => r.id), (ids) => db.select({ groupId: groupSizes.groupId, n: groupSizes.members }).from(groupSizes).where(inArray(groupSizes.groupId, ids)));
   const counts = new Map(found.map((row) => [row.groupId, row.n]));
   return { total, rows: rows.map((row) => ({ ...row, memberCount: counts.get(row.id) ?? 0 })) };
 }

@@ -11,7 +11,7 @@ import { runBatch } from "./batch";
 import type { ControlDb } from "./control";
 
 /** Every table of a tenant database; all carry `tenant_id` (and none references another, so any order erases). */
-export const TENANT_TABLES = ["users", "groups", "group_members", "events", "change_events", "webhooks", "webhook_pending", "webhook_deliveries", "tenant_tokens"] as const;
+export const TENANT_TABLES = ["users", "groups", "group_members", "events", "change_events", "webhooks", "webhook_pending", "webhook_deliveries", "tenant_tokens", "resource_counts", "group_sizes"] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 
 export type RowCounts = Partial<Record<TenantTable, number>>;
@@ -24,13 +24,14 @@ export async function countTenantRows(db: TenantDb, tenantId: string): Promise<R
 
 /**
  * Deletes up to `limit` of the tenant's rows from each of `tables`, in one batch (one round trip,
- * one transaction); how many rows went from each, in the order of `tables`.
+ * one transaction); how many rows went from each, in the order of `tables`. Counted by RETURNING,
+ * not `meta.changes`, which also counts what the tables' triggers changed (migrations/tenant/0003).
  */
 export async function eraseTenantRows(db: TenantDb, tables: readonly TenantTable[], tenantId: string, limit: number): Promise<number[]> {
   const results = await db.$client.batch(
-    tables.map((table) => db.$client.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE tenant_id = ?1 LIMIT ?2)`).bind(tenantId, limit)),
+    tables.map((table) => db.$client.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE tenant_id = ?1 LIMIT ?2) RETURNING 1 AS gone`).bind(tenantId, limit)),
   );
-  return results.map((result) => result.meta.changes);
+  return results.map((result) => result.results.length);
 }
 
 /** The tenant's token digest copies in its own database (checked by SCIM auth alongside CONTROL_DB). */

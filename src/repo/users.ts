@@ -1,12 +1,12 @@
 /** Users in a tenant database. Every query is scoped by tenant_id: tenants may share a database. */
 import { and, asc, count, eq, inArray, or, sql, type SQL } from "drizzle-orm";
-import { groupMembers, groups, users, type UserRow } from "../db/tenant/schema";
+import { groupMembers, groups, resourceCounts, users, type UserRow } from "../db/tenant/schema";
+import { textCandidates } from "../scim/filter/sql";
 import type { GroupRef } from "../scim/users";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { readInChunks, runBatch } from "./batch";
 import { insertChangeWhen, insertRemovedFromGroupsWhen, type NewChangeEvent } from "./change-events";
 import { insertEvent, insertEventWhen, type NewEvent } from "./events";
-import { countUserAddedWhen, countUserRemovedWhen } from "./user-counts";
 
 export async function getUser(db: TenantDb, tenantId: string, id: string): Promise<UserRow | null> {
   const rows = await db
@@ -20,13 +20,8 @@ export async function getUser(db: TenantDb, tenantId: string, id: string): Promi
 /** Creates the user, its log event and change event atomically; false when the userName is taken (the unique index decides). */
 export async function insertUser(db: TenantDb, row: UserRow, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
   const created = sql`EXISTS (SELECT 1 FROM users WHERE id = ${row.id})`;
-  const [inserted] = await runBatch(db, [
-    db.insert(users).values(row).onConflictDoNothing(),
-    insertEventWhen(event, created),
-    insertChangeWhen(change, created),
-    countUserAddedWhen(row.tenantId, created),
-  ]);
-  return inserted.meta.changes === 1;
+  const [inserted] = await runBatch(db, [db.insert(users).values(row).onConflictDoNothing(), insertEventWhen(event, created), insertChangeWhen(change, created)]);
+  return inserted.meta.changes > 0;
 }
 
 export type UserChanges = Partial<Omit<UserRow, "tenantId" | "id" | "version" | "createdAt">> & { updatedAt: string };
@@ -56,7 +51,7 @@ export async function updateUser(
     // The response's `groups`, read in the same round trip: memberships change through group writes too.
     membershipsQuery(db, tenantId, eq(groupMembers.memberId, id)),
   ]);
-  return { written: results[0].meta.changes === 1, groups: groupRefsFromBatch(results[3]) };
+  return { written: results[0].meta.changes > 0, groups: groupRefsFromBatch(results[3]) };
 }
 
 /** Logs a write that changed nothing, and reads the user's groups for the response, in one round trip. */
@@ -87,21 +82,51 @@ export async function deleteUser(db: TenantDb, tenantId: string, tenantSlug: str
       WHERE tenant_id = ${tenantId} AND id IN (SELECT group_id FROM group_members WHERE tenant_id = ${tenantId} AND member_id = ${id}) AND ${atVersion}`,
     db.delete(users).where(and(eq(users.tenantId, tenantId), eq(users.id, id), eq(users.version, version))),
     db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.memberId, id), sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`)),
-    countUserRemovedWhen(tenantId, sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`),
   ]);
-  return deleted!.meta.changes === 1;
+  return deleted.meta.changes > 0;
 }
 
 export interface ListQuery {
   where?: SQL;
-  orderBy: SQL;
+  /** Omitted: the default order, `created_at, id`, which an unfiltered page may also read from the end. */
+  orderBy?: SQL;
   offset: number;
   limit: number;
+  /**
+   * Every match is among the text index's candidates for `where` (compileFilterQuery,
+   * userSearchIndexed): the candidates drive the query instead of a walk of the tenant's rows.
+   */
+  textIndexed?: boolean;
+}
+
+const DEFAULT_ORDER = sql`${users.createdAt} ASC, ${users.id} ASC`;
+
+/** The maintained total of a tenant's users or groups (resource_counts, kept by triggers). */
+export function storedTotal(db: TenantDb, tenantId: string, resource: "users" | "groups") {
+  return db
+    .select({ total: resourceCounts.n })
+    .from(resourceCounts)
+    .where(and(eq(resourceCounts.tenantId, tenantId), eq(resourceCounts.resource, resource)));
+}
+
+/**
+ * The rowids of one unfiltered page in the default order, read from whichever end of the tenant's
+ * (created_at, id) index is nearer: the maintained total says which, and an OFFSET past the middle
+ * becomes a short one from the end. The branch not taken has LIMIT 0 and reads nothing.
+ */
+function unfilteredPageRowids(tenantId: string, offset: number, limit: number): SQL {
+  const n = sql`coalesce((SELECT n FROM resource_counts WHERE tenant_id = ${tenantId} AND resource = 'users'), 0)`;
+  const fromStart = sql`CASE WHEN ${offset} * 2 <= ${n} THEN ${limit} ELSE 0 END`;
+  const fromEnd = sql`CASE WHEN ${offset} * 2 > ${n} THEN max(0, min(${limit}, ${n} - ${offset})) ELSE 0 END`;
+  return sql`SELECT rowid FROM (SELECT rowid FROM users WHERE tenant_id = ${tenantId} ORDER BY created_at, id LIMIT ${fromStart} OFFSET ${offset})
+    UNION ALL SELECT rowid FROM (SELECT rowid FROM users WHERE tenant_id = ${tenantId} ORDER BY created_at DESC, id DESC LIMIT ${fromEnd} OFFSET max(0, ${n} - ${offset} - ${limit}))`;
 }
 
 /**
  * One page of users and the total, and optionally their group memberships, in a single D1 round
- * trip (a batch of reads): list requests are the hot path of Okta's lookups and imports.
+ * trip (a batch of reads): list requests are the hot path of Okta's lookups and imports. The page
+ * skips its OFFSET in an index only (its rowids first, then the rows), the unfiltered total is the
+ * maintained one, and an unfiltered page past the middle is read from the end.
  */
 export async function listUsers(
   db: TenantDb,
@@ -109,18 +134,26 @@ export async function listUsers(
   query: ListQuery,
   options: { withGroups?: boolean } = {},
 ): Promise<{ total: number; rows: UserRow[]; groups: Map<string, GroupRef[]> }> {
-  const where = and(eq(users.tenantId, tenantId), query.where);
-  const totalQuery = db.select({ total: count() }).from(users).where(where);
+  // `+tenant_id`: not an index term, so the text index's candidates drive the query.
+  const scope = query.textIndexed ? sql`+${users.tenantId} = ${tenantId}` : eq(users.tenantId, tenantId);
+  const where = and(scope, query.where);
+  const totalQuery = query.where ? db.select({ total: count() }).from(users).where(where) : storedTotal(db, tenantId, "users");
   if (query.limit <= 0) {
     const [totals] = await db.batch([totalQuery]);
     return { total: totals[0]?.total ?? 0, rows: [], groups: new Map() };
   }
-  const rowsQuery = db.select().from(users).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
+  const orderBy = query.orderBy ?? DEFAULT_ORDER;
+  const pageRowids =
+    query.where || query.orderBy
+      ? sql`SELECT ${users}.rowid FROM ${users} WHERE ${where} ORDER BY ${orderBy} LIMIT ${query.limit} OFFSET ${query.offset}`
+      : unfilteredPageRowids(tenantId, query.offset, query.limit);
+  const onPage = sql`${users}.rowid IN (${pageRowids})`;
+  const rowsQuery = db.select().from(users).where(onPage).orderBy(orderBy);
   if (!options.withGroups) {
     const [totals, rows] = await db.batch([totalQuery, rowsQuery]);
     return { total: totals[0]?.total ?? 0, rows, groups: new Map() };
   }
-  const page = db.select({ id: users.id }).from(users).where(where).orderBy(query.orderBy).limit(query.limit).offset(query.offset);
+  const page = db.select({ id: users.id }).from(users).where(onPage);
   const [totals, rows, memberships] = await db.batch([totalQuery, rowsQuery, membershipsQuery(db, tenantId, inArray(groupMembers.memberId, page))]);
   return { total: totals[0]?.total ?? 0, rows, groups: groupRefsByUser(rows.map((r) => r.id), memberships) };
 }
@@ -153,11 +186,24 @@ function groupRefsByUser(userIds: string[], memberships: { userId: string; id: s
   return result;
 }
 
-/** The admin console's search: substring of userName, displayName or email, case-insensitively. */
+/**
+ * The admin console's search: a substring of userName, displayName or email, case-insensitively
+ * (ASCII letters; others as typed). `instr`, not LIKE: D1 refuses LIKE patterns over 50 bytes.
+ * From 3 characters on, the text index finds the candidates (see userSearchIndexed).
+ */
 export function userSearch(q: string): SQL {
-  const pattern = `%${q.toLowerCase().replace(/[%_\\]/g, "\\$&")}%`;
-  const likeEscaped = (column: SQL | typeof users.userNameNorm) => sql`lower(${column}) LIKE ${pattern} ESCAPE '\\'`;
-  return or(likeEscaped(users.userNameNorm), likeEscaped(sql`coalesce(${users.displayName}, '')`), likeEscaped(sql`coalesce(${users.email}, '')`))!;
+  const needle = q.toLowerCase();
+  const contains = (column: SQL) => sql`instr(lower(${column}), ${needle}) > 0`;
+  const exact = or(contains(sql`${users.userNameNorm}`), contains(sql`coalesce(${users.displayName}, '')`), contains(sql`coalesce(${users.email}, '')`))!;
+  const candidates = textCandidates(USER_SEARCH_COLUMNS, needle);
+  return candidates ? sql`(${candidates} AND ${exact})` : exact;
+}
+
+const USER_SEARCH_COLUMNS = "{user_name display_name email}";
+
+/** Whether userSearch(q) is answered from the text index: pass it as ListQuery.textIndexed. */
+export function userSearchIndexed(q: string): boolean {
+  return textCandidates(USER_SEARCH_COLUMNS, q.toLowerCase()) !== undefined;
 }
 
 /** Direct group memberships of each user, for the read-only `groups` attribute. */

@@ -30,8 +30,12 @@ export const USER_CSV_COLUMNS = [
   "updatedAt",
 ] as const;
 
-/** Users read per D1 query while streaming the file. */
-export const EXPORT_PAGE_SIZE = 1000;
+/**
+ * Users read per D1 query while streaming the file: 1,000,000 users take 200 queries, well inside
+ * D1's 1,000 per invocation (at 1,000 a page they took all of it). A page is a few MB of rows, far
+ * under D1's 50 MB result limit, and is all the stream holds at once.
+ */
+export const EXPORT_PAGE_SIZE = 5000;
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 

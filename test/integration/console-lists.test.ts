@@ -63,7 +63,7 @@ describe("console: Users list filters and sorting", () => {
     const byName = await plan("SELECT * FROM users WHERE tenant_id = ? ORDER BY user_name_norm DESC LIMIT 25");
     expect(byName).toContain("users_tenant_user_name_norm");
     expect(byName).not.toContain("TEMP B-TREE");
-    expect(await plan("SELECT * FROM user_counts WHERE tenant_id IN (?)")).toMatch(/SEARCH user_counts USING INDEX sqlite_autoindex_user_counts_1 \(tenant_id=\?\)/);
+    expect(await plan("SELECT * FROM resource_counts WHERE tenant_id IN (?) AND resource = 'users'")).toMatch(/SEARCH resource_counts USING INDEX sqlite_autoindex_resource_counts_1 \(tenant_id=\? AND resource=\?\)/);
   });
 });
 
@@ -88,9 +88,9 @@ describe("console: tenant cards", () => {
     expect(await card()).toContain("<strong>1 user</strong>");
     // The count is a row per tenant, not a count of users; a deleted tenant's row goes with it.
     const tenantId = (await env.CONTROL_DB.prepare("SELECT id FROM tenants WHERE slug = ?").bind(t.slug).first<{ id: string }>())!.id;
-    expect(await env.TENANT_DEFAULT.prepare("SELECT users FROM user_counts WHERE tenant_id = ?").bind(tenantId).first()).toEqual({ users: 1 });
+    expect(await env.TENANT_DEFAULT.prepare("SELECT n AS users FROM resource_counts WHERE tenant_id = ? AND resource = 'users'").bind(tenantId).first()).toEqual({ users: 1 });
     expect((await admin("DELETE", `/tenants/${t.slug}`)).status).toBe(204);
-    expect(await env.TENANT_DEFAULT.prepare("SELECT users FROM user_counts WHERE tenant_id = ?").bind(tenantId).first()).toBeNull();
+    expect(await env.TENANT_DEFAULT.prepare("SELECT n AS users FROM resource_counts WHERE tenant_id = ? AND resource = 'users'").bind(tenantId).first()).toBeNull();
   });
 });
 

@@ -40,17 +40,12 @@ export const users = sqliteTable(
     index("users_tenant_external_id").on(t.tenantId, t.externalId),
     index("users_tenant_created").on(t.tenantId, t.createdAt, t.id),
     index("users_tenant_active_created").on(t.tenantId, t.active, t.createdAt, t.id),
+    // Member lookups by primary key within the tenant (migrations/tenant/0003).
+    index("users_tenant_id").on(t.tenantId, t.id),
+    index("users_tenant_updated").on(t.tenantId, t.updatedAt, t.id),
+    index("users_tenant_title").on(t.tenantId, sql`json_extract(${t.data}, '$.title')`),
   ],
 );
-
-/**
- * Users per tenant, kept in the same batch as every user insert and delete (src/repo/users.ts): the
- * tenant list reads one row per tenant instead of counting its users.
- */
-export const userCounts = sqliteTable("user_counts", {
-  tenantId: text("tenant_id").primaryKey(),
-  users: integer("users").notNull().default(0),
-});
 
 export const groups = sqliteTable(
   "groups",
@@ -83,8 +78,36 @@ export const groupMembers = sqliteTable(
     memberId: text("member_id").notNull(),
     createdAt: text("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.groupId, t.memberId] }), index("group_members_tenant_member").on(t.tenantId, t.memberId)],
+  (t) => [
+    primaryKey({ columns: [t.groupId, t.memberId] }),
+    index("group_members_tenant_member").on(t.tenantId, t.memberId),
+    index("group_members_tenant_group").on(t.tenantId, t.groupId, t.createdAt, t.memberId),
+  ],
 );
+
+/**
+ * Totals kept by triggers (migrations/tenant/0003) on users and groups: an unfiltered list page's
+ * `totalResults` is one row, not a count over the tenant. `resource` is `users` or `groups`.
+ */
+export const resourceCounts = sqliteTable(
+  "resource_counts",
+  {
+    tenantId: text("tenant_id").notNull(),
+    resource: text("resource", { enum: ["users", "groups"] }).notNull(),
+    n: integer("n").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.resource] })],
+);
+
+/** Members per group, kept by triggers on group_members: GET /Groups bounds a page's members by it. */
+export const groupSizes = sqliteTable("group_sizes", {
+  groupId: text("group_id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  members: integer("members").notNull(),
+});
+
+// users_text (the trigram FTS5 index for substring filters) is a virtual table kept by triggers;
+// it is queried only through raw SQL (src/scim/filter/sql.ts textCandidates), so drizzle does not model it.
 
 /** The provisioning log: every SCIM write, refused ones included. Never a token, never a password. */
 export const events = sqliteTable(
@@ -226,7 +249,7 @@ export const tenantTokens = sqliteTable(
   (t) => [index("tenant_tokens_tenant").on(t.tenantId)],
 );
 
-export const tenantSchema = { users, groups, groupMembers, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens, userCounts };
+export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens };
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
 export type EventRow = typeof events.$inferSelect;

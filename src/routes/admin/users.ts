@@ -4,7 +4,7 @@ import { users, type UserRow } from "../../db/tenant/schema";
 import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { listEvents } from "../../repo/events";
-import { listUsers, userSearch } from "../../repo/users";
+import { listUsers, userSearch, userSearchIndexed } from "../../repo/users";
 import { clientIp } from "../../services/auth-throttle";
 import { avatarUrlProblem, MAX_AVATAR_URL, setAvatarAsAdmin } from "../../services/avatar";
 import { pathTenantRef } from "./path-tenant";
@@ -109,6 +109,7 @@ adminRoute(
       orderBy: asc(users.createdAt),
       offset: query.startIndex - 1,
       limit: query.count,
+      textIndexed: query.q ? userSearchIndexed(query.q) : false,
     });
     return c.json({ totalResults: total, startIndex: query.startIndex, users: rows.map(userView) });
   },

@@ -8,7 +8,7 @@ import { runWrite } from "../../services/commands";
 import { createUser, type WrittenUser } from "../../services/users";
 import { notFound } from "../../scim/errors";
 import { parseFilter } from "../../scim/filter/parse";
-import { compileFilter, compileSort } from "../../scim/filter/sql";
+import { compileFilterQuery, compileSort, isSorted } from "../../scim/filter/sql";
 import type { ListParams } from "../../scim/list";
 import { USER_RESOURCE } from "../../scim/schema";
 import { toScimUser, type GroupRef } from "../../scim/users";
@@ -27,10 +27,11 @@ async function userResponse(c: Context<AppEnv>, row: UserRow, status: 200 | 201 
 /** GET /Users and both forms of POST .search share this. */
 export async function searchUsers(c: Context<AppEnv>, params: ListParams): Promise<SearchPage> {
   const { db, tenant, baseUrl } = scimContext(c);
-  const where = params.filter ? compileFilter(parseFilter(params.filter), USER_RESOURCE) : undefined;
+  const { where, textIndexed } = params.filter ? compileFilterQuery(parseFilter(params.filter), USER_RESOURCE) : { where: undefined, textIndexed: false };
   const orderBy = compileSort(params.sortBy, params.sortOrder, USER_RESOURCE);
   const withGroups = isRequested(USER_RESOURCE, params, "groups");
-  const { total, rows, groups } = await listUsers(db, tenant.id, { where, orderBy, offset: params.startIndex - 1, limit: params.count }, { withGroups });
+  const query = { where, orderBy: isSorted(params.sortBy) ? orderBy : undefined, offset: params.startIndex - 1, limit: params.count, textIndexed };
+  const { total, rows, groups } = await listUsers(db, tenant.id, query, { withGroups });
   return searchPage(rows.map((row) => toScimUser(row, baseUrl, groups.get(row.id))), USER_RESOURCE, params, total);
 }
 

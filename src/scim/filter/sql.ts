@@ -72,6 +72,8 @@ type Resolver = (path: AttributePath) => Target;
 interface Context {
   type: ResourceTypeDef;
   params: number;
+  /** A comparison that must hold for every match (a top-level conjunct) is answered by the text index. */
+  textIndexed: boolean;
 }
 
 const isUser = (type: ResourceTypeDef) => type.name === "User";
@@ -155,16 +157,27 @@ function membership(type: ResourceTypeDef): Elements {
 
 /** A WHERE predicate for `users` (User) or `groups` (Group); the caller adds `tenant_id = ?`. */
 export function compileFilter(filter: Filter, type: ResourceTypeDef): SQL {
-  const ctx: Context = { type, params: 0 };
-  return compile(filter, (path) => topLevelTarget(path, ctx), ctx, false);
+  return compileFilterQuery(filter, type).where;
 }
 
-function compile(filter: Filter, resolve: Resolver, ctx: Context, inValuePath: boolean): SQL {
+/**
+ * The WHERE predicate, and whether every match is among the text index's candidates for one of
+ * its comparisons (`textIndexed`): the caller should then let those candidates drive the query
+ * rather than walk the tenant (see textCandidates).
+ */
+export function compileFilterQuery(filter: Filter, type: ResourceTypeDef): { where: SQL; textIndexed: boolean } {
+  const ctx: Context = { type, params: 0, textIndexed: false };
+  const where = compile(filter, (path) => topLevelTarget(path, ctx), ctx, false, true);
+  return { where, textIndexed: ctx.textIndexed };
+}
+
+/** `conjunct`: every match must satisfy this part (reached through `and`s only). */
+function compile(filter: Filter, resolve: Resolver, ctx: Context, inValuePath: boolean, conjunct = false): SQL {
   switch (filter.kind) {
     case "and":
     case "or": {
       // Flatten chains so a long `a or b or c …` does not nest parentheses (SQLite's depth limit).
-      const parts = flatten(filter, filter.kind).map((f) => compile(f, resolve, ctx, inValuePath));
+      const parts = flatten(filter, filter.kind).map((f) => compile(f, resolve, ctx, inValuePath, conjunct && filter.kind === "and"));
       return sql`(${sql.join(parts, sql.raw(filter.kind === "and" ? " AND " : " OR "))})`;
     }
     case "not":
@@ -192,6 +205,15 @@ function compile(filter: Filter, resolve: Resolver, ctx: Context, inValuePath: b
       } else {
         throw invalidFilter(`"${target.pathText}" is complex; compare one of its sub-attributes instead.`);
       }
+      const column = inValuePath ? undefined : textIndexColumn(ctx.type, target.resolved);
+      if (column && operand.kind === "string" && (op === "co" || op === "sw" || op === "ew") && ctx.params < MAX_FILTER_PARAMETERS) {
+        const candidates = textCandidates(column, target.kind === "scalar" && target.scalar.kind === "column" && target.scalar.folded ? foldCase(operand.value) : operand.value);
+        if (candidates) {
+          ctx.params++;
+          if (conjunct && filter.op !== "ne") ctx.textIndexed = true;
+          predicate = sql`(${candidates} AND ${predicate})`;
+        }
+      }
       return filter.op === "ne" ? sql`(NOT ${predicate})` : predicate;
     }
     case "valuePath": {
@@ -218,6 +240,43 @@ function compile(filter: Filter, resolve: Resolver, ctx: Context, inValuePath: b
       return sql`(json_type(${doc}, ${pathLiteral(path)}) IS 'object' AND ${inner})`;
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The text index
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `users_text` (migrations/tenant/0003): a trigram FTS5 index over the text that substring
+ * filters read. A trigram phrase query finds every row whose indexed text contains the literal
+ * with case folded per character, a superset of what the exact predicate accepts (which folds
+ * per character too, or not at all); so the index only narrows candidates and the exact predicate
+ * still decides. Trigram queries need 3 characters; shorter literals use the exact predicate alone.
+ */
+const TEXT_INDEX_COLUMNS: Record<string, string> = {
+  userName: "user_name",
+  displayName: "display_name",
+  "emails.value": "emails",
+  "name.givenName": "given_name",
+  "name.familyName": "family_name",
+  "name.middleName": "middle_name",
+  "name.formatted": "formatted",
+};
+
+function textIndexColumn(type: ResourceTypeDef, resolved: ResolvedPath): string | undefined {
+  if (!isUser(type) || resolved.extension) return undefined;
+  const path = resolved.subAttribute ? `${resolved.attribute.name}.${resolved.subAttribute.name}` : resolved.attribute.name;
+  return TEXT_INDEX_COLUMNS[path];
+}
+
+/**
+ * `users.rowid IN (…)` the rows whose `column` may contain `text`; undefined when the index cannot
+ * answer (under 3 characters, or a NUL, which FTS5's query syntax cannot carry).
+ */
+export function textCandidates(column: string, text: string): SQL | undefined {
+  if ([...text].length < 3 || text.includes("\u0000")) return undefined;
+  const phrase = `${column} : "${text.replace(/"/g, '""')}"`;
+  return sql`"users".rowid IN (SELECT rowid FROM users_text WHERE users_text MATCH ${phrase})`;
 }
 
 function flatten(filter: Filter, kind: "and" | "or"): Filter[] {
@@ -265,7 +324,9 @@ function presentScalar(s: Scalar): SQL {
 
 function jsonPresent(doc: SQL, path: string): SQL {
   const p = pathLiteral(path);
-  return sql`(CASE json_type(${doc}, ${p}) WHEN 'null' THEN 0 WHEN 'text' THEN json_extract(${doc}, ${p}) <> '' WHEN 'array' THEN json_array_length(${doc}, ${p}) > 0 WHEN 'object' THEN json_extract(${doc}, ${p}) <> '{}' ELSE json_type(${doc}, ${p}) IS NOT NULL END)`;
+  // `>= -9e999` (minus infinity) holds for every non-NULL value (text and blobs sort above numbers):
+  // a necessary condition that an expression index such as users_tenant_title can range-scan.
+  return sql`(json_extract(${doc}, ${p}) >= -9e999 AND CASE json_type(${doc}, ${p}) WHEN 'null' THEN 0 WHEN 'text' THEN json_extract(${doc}, ${p}) <> '' WHEN 'array' THEN json_array_length(${doc}, ${p}) > 0 WHEN 'object' THEN json_extract(${doc}, ${p}) <> '{}' ELSE json_type(${doc}, ${p}) IS NOT NULL END)`;
 }
 
 const SQL_ORDER: Partial<Record<CompareOperator, string>> = { eq: "=", gt: ">", ge: ">=", lt: "<", le: "<=" };
@@ -350,6 +411,11 @@ const invalidValue = (detail: string) => badRequest("invalidValue", detail);
  * sub-attribute). Unknown or unsortable attributes (complex without sub-attribute, membership,
  * meta.location/version) are 400 invalidValue.
  */
+/** Whether `sortBy` asks for an order other than the default (`created_at, id`). */
+export function isSorted(sortBy: string | undefined): boolean {
+  return sortBy !== undefined && sortBy.trim() !== "";
+}
+
 export function compileSort(sortBy: string | undefined, sortOrder: string | undefined, type: ResourceTypeDef): SQL {
   const table = isUser(type) ? users : groups;
   const tieBreak = sql`${table.createdAt} ASC, ${table.id} ASC`;
@@ -361,7 +427,7 @@ export function compileSort(sortBy: string | undefined, sortOrder: string | unde
     }
     descending = order === "descending";
   }
-  if (sortBy === undefined || sortBy.trim() === "") return tieBreak;
+  if (sortBy === undefined || !isSorted(sortBy)) return tieBreak;
 
   let resolved: ResolvedPath;
   try {
