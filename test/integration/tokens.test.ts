@@ -141,7 +141,7 @@ describe("SCIM tokens", () => {
     expectScim401(await request("GET", `${other.base}/Groups`, { headers: { Authorization: `Bearer ${second}` } }));
     events = await refusals(other.slug, 2);
     expect(events.map((e) => e.tokenPrefix).sort()).toEqual([prefixOf(other.token), prefixOf(second)].sort());
-    expect(events.find((e) => e.tokenPrefix === prefixOf(other.token))!.detail).toMatch(/^Refused DELETE \/Users\/[0-9a-f-]+: SCIM token tsscim_\w{5}… was revoked at \d{4}-/);
+    expect(events.find((e) => e.tokenPrefix === prefixOf(other.token))!.detail).toMatch(new RegExp(`^Refused DELETE /Users/[0-9a-f-]+: SCIM token ${prefixOf(other.token)}… was revoked at \\d{4}-`));
 
     // An unknown token, or this token on another tenant's URL, ties to no tenant: nothing is written.
     expectScim401(await request("GET", `${tenant.base}/Users`, { headers: { Authorization: `Bearer tsscim_${"x".repeat(43)}` } }));
