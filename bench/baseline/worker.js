@@ -74,7 +74,7 @@ async function createUser(request, env, origin) {
        SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)`,
     ).bind(TENANT_ID, now, "user.create", "User", row.id, row.user_name, "success", 201, "created", TOKEN_PREFIX, row.id),
   ]);
-  if (inserted.meta.changes !== 1) return error(409, `A user with userName '${row.user_name}' already exists.`);
+  if (!(inserted.meta.changes > 0)) return error(409, `A user with userName '${row.user_name}' already exists.`);
   return json(toResource(row, origin), 201, { Location: `${origin}/Users/${row.id}`, ETag: 'W/"1"' });
 }
 
