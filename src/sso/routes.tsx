@@ -1,0 +1,67 @@
+/**
+ * The browser's side of sign-in through the customer's IdP (design.md §4e), under /api/{slug}/sso:
+ * `start`, Okta's third-party `oidc/initiate`, and `oidc/callback`. Refusals are HTML pages that
+ * say what happened and what to do; never a stack trace.
+ */
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { createRouter, publicOrigin, type AppEnv } from "../lib/hono";
+import { attemptCookieName, callbackPath, refusal } from "./core";
+import { RefusalPage, TestResultPage } from "./pages";
+import { finishSignIn, initiateSignIn, startSignIn, type Step } from "./service";
+
+const COOKIE_PREFIX = "secure" as const;
+
+function cookieOptions(slug: string) {
+  // Lax: the cookie must come back on the IdP's cross-site top-level redirect to the callback.
+  return { path: callbackPath(slug), httpOnly: true, secure: true, sameSite: "Lax" as const, prefix: COOKIE_PREFIX };
+}
+
+const NO_STORE = { "Cache-Control": "no-store" };
+
+async function answer(c: Context<AppEnv>, slug: string, step: Step): Promise<Response> {
+  if (step.kind === "redirect") {
+    if (step.cookie) setCookie(c, attemptCookieName(step.cookie.name), step.cookie.value, { ...cookieOptions(slug), maxAge: 600 });
+    c.header("Cache-Control", "no-store");
+    c.header("Referrer-Policy", "no-referrer");
+    return c.redirect(step.location, step.status);
+  }
+  if (step.kind === "tested") return c.html(<TestResultPage result={step.result} />, 200, NO_STORE);
+  const r = refusal(step.reason);
+  return c.html(<RefusalPage refusal={r} detail={step.detail} />, r.status, NO_STORE);
+}
+
+export const ssoRoutes = createRouter();
+
+ssoRoutes.get("/start", async (c) => {
+  const slug = c.req.param("tenant")!;
+  const step = await startSignIn(c.env, slug, {
+    returnTo: c.req.query("return_to") ?? null,
+    loginHint: c.req.query("login_hint") || undefined,
+    mode: "sign-in",
+    origin: publicOrigin(c.env, c.req.url),
+    meter: c.get("storageMeter"),
+  });
+  return answer(c, slug, step);
+});
+
+ssoRoutes.get("/oidc/initiate", async (c) => {
+  const slug = c.req.param("tenant")!;
+  const step = await initiateSignIn(c.env, slug, { iss: c.req.query("iss"), loginHint: c.req.query("login_hint") || undefined, origin: publicOrigin(c.env, c.req.url), meter: c.get("storageMeter") });
+  return answer(c, slug, step);
+});
+
+ssoRoutes.get("/oidc/callback", async (c) => {
+  const slug = c.req.param("tenant")!;
+  const state = c.req.query("state");
+  const cookies: Record<string, string> = {};
+  if (state) {
+    const name = attemptCookieName(state);
+    const value = getCookie(c, name, COOKIE_PREFIX);
+    if (value) cookies[state] = value;
+    // Whatever happens next, this attempt is over in this browser.
+    if (value) deleteCookie(c, name, cookieOptions(slug));
+  }
+  const step = await finishSignIn(c.env, slug, { url: new URL(c.req.url), cookies, origin: publicOrigin(c.env, c.req.url), meter: c.get("storageMeter") });
+  return answer(c, slug, step);
+});
