@@ -101,3 +101,13 @@ export function TestResultPage(props: { result: TestResult }) {
     </Page>
   );
 }
+
+/** The Users page's "SSO" mark beside the origin badge: the user has signed in through the tenant's IdP. */
+export function SsoMark(props: { lastSignInAt: string | null | undefined }) {
+  if (!props.lastSignInAt) return null;
+  return (
+    <span class="badge sso" title={`Signs in through the organisation's IdP; last sign-in ${props.lastSignInAt}`}>
+      SSO
+    </span>
+  );
+}

@@ -19,9 +19,14 @@ function cookieOptions(slug: string) {
 
 const NO_STORE = { "Cache-Control": "no-store" };
 
+/** The sealed attempt, in a cookie that only the tenant's callback receives. */
+export function setAttemptCookie(c: Context, slug: string, cookie: { name: string; value: string }): void {
+  setCookie(c, attemptCookieName(cookie.name), cookie.value, { ...cookieOptions(slug), maxAge: 600 });
+}
+
 async function answer(c: Context<AppEnv>, slug: string, step: Step): Promise<Response> {
   if (step.kind === "redirect") {
-    if (step.cookie) setCookie(c, attemptCookieName(step.cookie.name), step.cookie.value, { ...cookieOptions(slug), maxAge: 600 });
+    if (step.cookie) setAttemptCookie(c, slug, step.cookie);
     c.header("Cache-Control", "no-store");
     c.header("Referrer-Policy", "no-referrer");
     return c.redirect(step.location, step.status);

@@ -179,7 +179,7 @@ async function loadTenant(env: Env, slug: string, meter?: StorageMeter): Promise
 }
 
 /** A refusal before the tenant's directory was consulted, logged when the tenant exists. */
-async function refuse(env: Env, tenant: TenantRow | null, reason: RefusalReason, detail: string, claimed: string | null = null): Promise<Step> {
+async function refuse(env: Env, tenant: TenantRow | null, reason: RefusalReason, detail: string, claimed: string | null = null): Promise<Extract<Step, { kind: "refused" }>> {
   if (tenant) {
     await insertEvent(tenantDb(env, tenant), {
       tenantId: tenant.id,
@@ -206,12 +206,13 @@ export async function startSignIn(
   slug: string,
   options: { returnTo: string | null; loginHint?: string; mode: Attempt["mode"]; origin: string; meter?: StorageMeter },
 ): Promise<Step> {
+  const found = await loadTenant(env, slug, options.meter);
+  if (!found) return { kind: "refused", reason: "sso_off" };
   if (options.mode === "sign-in") {
     const problem = returnToProblem(options.returnTo ?? "", returnOrigins(env), loopbackAllowed(env));
-    if (problem) return { kind: "refused", reason: "bad_return_to", detail: problem };
+    if (problem) return { ...(await refuse(env, found.tenant, "bad_return_to", problem)), detail: problem };
   }
-  const found = await loadTenant(env, slug, options.meter);
-  if (!found?.connection) return { kind: "refused", reason: "sso_off" };
+  if (!found.connection) return refuse(env, found.tenant, "sso_off", "a sign-in was started but sign-in through the IdP is off");
   return redirectToIdp(env, found.tenant, found.connection, options);
 }
 
@@ -227,11 +228,12 @@ async function redirectToIdp(env: Env, tenant: TenantRow, connection: SsoConnect
 /** Okta's third-party-initiated login: `iss` must be the connection's issuer; lands on defaultReturnTo. */
 export async function initiateSignIn(env: Env, slug: string, options: { iss: string | undefined; loginHint?: string; origin: string; meter?: StorageMeter }): Promise<Step> {
   const found = await loadTenant(env, slug, options.meter);
-  if (!found?.connection) return { kind: "refused", reason: "sso_off" };
+  if (!found) return { kind: "refused", reason: "sso_off" };
+  if (!found.connection) return refuse(env, found.tenant, "sso_off", "a sign-in was initiated from the IdP but sign-in through the IdP is off");
   if (!options.iss || !sameIssuer(options.iss, found.connection.issuer)) {
     return refuse(env, found.tenant, "wrong_issuer", `initiate login named issuer ${JSON.stringify(options.iss ?? null)}, not ${found.connection.issuer}`);
   }
-  if (!found.connection.defaultReturnTo) return { kind: "refused", reason: "no_default_return" };
+  if (!found.connection.defaultReturnTo) return refuse(env, found.tenant, "no_default_return", "a sign-in was initiated from the IdP but the connection has no defaultReturnTo");
   return redirectToIdp(env, found.tenant, found.connection, { returnTo: found.connection.defaultReturnTo, loginHint: options.loginHint, mode: "sign-in", origin: options.origin });
 }
 

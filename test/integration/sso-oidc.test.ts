@@ -361,6 +361,7 @@ describe("sign-in", () => {
     const r = await get(`/api/${t.slug}/sso/start?return_to=${encodeURIComponent(RETURN_TO)}`);
     expect(r.status).toBe(403);
     expect(r.text).toContain("identity provider is off");
+    expect((await logOf(t.slug))[0].detail).toMatch(/sso_off/);
     const unknown = await get(`/api/${uniqueSlug("nobody")}/sso/start?return_to=${encodeURIComponent(RETURN_TO)}`);
     expect(unknown.status).toBe(403);
   });
@@ -507,6 +508,9 @@ describe("security rules", () => {
       expect(r.headers.get("location")).toBeNull();
     }
     expect((await get(`/api/${t.slug}/sso/start`)).status).toBe(400);
+    const logged = await logOf(t.slug);
+    expect(logged[0]).toMatchObject({ outcome: "failure", status: 400 });
+    expect(logged[0].detail).toMatch(/bad_return_to/);
     for (const good of [`${APP}/x`, "https://other.thestorage.test:8443/y", "http://127.0.0.1:5173/cb", "http://localhost:3000/cb"]) {
       expect((await get(`/api/${t.slug}/sso/start?return_to=${encodeURIComponent(good)}`)).status, good).toBe(302);
     }
