@@ -213,8 +213,9 @@ describe("sign-in", () => {
     expect(start.headers.get("set-cookie")).toMatch(/HttpOnly/i);
     expect(start.headers.get("set-cookie")).toMatch(/SameSite=Lax/i);
     expect(start.headers.get("set-cookie")).toMatch(/Secure/i);
-    expect(roundTrips(start)).toBeLessThanOrEqual(1);
-    expect(roundTrips(callback)).toBeLessThanOrEqual(2);
+    // design.md §4d/§4e: start at most 1 storage round trip, the callback at most 2 besides the IdP's token call.
+    expect(roundTrips(start)).toBe(1);
+    expect(roundTrips(callback)).toBe(2);
 
     const ticket = ticketOf(callback);
     const landed = new URL(callback.headers.get("location")!);
@@ -485,6 +486,19 @@ describe("security rules", () => {
     const user = await provision(t);
     ticketOf((await signIn(t.slug, idp, { sub: user.externalId }, { tweaks: { alg: "ES256" } })).callback);
     ticketOf((await signIn(t.slug, idp, { sub: user.externalId }, { tweaks: { claims: { exp: Math.floor(Date.now() / 1000) - 30 } } })).callback);
+  });
+
+  it("a callback naming another issuer (RFC 9207 iss, mix-up) is refused", async () => {
+    const idp = await newIdp();
+    const t = await tenantWithSso(idp);
+    const user = await provision(t);
+    const { cookie, callbackUrl } = await signInParts(t.slug, idp, { sub: user.externalId });
+    const mixed = new URL(callbackUrl);
+    mixed.searchParams.set("iss", "https://evil.example");
+    const r = await get(mixed.toString(), { Cookie: cookie });
+    expect(r.status).toBe(400);
+    expect(r.headers.get("location")).toBeNull();
+    expect((await logOf(t.slug))[0].detail).toMatch(/iss/);
   });
 
   it("an error answer from the IdP is a 400 page that says to try again", async () => {
