@@ -3,8 +3,8 @@
 // the claims and the matched user and issues no ticket. The Users page marks who signed in through SSO.
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
-import { csrfOf, send, signIn } from "../support/console-session";
-import { admin, oktaUser, randomIp, scimTenant } from "../support/harness";
+import { csrfOf, itAdminSession as itAdmin, send, signIn } from "../support/console-session";
+import { admin, oktaUser, scimTenant } from "../support/harness";
 import { StandInIdp } from "../support/idp";
 
 const ORIGIN = "https://scim.test";
@@ -15,15 +15,6 @@ async function newIdp() {
   const idp = await StandInIdp.create();
   idps.push(idp);
   return idp;
-}
-
-async function itAdmin(slug: string) {
-  const link = await admin("POST", `/tenants/${slug}/setup-links`, {});
-  expect(link.status).toBe(201);
-  const ip = randomIp();
-  const redeemed = await send("GET", new URL(link.body.url).pathname, { ip });
-  expect(redeemed.status).toBe(303);
-  return { cookie: redeemed.headers.get("Set-Cookie")!.split(";")[0]!, ip };
 }
 
 describe("Settings › Single sign-on", () => {

@@ -6,7 +6,7 @@
 import { env, exports } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { encryptSecret, importSecretKey } from "../../src/events/secret-box";
-import { admin, oktaUser, scimTenant, uniqueSlug, type ScimTenant } from "../support/harness";
+import { admin, oktaUser, rejection, scimTenant, uniqueSlug, type ScimTenant } from "../support/harness";
 import { StandInIdp, type IdTokenTweaks } from "../support/idp";
 
 const ORIGIN = "https://scim.test";
@@ -553,16 +553,6 @@ describe("security rules", () => {
     expect(noDefault.text).toContain("Start the sign-in from TheStorage");
   });
 });
-
-/** The error an RPC call rejects with (awaited here, so no rejection is left unhandled). */
-async function rejection(call: Promise<unknown>): Promise<Error> {
-  try {
-    await call;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** start and the IdP step, stopping before the callback. */
 async function signInParts(slug: string, idp: StandInIdp, claims: Record<string, unknown>) {
