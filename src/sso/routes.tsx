@@ -67,6 +67,13 @@ ssoRoutes.get("/oidc/callback", async (c) => {
     // Whatever happens next, this attempt is over in this browser.
     if (value) deleteCookie(c, name, cookieOptions(slug));
   }
-  const step = await finishSignIn(c.env, slug, { url: new URL(c.req.url), cookies, origin: publicOrigin(c.env, c.req.url), meter: c.get("storageMeter") });
+  let waitUntil: ((p: Promise<unknown>) => void) | undefined;
+  try {
+    const ctx = c.executionCtx;
+    waitUntil = (p) => ctx.waitUntil(p);
+  } catch {
+    waitUntil = undefined; // no execution context: the minute sweep dispatches change events
+  }
+  const step = await finishSignIn(c.env, slug, { url: new URL(c.req.url), cookies, origin: publicOrigin(c.env, c.req.url), meter: c.get("storageMeter"), waitUntil });
   return answer(c, slug, step);
 });

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { SsoConnectionRow, TenantRow } from "../db/control/schema";
 import type { Env } from "../env";
+import { dispatchPending } from "../events/dispatch";
 import { userPayload } from "../events/payload";
 import { decryptSecret, encryptSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
 import { loopbackAllowed } from "../events/url-rules";
@@ -287,10 +288,10 @@ export async function finishSignIn(
     if (error instanceof SignInFailure) return refuse(env, tenant, error.reason, error.message);
     throw error;
   }
-  return signIn(env, found, a, claims, input.meter);
+  return signIn(env, found, a, claims, input.meter, input.waitUntil);
 }
 
-async function signIn(env: Env, found: TenantSignIn, attempt: Attempt, claims: IdClaims, meter?: StorageMeter): Promise<Step> {
+async function signIn(env: Env, found: TenantSignIn, attempt: Attempt, claims: IdClaims, meter?: StorageMeter, waitUntil?: (p: Promise<unknown>) => void): Promise<Step> {
   const { tenant, connection } = found;
   const db = tenantDb(env, tenant);
   const keys = matchKeys(claims);
@@ -345,11 +346,11 @@ async function signIn(env: Env, found: TenantSignIn, attempt: Attempt, claims: I
   const decision = decide(user, { jit: connection!.jit, scimEnabled: found.scimEnabled });
   if (decision.ok) return { kind: "redirect", status: 303, location: withTicket(attempt.returnTo!, ticket) };
   if ("reason" in decision) return { kind: "refused", reason: decision.reason };
-  return jitSignIn(env, found, attempt, claims, write, ticket);
+  return jitSignIn(env, found, attempt, claims, write, ticket, waitUntil);
 }
 
 /** SCIM is off and the connection allows JIT: create the user (source = the provider), then link and ticket it. */
-async function jitSignIn(env: Env, found: TenantSignIn, attempt: Attempt, claims: IdClaims, write: SignInWrite, ticket: string): Promise<Step> {
+async function jitSignIn(env: Env, found: TenantSignIn, attempt: Attempt, claims: IdClaims, write: SignInWrite, ticket: string, waitUntil?: (p: Promise<unknown>) => void): Promise<Step> {
   const { tenant } = found;
   const body = jitUserBody(claims);
   const claimed = write.log!.claimedName;
@@ -357,6 +358,8 @@ async function jitSignIn(env: Env, found: TenantSignIn, attempt: Attempt, claims
   const db = tenantDb(env, tenant);
   try {
     await createUser({ db, tenant: tenantRefOf(tenant), actor: { tokenPrefix: "sso", provider: providerOfIssuer(write.keys.issuer) } }, body);
+    // Its user.created change event goes to the webhooks now, off the response path (else the minute sweep sends it).
+    waitUntil?.(dispatchPending(env, tenantRefOf(tenant)).catch((error) => console.error(JSON.stringify({ level: "error", msg: "dispatching change events failed", error: String(error) }))));
   } catch (error) {
     if (error instanceof ApiError) return refuse(env, tenant, "not_provisioned", `JIT could not create the user: ${error.detail}`, claimed);
     throw error;

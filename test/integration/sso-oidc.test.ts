@@ -347,6 +347,8 @@ describe("sign-in", () => {
     expect((await admin("POST", "/sign-ins/redeem", { ticket: ticketOf(again.callback) })).body.user.id).toBe(redeemed.body.user.id);
     expect((await admin("GET", `/tenants/${off.slug}/users`)).body.totalResults).toBe(1);
     expect((await logOf(off.slug)).map((e) => e.outcome)).toEqual(["success", "success"]);
+    const changes = await admin("GET", `/tenants/${off.slug}/changes`);
+    expect(changes.body.data.map((e: any) => [e.type, e.data.user.userName, e.data.user.source])).toEqual([["user.created", "dana@example.com", "generic"]]);
 
     const on = await tenantWithSso(idp, { jit: true }); // SCIM on: the directory decides
     const refused = await signIn(on.slug, idp, { sub: "jit-sub-2", email: "erin@example.com" });
