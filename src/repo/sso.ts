@@ -11,7 +11,7 @@ import type { MatchKeys } from "../sso/core";
 import type { TenantDb } from "../tenancy/tenant-db";
 import type { ControlDb } from "./control";
 import { runBatch } from "./batch";
-import { clipDetail } from "./events";
+import { clipDetail, insertEventWhen, type NewEvent } from "./events";
 
 export async function upsertConnection(db: ControlDb, row: SsoConnectionRow): Promise<SsoConnectionRow> {
   const { tenantId: _, createdAt: __, ...changes } = row;
@@ -190,4 +190,18 @@ export async function redeemTicket(db: TenantDb, tenantId: string, digest: strin
     user: userOf(userRows!.results[0] as Record<string, unknown>),
     groups: groupRows!.results as { id: string; displayName: string }[],
   };
+}
+
+/**
+ * Inserts a refusal's log row unless one with the same detail prefix (`refused (<reason>)`) was
+ * logged for the tenant since `since`; reads only that window's rows (`events_at`, as
+ * insertEventUnlessRecent does).
+ */
+export async function insertRefusalUnlessRecent(db: TenantDb, event: NewEvent, prefix: string, since: string): Promise<void> {
+  await db.run(
+    insertEventWhen(
+      event,
+      sql`NOT EXISTS (SELECT 1 FROM events WHERE at > ${since} AND +tenant_id = ${event.tenantId} AND action = ${event.action} AND substr(detail, 1, ${prefix.length}) = ${prefix})`,
+    ),
+  );
 }

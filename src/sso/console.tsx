@@ -17,9 +17,8 @@ import { clientIp } from "../services/auth-throttle";
 import { tenantRefOf } from "../tenancy/tenant-db";
 import type { ConsoleEnv } from "../console/routes";
 import { consoleActor } from "../console/session";
-import { CsrfField, Field, Layout, Notice, pageCtx, Time, type SignedInContext } from "../console/ui";
+import { CsrfField, ErrorPage, Field, Layout, Notice, pageCtx, Time, type SignedInContext } from "../console/ui";
 import { connectionUrls, refusal } from "./core";
-import { RefusalPage } from "./pages";
 import { setAttemptCookie } from "./routes";
 import { connectionView, removeConnection, saveConnection, startSignIn, type ConnectionView } from "./service";
 
@@ -186,6 +185,6 @@ export function registerSsoPages(app: Hono<ConsoleEnv>) {
       return c.redirect(step.location, 302);
     }
     const r = refusal(step.kind === "refused" ? step.reason : "broken");
-    return c.html(<RefusalPage refusal={r} />, r.status);
+    return c.html(<ErrorPage ctx={pageCtx(c)} status={r.status} title={r.title} detail={`${r.what} ${r.todo}`} back={{ href: ssoBase(tenant.slug), label: "Back to Single sign-on" }} />, r.status);
   });
 }

@@ -17,7 +17,12 @@ function cookieOptions(slug: string) {
   return { path: callbackPath(slug), httpOnly: true, secure: true, sameSite: "Lax" as const, prefix: COOKIE_PREFIX };
 }
 
-const NO_STORE = { "Cache-Control": "no-store" };
+/** The sign-in pages load nothing, run nothing and post nowhere: only their own inline style. */
+const PAGE_HEADERS = {
+  "Cache-Control": "no-store",
+  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  "Referrer-Policy": "no-referrer",
+};
 
 /** The sealed attempt, in a cookie that only the tenant's callback receives. */
 export function setAttemptCookie(c: Context, slug: string, cookie: { name: string; value: string }): void {
@@ -31,9 +36,9 @@ async function answer(c: Context<AppEnv>, slug: string, step: Step): Promise<Res
     c.header("Referrer-Policy", "no-referrer");
     return c.redirect(step.location, step.status);
   }
-  if (step.kind === "tested") return c.html(<TestResultPage result={step.result} />, 200, NO_STORE);
+  if (step.kind === "tested") return c.html(<TestResultPage result={step.result} />, 200, PAGE_HEADERS);
   const r = refusal(step.reason);
-  return c.html(<RefusalPage refusal={r} detail={step.detail} />, r.status, NO_STORE);
+  return c.html(<RefusalPage refusal={r} detail={step.detail} />, r.status, PAGE_HEADERS);
 }
 
 export const ssoRoutes = createRouter();

@@ -18,7 +18,7 @@ import type { AdminActor } from "../lib/hono";
 import type { StorageMeter } from "../lib/storage-meter";
 import { controlDb } from "../repo/control";
 import { insertEvent } from "../repo/events";
-import { deleteConnection, getConnection, redeemTicket, signInBatch, tenantForSignIn, upsertConnection, type SignInWrite, type TenantSignIn } from "../repo/sso";
+import { deleteConnection, getConnection, insertRefusalUnlessRecent, redeemTicket, signInBatch, tenantForSignIn, upsertConnection, type SignInWrite, type TenantSignIn } from "../repo/sso";
 import { ApiError } from "../scim/errors";
 import { recordAdminAction } from "../services/audit";
 import { createUser } from "../services/users";
@@ -179,21 +179,33 @@ async function loadTenant(env: Env, slug: string, meter?: StorageMeter): Promise
   return track(meter, () => tenantForSignIn(controlDb(env.CONTROL_DB), { slug }));
 }
 
+/**
+ * Refusals anyone can cause without a sign-in attempt of their own (no or a foreign cookie, a bad
+ * return_to, …): logged at most once a minute per tenant and reason, so a flood of forged requests
+ * cannot flood the provisioning log. Every refusal after the IdP answered is logged.
+ */
+const ANONYMOUS_REASONS: ReadonlySet<RefusalReason> = new Set(["broken", "expired", "bad_return_to", "sso_off", "wrong_issuer", "no_default_return"]);
+const ANONYMOUS_LOG_WINDOW_MS = 60_000;
+
 /** A refusal before the tenant's directory was consulted, logged when the tenant exists. */
 async function refuse(env: Env, tenant: TenantRow | null, reason: RefusalReason, detail: string, claimed: string | null = null): Promise<Extract<Step, { kind: "refused" }>> {
   if (tenant) {
-    await insertEvent(tenantDb(env, tenant), {
+    const now = Date.now();
+    const event = {
       tenantId: tenant.id,
-      at: new Date().toISOString(),
+      at: new Date(now).toISOString(),
       action: "sso.sign_in",
       resourceType: "User",
       resourceId: null,
       target: claimed,
-      outcome: "failure",
+      outcome: "failure" as const,
       status: reason === "not_provisioned" || reason === "deactivated" || reason === "sso_off" ? 403 : 400,
       detail: `refused (${reason}): ${detail}`,
       tokenPrefix: null,
-    });
+    };
+    const db = tenantDb(env, tenant);
+    if (ANONYMOUS_REASONS.has(reason)) await insertRefusalUnlessRecent(db, event, `refused (${reason})`, new Date(now - ANONYMOUS_LOG_WINDOW_MS).toISOString());
+    else await insertEvent(db, event);
   }
   return { kind: "refused", reason, detail: undefined };
 }

@@ -303,6 +303,7 @@ describe("sign-in", () => {
     expect(callback.headers.get("content-type")).toContain("text/html");
     expect(callback.text).toContain("Your TheStorage account is deactivated");
     expect(callback.text).toContain("What to do");
+    expect(callback.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(callback.headers.get("location")).toBeNull();
     const tickets = await env.TENANT_DEFAULT.prepare("SELECT COUNT(*) AS n FROM sso_tickets s JOIN users u ON u.id = s.user_id WHERE u.id = ?").bind(user.id).first<{ n: number }>();
     expect(tickets!.n).toBe(1); // only the one from before the deactivation
@@ -401,6 +402,9 @@ describe("security rules", () => {
     const noCookie = await get(callbackUrl);
     expect(noCookie.status).toBe(400);
     expect(noCookie.text).toContain("started in this browser");
+    // Anyone can send these: logged once a minute per reason, not once per request.
+    for (let i = 0; i < 5; i++) expect((await get(callbackUrl)).status).toBe(400);
+    expect((await logOf(t.slug)).filter((e) => e.detail.startsWith("refused (broken)")).length).toBe(1);
     // The genuine callback still works (none of the above consumed it).
     expect(start.status).toBe(302);
     ticketOf(await get(callbackUrl, { Cookie: cookie }));
