@@ -66,6 +66,15 @@ describe("Settings › Single sign-on", () => {
     expect((await admin("GET", `/tenants/${t.slug}/sso`)).status).toBe(404);
   });
 
+  it("Test sign-in without a connection says sign-in through the IdP is off", async () => {
+    const t = await scimTenant();
+    const operator = await signIn();
+    const r = await send("GET", `/admin/tenants/${t.slug}/sso/test`, { cookie: operator.cookie });
+    expect(r.status).toBe(403);
+    expect(r.text).toContain("identity provider is off");
+    expect(r.headers.get("location")).toBeNull();
+  });
+
   it("Test sign-in says why when nobody matches", async () => {
     const idp = await newIdp();
     const t = await scimTenant();
