@@ -282,6 +282,17 @@ describe("sign-in", () => {
     expect((await admin("POST", "/sign-ins/redeem", { ticket: ticketOf(byEmail.callback) })).body.user.id).toBe(bob.id);
   });
 
+  it("a link to a user SCIM deleted does not block the re-provisioned user", async () => {
+    const idp = await newIdp();
+    const t = await tenantWithSso(idp);
+    const first = await provision(t, { userName: "gus@example.com", externalId: "ext-gus-1" });
+    ticketOf((await signIn(t.slug, idp, { sub: "idp-gus", preferred_username: "gus@example.com" })).callback);
+    expect((await t.scim("DELETE", `/Users/${first.id}`)).status).toBe(204);
+    const again = await provision(t, { userName: "gus@example.com", externalId: "ext-gus-2" });
+    const { callback } = await signIn(t.slug, idp, { sub: "idp-gus", preferred_username: "gus@example.com" });
+    expect((await admin("POST", "/sign-ins/redeem", { ticket: ticketOf(callback) })).body.user.id).toBe(again.id);
+  });
+
   it("matches externalId to Entra's oid", async () => {
     const idp = await newIdp();
     const t = await tenantWithSso(idp);
