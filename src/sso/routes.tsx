@@ -6,6 +6,8 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createRouter, publicOrigin, type AppEnv } from "../lib/hono";
+import { toApiError } from "../middleware/errors";
+import { ApiError } from "../scim/errors";
 import { attemptCookieName, callbackPath, refusal } from "./core";
 import { RefusalPage, TestResultPage } from "./pages";
 import { finishSignIn, initiateSignIn, startSignIn, type Step } from "./service";
@@ -42,6 +44,22 @@ async function answer(c: Context<AppEnv>, slug: string, step: Step): Promise<Res
 }
 
 export const ssoRoutes = createRouter();
+
+// A person in a browser is on this path: any failure is a page that says what to do, never JSON or a stack trace.
+ssoRoutes.onError((error, c) => {
+  const apiError = toApiError(error);
+  if (apiError.status >= 500 && !(error instanceof ApiError)) {
+    console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), path: c.req.path, error: String((error as Error)?.stack ?? error) }));
+  }
+  const status = (apiError.status >= 500 ? apiError.status : 400) as 400 | 500 | 503;
+  const page = {
+    status: 400 as const,
+    title: "Sign-in is unavailable right now",
+    what: `TheStorage could not complete the sign-in (HTTP ${apiError.status}, request id ${c.get("requestId") ?? "unknown"}).`,
+    todo: "Try again in a minute. If it keeps happening, tell your IT administrator and quote the request id.",
+  };
+  return c.html(<RefusalPage refusal={{ ...page, status: status as 400 }} />, status, { ...PAGE_HEADERS, ...apiError.headers });
+});
 
 ssoRoutes.get("/start", async (c) => {
   const slug = c.req.param("tenant")!;

@@ -3,7 +3,9 @@
  * surface with real D1, against a stand-in OpenID Provider (test/support/idp.ts). Every security rule
  * has a test here that fails without it.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import worker from "../../src/index";
 import { afterAll, describe, expect, it } from "vitest";
 import { encryptSecret, importSecretKey } from "../../src/events/secret-box";
 import { admin, oktaUser, rejection, scimTenant, uniqueSlug, type ScimTenant } from "../support/harness";
@@ -379,6 +381,21 @@ describe("sign-in", () => {
     expect((await logOf(t.slug))[0].detail).toMatch(/sso_off/);
     const unknown = await get(`/api/${uniqueSlug("nobody")}/sso/start?return_to=${encodeURIComponent(RETURN_TO)}`);
     expect(unknown.status).toBe(403);
+  });
+});
+
+describe("failures", () => {
+  it("a sign-in that cannot run (WEBHOOK_SECRET_KEY missing) is an HTML page that says what to do, not JSON", async () => {
+    const idp = await newIdp();
+    const t = await tenantWithSso(idp);
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(new Request(`${ORIGIN}/api/${t.slug}/sso/start?return_to=${encodeURIComponent(RETURN_TO)}`), { ...env, WEBHOOK_SECRET_KEY: undefined }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    const text = await response.text();
+    expect(text).toContain("Sign-in is unavailable right now");
+    expect(text).toContain("Try again");
   });
 });
 
