@@ -190,6 +190,17 @@ describe("the connection (admin API)", () => {
     expect(saved.status, saved.text).toBe(200);
     const user = await provision(t);
     ticketOf((await signIn(t.slug, idp, { sub: user.externalId })).callback);
+
+    // Deployed (not a local run): the same http:// loopback issuer is refused.
+    const ctx = createExecutionContext();
+    const deployed = await worker.fetch(
+      new Request(`${ORIGIN}/admin/v1/tenants/${t.slug}/sso`, { method: "PUT", headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, "Content-Type": "application/json" }, body: JSON.stringify(idp.connection()) }),
+      { ...env, WEBHOOK_ALLOW_LOOPBACK: "false" },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(deployed.status).toBe(400);
+    expect(((await deployed.json()) as any).detail).toMatch(/only for a loopback host on a local run/);
   });
 });
 
