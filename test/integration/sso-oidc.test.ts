@@ -266,6 +266,21 @@ describe("sign-in", () => {
     expect((await rejection(env.DIRECTORY.redeemSignIn("tssi_nonsense"))).message).toMatch(/used, expired .* or unknown/);
   });
 
+  it("a ticket older than 60 s is refused (400), and is gone", async () => {
+    const idp = await newIdp();
+    const t = await tenantWithSso(idp);
+    const user = await provision(t);
+    const ticket = ticketOf((await signIn(t.slug, idp, { sub: user.externalId })).callback);
+    // Its 60 s are up (the row holds only the digest and the expiry).
+    const aged = await env.TENANT_DEFAULT.prepare("UPDATE sso_tickets SET expires_at = ? WHERE user_id = ?").bind(new Date(Date.now() - 1_000).toISOString(), user.id).run();
+    expect(aged.meta.changes).toBe(1);
+    const r = await admin("POST", "/sign-ins/redeem", { ticket });
+    expect(r.status).toBe(400);
+    expect(r.body.detail).toMatch(/expired/);
+    const left = await env.TENANT_DEFAULT.prepare("SELECT COUNT(*) AS n FROM sso_tickets WHERE user_id = ?").bind(user.id).first<{ n: number }>();
+    expect(left!.n).toBe(0);
+  });
+
   it("an unknown or malformed ticket is a 400", async () => {
     for (const ticket of ["", "x", `tssi_${"0".repeat(32)}.${"A".repeat(43)}`, 42]) {
       const r = await admin("POST", "/sign-ins/redeem", { ticket });
