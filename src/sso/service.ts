@@ -13,7 +13,7 @@ import { dispatchPending } from "../events/dispatch";
 import { userPayload } from "../events/payload";
 import { decryptSecret, encryptSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
 import { loopbackAllowed } from "../events/url-rules";
-import { base64url, sha256Hex } from "../lib/crypto";
+import { base64ToBytes, base64url, sha256Hex } from "../lib/crypto";
 import type { AdminActor } from "../lib/hono";
 import type { StorageMeter } from "../lib/storage-meter";
 import { controlDb } from "../repo/control";
@@ -59,6 +59,23 @@ async function secretKey(env: Env): Promise<CryptoKey> {
 }
 
 const secretContext = (tenantId: string) => `sso:${tenantId}`;
+
+/**
+ * The key attempt cookies are sealed with: derived (HKDF-SHA-256) from WEBHOOK_SECRET_KEY, so that
+ * what anyone can make the Worker encrypt (an attempt per `start`) never uses the key that guards
+ * stored secrets.
+ */
+export async function attemptKey(env: Env): Promise<CryptoKey> {
+  await secretKey(env); // the same 503 when the secret is missing or malformed
+  const hkdf = await crypto.subtle.importKey("raw", base64ToBytes(env.WEBHOOK_SECRET_KEY!.trim()), "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode("thestorage sso attempt v1") },
+    hkdf,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+}
 
 export function returnOrigins(env: Env): string[] {
   return parseReturnOrigins(env.SIGN_IN_RETURN_ORIGINS);
@@ -230,7 +247,7 @@ export async function startSignIn(
 }
 
 async function redirectToIdp(env: Env, tenant: TenantRow, connection: SsoConnectionRow, options: { returnTo: string | null; loginHint?: string; mode: Attempt["mode"]; origin: string }): Promise<Step> {
-  const key = await secretKey(env);
+  const key = await attemptKey(env);
   const attempt: Attempt = { v: 1, tenantId: tenant.id, issuer: connection.issuer, ...newAttemptSecrets(), returnTo: options.returnTo, mode: options.mode, createdAt: Date.now() };
   const sealed = await encryptSecret(key, JSON.stringify(attempt), attemptSealContext(tenant.id, attempt.state));
   const meta = connection.metadata as unknown as IssuerMetadata;
@@ -273,10 +290,9 @@ export async function finishSignIn(
   if (!state) return refuse(env, tenant, "broken", "the callback carried no state");
   const sealed = input.cookies[state];
   if (!sealed) return refuse(env, tenant, "broken", "no sign-in attempt of this browser has that state (the cookie is missing: another browser, or cookies blocked)");
-  const key = await secretKey(env);
   let attempt: unknown;
   try {
-    attempt = JSON.parse(await decryptSecret(key, sealed, attemptSealContext(tenant.id, state)));
+    attempt = JSON.parse(await decryptSecret(await attemptKey(env), sealed, attemptSealContext(tenant.id, state)));
   } catch {
     return refuse(env, tenant, "broken", "the sign-in attempt cookie does not open for this tenant and state");
   }
@@ -290,7 +306,7 @@ export async function finishSignIn(
     claims = await completeSignIn({
       meta: connection.metadata as unknown as IssuerMetadata,
       clientId: connection.clientId,
-      clientSecret: await decryptSecret(key, connection.clientSecretCiphertext, secretContext(tenant.id)),
+      clientSecret: await decryptSecret(await secretKey(env), connection.clientSecretCiphertext, secretContext(tenant.id)),
       redirectUri: `${input.origin}${callbackPath(tenant.slug)}`,
       callbackUrl: input.url,
       attempt: a,

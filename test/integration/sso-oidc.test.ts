@@ -7,7 +7,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import worker from "../../src/index";
 import { afterAll, describe, expect, it } from "vitest";
-import { encryptSecret, importSecretKey } from "../../src/events/secret-box";
+import { decryptSecret, encryptSecret } from "../../src/events/secret-box";
+import { attemptKey } from "../../src/sso/service";
 import { admin, oktaUser, rejection, scimTenant, uniqueSlug, type ScimTenant } from "../support/harness";
 import { StandInIdp, type IdTokenTweaks } from "../support/idp";
 
@@ -487,8 +488,7 @@ describe("security rules", () => {
     // Re-seal the same attempt as if it had started 11 minutes ago (the key is the test's binding).
     const tenantId = (await env.CONTROL_DB.prepare("SELECT id FROM tenants WHERE slug = ?").bind(t.slug).first<{ id: string }>())!.id;
     const state = new URL(callbackUrl).searchParams.get("state")!;
-    const key = await importSecretKey(env.WEBHOOK_SECRET_KEY);
-    const { decryptSecret } = await import("../../src/events/secret-box");
+    const key = await attemptKey(env);
     const [name, value] = [cookie.slice(0, cookie.indexOf("=")), decodeURIComponent(cookie.slice(cookie.indexOf("=") + 1))];
     const attempt = JSON.parse(await decryptSecret(key, value, `sso-attempt:${tenantId}:${state}`));
     const old = await encryptSecret(key, JSON.stringify({ ...attempt, createdAt: Date.now() - 11 * 60_000 }), `sso-attempt:${tenantId}:${state}`);
