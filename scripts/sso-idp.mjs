@@ -77,18 +77,19 @@ const provider = new Provider(issuer, {
       id_token_signed_response_alg: "RS256",
     },
   ],
-  // Accounts are the tenant's users: `sub` is the user's SCIM id here (a real IdP sends its own id,
-  // which is also SCIM externalId); preferred_username and email carry the userName, so TheStorage
-  // matches on userName at the first sign-in and links the account from then on. Anyone else may
-  // sign in too, with their login as email: TheStorage refuses them as not provisioned.
+  // Accounts are the tenant's users. `sub` is the login typed at this provider (oidc-provider's
+  // development login page; a real IdP sends its own user id, which its SCIM push also sends as
+  // externalId); preferred_username and email carry the userName, so TheStorage matches on userName
+  // at the first sign-in and links the account from then on. Anyone else may sign in too, with their
+  // login as email: TheStorage refuses them as not provisioned.
   async findAccount(_ctx, id) {
     const user = await provisionedUser(id);
     return {
       accountId: id,
       async claims() {
         return user
-          ? { sub: `local-${user.id}`, preferred_username: user.userName, email: user.email ?? user.userName, email_verified: true, name: user.displayName ?? user.userName }
-          : { sub: `unknown-${id}`, preferred_username: id, email: id, name: id };
+          ? { sub: id, preferred_username: user.userName, email: user.email ?? user.userName, email_verified: true, name: user.displayName ?? user.userName }
+          : { sub: id, preferred_username: id, email: id, name: id };
       },
     };
   },
