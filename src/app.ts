@@ -17,6 +17,7 @@ import { faviconRoutes } from "./routes/favicon";
 import { healthRoutes } from "./routes/health";
 import { scimServerTiming } from "./middleware/server-timing";
 import { scimRoutes } from "./routes/scim";
+import { ssoRoutes } from "./sso/routes";
 import { ApiError } from "./scim/errors";
 import { MAX_BODY_BYTES } from "./scim/limits";
 
@@ -39,6 +40,7 @@ export function createApp() {
   app.use(requestId());
   app.use(secureHeaders({ xFrameOptions: "DENY" }));
   app.use("/api/:tenant/scim/v2/*", scimServerTiming);
+  app.use("/api/:tenant/sso/*", scimServerTiming);
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
@@ -56,6 +58,7 @@ export function createApp() {
   app.route("/admin/v1", adminApiRoutes);
   app.route("/admin", consoleRoutes);
   app.route("/api/:tenant/scim/v2", scimRoutes);
+  app.route("/api/:tenant/sso", ssoRoutes);
 
   const adminAllowed = allowedMethodsOf(adminApiRoutes);
   app.notFound((c) => {

@@ -24,4 +24,6 @@ export interface Env {
   /** Cloudflare Access: team domain and application AUD; both set turns Access on. */
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;
+  /** Sign-in through the customer's IdP: comma-separated origins a sign-in may return to (`return_to`). */
+  SIGN_IN_RETURN_ORIGINS?: string;
 }

@@ -50,6 +50,7 @@ import { consoleActor, csrfTokenValid, endSession, readSession, setFlash, startS
 import { ErrorPage, homeHref, pageCtx, type PageContext, type ScopedView } from "./ui";
 import { itAdminScopeSentence, scopedPathAllowed } from "./scope";
 import { registerWebhookPages } from "./webhooks";
+import { registerSsoPages } from "../sso/console";
 
 export interface ConsoleEnv {
   Bindings: AppEnv["Bindings"];
@@ -287,6 +288,7 @@ consoleRoutes.use("*", async (c, next) => {
 });
 
 registerWebhookPages(consoleRoutes); // Settings › Webhooks, and change-event dispatch after console writes
+registerSsoPages(consoleRoutes); // Settings › Single sign-on
 
 /**
  * A setup-link session: its tenant must still exist (same id: a deleted and recreated slug is another

@@ -4,14 +4,14 @@
  * per-query time limit however big the backlog; callers repeat it under a budget.
  */
 import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
-import { auditEvents, scimTokens, setupLinks, tenants, type TenantRow } from "../db/control/schema";
+import { auditEvents, scimTokens, setupLinks, ssoConnections, tenants, type TenantRow } from "../db/control/schema";
 import { tenantTokens } from "../db/tenant/schema";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { runBatch } from "./batch";
 import type { ControlDb } from "./control";
 
 /** Every table of a tenant database; all carry `tenant_id` (and none references another, so any order erases). */
-export const TENANT_TABLES = ["users", "groups", "group_members", "events", "change_events", "webhooks", "webhook_pending", "webhook_deliveries", "tenant_tokens", "resource_counts", "group_sizes"] as const;
+export const TENANT_TABLES = ["users", "groups", "group_members", "events", "change_events", "webhooks", "webhook_pending", "webhook_deliveries", "tenant_tokens", "resource_counts", "group_sizes", "sso_links", "sso_attempts_used", "sso_tickets"] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 
 export type RowCounts = Partial<Record<TenantTable, number>>;
@@ -76,6 +76,7 @@ export async function slugBeingDeleted(db: ControlDb, slug: string): Promise<boo
 export async function deleteTenantControlRows(db: ControlDb, tenantId: string): Promise<void> {
   await runBatch(db, [
     db.delete(setupLinks).where(eq(setupLinks.tenantId, tenantId)),
+    db.delete(ssoConnections).where(eq(ssoConnections.tenantId, tenantId)),
     db.delete(scimTokens).where(eq(scimTokens.tenantId, tenantId)),
     db.delete(tenants).where(and(eq(tenants.id, tenantId), isNotNull(tenants.deletingAt))),
   ]);

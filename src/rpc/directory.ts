@@ -17,6 +17,8 @@ import { activeByNorm, groupsOfUser, userByNorm, usersAfter } from "../repo/dire
 import { changesQuery, readChanges, type ChangesPage } from "../services/changes";
 import { requireTenantRef } from "../services/tenants";
 import { foldCase } from "../scim/text";
+import { redeemSignIn, type Redemption } from "../sso/service";
+import { ApiError } from "../scim/errors";
 import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
 
 export const DEFAULT_USERS_LIMIT = 100;
@@ -89,6 +91,19 @@ export class ScimDirectory extends WorkerEntrypoint<Env> {
     const ref = await this.tenant("groupsOf", tenant);
     const rows = await groupsOfUser(tenantDb(this.env, ref), ref.id, requireString("groupsOf", "userId", userId));
     return rows.map(groupPayload);
+  }
+
+  /**
+   * Redeems a one-time sign-in ticket (design.md §4e), exactly as POST /admin/v1/sign-ins/redeem:
+   * who signed in; a used, expired (60 s) or unknown ticket throws an Error saying so.
+   */
+  async redeemSignIn(ticket: string): Promise<Redemption> {
+    try {
+      return await redeemSignIn(this.env, ticket);
+    } catch (error) {
+      if (error instanceof ApiError) throw new Error(`redeemSignIn: ${error.detail}`);
+      throw error;
+    }
   }
 
   /** The change feed, exactly as GET /admin/v1/tenants/{slug}/changes answers it. */

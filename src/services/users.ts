@@ -55,6 +55,7 @@ export async function createUser(ctx: WriteContext, body: Record<string, unknown
       version: 1,
       createdAt: now,
       updatedAt: now,
+      lastSignInAt: null,
     };
     const created = await insertUser(
       ctx.db,

@@ -3,7 +3,7 @@
 // operator's; regenerating warns what it breaks and needs an explicit "I understand".
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { IT_ADMIN_CAN, IT_ADMIN_CANNOT } from "../../src/console/scope";
-import { csrfOf, send, signIn } from "../support/console-session";
+import { csrfOf, itAdminSession, send, signIn } from "../support/console-session";
 import { admin, randomIp, request, scimTenant } from "../support/harness";
 import { addWebhook, Receivers } from "../support/webhooks";
 
@@ -13,18 +13,7 @@ beforeEach(() => {
 });
 afterEach(() => receivers.restore());
 
-/** Redeems a fresh setup link of `slug`: the IT admin's cookie, CSRF token and IP. */
-async function itAdmin(slug: string) {
-  const link = await admin("POST", `/tenants/${slug}/setup-links`, {});
-  expect(link.status).toBe(201);
-  const ip = randomIp();
-  const redeemed = await send("GET", new URL(link.body.url).pathname, { ip });
-  expect(redeemed.status).toBe(303);
-  const cookie = redeemed.headers.get("Set-Cookie")!.split(";")[0]!;
-  const page = await send("GET", `/admin/tenants/${slug}/provisioning`, { cookie, ip });
-  expect(page.status).toBe(200);
-  return { cookie, ip, csrf: csrfOf(page.text), page: page.text };
-}
+const itAdmin = itAdminSession;
 
 const html = (text: string) => text.replace(/&/g, "&amp;").replace(/'/g, "&#39;").replace(/"/g, "&quot;");
 

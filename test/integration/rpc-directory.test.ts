@@ -2,19 +2,9 @@
 // vitest.config.ts exactly as a consumer Worker binds it).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, oktaUser, scimTenant, uniqueSlug, type ScimTenant } from "../support/harness";
+import { admin, oktaUser, rejection, scimTenant, uniqueSlug, type ScimTenant } from "../support/harness";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-/** The error an RPC call rejects with (awaited here, so no rejection is left unhandled). */
-async function rejection(call: Promise<unknown>): Promise<Error> {
-  try {
-    await call;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 async function createUser(tenant: ScimTenant, overrides: Record<string, unknown> = {}) {
   const res = await tenant.scim("POST", "/Users", oktaUser(overrides));

@@ -30,6 +30,7 @@ async function controlCounts(tenantId: string) {
     tenants: await n("SELECT COUNT(*) AS n FROM tenants WHERE id = ?1"),
     scim_tokens: await n("SELECT COUNT(*) AS n FROM scim_tokens WHERE tenant_id = ?1"),
     setup_links: await n("SELECT COUNT(*) AS n FROM setup_links WHERE tenant_id = ?1"),
+    sso_connections: await n("SELECT COUNT(*) AS n FROM sso_connections WHERE tenant_id = ?1"),
   };
 }
 
@@ -52,7 +53,11 @@ async function populatedTenant(database = "TENANT_DEFAULT"): Promise<{ tenant: S
     db.prepare(`INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, type, attempt, status, at) VALUES (?1, 'wh', 'evt', 'user.created', 1, 'delivered', ?2)`).bind(id, at),
     db.prepare(`INSERT INTO webhook_pending (event_id, webhook_id, tenant_id, queued_at) VALUES (?1, 'wh', ?2, ?3)`).bind(crypto.randomUUID(), id, at),
     db.prepare(`INSERT INTO tenant_tokens (digest, tenant_id, token_id, prefix, provider, created_at) VALUES (?1, ?2, 'tok', 'tsscim_abcde', 'okta', ?3)`).bind(crypto.randomUUID(), id, at),
+    db.prepare(`INSERT INTO sso_links (tenant_id, issuer, subject, user_id, created_at) VALUES (?1, 'https://idp.example', 'sub', ?2, ?3)`).bind(id, user.body.id, at),
+    db.prepare(`INSERT INTO sso_attempts_used (state, tenant_id, expires_at) VALUES (?1, ?2, ?3)`).bind(crypto.randomUUID(), id, at),
+    db.prepare(`INSERT INTO sso_tickets (digest, tenant_id, user_id, issuer, subject, protocol, created_at, expires_at) VALUES (?1, ?2, ?3, 'https://idp.example', 'sub', 'oidc', ?4, ?4)`).bind(crypto.randomUUID(), id, user.body.id, at),
   ]);
+  await env.CONTROL_DB.prepare(`INSERT INTO sso_connections (tenant_id, protocol, issuer, client_id, client_secret_ciphertext, metadata, created_at, updated_at) VALUES (?1, 'oidc', 'https://idp.example', 'c', 'v1.x.y', '{}', ?2, ?2)`).bind(id, at).run();
   await env.CONTROL_DB.prepare(`INSERT INTO setup_links (id, tenant_id, digest, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?4)`).bind(crypto.randomUUID(), id, crypto.randomUUID(), at).run();
   for (const table of TENANT_TABLES) expect(await count(db, table, id), table).toBeGreaterThan(0);
   return { tenant, id };
@@ -85,7 +90,7 @@ describe("DELETE /admin/v1/tenants/{slug}", () => {
     expect(deleted.status).toBe(204);
 
     expect(await countsOf(env.TENANT_DEFAULT, id)).toEqual(NONE);
-    expect(await controlCounts(id)).toEqual({ tenants: 0, scim_tokens: 0, setup_links: 0 });
+    expect(await controlCounts(id)).toEqual({ tenants: 0, scim_tokens: 0, setup_links: 0, sso_connections: 0 });
     const refused = await tenant.scim("GET", "/Users");
     expect(refused.status).toBe(401);
     expect((await admin("GET", `/tenants/${tenant.slug}`)).status).toBe(404);
@@ -118,7 +123,7 @@ describe("DELETE /admin/v1/tenants/{slug}", () => {
     expect((await admin("GET", `/tenants/${tenant.slug}`)).status).toBe(404);
     await waitOnExecutionContext(ctx);
     expect(await countsOf(env.TENANT_DEMO, id)).toEqual(NONE);
-    expect(await controlCounts(id)).toEqual({ tenants: 0, scim_tokens: 0, setup_links: 0 });
+    expect(await controlCounts(id)).toEqual({ tenants: 0, scim_tokens: 0, setup_links: 0, sso_connections: 0 });
     const audit = await deleteAudit(tenant.slug);
     expect(audit).toHaveLength(1);
     expect(audit[0].detail).toMatch(/^erased at .*events 300\d\d/);
@@ -140,7 +145,7 @@ describe("DELETE /admin/v1/tenants/{slug}", () => {
     const report = await runRetention(env);
     expect(report.tenantsErased).toContain(tenant.slug);
     expect(await countsOf(env.TENANT_DEFAULT, id)).toEqual(NONE);
-    expect(await controlCounts(id)).toEqual({ tenants: 0, scim_tokens: 0, setup_links: 0 });
+    expect(await controlCounts(id)).toEqual({ tenants: 0, scim_tokens: 0, setup_links: 0, sso_connections: 0 });
     expect((await deleteAudit(tenant.slug))[0].detail).toMatch(/^erased at /);
     // The slug is free again once the erasure finished.
     expect((await admin("POST", "/tenants", { slug: tenant.slug })).status).toBe(201);

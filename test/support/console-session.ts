@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import worker from "../../src/index";
-import { ADMIN_TOKEN, ORIGIN } from "./harness";
+import { admin, ADMIN_TOKEN, ORIGIN, randomIp } from "./harness";
 
 /** The client IP every console request here comes from (the audit trail records it). */
 export const CONSOLE_IP = "198.51.100.7";
@@ -68,4 +68,17 @@ export async function signIn(): Promise<ConsoleSession> {
 /** A POST of a console form; the CSRF token is added. */
 export function post(session: ConsoleSession, path: string, form: Record<string, string> = {}, options: { waitUntil?: boolean } = {}): Promise<Page> {
   return send("POST", path, { cookie: session.cookie, form: { _csrf: session.csrf, ...form }, ...options });
+}
+
+/** Redeems a fresh setup link of `slug`: the IT admin's cookie, CSRF token, IP and landing page. */
+export async function itAdminSession(slug: string) {
+  const link = await admin("POST", `/tenants/${slug}/setup-links`, {});
+  expect(link.status).toBe(201);
+  const ip = randomIp();
+  const redeemed = await send("GET", new URL(link.body.url).pathname, { ip });
+  expect(redeemed.status).toBe(303);
+  const cookie = redeemed.headers.get("Set-Cookie")!.split(";")[0]!;
+  const page = await send("GET", `/admin/tenants/${slug}/provisioning`, { cookie, ip });
+  expect(page.status).toBe(200);
+  return { cookie, ip, csrf: csrfOf(page.text), page: page.text };
 }

@@ -91,3 +91,13 @@ export function oktaUser(overrides: Record<string, unknown> = {}) {
     ...overrides,
   };
 }
+
+/** The error an RPC call rejects with (awaited here, so no rejection is left unhandled). */
+export async function rejection(call: Promise<unknown>): Promise<Error> {
+  try {
+    await call;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected the call to fail");
+}

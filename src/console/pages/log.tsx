@@ -21,6 +21,8 @@ export const LOG_ACTIONS = [
   "tenant.",
   "scim.",
   "users.export",
+  "sso.",
+  "sso.sign_in",
 ];
 
 export interface LogFilters {

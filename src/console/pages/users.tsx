@@ -2,6 +2,7 @@
 import type { EventRow, UserRow } from "../../db/tenant/schema";
 import type { TenantWithToken } from "../../repo/control";
 import type { GroupRef } from "../../scim/users";
+import { SsoMark } from "../../sso/pages";
 import { Avatar, CsrfField, EventTable, Field, Layout, Notice, OriginBadge, SearchableList, StatusBadge, Time, type PageContext } from "../ui";
 
 type Ctx = PageContext & { csrfToken: string };
@@ -102,7 +103,7 @@ export function UsersPage(props: { ctx: Ctx; tenant: TenantWithToken; rows: User
                     <StatusBadge active={u.active} />
                   </td>
                   <td>
-                    <OriginBadge source={u.source} />
+                    <OriginBadge source={u.source} /> <SsoMark lastSignInAt={u.lastSignInAt} />
                   </td>
                   <td class="hide-sm nowrap">
                     <Time at={u.updatedAt} />
@@ -153,6 +154,7 @@ export function UserPage(props: UserPageProps) {
             <div class="actions small">
               <StatusBadge active={user.active} />
               <OriginBadge source={user.source} />
+              <SsoMark lastSignInAt={user.lastSignInAt} />
             </div>
           </div>
         </div>
@@ -191,6 +193,10 @@ export function UserPage(props: UserPageProps) {
           <dt>Last change</dt>
           <dd>
             <Time at={user.updatedAt} />
+          </dd>
+          <dt>Last sign-in through the IdP</dt>
+          <dd>
+            <Time at={user.lastSignInAt} empty="Never" />
           </dd>
         </dl>
         <details>

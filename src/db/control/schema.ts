@@ -73,8 +73,27 @@ export const auditEvents = sqliteTable(
   (t) => [index("audit_events_tenant").on(t.tenantId, t.id), index("audit_events_at").on(t.at)],
 );
 
-export const controlSchema = { tenants, scimTokens, setupLinks, auditEvents };
+/**
+ * A tenant's sign-in connection to its IdP (design.md §4e; migrations/control/0004). The client secret
+ * is AES-GCM ciphertext (src/events/secret-box.ts); `metadata` holds what the issuer's discovery
+ * document said when the connection was saved (endpoints, JWKS URI, signing algorithms).
+ */
+export const ssoConnections = sqliteTable("sso_connections", {
+  tenantId: text("tenant_id").primaryKey(),
+  protocol: text("protocol", { enum: ["oidc"] }).notNull(),
+  issuer: text("issuer").notNull(),
+  clientId: text("client_id").notNull(),
+  clientSecretCiphertext: text("client_secret_ciphertext").notNull(),
+  jit: integer("jit", { mode: "boolean" }).notNull().default(false),
+  defaultReturnTo: text("default_return_to"),
+  metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+export const controlSchema = { tenants, scimTokens, setupLinks, auditEvents, ssoConnections };
 export type TenantRow = typeof tenants.$inferSelect;
 export type ScimTokenRow = typeof scimTokens.$inferSelect;
 export type SetupLinkRow = typeof setupLinks.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
+export type SsoConnectionRow = typeof ssoConnections.$inferSelect;

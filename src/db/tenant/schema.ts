@@ -34,6 +34,8 @@ export const users = sqliteTable(
     /** ISO 8601 with milliseconds (`Date#toISOString`), so text order is time order. */
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /** TheStorage-owned: when the user last signed in through the tenant's IdP (design.md §4e); null if never. */
+    lastSignInAt: text("last_sign_in_at"),
   },
   (t) => [
     uniqueIndex("users_tenant_user_name_norm").on(t.tenantId, t.userNameNorm),
@@ -249,7 +251,50 @@ export const tenantTokens = sqliteTable(
   (t) => [index("tenant_tokens_tenant").on(t.tenantId)],
 );
 
-export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens };
+/** Sign-in links (design.md §4e): (issuer, subject) → user, stored on the user's first sign-in. */
+export const ssoLinks = sqliteTable(
+  "sso_links",
+  {
+    tenantId: text("tenant_id").notNull(),
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    userId: text("user_id").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.issuer, t.subject] }),
+    uniqueIndex("sso_links_tenant_issuer_user").on(t.tenantId, t.issuer, t.userId),
+  ],
+);
+
+/** Sign-in attempts already answered, by `state`: a replayed callback fails on the key. */
+export const ssoAttemptsUsed = sqliteTable(
+  "sso_attempts_used",
+  {
+    state: text("state").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    expiresAt: text("expires_at").notNull(),
+  },
+  (t) => [index("sso_attempts_used_tenant_expires").on(t.tenantId, t.expiresAt)],
+);
+
+/** One-time sign-in tickets (60 s), by SHA-256 digest; redemption deletes the row. */
+export const ssoTickets = sqliteTable(
+  "sso_tickets",
+  {
+    digest: text("digest").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id").notNull(),
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    protocol: text("protocol").notNull(),
+    createdAt: text("created_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+  },
+  (t) => [index("sso_tickets_tenant_expires").on(t.tenantId, t.expiresAt)],
+);
+
+export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens, ssoLinks, ssoAttemptsUsed, ssoTickets };
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
 export type EventRow = typeof events.$inferSelect;

@@ -54,6 +54,7 @@ function userView(row: UserRow) {
     avatarUrl: row.avatarUrl,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    lastSignInAt: row.lastSignInAt ?? null,
   };
 }
 
@@ -68,6 +69,7 @@ const User = z
     avatarUrl: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
+    lastSignInAt: z.string().nullable().openapi({ description: "When the user last signed in through the tenant's IdP (design.md §4e); null if never." }),
   })
   .openapi("User");
 

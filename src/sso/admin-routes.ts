@@ -1,0 +1,137 @@
+/**
+ * Admin API for sign-in through the customer's IdP (design.md §4e): the tenant's OIDC connection
+ * (PUT / GET / DELETE …/sso) and the redemption of a one-time ticket (POST /sign-ins/redeem).
+ */
+import { publicOrigin } from "../lib/hono";
+import { readJsonObject } from "../lib/respond";
+import { parseInput } from "../lib/validate";
+import { pathTenantRef } from "../routes/admin/path-tenant";
+import { adminRoute, createAdminRouter, createRoute, errors, json, Problem, SlugParam, z } from "../routes/admin/openapi";
+import { clientIp } from "../services/auth-throttle";
+import { connectionInput, connectionView, redeemSignIn, removeConnection, requireConnection, saveConnection } from "./service";
+
+const NO_STORE = { "Cache-Control": "no-store" };
+
+const ConnectionBody = z
+  .object({
+    protocol: z.enum(["oidc"]).openapi({ description: '"oidc" (SAML 2.0 is not available yet).' }),
+    issuer: z.string().openapi({ description: "The IdP's issuer: Okta's org authorization server https://<org>.okta.com; Entra ID https://login.microsoftonline.com/<tenant id>/v2.0.", example: "https://acme.okta.com" }),
+    clientId: z.string().openapi({ example: "0oa1b2c3d4e5f6g7h8i9" }),
+    clientSecret: z.string().optional().openapi({ description: "Stored encrypted, never returned. May be left out when updating a saved connection." }),
+    jit: z.boolean().optional().openapi({ description: "Create unknown users on sign-in; only ever while SCIM is off for the tenant. Default false." }),
+    defaultReturnTo: z.string().nullable().optional().openapi({ description: "Where initiate-login sign-ins land (an origin of SIGN_IN_RETURN_ORIGINS)." }),
+  })
+  .openapi("SsoConnectionInput");
+
+const Connection = z
+  .object({
+    protocol: z.literal("oidc"),
+    enabled: z.boolean(),
+    issuer: z.string(),
+    clientId: z.string(),
+    jit: z.boolean(),
+    defaultReturnTo: z.string().nullable(),
+    redirectUri: z.string().openapi({ description: "Paste into the IdP app's sign-in redirect URIs." }),
+    initiateLoginUri: z.string().openapi({ description: "Paste into Okta's Initiate login URI." }),
+    acsUrl: z.string(),
+    spEntityId: z.string(),
+    metadataUrl: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("SsoConnection");
+
+const RedeemBody = z.object({ ticket: z.string().openapi({ example: "tssi_…" }) }).openapi("SignInRedeem");
+
+const Redemption = z
+  .object({
+    tenant: z.string(),
+    user: z.object({
+      id: z.string(),
+      userName: z.string(),
+      displayName: z.string().nullable(),
+      emails: z.array(z.object({ value: z.string(), type: z.string().optional(), primary: z.boolean().optional() })),
+      active: z.boolean(),
+      source: z.string().nullable(),
+      externalId: z.string().nullable(),
+      role: z.string().nullable(),
+      groups: z.array(z.object({ id: z.string(), displayName: z.string() })),
+    }),
+    signIn: z.object({ protocol: z.string(), issuer: z.string(), subject: z.string(), at: z.string() }),
+  })
+  .openapi("SignInRedemption");
+
+const secretKeyProblem = {
+  503: { description: "ADMIN_TOKEN or WEBHOOK_SECRET_KEY (the key the client secret is encrypted with) is not set.", content: { "application/problem+json": { schema: Problem } } },
+};
+
+export const ssoAdminRoutes = createAdminRouter();
+
+adminRoute(
+  ssoAdminRoutes,
+  createRoute({
+    method: "put",
+    path: "/tenants/{slug}/sso",
+    summary: "Connect the tenant's IdP for sign-in (OpenID Connect)",
+    description: "Reads the issuer's discovery document and JWKS first: a 400 says what is wrong when they cannot be read.",
+    tags: ["Single sign-on"],
+    request: { params: SlugParam, body: { content: { "application/json": { schema: ConnectionBody } } } },
+    responses: { 200: json(Connection, "The connection (never the secret) and the values to paste into the IdP"), ...errors(400, 404), ...secretKeyProblem },
+  }),
+  async (c) => {
+    const tenant = await pathTenantRef(c);
+    const input = parseInput(connectionInput, await readJsonObject(c));
+    const row = await saveConnection(c.env, tenant, input, { actor: c.get("adminActor"), ip: clientIp(c) });
+    return c.json(connectionView(publicOrigin(c.env, c.req.url), tenant.slug, row), 200, NO_STORE);
+  },
+);
+
+adminRoute(
+  ssoAdminRoutes,
+  createRoute({
+    method: "get",
+    path: "/tenants/{slug}/sso",
+    summary: "The tenant's sign-in connection",
+    tags: ["Single sign-on"],
+    request: { params: SlugParam },
+    responses: { 200: json(Connection, "The connection"), ...errors(404) },
+  }),
+  async (c) => {
+    const tenant = await pathTenantRef(c);
+    return c.json(connectionView(publicOrigin(c.env, c.req.url), tenant.slug, await requireConnection(c.env, tenant)));
+  },
+);
+
+adminRoute(
+  ssoAdminRoutes,
+  createRoute({
+    method: "delete",
+    path: "/tenants/{slug}/sso",
+    summary: "Switch sign-in through the IdP off",
+    tags: ["Single sign-on"],
+    request: { params: SlugParam },
+    responses: { 204: { description: "Off" }, ...errors(404) },
+  }),
+  async (c) => {
+    const tenant = await pathTenantRef(c);
+    await removeConnection(c.env, tenant, { actor: c.get("adminActor"), ip: clientIp(c) });
+    return c.body(null, 204);
+  },
+);
+
+adminRoute(
+  ssoAdminRoutes,
+  createRoute({
+    method: "post",
+    path: "/sign-ins/redeem",
+    summary: "Redeem a one-time sign-in ticket",
+    description: "The ticket comes back to TheStorage's app on `return_to`; it is valid once, for 60 seconds. The same as RPC `redeemSignIn(ticket)` on ScimDirectory.",
+    tags: ["Single sign-on"],
+    request: { body: { content: { "application/json": { schema: RedeemBody } } } },
+    responses: { 200: json(Redemption, "Who signed in"), ...errors(400) },
+  }),
+  async (c) => {
+    const body = await readJsonObject(c);
+    return c.json(await redeemSignIn(c.env, body.ticket), 200, NO_STORE);
+  },
+);

@@ -1,0 +1,102 @@
+/**
+ * The browser's side of sign-in through the customer's IdP (design.md §4e), under /api/{slug}/sso:
+ * `start`, Okta's third-party `oidc/initiate`, and `oidc/callback`. Refusals are HTML pages that
+ * say what happened and what to do; never a stack trace.
+ */
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { createRouter, publicOrigin, type AppEnv } from "../lib/hono";
+import { toApiError } from "../middleware/errors";
+import { ApiError } from "../scim/errors";
+import { attemptCookieName, callbackPath, refusal } from "./core";
+import { RefusalPage, TestResultPage } from "./pages";
+import { finishSignIn, initiateSignIn, startSignIn, type Step } from "./service";
+
+const COOKIE_PREFIX = "secure" as const;
+
+function cookieOptions(slug: string) {
+  // Lax: the cookie must come back on the IdP's cross-site top-level redirect to the callback.
+  return { path: callbackPath(slug), httpOnly: true, secure: true, sameSite: "Lax" as const, prefix: COOKIE_PREFIX };
+}
+
+/** The sign-in pages load nothing, run nothing and post nowhere: only their own inline style. */
+const PAGE_HEADERS = {
+  "Cache-Control": "no-store",
+  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  "Referrer-Policy": "no-referrer",
+};
+
+/** The sealed attempt, in a cookie that only the tenant's callback receives. */
+export function setAttemptCookie(c: Context, slug: string, cookie: { name: string; value: string }): void {
+  setCookie(c, attemptCookieName(cookie.name), cookie.value, { ...cookieOptions(slug), maxAge: 600 });
+}
+
+async function answer(c: Context<AppEnv>, slug: string, step: Step): Promise<Response> {
+  if (step.kind === "redirect") {
+    if (step.cookie) setAttemptCookie(c, slug, step.cookie);
+    c.header("Cache-Control", "no-store");
+    c.header("Referrer-Policy", "no-referrer");
+    return c.redirect(step.location, step.status);
+  }
+  if (step.kind === "tested") return c.html(<TestResultPage result={step.result} />, 200, PAGE_HEADERS);
+  const r = refusal(step.reason);
+  return c.html(<RefusalPage refusal={r} detail={step.detail} />, r.status, PAGE_HEADERS);
+}
+
+export const ssoRoutes = createRouter();
+
+// A person in a browser is on this path: any failure is a page that says what to do, never JSON or a stack trace.
+ssoRoutes.onError((error, c) => {
+  const apiError = toApiError(error);
+  if (apiError.status >= 500 && !(error instanceof ApiError)) {
+    console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), path: c.req.path, error: String((error as Error)?.stack ?? error) }));
+  }
+  const status = (apiError.status >= 500 ? apiError.status : 400) as 400 | 500 | 503;
+  const page = {
+    status: 400 as const,
+    title: "Sign-in is unavailable right now",
+    what: `TheStorage could not complete the sign-in (HTTP ${apiError.status}, request id ${c.get("requestId") ?? "unknown"}).`,
+    todo: "Try again in a minute. If it keeps happening, tell your IT administrator and quote the request id.",
+  };
+  return c.html(<RefusalPage refusal={{ ...page, status: status as 400 }} />, status, { ...PAGE_HEADERS, ...apiError.headers });
+});
+
+ssoRoutes.get("/start", async (c) => {
+  const slug = c.req.param("tenant")!;
+  const step = await startSignIn(c.env, slug, {
+    returnTo: c.req.query("return_to") ?? null,
+    loginHint: c.req.query("login_hint") || undefined,
+    mode: "sign-in",
+    origin: publicOrigin(c.env, c.req.url),
+    meter: c.get("storageMeter"),
+  });
+  return answer(c, slug, step);
+});
+
+ssoRoutes.get("/oidc/initiate", async (c) => {
+  const slug = c.req.param("tenant")!;
+  const step = await initiateSignIn(c.env, slug, { iss: c.req.query("iss"), loginHint: c.req.query("login_hint") || undefined, origin: publicOrigin(c.env, c.req.url), meter: c.get("storageMeter") });
+  return answer(c, slug, step);
+});
+
+ssoRoutes.get("/oidc/callback", async (c) => {
+  const slug = c.req.param("tenant")!;
+  const state = c.req.query("state");
+  const cookies: Record<string, string> = {};
+  if (state) {
+    const name = attemptCookieName(state);
+    const value = getCookie(c, name, COOKIE_PREFIX);
+    if (value) cookies[state] = value;
+    // Whatever happens next, this attempt is over in this browser.
+    if (value) deleteCookie(c, name, cookieOptions(slug));
+  }
+  let waitUntil: ((p: Promise<unknown>) => void) | undefined;
+  try {
+    const ctx = c.executionCtx;
+    waitUntil = (p) => ctx.waitUntil(p);
+  } catch {
+    waitUntil = undefined; // no execution context: the minute sweep dispatches change events
+  }
+  const step = await finishSignIn(c.env, slug, { url: new URL(c.req.url), cookies, origin: publicOrigin(c.env, c.req.url), meter: c.get("storageMeter"), waitUntil });
+  return answer(c, slug, step);
+});

@@ -1,0 +1,456 @@
+/**
+ * Sign-in through the customer's IdP over OpenID Connect (design.md §4e): the connection (admin API
+ * and console), start / initiate / callback, and ticket redemption (admin API and RPC).
+ *
+ * Storage cost: `start` reads tenant and connection in one query (the attempt travels sealed in a
+ * cookie of the browser); the callback reads them again and then writes the whole sign-in in one
+ * tenant-database batch: two round trips besides the IdP's token call.
+ */
+import { z } from "zod";
+import type { SsoConnectionRow, TenantRow } from "../db/control/schema";
+import type { Env } from "../env";
+import { dispatchPending } from "../events/dispatch";
+import { userPayload } from "../events/payload";
+import { decryptSecret, encryptSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
+import { loopbackAllowed } from "../events/url-rules";
+import { base64ToBytes, base64url, sha256Hex } from "../lib/crypto";
+import type { AdminActor } from "../lib/hono";
+import type { StorageMeter } from "../lib/storage-meter";
+import { controlDb } from "../repo/control";
+import { insertEvent } from "../repo/events";
+import { deleteConnection, getConnection, insertRefusalUnlessRecent, redeemTicket, signInBatch, tenantForSignIn, upsertConnection, type SignInWrite, type TenantSignIn } from "../repo/sso";
+import { ApiError } from "../scim/errors";
+import { recordAdminAction } from "../services/audit";
+import { createUser } from "../services/users";
+import { tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
+import {
+  attemptExpiresAt,
+  attemptProblem,
+  attemptSealContext,
+  callbackPath,
+  connectionUrls,
+  decide,
+  formatTicket,
+  issuerProblem,
+  jitUserBody,
+  matchKeys,
+  parseReturnOrigins,
+  providerOfIssuer,
+  returnToProblem,
+  ticketTenant,
+  TICKET_TTL_MS,
+  type Attempt,
+  type IdClaims,
+  type RefusalReason,
+  withTicket,
+} from "./core";
+import { authorizationUrl, completeSignIn, discoverIssuer, IssuerProblem, newAttemptSecrets, SignInFailure, type IssuerMetadata } from "./oidc";
+
+// ── Keys ────────────────────────────────────────────────────────────────────────────────────────
+
+/** The AES-GCM key of secrets at rest (WEBHOOK_SECRET_KEY, shared with webhook secrets); 503 saying what to set. */
+async function secretKey(env: Env): Promise<CryptoKey> {
+  try {
+    return await importSecretKey(env.WEBHOOK_SECRET_KEY);
+  } catch (error) {
+    if (!(error instanceof SecretKeyError)) throw error;
+    throw new ApiError(503, `Single sign-on is unavailable: ${error.message} Set it to base64 of 32 random bytes (\`openssl rand -base64 32 | wrangler secret put WEBHOOK_SECRET_KEY\`; locally, npm start writes it to .dev.vars).`);
+  }
+}
+
+const secretContext = (tenantId: string) => `sso:${tenantId}`;
+
+/**
+ * The key attempt cookies are sealed with: derived (HKDF-SHA-256) from WEBHOOK_SECRET_KEY, so that
+ * what anyone can make the Worker encrypt (an attempt per `start`) never uses the key that guards
+ * stored secrets.
+ */
+export async function attemptKey(env: Env): Promise<CryptoKey> {
+  await secretKey(env); // the same 503 when the secret is missing or malformed
+  const hkdf = await crypto.subtle.importKey("raw", base64ToBytes(env.WEBHOOK_SECRET_KEY!.trim()), "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode("thestorage sso attempt v1") },
+    hkdf,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+}
+
+export function returnOrigins(env: Env): string[] {
+  return parseReturnOrigins(env.SIGN_IN_RETURN_ORIGINS);
+}
+
+// ── The connection ─────────────────────────────────────────────────────────────────────────────
+
+export const connectionInput = z.object({
+  protocol: z.string({ error: 'protocol is required: "oidc" (SAML 2.0 is not available yet)' }),
+  issuer: z.string().trim().min(1, "give the IdP's issuer URL (Okta: https://<your-org>.okta.com)").max(2048).optional(),
+  clientId: z.string().trim().min(1, "give the client ID of the app in your IdP").max(500).optional(),
+  clientSecret: z.string().min(1, "give the client secret of the app in your IdP").max(2000).optional(),
+  jit: z.boolean().optional(),
+  defaultReturnTo: z.string().max(2048).nullish(),
+});
+export type ConnectionInput = z.infer<typeof connectionInput>;
+
+export function connectionView(origin: string, slug: string, row: SsoConnectionRow) {
+  return {
+    protocol: row.protocol,
+    enabled: true,
+    issuer: row.issuer,
+    clientId: row.clientId,
+    jit: row.jit,
+    defaultReturnTo: row.defaultReturnTo,
+    ...connectionUrls(origin, slug),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+export type ConnectionView = ReturnType<typeof connectionView>;
+
+interface AdminCaller {
+  actor: AdminActor;
+  ip?: string | null;
+}
+
+function invalid(field: string, detail: string): ApiError {
+  return new ApiError(400, `${field}: ${detail}`, { scimType: "invalidValue" });
+}
+
+/**
+ * Saves the tenant's OIDC connection after reading the issuer's discovery document and JWKS (a 400
+ * saying what is wrong when they cannot be read). A save without `clientSecret` keeps the stored one.
+ */
+export async function saveConnection(env: Env, tenant: TenantRef, input: ConnectionInput, by: AdminCaller): Promise<SsoConnectionRow> {
+  if (input.protocol === "saml") throw invalid("protocol", "SAML 2.0 connections are not available yet; connect your IdP over OpenID Connect (\"oidc\").");
+  if (input.protocol !== "oidc") throw invalid("protocol", `'${input.protocol}' is not a sign-in protocol; use "oidc".`);
+  if (!input.issuer) throw invalid("issuer", "give the IdP's issuer URL (Okta: https://<your-org>.okta.com; Entra ID: https://login.microsoftonline.com/<tenant id>/v2.0)");
+  if (!input.clientId) throw invalid("clientId", "give the client ID of the app in your IdP");
+  const problem = issuerProblem(input.issuer, loopbackAllowed(env));
+  if (problem) throw invalid("issuer", problem);
+  if (input.defaultReturnTo) {
+    const returnProblem = returnToProblem(input.defaultReturnTo, returnOrigins(env), loopbackAllowed(env));
+    if (returnProblem) throw invalid("defaultReturnTo", returnProblem);
+  }
+  const db = controlDb(env.CONTROL_DB);
+  const key = await secretKey(env);
+  const existing = input.clientSecret ? null : await getConnection(db, tenant.id);
+  if (!input.clientSecret && !existing) throw invalid("clientSecret", "give the client secret of the app in your IdP");
+  let meta: IssuerMetadata;
+  try {
+    meta = await discoverIssuer(input.issuer, loopbackAllowed(env));
+  } catch (error) {
+    if (error instanceof IssuerProblem) throw invalid("issuer", error.message);
+    throw error;
+  }
+  const now = new Date().toISOString();
+  const row = await upsertConnection(db, {
+    tenantId: tenant.id,
+    protocol: "oidc",
+    issuer: meta.issuer,
+    clientId: input.clientId,
+    clientSecretCiphertext: input.clientSecret ? await encryptSecret(key, input.clientSecret, secretContext(tenant.id)) : existing!.clientSecretCiphertext,
+    jit: input.jit ?? false,
+    defaultReturnTo: input.defaultReturnTo ?? null,
+    metadata: meta as unknown as Record<string, unknown>,
+    createdAt: now,
+    updatedAt: now,
+  });
+  await recordAdminAction(env, { action: "sso.configure", actor: by.actor, tenant, status: 200, detail: `Sign-in through ${meta.issuer} (OIDC, client ${input.clientId}${row.jit ? ", JIT" : ""}) saved.`, ip: by.ip ?? null });
+  return row;
+}
+
+export async function requireConnection(env: Env, tenant: TenantRef): Promise<SsoConnectionRow> {
+  const row = await getConnection(controlDb(env.CONTROL_DB), tenant.id);
+  if (!row) throw new ApiError(404, `Tenant '${tenant.slug}' has no sign-in connection. Create one with PUT /admin/v1/tenants/${tenant.slug}/sso.`);
+  return row;
+}
+
+export async function removeConnection(env: Env, tenant: TenantRef, by: AdminCaller): Promise<void> {
+  if (!(await deleteConnection(controlDb(env.CONTROL_DB), tenant.id))) {
+    throw new ApiError(404, `Tenant '${tenant.slug}' has no sign-in connection.`);
+  }
+  await recordAdminAction(env, { action: "sso.disable", actor: by.actor, tenant, status: 204, detail: "Sign-in through the IdP switched off.", ip: by.ip ?? null });
+}
+
+// ── Start, initiate ─────────────────────────────────────────────────────────────────────────────
+
+/** A sign-in step's answer: where to send the browser (with the attempt cookie to set), or a page. */
+export type Step =
+  | { kind: "redirect"; location: string; cookie?: { name: string; value: string }; status: 302 | 303 }
+  | { kind: "refused"; reason: RefusalReason; detail?: string }
+  | { kind: "tested"; result: TestResult };
+
+export interface TestResult {
+  claims: IdClaims;
+  matched: ReturnType<typeof userPayload> | null;
+  /** Why no ticket would be issued, when none would. */
+  refusal: RefusalReason | null;
+}
+
+function track<T>(meter: StorageMeter | undefined, call: () => Promise<T>): Promise<T> {
+  return meter ? meter.track(call) : call();
+}
+
+async function loadTenant(env: Env, slug: string, meter?: StorageMeter): Promise<TenantSignIn | null> {
+  return track(meter, () => tenantForSignIn(controlDb(env.CONTROL_DB), { slug }));
+}
+
+/**
+ * Refusals anyone can cause without a sign-in attempt of their own (no or a foreign cookie, a bad
+ * return_to, …): logged at most once a minute per tenant and reason, so a flood of forged requests
+ * cannot flood the provisioning log. Every refusal after the IdP answered is logged.
+ */
+const ANONYMOUS_REASONS: ReadonlySet<RefusalReason> = new Set(["broken", "expired", "bad_return_to", "sso_off", "wrong_issuer", "no_default_return"]);
+const ANONYMOUS_LOG_WINDOW_MS = 60_000;
+
+/** A refusal before the tenant's directory was consulted, logged when the tenant exists. */
+async function refuse(env: Env, tenant: TenantRow | null, reason: RefusalReason, detail: string, claimed: string | null = null): Promise<Extract<Step, { kind: "refused" }>> {
+  if (tenant) {
+    const now = Date.now();
+    const event = {
+      tenantId: tenant.id,
+      at: new Date(now).toISOString(),
+      action: "sso.sign_in",
+      resourceType: "User",
+      resourceId: null,
+      target: claimed,
+      outcome: "failure" as const,
+      status: reason === "not_provisioned" || reason === "deactivated" || reason === "sso_off" ? 403 : 400,
+      detail: `refused (${reason}): ${detail}`,
+      tokenPrefix: null,
+    };
+    const db = tenantDb(env, tenant);
+    if (ANONYMOUS_REASONS.has(reason)) await insertRefusalUnlessRecent(db, event, `refused (${reason})`, new Date(now - ANONYMOUS_LOG_WINDOW_MS).toISOString());
+    else await insertEvent(db, event);
+  }
+  return { kind: "refused", reason, detail: undefined };
+}
+
+/**
+ * Starts a sign-in: 302 to the IdP's authorization endpoint with PKCE S256, state and nonce; the
+ * attempt is sealed (AES-GCM) into a cookie of this browser. One storage round trip.
+ */
+export async function startSignIn(
+  env: Env,
+  slug: string,
+  options: { returnTo: string | null; loginHint?: string; mode: Attempt["mode"]; origin: string; meter?: StorageMeter },
+): Promise<Step> {
+  const found = await loadTenant(env, slug, options.meter);
+  if (!found) return { kind: "refused", reason: "sso_off" };
+  if (options.mode === "sign-in") {
+    const problem = returnToProblem(options.returnTo ?? "", returnOrigins(env), loopbackAllowed(env));
+    if (problem) return { ...(await refuse(env, found.tenant, "bad_return_to", problem)), detail: problem };
+  }
+  if (!found.connection) return refuse(env, found.tenant, "sso_off", "a sign-in was started but sign-in through the IdP is off");
+  return redirectToIdp(env, found.tenant, found.connection, options);
+}
+
+async function redirectToIdp(env: Env, tenant: TenantRow, connection: SsoConnectionRow, options: { returnTo: string | null; loginHint?: string; mode: Attempt["mode"]; origin: string }): Promise<Step> {
+  const key = await attemptKey(env);
+  const attempt: Attempt = { v: 1, tenantId: tenant.id, issuer: connection.issuer, ...newAttemptSecrets(), returnTo: options.returnTo, mode: options.mode, createdAt: Date.now() };
+  const sealed = await encryptSecret(key, JSON.stringify(attempt), attemptSealContext(tenant.id, attempt.state));
+  const meta = connection.metadata as unknown as IssuerMetadata;
+  const location = await authorizationUrl(meta, connection.clientId, `${options.origin}${callbackPath(tenant.slug)}`, attempt, options.loginHint?.slice(0, 256));
+  return { kind: "redirect", location, status: 302, cookie: { name: attempt.state, value: sealed } };
+}
+
+/** Okta's third-party-initiated login: `iss` must be the connection's issuer; lands on defaultReturnTo. */
+export async function initiateSignIn(env: Env, slug: string, options: { iss: string | undefined; loginHint?: string; origin: string; meter?: StorageMeter }): Promise<Step> {
+  const found = await loadTenant(env, slug, options.meter);
+  if (!found) return { kind: "refused", reason: "sso_off" };
+  if (!found.connection) return refuse(env, found.tenant, "sso_off", "a sign-in was initiated from the IdP but sign-in through the IdP is off");
+  if (!options.iss || !sameIssuer(options.iss, found.connection.issuer)) {
+    return refuse(env, found.tenant, "wrong_issuer", `initiate login named issuer ${JSON.stringify(options.iss ?? null)}, not ${found.connection.issuer}`);
+  }
+  if (!found.connection.defaultReturnTo) return refuse(env, found.tenant, "no_default_return", "a sign-in was initiated from the IdP but the connection has no defaultReturnTo");
+  return redirectToIdp(env, found.tenant, found.connection, { returnTo: found.connection.defaultReturnTo, loginHint: options.loginHint, mode: "sign-in", origin: options.origin });
+}
+
+/** Issuer identifiers compare exactly; a single trailing slash is the one difference tolerated. */
+function sameIssuer(a: string, b: string): boolean {
+  return a === b || a.replace(/\/$/, "") === b.replace(/\/$/, "");
+}
+
+// ── Callback ────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The IdP's answer. Opens the attempt sealed in this browser's cookie (absent, foreign or expired:
+ * refused), completes the code flow (oidc.ts), then matches and signs in, all in one batch.
+ */
+export async function finishSignIn(
+  env: Env,
+  slug: string,
+  input: { url: URL; cookies: Record<string, string>; origin: string; meter?: StorageMeter; waitUntil?: (p: Promise<unknown>) => void },
+): Promise<Step> {
+  const state = input.url.searchParams.get("state");
+  const found = await loadTenant(env, slug, input.meter);
+  if (!found?.connection) return found ? refuse(env, found.tenant, "sso_off", "a callback arrived but sign-in through the IdP is off") : { kind: "refused", reason: "sso_off" };
+  const { tenant, connection } = found;
+  if (!state) return refuse(env, tenant, "broken", "the callback carried no state");
+  const sealed = input.cookies[state];
+  if (!sealed) return refuse(env, tenant, "broken", "no sign-in attempt of this browser has that state (the cookie is missing: another browser, or cookies blocked)");
+  let attempt: unknown;
+  try {
+    attempt = JSON.parse(await decryptSecret(await attemptKey(env), sealed, attemptSealContext(tenant.id, state)));
+  } catch {
+    return refuse(env, tenant, "broken", "the sign-in attempt cookie does not open for this tenant and state");
+  }
+  const problem = attemptProblem(attempt, tenant.id, state, Date.now());
+  if (problem) return refuse(env, tenant, problem, problem === "expired" ? "the attempt is older than 10 minutes" : "the attempt cookie is malformed");
+  const a = attempt as Attempt;
+  if (!sameIssuer(a.issuer, connection.issuer)) return refuse(env, tenant, "broken", "the connection's issuer changed since the sign-in started");
+
+  let claims: IdClaims;
+  try {
+    claims = await completeSignIn({
+      meta: connection.metadata as unknown as IssuerMetadata,
+      clientId: connection.clientId,
+      clientSecret: await decryptSecret(await secretKey(env), connection.clientSecretCiphertext, secretContext(tenant.id)),
+      redirectUri: `${input.origin}${callbackPath(tenant.slug)}`,
+      callbackUrl: input.url,
+      attempt: a,
+      allowInsecure: loopbackAllowed(env),
+    });
+  } catch (error) {
+    if (error instanceof SignInFailure) return refuse(env, tenant, error.reason, error.message);
+    throw error;
+  }
+  return signIn(env, found, a, claims, input.meter, input.waitUntil);
+}
+
+async function signIn(env: Env, found: TenantSignIn, attempt: Attempt, claims: IdClaims, meter?: StorageMeter, waitUntil?: (p: Promise<unknown>) => void): Promise<Step> {
+  const { tenant, connection } = found;
+  const db = tenantDb(env, tenant);
+  const keys = matchKeys(claims);
+  const now = new Date();
+  const claimedName = (typeof claims.preferred_username === "string" && claims.preferred_username) || (typeof claims.email === "string" && claims.email) || claims.sub;
+  const jitPossible = connection!.jit && !found.scimEnabled;
+  const test = attempt.mode === "test";
+  const ticket = formatTicket(tenant.id, base64url(crypto.getRandomValues(new Uint8Array(32))));
+  const ticketRow = { digest: await sha256Hex(ticket), expiresAt: new Date(now.getTime() + TICKET_TTL_MS).toISOString(), protocol: "oidc" };
+  const write = {
+    tenantId: tenant.id,
+    keys,
+    state: attempt.state,
+    attemptExpiresAt: new Date(attemptExpiresAt(attempt)).toISOString(),
+    now: now.toISOString(),
+    ticket: test ? null : ticketRow,
+    log: test
+      ? null
+      : {
+          claimedName,
+          success: `signed in through ${keys.issuer} as subject ${keys.subject}`,
+          deactivated: `refused (deactivated): ${keys.issuer} subject ${keys.subject} matched a deactivated user`,
+          // A JIT connection logs a no-match itself, after creating the user (or failing to).
+          notProvisioned: jitPossible ? null : `refused (not_provisioned): no user of this tenant matches ${keys.issuer} subject ${keys.subject} (${claimedName})`,
+        },
+  };
+  let user;
+  try {
+    ({ user } = await track(meter, () => signInBatch(db, write)));
+  } catch (error) {
+    if (`${(error as Error)?.message} ${(error as { cause?: Error })?.cause?.message}`.includes("sso_attempts_used.state")) {
+      return refuse(env, tenant, "replayed", "this sign-in attempt was already answered (a replayed callback)", claimedName);
+    }
+    throw error;
+  }
+  if (test) {
+    const refusal = user ? (user.active ? null : "deactivated") : jitPossible ? null : "not_provisioned";
+    await insertEvent(db, {
+      tenantId: tenant.id,
+      at: now.toISOString(),
+      action: "sso.test_sign_in",
+      resourceType: "User",
+      resourceId: user?.id ?? null,
+      target: user?.userName ?? claimedName,
+      outcome: "success",
+      status: 200,
+      detail: `test sign-in through ${keys.issuer} as subject ${keys.subject}: ${user ? `matched ${user.userName}${refusal ? ` (would be refused: ${refusal})` : ""}` : jitPossible ? "no match; a real sign-in would create the user (JIT)" : "no match (would be refused: not_provisioned)"}; no ticket issued`,
+      tokenPrefix: null,
+    });
+    return { kind: "tested", result: { claims, matched: user ? userPayload(user) : null, refusal } };
+  }
+  const decision = decide(user, { jit: connection!.jit, scimEnabled: found.scimEnabled });
+  if (decision.ok) return { kind: "redirect", status: 303, location: withTicket(attempt.returnTo!, ticket) };
+  if ("reason" in decision) return { kind: "refused", reason: decision.reason };
+  return jitSignIn(env, found, attempt, claims, write, ticket, waitUntil);
+}
+
+/** SCIM is off and the connection allows JIT: create the user (source = the provider), then link and ticket it. */
+async function jitSignIn(env: Env, found: TenantSignIn, attempt: Attempt, claims: IdClaims, write: SignInWrite, ticket: string, waitUntil?: (p: Promise<unknown>) => void): Promise<Step> {
+  const { tenant } = found;
+  const body = jitUserBody(claims);
+  const claimed = write.log!.claimedName;
+  if (!body) return refuse(env, tenant, "not_provisioned", "JIT could not create the user: the ID token has neither preferred_username nor email", claimed);
+  const db = tenantDb(env, tenant);
+  try {
+    await createUser({ db, tenant: tenantRefOf(tenant), actor: { tokenPrefix: "sso", provider: providerOfIssuer(write.keys.issuer) } }, body);
+    // Its user.created change event goes to the webhooks now, off the response path (else the minute sweep sends it).
+    waitUntil?.(dispatchPending(env, tenantRefOf(tenant)).catch((error) => console.error(JSON.stringify({ level: "error", msg: "dispatching change events failed", error: String(error) }))));
+  } catch (error) {
+    if (error instanceof ApiError) return refuse(env, tenant, "not_provisioned", `JIT could not create the user: ${error.detail}`, claimed);
+    throw error;
+  }
+  // The attempt is already consumed; the same batch links the new user, issues the ticket and logs.
+  const { user } = await signInBatch(db, { ...write, consume: false, log: { ...write.log!, success: `${write.log!.success} (created by JIT)` } });
+  if (!user?.active) return refuse(env, tenant, "not_provisioned", "JIT created the user but it could not be linked", claimed);
+  return { kind: "redirect", status: 303, location: withTicket(attempt.returnTo!, ticket) };
+}
+
+// ── Redemption ──────────────────────────────────────────────────────────────────────────────────
+
+export interface Redemption {
+  tenant: string;
+  user: {
+    id: string;
+    userName: string;
+    displayName: string | null;
+    emails: ReturnType<typeof userPayload>["emails"];
+    active: boolean;
+    source: string | null;
+    externalId: string | null;
+    role: string | null;
+    groups: { id: string; displayName: string }[];
+  };
+  signIn: { protocol: string; issuer: string; subject: string; at: string };
+}
+
+const TICKET_REFUSED = "The ticket is used, expired (tickets live 60 seconds) or unknown. Start the sign-in again.";
+
+/** Redeems a one-time ticket (admin API and RPC alike); 400 for a used, expired or unknown ticket. */
+export async function redeemSignIn(env: Env, ticket: unknown): Promise<Redemption> {
+  const tenantId = ticketTenant(ticket);
+  if (!tenantId) throw new ApiError(400, `ticket: ${TICKET_REFUSED}`, { scimType: "invalidValue" });
+  const found = await tenantForSignIn(controlDb(env.CONTROL_DB), { id: tenantId });
+  if (!found) throw new ApiError(400, `ticket: ${TICKET_REFUSED}`, { scimType: "invalidValue" });
+  const redeemed = await redeemTicket(tenantDb(env, found.tenant), tenantId, await sha256Hex(ticket as string));
+  if (!redeemed || Date.parse(redeemed.ticket.expiresAt) < Date.now()) throw new ApiError(400, `ticket: ${TICKET_REFUSED}`, { scimType: "invalidValue" });
+  const row = redeemed.user;
+  if (!row || !row.active) throw new ApiError(400, "ticket: the user this ticket was issued to has since been deactivated or deleted by the IdP.", { scimType: "invalidValue" });
+  const payload = userPayload(row);
+  return {
+    tenant: found.tenant.slug,
+    user: {
+      id: payload.id,
+      userName: payload.userName,
+      displayName: payload.displayName,
+      emails: payload.emails,
+      active: payload.active,
+      source: payload.source,
+      externalId: payload.externalId,
+      role: roleOf(row.data),
+      groups: redeemed.groups,
+    },
+    signIn: { protocol: redeemed.ticket.protocol, issuer: redeemed.ticket.issuer, subject: redeemed.ticket.subject, at: redeemed.ticket.createdAt },
+  };
+}
+
+/** SCIM `roles`: the primary role's value, else the first; null when there is none. */
+function roleOf(data: Record<string, unknown>): string | null {
+  const roles = data.roles;
+  if (!Array.isArray(roles) || !roles.length) return null;
+  const primary = (roles as Record<string, unknown>[]).find((r) => r?.primary === true) ?? roles[0];
+  return typeof (primary as Record<string, unknown>)?.value === "string" ? ((primary as Record<string, unknown>).value as string) : null;
+}
+
