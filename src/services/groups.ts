@@ -6,7 +6,7 @@
  */
 import type { GroupRow } from "../db/tenant/schema";
 import { clipDetail, insertEvent } from "../repo/events";
-import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, memberIdsOf, membersOfGroups, patchNamedMembers, updateGroup, type GroupChangeEvents, type GroupChanges } from "../repo/groups";
+import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, membersOfGroups, patchNamedMembers, updateGroup, type GroupChangeEvents, type GroupChanges } from "../repo/groups";
 import { pagedMemberIds } from "../repo/group-push";
 import { isLargePush, runPush } from "./group-push";
 import { ifMatchAllows } from "../scim/etag";
@@ -153,14 +153,15 @@ async function modifyGroup(
       }
       target = current.displayName;
       if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
-      if (among?.length) {
+      if (among?.length && !isLargePush(among.length, 0)) {
         const written = await patchNamedInOneBatch(ctx, current, among, compute, status);
         if (written) return written;
         forget(ctx, "group");
         continue;
       }
       // Named members are all decided above; `among` is empty here (a PUT without `members`: no read) or absent.
-      const currentIds = among ? await memberIdsOf(ctx.db, ctx.tenant.id, id, among) : await pagedMemberIds(ctx.db, ctx.tenant.id, id);
+      // A PATCH naming more than a chunk's worth of members reads them all and goes the chunked way below.
+      const currentIds = among && !among.length ? [] : await pagedMemberIds(ctx.db, ctx.tenant.id, id);
       const { doc, memberIds, note } = compute(current, currentIds);
 
       const before = new Set(currentIds);

@@ -164,3 +164,23 @@ describe("large group pushes", () => {
     expect(await pendingPushes(tenantId)).toBe(0);
   }, 600_000);
 });
+
+describe("large named-member PATCHes", () => {
+  it("adds and removes more than a chunk's worth of named members through the chunked path", async () => {
+    const tenant = await scimTenant();
+    const tenantId = await tenantIdOf(tenant.slug);
+    const users = await seedUsers(tenantId, "n", 2600);
+    const group = await tenant.scim("POST", "/Groups", { schemas: [GROUP], displayName: "Named" });
+    const add = await tenant.scim("PATCH", `/Groups/${group.body.id}`, { schemas: [PATCH], Operations: [{ op: "add", path: "members", value: users.map((value) => ({ value })) }] });
+    expect(add.status, add.text).toBe(204);
+    expect(await memberIds(group.body.id)).toEqual([...users].sort());
+    // Entra's removal with a value list.
+    const remove = await tenant.scim("PATCH", `/Groups/${group.body.id}`, { schemas: [PATCH], Operations: [{ op: "remove", path: "members", value: users.slice(0, 1200).map((value) => ({ value })) }] });
+    expect(remove.status, remove.text).toBe(204);
+    expect(await memberIds(group.body.id)).toEqual(users.slice(1200).sort());
+    const events = await membershipEvents(group.body.id);
+    expect(events["group.user_added"]).toMatchObject({ n: 2600, users: 2600 });
+    expect(events["group.user_removed"]).toMatchObject({ n: 1200, users: 1200 });
+    expect(events["group.user_removed"]!.perVersion).toBeLessThanOrEqual(PUSH_CHUNK);
+  });
+});
