@@ -35,4 +35,25 @@ describe("/Bulk query budget", () => {
     const log = await admin("GET", `/tenants/${tenant.slug}/events?limit=500&outcome=failure`);
     expect(log.body.events.map((e: { status: number }) => e.status).sort()).toEqual([400, 409]);
   });
+
+  it("holds each operation to its own endpoint's size: 1 MB, a group write up to 16 MiB", async () => {
+    const tenant = await scimTenant();
+    const group = await tenant.scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Bulk big" });
+    const user = await tenant.scim("POST", "/Users", oktaUser());
+    const manyEmails = Array.from({ length: 300 }, (_, i) => ({ value: `${"x".repeat(4000)}${i}@example.com` }));
+    const members = [{ value: user.body.id }, ...Array.from({ length: 20_000 }, (_, i) => ({ value: `unknown-${i}`, display: "Firstname Lastname" }))];
+    const answer = await tenant.scim("POST", "/Bulk", {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+      Operations: [
+        { method: "POST", path: "/Users", bulkId: "big", data: oktaUser({ emails: manyEmails }) },
+        { method: "POST", path: "/Users", bulkId: "ok", data: oktaUser() },
+        { method: "PATCH", path: `/Groups/${group.body.id}`, data: { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "members", value: members }] } },
+      ],
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.Operations.map((o: { status: string }) => o.status)).toEqual(["413", "201", "200"]);
+    expect(answer.body.Operations[0].response.scimType).toBe("tooLarge");
+    const read = await tenant.scim("GET", `/Groups/${group.body.id}`);
+    expect(read.body.members.map((m: { value: string }) => m.value)).toEqual([user.body.id]);
+  });
 });

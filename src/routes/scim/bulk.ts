@@ -10,7 +10,7 @@ import { toApiError } from "../../middleware/errors";
 import { runWrite, type WriteCommand } from "../../services/commands";
 import { createGroup } from "../../services/groups";
 import { createUser } from "../../services/users";
-import { executionOrder, parseBulkRequest, referencedBulkIds, resolveBulkIds, type BulkOperation } from "../../scim/bulk";
+import { executionOrder, operationTooLarge, parseBulkRequest, referencedBulkIds, resolveBulkIds, type BulkOperation } from "../../scim/bulk";
 import { etagOf } from "../../scim/etag";
 import { ApiError } from "../../scim/errors";
 import { SCHEMA } from "../../scim/schema";
@@ -91,6 +91,11 @@ export const bulkRoutes = createRouter().post("/", async (c) => {
       return;
     }
     const op = resolveBulkIds(request.operations[index], createdIds);
+    const tooLarge = operationTooLarge(op);
+    if (tooLarge) {
+      fail(index, tooLarge);
+      return;
+    }
     try {
       const outcome = await execute(c, op, write);
       if (op.bulkId && outcome.id) createdIds.set(op.bulkId, outcome.id);
