@@ -76,6 +76,9 @@ export class ScimWriter extends DurableObject<Env> {
       for (let i = 0; i < keys.length; i += 128) await this.ctx.storage.delete(keys.slice(i, i + 128));
       await this.ctx.storage.deleteAlarm();
     },
+    resumeSoon: async () => {
+      await this.ctx.storage.setAlarm(Date.now());
+    },
   };
 
   /** Finishes a push its request left unfinished (the object died, or a chunk kept failing). */

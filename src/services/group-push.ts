@@ -65,6 +65,8 @@ export interface PushJournal {
   save(state: PushState, chunks: PushChunk[]): Promise<void>;
   load(): Promise<{ state: PushState; chunk: (index: number) => Promise<PushChunk> } | null>;
   clear(): Promise<void>;
+  /** Has the rest applied in the background right after the current write (the object's alarm, now). */
+  resumeSoon(): Promise<void>;
 }
 
 /** True when a membership change of this size goes through the chunked path. */
@@ -77,6 +79,12 @@ const CHUNK_ATTEMPTS = 3;
 
 /** Between two chunks (see applyRest): 100 chunks of a 100,000-member push add 0.2 s. */
 const CHUNK_PAUSE_MS = 2;
+
+/**
+ * How long the IdP's request waits for a push's chunks before answering 429 and leaving the rest to
+ * the alarm: Okta closes the socket after 60 s and does not retry a timeout (okta.md).
+ */
+export const LIVE_BUDGET_MS = 40_000;
 
 /** When the alarm resumes a push whose request died or gave up. */
 export const RESUME_AFTER_MS = 10_000;
@@ -108,6 +116,8 @@ export async function runPush(
   plan: { changes: GroupChanges; changed: string[]; add: string[]; remove: string[]; note?: string },
   event: NewEvent,
   groupEvents: (next: GroupRow) => NewChangeEvent[],
+  /** How long the IdP's request may wait for the chunks (LIVE_BUDGET_MS; a test passes 0). */
+  liveBudgetMs = LIVE_BUDGET_MS,
 ): Promise<GroupRow | null> {
   const next: GroupRow = { ...current, ...plan.changes, version: current.version + 1 };
   const chunks: PushChunk[] = [...chunk(plan.remove, PUSH_CHUNK).map((ids) => ({ op: "remove" as const, ids })), ...chunk(plan.add, PUSH_CHUNK).map((ids) => ({ op: "add" as const, ids }))];
@@ -126,15 +136,36 @@ export async function runPush(
     await ctx.journal.clear();
     return null;
   }
-  await applyRest(ctx.db, { ...state, logId }, (i) => Promise.resolve(chunks[i]!), ctx.journal);
+  await applyRest(ctx.db, { ...state, logId }, (i) => Promise.resolve(chunks[i]!), ctx.journal, Date.now() + liveBudgetMs);
   return (await getGroup(ctx.db, ctx.tenant.id, current.id)) ?? next;
 }
 
+/** The answer of a request whose push is committed but not finished: Okta and Entra retry a 429. */
+function stillApplying(done: number, chunks: number): ApiError {
+  return new ApiError(
+    429,
+    `The group's new member list is committed and still being applied (${done} of ${chunks} parts done); it completes in the background. Retry the request to confirm.`,
+    { headers: { "Retry-After": String(Math.ceil(RESUME_AFTER_MS / 1000)) } },
+  );
+}
+
 /** Applies the chunks the push row says are left, then finishes the push and clears the journal. */
-async function applyRest(db: TenantDb, state: PushState & { logId: number }, chunkAt: (index: number) => Promise<PushChunk>, journal: PushJournal): Promise<void> {
+async function applyRest(
+  db: TenantDb,
+  state: PushState & { logId: number },
+  chunkAt: (index: number) => Promise<PushChunk>,
+  journal: PushJournal,
+  /** For the IdP's own request: past it, the rest is left to the alarm and the request answers 429. */
+  deadline = Infinity,
+): Promise<void> {
   const ref: PushRef = { pushId: state.pushId, tenantId: state.tenant.id, groupId: state.groupId, logId: state.logId, membership: state.membership };
   const row = await findPush(db, state.pushId);
   for (let index = row?.nextChunk ?? state.chunks; index < state.chunks; index++) {
+    if (Date.now() >= deadline) {
+      // Okta closes the socket after 60 s and does not retry a timeout; it does retry a 429.
+      await journal.resumeSoon();
+      throw stillApplying(index, state.chunks);
+    }
     // A pause between chunks: the database serves whatever queued behind the last one (another
     // tenant's lookup) before the next; and in a local workerd, where this object and the database
     // share one event loop, their back-to-back calls would otherwise keep it from reading its
@@ -148,11 +179,7 @@ async function applyRest(db: TenantDb, state: PushState & { logId: number }, chu
       } catch (error) {
         if (attempt >= CHUNK_ATTEMPTS) {
           console.error(JSON.stringify({ level: "error", op: "group.push", pushId: state.pushId, chunk: index, error: String(error) }));
-          throw new ApiError(
-            429,
-            `The group's new member list is committed and still being applied (${index} of ${state.chunks} parts done); it completes in the background. Retry the request to confirm.`,
-            { headers: { "Retry-After": String(Math.ceil(RESUME_AFTER_MS / 1000)) } },
-          );
+          throw stillApplying(index, state.chunks);
         }
       }
     }

@@ -4,7 +4,13 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { drizzle } from "drizzle-orm/d1";
+import { tenantSchema } from "../../src/db/tenant/schema";
 import { PUSH_CHUNK } from "../../src/repo/group-push";
+import { getGroup } from "../../src/repo/groups";
+import { ApiError } from "../../src/scim/errors";
+import { resumePush, runPush, type PushChunk, type PushJournal, type PushState } from "../../src/services/group-push";
+import type { TenantDb } from "../../src/tenancy/tenant-db";
 import { scimTenant, type ScimTenant } from "../support/harness";
 
 const db = env.TENANT_DEFAULT;
@@ -182,5 +188,44 @@ describe("large named-member PATCHes", () => {
     expect(events["group.user_added"]).toMatchObject({ n: 2600, users: 2600 });
     expect(events["group.user_removed"]).toMatchObject({ n: 1200, users: 1200 });
     expect(events["group.user_removed"]!.perVersion).toBeLessThanOrEqual(PUSH_CHUNK);
+  });
+});
+
+describe("a push that outlasts the IdP's patience", () => {
+  it("answers 429 with Retry-After once its time is up, the push committed; the rest is applied by the resume", async () => {
+    const tenant = await scimTenant();
+    const tenantId = await tenantIdOf(tenant.slug);
+    const users = await seedUsers(tenantId, "l", 2500);
+    const group = await tenant.scim("POST", "/Groups", { schemas: [GROUP], displayName: "Slow" });
+    const tdb = drizzle(db, { schema: tenantSchema }) as TenantDb;
+    const current = (await getGroup(tdb, tenantId, group.body.id))!;
+    // The object's storage, in memory: what runPush keeps there and what resumePush reads.
+    let kept: { state: PushState; chunks: PushChunk[] } | null = null;
+    let resumeAsked = false;
+    const journal: PushJournal = {
+      save: async (state, chunks) => void (kept = { state, chunks }),
+      load: async () => (kept ? { state: kept.state, chunk: async (i) => kept!.chunks[i]! } : null),
+      clear: async () => void (kept = null),
+      resumeSoon: async () => void (resumeAsked = true),
+    };
+    const at = new Date().toISOString();
+    const ctx = { db: tdb, tenant: { id: tenantId, slug: tenant.slug, database: "TENANT_DEFAULT" }, actor: { tokenPrefix: "test", provider: "okta" }, journal };
+    const event = { tenantId, at, resourceType: "Group" as const, tokenPrefix: "test", actor: null, action: "group.members", resourceId: current.id, target: "Slow", outcome: "success" as const, status: 204, detail: "in progress" };
+    const changes = { displayName: "Slow", displayNameNorm: "slow", externalId: null, data: current.data, updatedAt: at };
+    const refused = await runPush(ctx, current, { changes, changed: [], add: users, remove: [] }, event, () => [], 0).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).status).toBe(429);
+    expect((refused as ApiError).headers?.["Retry-After"]).toBe("10");
+    expect(resumeAsked).toBe(true);
+    // Committed (the push row, the version), nothing applied yet.
+    expect(await pendingPushes(tenantId)).toBe(1);
+    expect(await memberIds(current.id)).toEqual([]);
+    expect((await getGroup(tdb, tenantId, current.id))!.version).toBe(current.version + 1);
+    // What the alarm then does.
+    await resumePush(journal, () => tdb);
+    expect(await memberIds(current.id)).toEqual([...users].sort());
+    expect(await pendingPushes(tenantId)).toBe(0);
+    expect(kept).toBeNull();
+    expect((await lastLog(current.id))!.detail).toBe("added 2500 members");
   });
 });
