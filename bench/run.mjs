@@ -42,6 +42,8 @@ const HELP = `Usage: npm run bench -- [options]
                       included) at a few hundred requests in all; exits 1 when any request failed or
                       any change event was not delivered (timing targets are reported, not enforced).
                       Sizes given explicitly still apply. Results go to a temporary file
+  --tenant-users N    the large-tenant mode instead (issue 18): a tenant of N users beside a small one;
+                      see bench/tenant-size.mjs and \`npm run bench -- --tenant-users 1 --help\`
   --keep-state        keep the temporary wrangler state directory (its path is printed)
   --out FILE          results JSON (default bench/results.json)
   -h, --help          this text
@@ -255,6 +257,12 @@ function ensureInstalled() {
 }
 
 async function main() {
+  if (process.argv.slice(2).some((a) => a === "--tenant-users" || a.startsWith("--tenant-users="))) {
+    // The large-tenant mode (issue 18): its own run, bench/tenant-size.mjs.
+    ensureInstalled();
+    const { runTenantSize } = await import("./tenant-size.mjs");
+    process.exit(await runTenantSize(process.argv.slice(2)));
+  }
   const opts = parseOptions();
   ensureInstalled();
   keepState = opts.keepState;

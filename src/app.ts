@@ -19,7 +19,7 @@ import { scimServerTiming } from "./middleware/server-timing";
 import { scimRoutes } from "./routes/scim";
 import { ssoRoutes } from "./sso/routes";
 import { ApiError } from "./scim/errors";
-import { MAX_BODY_BYTES } from "./scim/limits";
+import { MAX_BODY_BYTES, MAX_LARGE_BODY_BYTES } from "./scim/limits";
 
 /**
  * Routing path with doubled and trailing slashes collapsed: Okta admins paste base URLs with a
@@ -34,6 +34,14 @@ export function normalisedPath(request: Request): string {
   return collapsed.length > 1 && collapsed.endsWith("/") ? collapsed.slice(0, -1) : collapsed;
 }
 
+/** `PUT`/`PATCH /Groups/{id}` and `POST /Bulk` under a tenant's SCIM root: the writes that take large bodies. */
+export function takesLargeBody(method: string, path: string): boolean {
+  return (
+    ((method === "PATCH" || method === "PUT") && /^\/api\/[^/]+\/scim\/v2\/Groups\/[^/]+$/.test(path)) ||
+    (method === "POST" && /^\/api\/[^/]+\/scim\/v2\/Bulk$/.test(path))
+  );
+}
+
 export function createApp() {
   const app = new Hono<AppEnv>({ getPath: normalisedPath });
 
@@ -41,14 +49,16 @@ export function createApp() {
   app.use(secureHeaders({ xFrameOptions: "DENY" }));
   app.use("/api/:tenant/scim/v2/*", scimServerTiming);
   app.use("/api/:tenant/sso/*", scimServerTiming);
-  app.use(
+  const limit = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
-        throw new ApiError(413, `The request body is larger than ${MAX_BODY_BYTES} bytes. Send fewer resources per request.`, { scimType: "tooLarge" });
+        throw new ApiError(413, `The request body is larger than ${maxSize} bytes. Send fewer resources per request.`, { scimType: "tooLarge" });
       },
-    }),
-  );
+    });
+  const [small, large] = [limit(MAX_BODY_BYTES), limit(MAX_LARGE_BODY_BYTES)];
+  // Okta's Push Now of a 100,000-member group and /Bulk may carry up to 16 MiB (scim/limits.ts); the rest 1 MB.
+  app.use((c, next) => (takesLargeBody(c.req.method, c.req.path) ? large(c, next) : small(c, next)));
 
   // A person who opens the bare origin in a browser lands on the console; API clients keep the JSON 404.
   app.get("/", (c, next) => (/\btext\/html\b/.test(c.req.header("Accept") ?? "") ? c.redirect("/admin", 303) : next()));

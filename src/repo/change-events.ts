@@ -47,18 +47,33 @@ export function insertChangeWhen(event: NewChangeEvent, condition: SQL): SQL {
 /**
  * One `group.user_added` / `group.user_removed` event per user of the tenant among `memberIds`
  * (ids in a chunk under D1's parameter limit, or a query yielding `id`s at that point of the
- * batch), with the user's ids read at write time, in the order the users were created (the
- * members are found by primary key, in id order). `base.data` holds tenant, version and group; the
+ * batch), with the user's ids read at write time, in the order the users were created. The
+ * members are found by primary key (INDEXED BY: for the ORDER BY, SQLite would otherwise walk the
+ * tenant's whole (tenant_id, created_at) index and test each user against the list, a 100,000-row
+ * walk per statement in a large tenant; sorting the few found is cheap). `base.data` holds tenant, version and group; the
  * user is added per row.
  */
-export function insertMembershipChangesWhen(base: Omit<NewChangeEvent, "type">, type: "group.user_added" | "group.user_removed", memberIds: string[] | SQL, condition: SQL): SQL {
+export function insertMembershipChangesWhen(
+  base: Omit<NewChangeEvent, "type">,
+  type: "group.user_added" | "group.user_removed",
+  memberIds: string[] | SQL,
+  condition: SQL,
+  /**
+   * For a chunk of a large push (src/services/group-push.ts): `version`, the group's version as
+   * SQL (read at write time, in the event and its data), and `logId`, the push's own log row.
+   */
+  options: { version?: SQL; logId?: number } = {},
+): SQL {
   const { user: _ignored, ...data } = base.data;
   const ids = Array.isArray(memberIds) ? sql.join(memberIds.map((id) => sql`${id}`), sql`, `) : memberIds;
+  const version = options.version ?? sql`${base.version}`;
+  const payload = options.version ? sql`json_set(${JSON.stringify(data)}, '$.version', ${version})` : sql`${JSON.stringify(data)}`;
+  const logId = options.logId === undefined ? logIdOf(base.tenantId) : sql`${options.logId}`;
   return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
-    SELECT ${EVENT_ID}, ${base.tenantId}, ${type}, ${base.occurredAt}, ${base.resourceId}, ${base.version},
-           json_set(${JSON.stringify(data)}, '$.user', json_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id)),
-           ${logIdOf(base.tenantId)}, ${dispatchedAtFor(sql`u.tenant_id`)}
-    FROM users u
+    SELECT ${EVENT_ID}, ${base.tenantId}, ${type}, ${base.occurredAt}, ${base.resourceId}, ${version},
+           json_set(${payload}, '$.user', json_object('id', u.id, 'userName', u.user_name, 'externalId', u.external_id)),
+           ${logId}, ${dispatchedAtFor(sql`u.tenant_id`)}
+    FROM users u INDEXED BY users_tenant_id
     WHERE u.tenant_id = ${base.tenantId} AND u.id IN (${ids}) AND ${condition}
     ORDER BY u.created_at, u.id`;
 }

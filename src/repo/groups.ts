@@ -36,21 +36,6 @@ export async function getGroupWithMembers(db: TenantDb, tenantId: string, id: st
   return rows[0] ? { row: rows[0], members: membersByGroup([id], members).get(id) ?? [] } : null;
 }
 
-/**
- * Member ids of a group, in the order they were added; with `among`, only those of the given ids
- * that are members (none read for an empty list: a PUT without `members` leaves them alone).
- */
-export async function memberIdsOf(db: TenantDb, tenantId: string, groupId: string, among?: string[]): Promise<string[]> {
-  const query = (restriction?: SQL) =>
-    db
-      .select({ id: groupMembers.memberId })
-      .from(groupMembers)
-      .where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, groupId), restriction))
-      .orderBy(asc(groupMembers.createdAt), asc(groupMembers.memberId));
-  if (!among) return (await query()).map((r) => r.id);
-  return (await readInChunks(db, among, (ids) => query(inArray(groupMembers.memberId, ids)))).map((r) => r.id);
-}
-
 /** Which of `ids` are users of this tenant (a member id from another tenant is simply unknown here). */
 export async function existingUserIds(db: TenantDb, tenantId: string, ids: string[]): Promise<Set<string>> {
   // One round trip for any number of ids: a 5,000-member Push Now checks them in one batch.

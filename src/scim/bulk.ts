@@ -4,7 +4,7 @@
  */
 import { ApiError, badRequest } from "./errors";
 import { fieldOf } from "./json";
-import { BULK_MAX_OPERATIONS } from "./limits";
+import { BULK_MAX_OPERATIONS, MAX_BODY_BYTES } from "./limits";
 
 export type BulkMethod = "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -129,4 +129,18 @@ export function executionOrder(operations: BulkOperation[]): { order: number[]; 
   };
   operations.forEach((_, i) => visit(i));
   return { order, unresolvable };
+}
+
+/**
+ * An operation's `data` over the size its own endpoint accepts (1 MB; a group write's PUT or PATCH
+ * takes up to the Bulk's own limit, as `PUT`/`PATCH /Groups/{id}` do): refused alone with 413, so a
+ * Bulk never writes what the single-resource endpoint would have refused.
+ */
+export function operationTooLarge(operation: BulkOperation): ApiError | null {
+  if (!operation.data) return null;
+  if ((operation.method === "PUT" || operation.method === "PATCH") && /^\/Groups\/[^/]+$/.test(operation.path)) return null;
+  const bytes = new TextEncoder().encode(JSON.stringify(operation.data)).length;
+  return bytes > MAX_BODY_BYTES
+    ? new ApiError(413, `This operation's data is ${bytes} bytes; ${operation.method} ${operation.path.split("/").slice(0, 2).join("/")} takes at most ${MAX_BODY_BYTES}.`, { scimType: "tooLarge" })
+    : null;
 }

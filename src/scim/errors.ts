@@ -37,17 +37,19 @@ export class ApiError extends Error {
 
   /** A plain object that survives Durable Object RPC (which keeps only name and message of Errors). */
   toJSON(): SerializedApiError {
-    return { status: this.status, detail: this.message, scimType: this.scimType };
+    return { status: this.status, detail: this.message, scimType: this.scimType, ...(this.headers ? { headers: this.headers } : {}) };
   }
 
   static from(serialized: SerializedApiError): ApiError {
-    return new ApiError(serialized.status, serialized.detail, { scimType: serialized.scimType });
+    return new ApiError(serialized.status, serialized.detail, { scimType: serialized.scimType, headers: serialized.headers });
   }
 }
 
 export interface SerializedApiError {
   status: number;
   detail: string;
+  /** e.g. Retry-After on a 429 from a Durable Object. */
+  headers?: Record<string, string>;
   scimType?: ScimType;
 }
 

@@ -28,9 +28,11 @@ const MEMBERS = findAttribute(GROUP_RESOURCE.schema.attributes, "members")!;
  * undefined when the input has no `members` key at all.
  */
 export function groupDocument(input: Record<string, unknown>): { doc: ScimDocument; memberIds?: string[] } {
-  const doc = sanitizeResource(input, GROUP_RESOURCE);
-  delete doc.members;
   const key = keyOf(input, "members");
+  // Members are sanitized once, below (a 100,000-member push is most of the work).
+  const { [key ?? ""]: _members, ...rest } = input;
+  const doc = sanitizeResource(key === undefined ? input : rest, GROUP_RESOURCE);
+  delete doc.members;
   if (key === undefined) return { doc };
   const list = (sanitizeAttribute(input[key], MEMBERS) as { value?: string }[] | undefined) ?? [];
   const memberIds = [...new Set(list.map((m) => m.value).filter((v): v is string => typeof v === "string" && v.length > 0))];

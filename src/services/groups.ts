@@ -6,7 +6,9 @@
  */
 import type { GroupRow } from "../db/tenant/schema";
 import { clipDetail, insertEvent } from "../repo/events";
-import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, memberIdsOf, patchNamedMembers, updateGroup, type GroupChangeEvents, type GroupChanges } from "../repo/groups";
+import { deleteGroup as deleteGroupRow, existingUserIds, getGroup, insertGroup, membersOfGroups, patchNamedMembers, updateGroup, type GroupChangeEvents, type GroupChanges } from "../repo/groups";
+import { pagedMemberIds } from "../repo/group-push";
+import { isLargePush, runPush } from "./group-push";
 import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
 import { groupColumns, groupDocument, namedMemberIds, patchableGroup, type MemberRef } from "../scim/groups";
@@ -151,17 +153,44 @@ async function modifyGroup(
       }
       target = current.displayName;
       if (!ifMatchAllows(ifMatch, current.version)) throw staleVersion("group", current.version);
-      if (among?.length) {
+      if (among?.length && !isLargePush(among.length, 0)) {
         const written = await patchNamedInOneBatch(ctx, current, among, compute, status);
         if (written) return written;
         forget(ctx, "group");
         continue;
       }
       // Named members are all decided above; `among` is empty here (a PUT without `members`: no read) or absent.
-      const currentIds = await memberIdsOf(ctx.db, ctx.tenant.id, id, among);
+      // A PATCH naming more than a chunk's worth of members reads them all and goes the chunked way below.
+      const currentIds = among && !among.length ? [] : await pagedMemberIds(ctx.db, ctx.tenant.id, id);
       const { doc, memberIds, note } = compute(current, currentIds);
 
       const before = new Set(currentIds);
+      if (memberIds && ctx.journal) {
+        // A Push Now that changes more than one chunk's worth of members: chunked (services/group-push.ts).
+        const wantedIds = new Set(memberIds);
+        const add = memberIds.filter((m) => !before.has(m));
+        const remove = currentIds.filter((m) => !wantedIds.has(m));
+        if (isLargePush(add.length, remove.length)) {
+          const changed = changedAttributes(current.data, doc);
+          const changes: GroupChanges = { ...groupColumns(doc), data: doc, updatedAt: new Date().toISOString() };
+          const detail = [...(changed.length ? [`changed: ${changed.join(", ")}`] : []), `replacing members: ${plural(add.length, "id")} to add, ${plural(remove.length, "member")} to remove, in progress`];
+          const pushed = await withUniqueName(changes, () =>
+            runPush(
+              { ...ctx, journal: ctx.journal! },
+              current,
+              { changes, changed, add, remove, note },
+              event(ctx, { action: "group.members", resourceId: id, target: changes.displayName ?? target, outcome: "success", status, detail: clipDetail(detail.join("; ")) }),
+              (next) => groupChanges(ctx, next, changed.length ? "group.updated" : null).group,
+            ),
+          );
+          if (pushed) {
+            if (ctx.memory) ctx.memory.group = pushed;
+            return options.readMembers ? { ...pushed, members: (await membersOfGroups(ctx.db, ctx.tenant.id, [id])).get(id) ?? [] } : pushed;
+          }
+          forget(ctx, "group");
+          continue;
+        }
+      }
       const { known, skipped } = memberIds ? await knownMembers(ctx, memberIds, before) : { known: currentIds, skipped: [] };
       const wanted = new Set(known);
       const add = known.filter((m) => !before.has(m));

@@ -6,6 +6,7 @@ import { insertEvent, type NewEvent } from "../repo/events";
 import { ifMatchAllows } from "../scim/etag";
 import { ApiError } from "../scim/errors";
 import type { GroupRow, UserRow } from "../db/tenant/schema";
+import type { PushJournal } from "./group-push";
 import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
 
 export interface WriteContext {
@@ -14,6 +15,8 @@ export interface WriteContext {
   actor: Actor;
   /** The ScimWriter's memory of its resource, so a write need not read it first (see there). */
   memory?: ResourceMemory;
+  /** The ScimWriter's storage for a large push's plan (services/group-push.ts); without it, one batch. */
+  journal?: PushJournal;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Discovery (RFC 7644 §4): every document fetched through the Worker and checked against the
 // RFC's own definitions (RFC 7643 §5 ServiceProviderConfig, §6 ResourceType, §7 Schema).
 import { describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES } from "../../src/scim/limits";
+import { MAX_LARGE_BODY_BYTES } from "../../src/scim/limits";
 import { MAX_PAGE_SIZE } from "../../src/scim/list";
 import { ORIGIN, request, scimTenant, type ScimTenant } from "../support/harness";
 
@@ -89,7 +89,8 @@ describe("GET /ServiceProviderConfig", () => {
     expect(Number.isInteger(spc.bulk.maxOperations)).toBe(true);
     expect(Number.isInteger(spc.bulk.maxPayloadSize)).toBe(true);
     expect(spc.bulk.maxOperations).toBe(1000);
-    expect(spc.bulk.maxPayloadSize).toBe(MAX_BODY_BYTES);
+    // The largest body accepted: a Bulk's, and a group push's (design.md §4h).
+    expect(spc.bulk.maxPayloadSize).toBe(MAX_LARGE_BODY_BYTES);
     expect(spc.filter.supported).toBe(true);
     expect(Number.isInteger(spc.filter.maxResults)).toBe(true);
     expect(spc.filter.maxResults).toBe(MAX_PAGE_SIZE);

@@ -2,6 +2,7 @@
 // paging, projection, POST .search, /Bulk with bulkId references, and ETags on groups.
 import { beforeAll, describe, expect, it } from "vitest";
 import { oktaUser, request, scimTenant, type ScimTenant } from "../support/harness";
+import { MAX_LARGE_BODY_BYTES } from "../../src/scim/limits";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const q = (filter: string) => `/Users?filter=${encodeURIComponent(filter)}&count=1000`;
@@ -200,7 +201,7 @@ describe("/Bulk", () => {
     const tooMany = await tenant.scim("POST", "/Bulk", { Operations: Array.from({ length: 1001 }, () => ({ method: "DELETE", path: "/Users/x" })) });
     expect(tooMany.status).toBe(413);
     expect(tooMany.body.scimType).toBe("tooMany");
-    const tooLarge = await tenant.scim("POST", "/Bulk", { Operations: [{ method: "POST", path: "/Users", bulkId: "x", data: oktaUser({ title: "x".repeat(1_100_000) }) }] });
+    const tooLarge = await tenant.scim("POST", "/Bulk", { Operations: [{ method: "POST", path: "/Users", bulkId: "x", data: oktaUser({ title: "x".repeat(MAX_LARGE_BODY_BYTES + 1000) }) }] });
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.body.scimType).toBe("tooLarge");
     for (const body of [{}, { Operations: [{ method: "GET", path: "/Users" }] }, { Operations: [{ method: "POST", path: "/Users", data: {} }] }, { Operations: [{ method: "PUT", path: "Users/1", data: {} }] }]) {
@@ -218,7 +219,7 @@ describe("/Bulk", () => {
     expect(circular.body.Operations.map((o: { status: string }) => o.status)).toEqual(["409", "409", "409"]);
     expect((await tenant.scim("GET", "/Groups")).body.totalResults).toBe(0);
     const sps = (await tenant.scim("GET", "/ServiceProviderConfig")).body;
-    expect(sps.bulk).toEqual({ supported: true, maxOperations: 1000, maxPayloadSize: 1048576 });
+    expect(sps.bulk).toEqual({ supported: true, maxOperations: 1000, maxPayloadSize: 16 * 1024 * 1024 });
   });
 });
 

@@ -56,6 +56,7 @@ async function populatedTenant(database = "TENANT_DEFAULT"): Promise<{ tenant: S
     db.prepare(`INSERT INTO sso_links (tenant_id, issuer, subject, user_id, created_at) VALUES (?1, 'https://idp.example', 'sub', ?2, ?3)`).bind(id, user.body.id, at),
     db.prepare(`INSERT INTO sso_attempts_used (state, tenant_id, expires_at) VALUES (?1, ?2, ?3)`).bind(crypto.randomUUID(), id, at),
     db.prepare(`INSERT INTO sso_tickets (digest, tenant_id, user_id, issuer, subject, protocol, created_at, expires_at) VALUES (?1, ?2, ?3, 'https://idp.example', 'sub', 'oidc', ?4, ?4)`).bind(crypto.randomUUID(), id, user.body.id, at),
+    db.prepare(`INSERT INTO group_pushes (push_id, tenant_id, group_id, started_at) VALUES (?1, ?2, ?3, ?4)`).bind(crypto.randomUUID(), id, group.body.id, at),
   ]);
   await env.CONTROL_DB.prepare(`INSERT INTO sso_connections (tenant_id, protocol, issuer, client_id, client_secret_ciphertext, metadata, created_at, updated_at) VALUES (?1, 'oidc', 'https://idp.example', 'c', 'v1.x.y', '{}', ?2, ?2)`).bind(id, at).run();
   await env.CONTROL_DB.prepare(`INSERT INTO setup_links (id, tenant_id, digest, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?4)`).bind(crypto.randomUUID(), id, crypto.randomUUID(), at).run();

@@ -4,8 +4,16 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
+import { sql, type SQL } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { insertMembershipChangesWhen } from "../../src/repo/change-events";
 import { listGroupRows } from "../../src/repo/groups";
 import { admin, oktaUser, scimTenant } from "../support/harness";
+
+const queryOf = (statement: SQL): [string, ...unknown[]] => {
+  const query = new SQLiteAsyncDialect().sqlToQuery(statement);
+  return [query.sql, ...query.params];
+};
 
 const plan = async (query: string, ...params: unknown[]) =>
   (await env.TENANT_DEFAULT.prepare(`EXPLAIN QUERY PLAN ${query}`).bind(...params).all<{ detail: string }>()).results.map((r) => r.detail).join("\n");
@@ -18,6 +26,10 @@ describe("tenant size", () => {
       "t", "g", "x", "t", "a", "b", "c",
     );
     expect(members).toContain("users_tenant_id (tenant_id=? AND id=?)");
+    // A push's membership events, read in the users' creation order: still by primary key, sorted after.
+    const events = await plan(...queryOf(insertMembershipChangesWhen({ tenantId: "t", occurredAt: "x", resourceId: "g", version: 2, data: {} }, "group.user_added", ["a", "b", "c"], sql`1`)));
+    expect(events).toContain("users_tenant_id (tenant_id=? AND id=?)");
+    expect(events).not.toContain("users_tenant_created");
     const named = await plan("SELECT u.id FROM users u WHERE u.tenant_id = ? AND u.id IN (SELECT value FROM json_each(?))", "t", '["a"]');
     expect(named).toContain("(tenant_id=? AND id=?)");
     const groupMembers = await plan(

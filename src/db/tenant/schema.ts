@@ -108,6 +108,29 @@ export const groupSizes = sqliteTable("group_sizes", {
   members: integer("members").notNull(),
 });
 
+/**
+ * A large membership push in progress (migrations/tenant/0010): its commit point, the guard of its
+ * chunks, and what they did so far. Gone once the push is finished (src/services/group-push.ts).
+ */
+export const groupPushes = sqliteTable(
+  "group_pushes",
+  {
+    pushId: text("push_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    groupId: text("group_id").notNull(),
+    logId: integer("log_id"),
+    startedAt: text("started_at").notNull(),
+    added: integer("added").notNull().default(0),
+    removed: integer("removed").notNull().default(0),
+    skipped: integer("skipped").notNull().default(0),
+    /** The first few skipped ids (a JSON array), for the log's detail. */
+    skippedSample: text("skipped_sample").notNull().default("[]"),
+    /** The chunk to apply next: chunk k runs only while this is k, so each runs exactly once. */
+    nextChunk: integer("next_chunk").notNull().default(0),
+  },
+  (t) => [index("group_pushes_tenant_group").on(t.tenantId, t.groupId)],
+);
+
 // users_text (the trigram FTS5 index for substring filters) is a virtual table kept by triggers;
 // it is queried only through raw SQL (src/scim/filter/sql.ts textCandidates), so drizzle does not model it.
 
@@ -294,7 +317,7 @@ export const ssoTickets = sqliteTable(
   (t) => [index("sso_tickets_tenant_expires").on(t.tenantId, t.expiresAt)],
 );
 
-export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens, ssoLinks, ssoAttemptsUsed, ssoTickets };
+export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, groupPushes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens, ssoLinks, ssoAttemptsUsed, ssoTickets };
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
