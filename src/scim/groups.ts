@@ -25,10 +25,11 @@ const MEMBERS = findAttribute(GROUP_RESOURCE.schema.attributes, "members")!;
 /**
  * Splits client input into the stored document (displayName, externalId) and the member ids, in
  * order and without duplicates. Members are rows, not part of the document. `memberIds` is
- * undefined when the input has no `members` key at all.
+ * undefined when the input has no `members` key at all. `current`: the stored document a PUT or
+ * PATCH replaces (values it already holds are kept whatever limits came after them).
  */
-export function groupDocument(input: Record<string, unknown>): { doc: ScimDocument; memberIds?: string[] } {
-  const doc = sanitizeResource(input, GROUP_RESOURCE);
+export function groupDocument(input: Record<string, unknown>, current?: ScimDocument): { doc: ScimDocument; memberIds?: string[] } {
+  const doc = sanitizeResource(input, GROUP_RESOURCE, current);
   delete doc.members;
   const key = keyOf(input, "members");
   if (key === undefined) return { doc };
