@@ -215,7 +215,7 @@ export const webhookPending = sqliteTable(
   (t) => [primaryKey({ columns: [t.eventId, t.webhookId] }), index("webhook_pending_queued").on(t.queuedAt)],
 );
 
-/** One row per delivery attempt (and one per dead-lettered delivery), newest last. */
+/** One row per delivery attempt (and one per dead delivery), newest last. */
 export const webhookDeliveries = sqliteTable(
   "webhook_deliveries",
   {
@@ -225,7 +225,7 @@ export const webhookDeliveries = sqliteTable(
     eventId: text("event_id").notNull(),
     type: text("type").notNull(),
     attempt: integer("attempt").notNull(),
-    /** `delivered`, `failed` (will be retried) or `dead` (retries exhausted: in the dead-letter queue). */
+    /** `delivered`, `failed` (will be retried) or `dead` (retries exhausted, or the event no longer stored). */
     status: text("status", { enum: ["delivered", "failed", "dead"] }).notNull(),
     httpStatus: integer("http_status"),
     at: text("at").notNull(),
