@@ -124,7 +124,29 @@ describe("delivery", () => {
     expect(listed[0]).toMatchObject({ eventId: id, type: "user.deleted", status: "dead", error: expect.stringContaining("Retries exhausted") });
     expect(listed[0].attempt).toBeGreaterThanOrEqual(1);
     expect(listed.slice(1).every((d) => d.status === "failed")).toBe(true);
+    // Dead is finished: no longer pending, so the sweep never sends it again.
+    expect(await env.TENANT_DEFAULT.prepare("SELECT count(*) AS n FROM webhook_pending WHERE event_id = ?").bind(id).first("n")).toBe(0);
     await admin("DELETE", `/tenants/${t.slug}/webhooks/${hook.id}`); // its queued retries are dropped from now on
+  });
+
+  it("when the queue refuses a batch's retries, those messages fall back to the Queue's own retry", async () => {
+    const t = await quietTenant();
+    const url = receivers.add([500, 200]);
+    const hook = await addWebhook(t.slug, url);
+    const event = { id: "evt_00000000000000000000000000000b22", type: "user.updated", occurredAt: new Date().toISOString(), data: { tenant: t.slug } };
+    const batch = createMessageBatch("thestorage-scim-events", [{ id: "f1", timestamp: new Date(), attempts: 1, body: { tenant: t.ref, webhookId: hook.id, event } }]);
+    const queue = env.EVENTS_QUEUE as Queue & { sendBatch: Queue["sendBatch"] };
+    const spy = vi.spyOn(queue, "sendBatch").mockRejectedValue(new Error("Queue send failed (test)"));
+    const ctx = createExecutionContext();
+    try {
+      await worker.queue(batch, env, ctx);
+    } finally {
+      spy.mockRestore();
+    }
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["f1"]);
+    expect((await deliveries(t.slug, hook.id)).map((d) => [d.attempt, d.status])).toEqual([[1, "failed"]]);
   });
 
   it("the minute sweep delivers a change committed by a Worker that died before dispatching it, on every tenant database", async () => {
