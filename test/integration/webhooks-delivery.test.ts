@@ -22,6 +22,18 @@ afterEach(() => receivers.restore());
 
 const user = (id: string, userName = "ada@example.com") => ({ version: 2, user: { id, userName, displayName: "Ada Lovelace", active: true } });
 
+/** Runs the delivery consumer on `batch` with EVENTS_QUEUE.sendBatch (the consumer's re-sends) replaced by `send`. */
+async function consumeWith(batch: MessageBatch<unknown>, send: Queue["sendBatch"], vars: Record<string, string> = {}) {
+  const spy = vi.spyOn(env.EVENTS_QUEUE as Queue & { sendBatch: Queue["sendBatch"] }, "sendBatch").mockImplementation(send);
+  const ctx = createExecutionContext();
+  try {
+    await worker.queue(batch, { ...env, ...vars }, ctx);
+  } finally {
+    spy.mockRestore();
+  }
+  return getQueueResult(batch, ctx);
+}
+
 describe("delivery", () => {
   it("delivers what SCIM and admin writes commit, with no other trigger (dispatch after the write)", async () => {
     const t = await quietTenant();
@@ -135,15 +147,7 @@ describe("delivery", () => {
     const hook = await addWebhook(t.slug, url);
     const event = { id: "evt_00000000000000000000000000000b22", type: "user.updated", occurredAt: new Date().toISOString(), data: { tenant: t.slug } };
     const batch = createMessageBatch("thestorage-scim-events", [{ id: "f1", timestamp: new Date(), attempts: 1, body: { tenant: t.ref, webhookId: hook.id, event } }]);
-    const queue = env.EVENTS_QUEUE as Queue & { sendBatch: Queue["sendBatch"] };
-    const spy = vi.spyOn(queue, "sendBatch").mockRejectedValue(new Error("Queue send failed (test)"));
-    const ctx = createExecutionContext();
-    try {
-      await worker.queue(batch, env, ctx);
-    } finally {
-      spy.mockRestore();
-    }
-    const result = await getQueueResult(batch, ctx);
+    const result = await consumeWith(batch, () => Promise.reject(new Error("Queue send failed (test)")));
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["f1"]);
     expect((await deliveries(t.slug, hook.id)).map((d) => [d.attempt, d.status])).toEqual([[1, "failed"]]);
@@ -270,19 +274,12 @@ describe("delivery", () => {
     // Attempts counted by the message (sent again by the consumer) and by the Queue (its own retry of a failed invocation) alike.
     const bodies = [{ attempts: 0 }, { attempts: 2 }, { attempts: 10 }, { attempts: 12 }].map((n) => ({ tenant, webhookId: hook.id, event, ...n }));
     const batch = createMessageBatch("thestorage-scim-events", [1, 1, 2, 1].map((attempts, i) => ({ id: `a${i}`, timestamp: new Date(), attempts, body: bodies[i] })));
-    const queue = env.EVENTS_QUEUE as Queue & { sendBatch: Queue["sendBatch"] };
     const resent: { body: { attempts?: number }; delaySeconds?: number }[] = [];
-    const spy = vi.spyOn(queue, "sendBatch").mockImplementation(async (messages) => {
+    const keep: Queue["sendBatch"] = async (messages) => {
       resent.push(...([...messages] as typeof resent));
       return undefined as never;
-    });
-    const ctx = createExecutionContext();
-    try {
-      await worker.queue(batch, { ...env, WEBHOOK_RETRY_BASE_SECONDS: "60" }, ctx);
-    } finally {
-      spy.mockRestore();
-    }
-    const result = await getQueueResult(batch, ctx);
+    };
+    const result = await consumeWith(batch, keep, { WEBHOOK_RETRY_BASE_SECONDS: "60" });
     expect(result.retryMessages).toEqual([]);
     expect(result.explicitAcks.sort()).toEqual(["a0", "a1", "a2", "a3"]);
     expect(resent.map((m) => [m.body.attempts, m.delaySeconds])).toEqual([
