@@ -9,7 +9,7 @@ import { defineConfig } from "vitest/config";
  * - `workers`: everything through the Worker's HTTP surface, inside workerd with real D1, Durable
  *   Objects, Queues, the rate-limit binding and a service binding to the RPC entrypoint from
  *   wrangler.toml. Storage is isolated per test file.
- * - `dead-letter`: the same, with the delivery queue retrying once, for the real dead-letter path.
+ * - `dead-letter`: the same, with two attempts per webhook delivery, for the real path to a dead delivery.
  * - `e2e`: the admin console driven in headless Chromium against a real `wrangler dev`.
  */
 export default defineConfig(async () => {
@@ -17,7 +17,7 @@ export default defineConfig(async () => {
   const tenant = await readD1Migrations(path.join(import.meta.dirname, "migrations/tenant"));
 
   /** A project in workerd with the Worker's bindings from wrangler.toml plus the tests' own. */
-  const workersProject = (name: string, include: string[], queueConsumers?: Record<string, object>) => ({
+  const workersProject = (name: string, include: string[], bindings: Record<string, string> = {}) => ({
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
@@ -30,6 +30,7 @@ export default defineConfig(async () => {
             WEBHOOK_RETRY_BASE_SECONDS: "1",
             WEBHOOK_ALLOW_LOOPBACK: "true",
             SIGN_IN_RETURN_ORIGINS: "https://app.thestorage.test, https://other.thestorage.test:8443",
+            ...bindings,
           },
           // A second, tight Rate Limiting binding that the rate-limit test swaps in for
           // SCIM_RATE_LIMIT, so the 429 path runs for real without slowing every other test.
@@ -37,7 +38,6 @@ export default defineConfig(async () => {
           // The ScimDirectory RPC entrypoint through a real service binding, as TheStorage's
           // Workers bind it (`[[services]] … entrypoint = "ScimDirectory"`): this worker, that export.
           serviceBindings: { DIRECTORY: { name: kCurrentWorker, entrypoint: "ScimDirectory" } },
-          ...(queueConsumers ? { queueConsumers } : {}),
         },
       }),
     ],
@@ -51,11 +51,9 @@ export default defineConfig(async () => {
           test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
         },
         workersProject("workers", ["test/integration/**/*.test.ts"]),
-        // A permanent webhook failure through the real Queues: the delivery consumer's max_retries is
-        // 1 here (12 in wrangler.toml), so retries run out in seconds and the dead-letter queue is real.
-        workersProject("dead-letter", ["test/dead-letter/**/*.test.ts"], {
-          "thestorage-scim-events": { maxBatchSize: 100, maxBatchTimeout: 0, maxRetries: 1, deadLetterQueue: "thestorage-scim-events-dlq" },
-        }),
+        // A permanent webhook failure through the real Queue: two attempts per delivery here (13 in
+        // wrangler.toml), so the retries run out in seconds and the delivery ends dead.
+        workersProject("dead-letter", ["test/dead-letter/**/*.test.ts"], { WEBHOOK_MAX_ATTEMPTS: "2" }),
         {
           // The admin console in headless Debian Chromium against `wrangler dev` (test/e2e).
           test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], environment: "node", testTimeout: 120_000, hookTimeout: 180_000 },

@@ -8,7 +8,8 @@
  * delivery per message, in one transaction), then sends them. Runs share nothing but the database:
  * concurrent runs never claim the same row, and no run ever waits on another request's promise or
  * I/O (in Workers that is refused, or hangs and is cancelled, which once stopped a tenant's dispatch
- * for good). A run that dies between claim and send, or a message the queue loses, leaves its
+ * for good). A run that dies between claim and send, or a message the queue loses (a first send or
+ * a retry: the consumer keeps a delivery pending until it is finished, see ./queue.ts), leaves its
  * pending rows behind: the sweep sends them again (redispatchStale), and receivers dedupe on
  * `webhook-id`. So nothing is lost between outbox and receiver, at the price of a rare duplicate.
  */
@@ -100,7 +101,7 @@ async function sendClaimed(env: Env, db: TenantDb, tenant: TenantRef, events: Ch
     return webhookIds.map((webhookId) => ({ tenant: ref, webhookId, event }));
   });
   try {
-    await sendMessages(env, messages);
+    await sendMessages(env, messages.map(immediately));
   } catch (error) {
     // If this fails too (the database with the queue), the pending rows stay and the sweep re-sends them.
     await releaseClaim(
@@ -113,8 +114,8 @@ async function sendClaimed(env: Env, db: TenantDb, tenant: TenantRef, events: Ch
 }
 
 /**
- * Hands to the queue again every delivery of this database claimed at least REDISPATCH_AFTER_MS
- * ago and never attempted; resolves to how many. Bounded work per call.
+ * Hands to the queue again every delivery of this database due there at least REDISPATCH_AFTER_MS
+ * ago (claimed, or its retry due) and not attempted since; resolves to how many. Bounded work per call.
  */
 export async function redispatchStale(env: Env, database: string, now = new Date()): Promise<number> {
   const db = tenantDb(env, { database });
@@ -126,7 +127,7 @@ export async function redispatchStale(env: Env, database: string, now = new Date
     // The slug is not needed: each event's data names its tenant, and the consumer reads id and database.
     await sendMessages(
       env,
-      stale.map((s) => ({ tenant: { id: s.tenantId, slug: "", database }, webhookId: s.webhookId, event: messageEvent(s.event) })),
+      stale.map((s) => immediately({ tenant: { id: s.tenantId, slug: "", database }, webhookId: s.webhookId, event: messageEvent(s.event), ...(s.attempts ? { attempts: s.attempts } : {}) })),
     );
     total += stale.length;
     if (stale.length < REDISPATCH_PER_ROUND) break;
@@ -141,17 +142,25 @@ function messageEvent(row: ChangeEventRow): DeliveryMessage["event"] {
   return JSON.stringify(row.data).length <= INLINE_DATA_BYTES ? { ...reference, data: row.data } : reference;
 }
 
+/** A message for the queue, delivered after `delaySeconds` (a retry) or at once. */
+export interface OutgoingMessage {
+  body: DeliveryMessage;
+  delaySeconds?: number;
+}
+
+const immediately = (body: DeliveryMessage): OutgoingMessage => ({ body });
+
 /** Sends in sendBatch calls under both of its limits (100 messages, 256 KB). */
-async function sendMessages(env: Env, messages: DeliveryMessage[]): Promise<void> {
-  let batch: DeliveryMessage[] = [];
+export async function sendMessages(env: Env, messages: OutgoingMessage[]): Promise<void> {
+  let batch: OutgoingMessage[] = [];
   let bytes = 0;
   const flush = async () => {
-    if (batch.length) await env.EVENTS_QUEUE.sendBatch(batch.map((body) => ({ body, contentType: "json" as const })));
+    if (batch.length) await env.EVENTS_QUEUE.sendBatch(batch.map(({ body, delaySeconds }) => ({ body, contentType: "json" as const, ...(delaySeconds ? { delaySeconds } : {}) })));
     batch = [];
     bytes = 0;
   };
   for (const message of messages) {
-    const size = JSON.stringify(message).length + 100;
+    const size = JSON.stringify(message.body).length + 100;
     if (batch.length === SEND_BATCH || (batch.length > 0 && bytes + size > SEND_BATCH_BYTES)) await flush();
     batch.push(message);
     bytes += size;
@@ -171,11 +180,11 @@ export async function enqueueTestEvent(env: Env, tenant: TenantRef, webhookId: s
     occurredAt: new Date().toISOString(),
     data: { tenant: tenant.slug, test: true, webhook: { id: webhookId } },
   };
-  await sendMessages(env, [{ tenant: tenantRefOf(tenant), webhookId, event }]);
+  await sendMessages(env, [immediately({ tenant: tenantRefOf(tenant), webhookId, event })]);
   return event;
 }
 
 /** Sends one change event to one webhook again (the console's "resend"): same id, so receivers dedupe. */
 export async function enqueueRedelivery(env: Env, tenant: TenantRef, webhookId: string, row: ChangeEventRow): Promise<void> {
-  await sendMessages(env, [{ tenant: tenantRefOf(tenant), webhookId, event: messageEvent(row) }]);
+  await sendMessages(env, [immediately({ tenant: tenantRefOf(tenant), webhookId, event: messageEvent(row) })]);
 }

@@ -1,15 +1,25 @@
 /**
  * The delivery queue's consumers. `thestorage-scim-events`: POST each message's event to its
  * webhook, signed (Standard Webhooks); a 2xx within 10 s is a delivery, anything else is recorded as
- * a failed attempt and retried with exponential backoff. After max_retries the Queue moves the
- * message to `thestorage-scim-events-dlq`, whose consumer records it as dead. Every attempt is a
- * webhook_deliveries row (the admin API and console list them).
+ * a failed attempt and retried with exponential backoff. Every attempt is a webhook_deliveries row
+ * (the admin API and console list them).
+ *
+ * Retries are ours, not the Queue's: a failed message is acked and sent again as a new message with
+ * `delaySeconds` and its attempt count, and its webhook_pending row moves to the retry's due time
+ * (so the sweep re-sends a retry the queue lost, as it does a first send). After the last attempt
+ * the delivery is recorded as dead here. So a failing receiver costs the queue nothing but its own
+ * messages: the Queue never holds a batch back for retries (the local queue of `wrangler dev`
+ * spent an HTTP round trip to wrangler's Node process per retried message before starting the
+ * next batch, which under load put minutes between a commit and its first attempt; issue 23).
+ * The Queue's own retries and `thestorage-scim-events-dlq` remain for a consumer invocation that
+ * fails as a whole; that queue's consumer records its messages as dead.
  */
 import type { WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
-import { clearPending } from "../repo/change-events";
+import { clearPending, reschedulePending } from "../repo/change-events";
 import { changeEventsByIds, insertDeadDeliveries, insertDeliveries, webhooksByIds, type NewDelivery } from "../repo/webhooks";
 import { tenantDb } from "../tenancy/tenant-db";
+import { sendMessages, type OutgoingMessage } from "./dispatch";
 import { decryptSecret, importSecretKey } from "./secret-box";
 import { deliveryBody, signedHeaders } from "./signing";
 import type { DeliveryEvent, DeliveryMessage } from "./types";
@@ -22,8 +32,19 @@ export const MAX_RETRY_DELAY_SECONDS = 43_200;
 const MAX_ERROR = 300;
 /** A Worker keeps at most 6 outbound connections open; more would wait, and time out while waiting. */
 const PARALLEL_DELIVERIES = 6;
-/** 1 + `max_retries` (12) of the delivery queue's consumer in wrangler.toml: a failure on this attempt goes to the dead-letter queue. */
+/** Attempts per delivery unless WEBHOOK_MAX_ATTEMPTS says otherwise: a failure on the last one makes it dead. */
 export const MAX_DELIVERY_ATTEMPTS = 13;
+
+export function maxDeliveryAttempts(env: Pick<Env, "WEBHOOK_MAX_ATTEMPTS">): number {
+  const configured = Number(env.WEBHOOK_MAX_ATTEMPTS);
+  return Number.isInteger(configured) && configured >= 1 ? configured : MAX_DELIVERY_ATTEMPTS;
+}
+
+/** This message's attempt number: those made before it was sent, plus the Queue's own count (1 unless the Queue retried it). */
+function attemptOf(message: Message<DeliveryMessage>): number {
+  const before = message.body.attempts;
+  return (Number.isInteger(before) && before! > 0 ? before! : 0) + message.attempts;
+}
 
 export function retryDelaySeconds(env: Env, attempts: number): number {
   const configured = Number(env.WEBHOOK_RETRY_BASE_SECONDS);
@@ -84,54 +105,75 @@ async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<voi
     keyProblem = `Cannot sign: ${(error as Error).message} Set it (wrangler secret put WEBHOOK_SECRET_KEY).`;
   }
   const allowLoopback = loopbackAllowed(env);
+  const maxAttempts = maxDeliveryAttempts(env);
   // Each webhook's secret decrypted once per batch, not once per message (the local queue runs one batch at a time).
   const secrets = new Map<string, Promise<string>>();
   const secretOf = (k: CryptoKey, hook: WebhookRow) => secrets.get(hook.id) ?? secrets.set(hook.id, decryptSecret(k, hook.secretCiphertext, hook.id)).get(hook.id)!;
   for (const { db, list, hooks, stored } of await withWebhooks(env, batch.messages)) {
     const rows: NewDelivery[] = [];
-    const outcomes = await mapLimited(
-      list,
-      PARALLEL_DELIVERIES,
-      async (message) => {
-        const hook = targetOf(hooks, message);
-        if (!hook) return { message, retry: false, dropped: true };
-        const at = new Date();
-        // An event too large to travel inline is read from the outbox; gone (retention) means never deliverable.
-        const data = message.body.event.data ?? stored.get(message.body.event.id);
-        if (!data) {
-          rows.push({ ...rowBase(hook, message), attempt: message.attempts, status: "dead", httpStatus: null, at: at.toISOString(), error: "The event is no longer stored (past the retention period); it cannot be sent.", nextAttemptAt: null });
-          return { message, retry: false, dropped: true };
-        }
-        const event: DeliveryEvent = { ...message.body.event, data };
-        const result = key ? await attempt(secretOf(key, hook), hook, event, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
-        const delay = retryDelaySeconds(env, message.attempts);
-        const last = message.attempts >= MAX_DELIVERY_ATTEMPTS;
-        rows.push({
-          ...rowBase(hook, message),
-          attempt: message.attempts,
-          status: result.ok ? "delivered" : "failed",
-          httpStatus: result.httpStatus,
-          at: at.toISOString(),
-          error: result.ok ? null : `${clip(result.error)}${last ? " (last attempt: retries exhausted)" : ""}`,
-          nextAttemptAt: result.ok || last ? null : new Date(at.getTime() + delay * 1000).toISOString(),
-        });
-        return { message, retry: !result.ok, delay, dropped: false };
-      },
-    );
-    // Every message of the list was attempted or dropped: none is pending any more (see webhook_pending).
-    const done = list.map((message) => ({ eventId: message.body.event.id, webhookId: message.body.webhookId }));
-    const recorded = await Promise.allSettled([insertDeliveries(db, rows), clearPending(db, done)]);
+    const outcomes = await mapLimited(list, PARALLEL_DELIVERIES, async (message): Promise<Outcome> => {
+      const hook = targetOf(hooks, message);
+      if (!hook) return { message };
+      const at = new Date();
+      const attemptNo = attemptOf(message);
+      // An event too large to travel inline is read from the outbox; gone (retention) means never deliverable.
+      const data = message.body.event.data ?? stored.get(message.body.event.id);
+      if (!data) {
+        rows.push({ ...rowBase(hook, message), attempt: attemptNo, status: "dead", httpStatus: null, at: at.toISOString(), error: "The event is no longer stored (past the retention period); it cannot be sent.", nextAttemptAt: null });
+        return { message };
+      }
+      const event: DeliveryEvent = { ...message.body.event, data };
+      const result = key ? await attempt(secretOf(key, hook), hook, event, allowLoopback) : { ok: false, httpStatus: null, error: keyProblem };
+      const last = attemptNo >= maxAttempts;
+      const delay = retryDelaySeconds(env, attemptNo);
+      const retryAt = result.ok || last ? null : new Date(at.getTime() + delay * 1000).toISOString();
+      rows.push({
+        ...rowBase(hook, message),
+        attempt: attemptNo,
+        status: result.ok ? "delivered" : "failed",
+        httpStatus: result.httpStatus,
+        at: at.toISOString(),
+        error: result.ok ? null : `${clip(result.error)}${last ? " (last attempt: retries exhausted)" : ""}`,
+        nextAttemptAt: retryAt,
+      });
+      if (!result.ok && last) rows.push({ ...rowBase(hook, message), attempt: attemptNo, status: "dead", httpStatus: null, at: at.toISOString(), error: RETRIES_EXHAUSTED, nextAttemptAt: null });
+      return retryAt ? { message, retry: { attempts: attemptNo, delay, dueAt: retryAt } } : { message };
+    });
+    const retries = outcomes.filter((o): o is Required<Outcome> => o.retry !== undefined);
+    const finished = outcomes.filter((o) => !o.retry).map(({ message }) => ({ eventId: message.body.event.id, webhookId: message.body.webhookId }));
+    const recorded = await Promise.allSettled([
+      insertDeliveries(db, rows),
+      clearPending(db, finished),
+      reschedulePending(db, retries.map(({ message, retry }) => ({ eventId: message.body.event.id, webhookId: message.body.webhookId, dueAt: retry.dueAt, attempts: retry.attempts }))),
+    ]);
     for (const result of recorded) {
-      // The attempts happened whether or not they could be recorded: ack/retry them all the same.
-      // (Pending rows not cleared only mean a duplicate delivery after REDISPATCH_AFTER_MS.)
+      // The attempts happened whether or not they could be recorded: ack and retry them all the same.
+      // (A pending row left behind only means a duplicate delivery after REDISPATCH_AFTER_MS.)
       if (result.status === "rejected") console.error(JSON.stringify({ level: "error", msg: "recording webhook deliveries failed", error: String(result.reason) }));
     }
-    for (const outcome of outcomes) {
-      if (outcome.retry) outcome.message.retry({ delaySeconds: outcome.delay });
-      else outcome.message.ack();
+    // Each retry as a new message carrying its attempt count; if the queue refuses them, the Queue's own retry.
+    const resend: OutgoingMessage[] = retries.map(({ message, retry }) => ({ body: { ...message.body, attempts: retry.attempts }, delaySeconds: retry.delay }));
+    const resent = await sendMessages(env, resend).then(
+      () => true,
+      (error) => {
+        console.error(JSON.stringify({ level: "error", msg: "re-sending webhook retries failed; the Queue retries them", error: String(error) }));
+        return false;
+      },
+    );
+    for (const { message, retry } of outcomes) {
+      if (retry && !resent) message.retry({ delaySeconds: retry.delay });
+      else message.ack();
     }
   }
 }
+
+interface Outcome {
+  message: Message<DeliveryMessage>;
+  /** Set when the attempt failed and another is due: the attempts made so far, the delay, and when. */
+  retry?: { attempts: number; delay: number; dueAt: string };
+}
+
+const RETRIES_EXHAUSTED = "Retries exhausted: no further attempts. Send it again from the console, or read it from the change feed.";
 
 function rowBase(hook: WebhookRow, message: Message<DeliveryMessage>) {
   return { tenantId: hook.tenantId, webhookId: hook.id, eventId: message.body.event.id, type: message.body.event.type };
@@ -224,10 +266,12 @@ async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env): Promis
         type: message.body.event.type,
         httpStatus: null,
         at,
-        error: "Retries exhausted: no further attempts. Send it again from the console, or read it from the change feed.",
+        error: RETRIES_EXHAUSTED,
         nextAttemptAt: null,
       })),
     );
+    // Dead: the sweep must not send them again.
+    await clearPending(db, list.map((message) => ({ eventId: message.body.event.id, webhookId: message.body.webhookId })));
     for (const message of list) message.ack();
   }
 }

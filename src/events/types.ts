@@ -21,6 +21,11 @@ export interface DeliveryMessage {
   tenant: { id: string; slug: string; database: string };
   webhookId: string;
   event: Omit<DeliveryEvent, "data"> & { data?: DeliveryEvent["data"] };
+  /**
+   * Attempts already made before this message was sent: a retry is a new message carrying the
+   * count (src/events/queue.ts), so absent (0) on a first send.
+   */
+  attempts?: number;
 }
 
 /** True when a webhook with this subscription (null = everything) wants `type`. */

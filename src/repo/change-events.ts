@@ -137,7 +137,7 @@ export async function releaseClaim(db: TenantDb, seqs: number[], eventIds: strin
   ]);
 }
 
-/** Deliveries the queue consumer has attempted (or dropped): no longer pending. */
+/** Deliveries the queue consumer has finished (delivered, dropped or dead): no longer pending. */
 export async function clearPending(db: TenantDb, deliveries: { eventId: string; webhookId: string }[]): Promise<void> {
   if (deliveries.length === 0) return;
   const pairs = JSON.stringify(deliveries.map((d) => [d.eventId, d.webhookId]));
@@ -145,31 +145,43 @@ export async function clearPending(db: TenantDb, deliveries: { eventId: string; 
 }
 
 /**
- * Claims up to `limit` deliveries handed to the queue before `before` whose first attempt was never
- * recorded (the queue lost them, or the run that claimed them died before sending): each is
- * re-stamped `at`, so it is claimed again only if it stays unattempted for another period.
- * Returns them with their events; deliveries whose event is gone (retention) are dropped.
+ * Deliveries that failed and will be retried: each stays pending, due at its retry's time, with
+ * the attempts it has had. A delivery no longer pending (finished meanwhile) is left alone.
+ */
+export async function reschedulePending(db: TenantDb, retries: { eventId: string; webhookId: string; dueAt: string; attempts: number }[]): Promise<void> {
+  if (retries.length === 0) return;
+  const rows = JSON.stringify(retries.map((r) => [r.eventId, r.webhookId, r.dueAt, r.attempts]));
+  await db.run(sql`UPDATE webhook_pending SET queued_at = json_extract(r.value, '$[2]'), attempts = json_extract(r.value, '$[3]')
+    FROM json_each(${rows}) AS r
+    WHERE webhook_pending.event_id = json_extract(r.value, '$[0]') AND webhook_pending.webhook_id = json_extract(r.value, '$[1]')`);
+}
+
+/**
+ * Claims up to `limit` deliveries due at the queue before `before` and not attempted since (the
+ * queue lost them, or the run that claimed them died before sending): each is re-stamped `at`, so
+ * it is claimed again only if it stays unattempted for another period. Returns them with their
+ * events and the attempts they have had; deliveries whose event is gone (retention) are dropped.
  */
 export async function claimStalePending(
   db: TenantDb,
   before: string,
   at: string,
   limit: number,
-): Promise<{ tenantId: string; webhookId: string; event: ChangeEventRow }[]> {
-  // Served by webhook_pending_queued (queued_at); the table holds only unattempted deliveries.
+): Promise<{ tenantId: string; webhookId: string; attempts: number; event: ChangeEventRow }[]> {
+  // Served by webhook_pending_queued (queued_at); the table holds only unfinished deliveries.
   const [claimed] = await runBatch(db, [
     sql`UPDATE webhook_pending SET queued_at = ${at}
       WHERE rowid IN (SELECT rowid FROM webhook_pending WHERE queued_at < ${before} ORDER BY queued_at LIMIT ${limit})
-      RETURNING event_id, webhook_id, tenant_id`,
+      RETURNING event_id, webhook_id, tenant_id, attempts`,
   ]);
-  const rows = claimed!.results as { event_id: string; webhook_id: string; tenant_id: string }[];
+  const rows = claimed!.results as { event_id: string; webhook_id: string; tenant_id: string; attempts: number }[];
   if (rows.length === 0) return [];
   const ids = [...new Set(rows.map((r) => r.event_id))];
   const [stored] = await runBatch(db, [sql`SELECT * FROM change_events WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`]);
   const events = new Map((stored!.results as RawChangeEvent[]).map(changeEventOf).map((e) => [e.id, e]));
   const gone = ids.filter((id) => !events.has(id));
   if (gone.length) await db.run(sql`DELETE FROM webhook_pending WHERE event_id IN (SELECT value FROM json_each(${JSON.stringify(gone)}))`);
-  return rows.filter((r) => events.has(r.event_id)).map((r) => ({ tenantId: r.tenant_id, webhookId: r.webhook_id, event: events.get(r.event_id)! }));
+  return rows.filter((r) => events.has(r.event_id)).map((r) => ({ tenantId: r.tenant_id, webhookId: r.webhook_id, attempts: Number(r.attempts), event: events.get(r.event_id)! }));
 }
 
 /** Tenants of this database with change events committed before `before` and never claimed by a dispatch run. */

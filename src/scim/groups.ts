@@ -25,13 +25,14 @@ const MEMBERS = findAttribute(GROUP_RESOURCE.schema.attributes, "members")!;
 /**
  * Splits client input into the stored document (displayName, externalId) and the member ids, in
  * order and without duplicates. Members are rows, not part of the document. `memberIds` is
- * undefined when the input has no `members` key at all.
+ * undefined when the input has no `members` key at all. `current`: the stored document a PUT or
+ * PATCH replaces (values it already holds are kept whatever limits came after them).
  */
-export function groupDocument(input: Record<string, unknown>): { doc: ScimDocument; memberIds?: string[] } {
+export function groupDocument(input: Record<string, unknown>, current?: ScimDocument): { doc: ScimDocument; memberIds?: string[] } {
   const key = keyOf(input, "members");
   // Members are sanitized once, below (a 100,000-member push is most of the work).
   const { [key ?? ""]: _members, ...rest } = input;
-  const doc = sanitizeResource(key === undefined ? input : rest, GROUP_RESOURCE);
+  const doc = sanitizeResource(key === undefined ? input : rest, GROUP_RESOURCE, current);
   delete doc.members;
   if (key === undefined) return { doc };
   const list = (sanitizeAttribute(input[key], MEMBERS) as { value?: string }[] | undefined) ?? [];

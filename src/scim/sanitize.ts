@@ -19,6 +19,30 @@ const EXTERNAL_ID = findAttribute(COMMON_ATTRIBUTES, "externalId")!;
 
 export type ScimDocument = Record<string, unknown>;
 
+/**
+ * Whether `value` is already stored at `path` (e.g. `userName`, `emails.value`). Such a value is
+ * not held to the length and character limits: a name stored before the limits existed must not
+ * make every later PUT or PATCH of its resource fail. Limits apply to what a request changes.
+ */
+type Stored = (path: string, value: string) => boolean;
+const nothingStored: Stored = () => false;
+
+/** The string values of a stored document by the paths sanitizing uses (extension attributes by their own name). */
+function storedValues(doc: ScimDocument | undefined): Stored {
+  if (!doc) return nothingStored;
+  const seen = new Set<string>();
+  const walk = (value: unknown, path: string): void => {
+    if (typeof value === "string") seen.add(`${path}\u0000${value}`);
+    else if (Array.isArray(value)) for (const element of value) walk(element, path);
+    else if (isObject(value)) for (const [key, inner] of Object.entries(value)) walk(inner, `${path}.${key}`);
+  };
+  for (const [key, value] of Object.entries(doc)) {
+    if (key.toLowerCase().startsWith("urn:") && isObject(value)) for (const [name, inner] of Object.entries(value)) walk(inner, name);
+    else walk(value, key);
+  }
+  return (path, value) => seen.has(`${path}\u0000${value}`);
+}
+
 const invalid = (path: string, expected: string, got: unknown) =>
   new ApiError(400, `Attribute '${path}' must be ${expected}; got ${JSON.stringify(got)?.slice(0, 80)}.`, { scimType: "invalidValue" });
 
@@ -48,7 +72,8 @@ function characterCount(value: string, atMost: number): number {
  * other strings may arrive as numbers or booleans (stored as their text), at most MAX_STRING_LENGTH
  * characters and without NUL, which no consumer of the directory can carry.
  */
-function coerceString(value: unknown, path: string, attribute?: AttributeDef): string {
+function coerceString(value: unknown, path: string, attribute?: AttributeDef, stored = nothingStored): string {
+  if (typeof value === "string" && stored(path, value)) return value;
   if (attribute?.identifier) {
     if (typeof value !== "string") throw invalid(path, `a string (${IDENTIFIER_RULE})`, value);
     if (!value.trim()) throw invalid(path, `not blank (${IDENTIFIER_RULE})`, value);
@@ -75,7 +100,7 @@ function unwrapSingleton(value: unknown, attribute: AttributeDef, path: string):
   throw invalid(path, `a single value (${attribute.name} is not multi-valued)`, value);
 }
 
-function sanitizeScalar(value: unknown, attribute: AttributeDef, path: string): unknown {
+function sanitizeScalar(value: unknown, attribute: AttributeDef, path: string, stored: Stored): unknown {
   switch (attribute.type) {
     case "boolean":
       return coerceBoolean(value, path);
@@ -95,11 +120,11 @@ function sanitizeScalar(value: unknown, attribute: AttributeDef, path: string): 
       return s;
     }
     default:
-      return coerceString(value, path, attribute);
+      return coerceString(value, path, attribute, stored);
   }
 }
 
-function sanitizeComplex(value: unknown, attribute: AttributeDef, path: string): ScimDocument | undefined {
+function sanitizeComplex(value: unknown, attribute: AttributeDef, path: string, stored: Stored): ScimDocument | undefined {
   // A bare scalar for a complex attribute means its `value` (Entra's `manager: "id"`, `emails: "a@b"`).
   const object = isObject(value) ? value : findAttribute(attribute.subAttributes, "value") ? { value } : undefined;
   if (!object) throw invalid(path, "an object", value);
@@ -109,19 +134,19 @@ function sanitizeComplex(value: unknown, attribute: AttributeDef, path: string):
     if (!sub || sub.mutability === "readOnly") continue;
     const single = unwrapSingleton(raw, sub, `${path}.${sub.name}`);
     if (isEmptyValue(single)) continue;
-    out[sub.name] = sanitizeScalar(single, sub, `${path}.${sub.name}`);
+    out[sub.name] = sanitizeScalar(single, sub, `${path}.${sub.name}`, stored);
   }
   return Object.keys(out).length ? out : undefined;
 }
 
 /** Multi-valued: a list of elements, duplicates dropped, at most one `primary` (RFC 7643 §2.4). */
-function sanitizeMulti(value: unknown, attribute: AttributeDef, path: string): unknown[] | undefined {
+function sanitizeMulti(value: unknown, attribute: AttributeDef, path: string, stored: Stored): unknown[] | undefined {
   const list = Array.isArray(value) ? value : [value];
   const out: unknown[] = [];
   const seen = new Set<string>();
   for (const element of list) {
     if (isEmptyValue(element)) continue;
-    const clean = attribute.type === "complex" ? sanitizeComplex(element, attribute, path) : sanitizeScalar(element, attribute, path);
+    const clean = attribute.type === "complex" ? sanitizeComplex(element, attribute, path, stored) : sanitizeScalar(element, attribute, path, stored);
     if (clean === undefined) continue;
     const key = JSON.stringify(clean);
     if (seen.has(key)) continue;
@@ -135,19 +160,19 @@ function sanitizeMulti(value: unknown, attribute: AttributeDef, path: string): u
   return out.length ? out : undefined;
 }
 
-export function sanitizeAttribute(value: unknown, attribute: AttributeDef, path = attribute.name): unknown {
+export function sanitizeAttribute(value: unknown, attribute: AttributeDef, path = attribute.name, stored = nothingStored): unknown {
   if (isEmptyValue(value)) return undefined;
-  if (attribute.multiValued) return sanitizeMulti(value, attribute, path);
+  if (attribute.multiValued) return sanitizeMulti(value, attribute, path, stored);
   const single = unwrapSingleton(value, attribute, path);
   if (isEmptyValue(single)) return undefined;
-  return attribute.type === "complex" ? sanitizeComplex(single, attribute, path) : sanitizeScalar(single, attribute, path);
+  return attribute.type === "complex" ? sanitizeComplex(single, attribute, path, stored) : sanitizeScalar(single, attribute, path, stored);
 }
 
-function sanitizeSchemaAttributes(input: Record<string, unknown>, schema: SchemaDef, into: ScimDocument): void {
+function sanitizeSchemaAttributes(input: Record<string, unknown>, schema: SchemaDef, into: ScimDocument, stored: Stored): void {
   for (const [key, raw] of Object.entries(input)) {
     const attribute = findAttribute(schema.attributes, key);
     if (!attribute || attribute.mutability === "readOnly") continue;
-    const clean = sanitizeAttribute(raw, attribute);
+    const clean = sanitizeAttribute(raw, attribute, attribute.name, stored);
     if (clean === undefined) delete into[attribute.name];
     else into[attribute.name] = clean;
   }
@@ -156,15 +181,18 @@ function sanitizeSchemaAttributes(input: Record<string, unknown>, schema: Schema
 /**
  * The canonical document for `type` from client input: core attributes at the top level (plus
  * `externalId`), each extension as an object under its URN. Nothing read-only, nothing unknown.
+ * `current`: the stored document a PUT or PATCH replaces; values it already holds are kept as they
+ * are (see Stored), so limits apply only to what the request changes.
  */
-export function sanitizeResource(input: Record<string, unknown>, type: ResourceTypeDef): ScimDocument {
+export function sanitizeResource(input: Record<string, unknown>, type: ResourceTypeDef, current?: ScimDocument): ScimDocument {
+  const stored = storedValues(current);
   const doc: ScimDocument = {};
   const extensionValues = new Map<SchemaDef, Record<string, unknown>>();
 
   for (const [key, raw] of Object.entries(input)) {
     const lower = key.toLowerCase();
     if (lower === "externalid") {
-      const clean = sanitizeAttribute(raw, EXTERNAL_ID);
+      const clean = sanitizeAttribute(raw, EXTERNAL_ID, EXTERNAL_ID.name, stored);
       if (clean !== undefined) doc.externalId = clean;
       continue;
     }
@@ -180,14 +208,14 @@ export function sanitizeResource(input: Record<string, unknown>, type: ResourceT
     }
     if (lower.startsWith(type.schema.id.toLowerCase() + ":")) {
       // A core attribute written URN-qualified, e.g. `urn:…:core:2.0:User:userName`.
-      sanitizeSchemaAttributes({ [key.slice(type.schema.id.length + 1)]: raw }, type.schema, doc);
+      sanitizeSchemaAttributes({ [key.slice(type.schema.id.length + 1)]: raw }, type.schema, doc, stored);
     }
   }
-  sanitizeSchemaAttributes(input, type.schema, doc);
+  sanitizeSchemaAttributes(input, type.schema, doc, stored);
 
   for (const [extension, values] of extensionValues) {
     const ext: ScimDocument = {};
-    sanitizeSchemaAttributes(values, extension, ext);
+    sanitizeSchemaAttributes(values, extension, ext, stored);
     if (Object.keys(ext).length) doc[extension.id] = ext;
   }
 

@@ -35,10 +35,11 @@ const isAvatarPhoto = (photo: unknown) => String((photo as { type?: unknown })?.
  * not in the schema, so it is dropped here and never stored. Given the stored user (`current`),
  * an entry of type `photo` that is the avatar we showed the client (Okta's PUT sends back what it
  * read) is not the IdP's photo: it is dropped, and the IdP's own, which the avatar hid from that
- * client, stays as stored.
+ * client, stays as stored. Values the stored user already holds are kept as they are, whatever
+ * limits came after them (see sanitizeResource).
  */
 export function userDocument(input: Record<string, unknown>, current?: Pick<StoredUser, "data" | "avatarUrl">): ScimDocument {
-  const doc = sanitizeResource(input, USER_RESOURCE);
+  const doc = sanitizeResource(input, USER_RESOURCE, current?.data);
   const avatar = current?.avatarUrl;
   if (!avatar || !Array.isArray(doc.photos)) return doc;
   const isEcho = (p: unknown) => isAvatarPhoto(p) && (p as { value?: unknown }).value === avatar;

@@ -13,6 +13,7 @@ import { ifMatchAllows } from "../scim/etag";
 import { conflict, notFound } from "../scim/errors";
 import { groupColumns, groupDocument, namedMemberIds, patchableGroup, type MemberRef } from "../scim/groups";
 import { ignoredNote, patchResource } from "../scim/patch";
+import { keyOf } from "../scim/json";
 import { GROUP_RESOURCE } from "../scim/schema";
 import { groupPayload } from "../events/payload";
 import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, staleVersion, type WriteContext } from "./write-context";
@@ -234,9 +235,9 @@ async function modifyGroup(
  * alone. Its answer carries the members, read in the write's own batch.
  */
 export function replaceGroup(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string) {
-  const replacement = groupDocument(body);
   // Without a `members` key, membership is left alone: no member ids need reading.
-  return modifyGroup(ctx, id, ifMatch, replacement.memberIds === undefined ? [] : undefined, () => replacement, { readMembers: true });
+  const among = keyOf(body, "members") === undefined ? [] : undefined;
+  return modifyGroup(ctx, id, ifMatch, among, (current) => groupDocument(body, current.data), { readMembers: true });
 }
 
 /** `status`: what the client gets on success (the route answers 204 unless asked for the group). */
@@ -248,7 +249,7 @@ export function patchGroup(ctx: WriteContext, id: string, body: Record<string, u
     namedMemberIds(body) ?? undefined,
     (current, memberIds) => {
       const { resource: patched, ignored } = patchResource(patchableGroup(current, memberIds), body, GROUP_RESOURCE);
-      const { doc, memberIds: wanted } = groupDocument(patched);
+      const { doc, memberIds: wanted } = groupDocument(patched, current.data);
       return { doc, memberIds: wanted ?? [], note: ignoredNote(ignored) };
     },
     { status },

@@ -1,6 +1,7 @@
 // Bad input never reaches storage or a 5xx (issue 23 §3, §7): huge paging numbers, JSON nested
 // thousands of levels deep, identifiers that are numbers, lists, blank, carry NUL or are 900,000
 // characters long. Each is a SCIM 400 (or problem details on the admin API) that says what is accepted.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { admin, oktaUser, request, scimTenant, type JsonResponse } from "../support/harness";
 
@@ -155,5 +156,67 @@ describe("identifiers: userName, displayName, externalId", () => {
     const schema = await tenant.scim("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User");
     const userName = schema.body.attributes.find((a: { name: string }) => a.name === "userName");
     expect(userName.description).toMatch(/1 to 256 characters, not blank, without control characters/);
+  });
+});
+
+describe("values stored before the limits existed", () => {
+  // Rows as an older release stored them: written straight into D1, never through a writer, so every
+  // request below reads them from the database. Too long, blank-ish and control-character names and
+  // a 5,000-character title, all of which today's limits refuse when a request sends them anew.
+  const legacyUserName = `${"legacy.".repeat(50)}user@example.com`;
+  const legacyDisplayName = "Old\tName";
+  const legacyTitle = "t".repeat(5000);
+  const legacyGroupName = `Legacy ${"g".repeat(300)}`;
+  const patchOp = (...Operations: unknown[]) => ({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations });
+
+  async function legacyRows() {
+    const tenant = await scimTenant();
+    const template = await tenant.scim("POST", "/Users", oktaUser());
+    const userId = crypto.randomUUID();
+    const groupId = crypto.randomUUID();
+    const data = { userName: legacyUserName, name: { givenName: "Old", familyName: "Timer" }, displayName: legacyDisplayName, title: legacyTitle, active: true };
+    await env.TENANT_DEFAULT.batch([
+      env.TENANT_DEFAULT.prepare(
+        `INSERT INTO users (tenant_id, id, user_name, user_name_norm, display_name, active, data, source, version, created_at, updated_at)
+         SELECT tenant_id, ?1, ?2, lower(?2), ?3, 1, ?4, source, 1, created_at, updated_at FROM users WHERE id = ?5`,
+      ).bind(userId, legacyUserName, legacyDisplayName, JSON.stringify(data), template.body.id),
+      env.TENANT_DEFAULT.prepare(
+        `INSERT INTO groups (tenant_id, id, display_name, display_name_norm, data, source, version, created_at, updated_at)
+         SELECT tenant_id, ?1, ?2, lower(?2), ?3, source, 1, created_at, updated_at FROM users WHERE id = ?4`,
+      ).bind(groupId, legacyGroupName, JSON.stringify({ displayName: legacyGroupName }), template.body.id),
+    ]);
+    return { tenant, userId, groupId, otherUserId: template.body.id as string };
+  }
+
+  it("a user's PATCH and PUT that leave them as they are succeed; only a value the request changes is held to the limits", async () => {
+    const { tenant, userId } = await legacyRows();
+    const deactivated = await tenant.scim("PATCH", `/Users/${userId}`, patchOp({ op: "replace", value: { active: false } }));
+    expect(deactivated.status, deactivated.text.slice(0, 300)).toBe(200);
+    expect(deactivated.body).toMatchObject({ userName: legacyUserName, displayName: legacyDisplayName, title: legacyTitle, active: false });
+
+    // Okta's profile push: the whole user as read, one attribute changed.
+    const read = await tenant.scim("GET", `/Users/${userId}`);
+    const pushed = await tenant.scim("PUT", `/Users/${userId}`, { ...read.body, name: { givenName: "Old", familyName: "Timer-Two" } });
+    expect(pushed.status, pushed.text.slice(0, 300)).toBe(200);
+    expect(pushed.body).toMatchObject({ userName: legacyUserName, displayName: legacyDisplayName, title: legacyTitle, name: { familyName: "Timer-Two" } });
+
+    // A changed value meets today's rule, however close to the stored one.
+    expectScim400(await tenant.scim("PUT", `/Users/${userId}`, { ...read.body, userName: `x${legacyUserName}` }), "invalidValue", "PUT a new over-long userName");
+    expectScim400(await tenant.scim("PATCH", `/Users/${userId}`, patchOp({ op: "replace", path: "displayName", value: "New\tName" })), "invalidValue", "PATCH a new control-character displayName");
+    expectScim400(await tenant.scim("PATCH", `/Users/${userId}`, patchOp({ op: "replace", path: "title", value: `${legacyTitle}!` })), "invalidValue", "PATCH a new over-long title");
+    // A stored value moved to another attribute is a change there.
+    expectScim400(await tenant.scim("PATCH", `/Users/${userId}`, patchOp({ op: "replace", path: "nickName", value: legacyTitle })), "invalidValue", "PATCH the title's value into nickName");
+    const after = await tenant.scim("GET", `/Users/${userId}`);
+    expect(after.body.meta.version).toBe(pushed.body.meta.version);
+  });
+
+  it("a group's member PATCH and a PUT of its stored displayName succeed; a new over-long displayName does not", async () => {
+    const { tenant, groupId, otherUserId } = await legacyRows();
+    const added = await tenant.scim("PATCH", `/Groups/${groupId}`, patchOp({ op: "add", path: "members", value: [{ value: otherUserId }] }));
+    expect(added.status, added.text.slice(0, 300)).toBe(204);
+    const put = await tenant.scim("PUT", `/Groups/${groupId}`, { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: legacyGroupName, externalId: "grp-1" });
+    expect(put.status, put.text.slice(0, 300)).toBe(200);
+    expect(put.body).toMatchObject({ displayName: legacyGroupName, externalId: "grp-1", members: [{ value: otherUserId }] });
+    expectScim400(await tenant.scim("PUT", `/Groups/${groupId}`, { displayName: `${legacyGroupName}!` }), "invalidValue", "PUT a new over-long group displayName");
   });
 });

@@ -22,6 +22,18 @@ afterEach(() => receivers.restore());
 
 const user = (id: string, userName = "ada@example.com") => ({ version: 2, user: { id, userName, displayName: "Ada Lovelace", active: true } });
 
+/** Runs the delivery consumer on `batch` with EVENTS_QUEUE.sendBatch (the consumer's re-sends) replaced by `send`. */
+async function consumeWith(batch: MessageBatch<unknown>, send: Queue["sendBatch"], vars: Record<string, string> = {}) {
+  const spy = vi.spyOn(env.EVENTS_QUEUE as Queue & { sendBatch: Queue["sendBatch"] }, "sendBatch").mockImplementation(send);
+  const ctx = createExecutionContext();
+  try {
+    await worker.queue(batch, { ...env, ...vars }, ctx);
+  } finally {
+    spy.mockRestore();
+  }
+  return getQueueResult(batch, ctx);
+}
+
 describe("delivery", () => {
   it("delivers what SCIM and admin writes commit, with no other trigger (dispatch after the write)", async () => {
     const t = await quietTenant();
@@ -124,7 +136,21 @@ describe("delivery", () => {
     expect(listed[0]).toMatchObject({ eventId: id, type: "user.deleted", status: "dead", error: expect.stringContaining("Retries exhausted") });
     expect(listed[0].attempt).toBeGreaterThanOrEqual(1);
     expect(listed.slice(1).every((d) => d.status === "failed")).toBe(true);
+    // Dead is finished: no longer pending, so the sweep never sends it again.
+    expect(await env.TENANT_DEFAULT.prepare("SELECT count(*) AS n FROM webhook_pending WHERE event_id = ?").bind(id).first("n")).toBe(0);
     await admin("DELETE", `/tenants/${t.slug}/webhooks/${hook.id}`); // its queued retries are dropped from now on
+  });
+
+  it("when the queue refuses a batch's retries, those messages fall back to the Queue's own retry", async () => {
+    const t = await quietTenant();
+    const url = receivers.add([500, 200]);
+    const hook = await addWebhook(t.slug, url);
+    const event = { id: "evt_00000000000000000000000000000b22", type: "user.updated", occurredAt: new Date().toISOString(), data: { tenant: t.slug } };
+    const batch = createMessageBatch("thestorage-scim-events", [{ id: "f1", timestamp: new Date(), attempts: 1, body: { tenant: t.ref, webhookId: hook.id, event } }]);
+    const result = await consumeWith(batch, () => Promise.reject(new Error("Queue send failed (test)")));
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["f1"]);
+    expect((await deliveries(t.slug, hook.id)).map((d) => [d.attempt, d.status])).toEqual([[1, "failed"]]);
   });
 
   it("the minute sweep delivers a change committed by a Worker that died before dispatching it, on every tenant database", async () => {
@@ -222,18 +248,45 @@ describe("delivery", () => {
     expect(receivers.at(url)).toHaveLength(1);
   });
 
-  it("retries with exponential backoff from WEBHOOK_RETRY_BASE_SECONDS", async () => {
+  it("a failed message is acked, never held by the Queue: its retry is a new message, delayed, carrying the attempt count", async () => {
+    const t = await quietTenant();
+    const url = receivers.add([500, 200]);
+    const hook = await addWebhook(t.slug, url);
+    const event = { id: "evt_00000000000000000000000000000a11", type: "user.updated", occurredAt: new Date().toISOString(), data: { tenant: t.slug } };
+    const batch = createMessageBatch("thestorage-scim-events", [{ id: "r1", timestamp: new Date(), attempts: 1, body: { tenant: t.ref, webhookId: hook.id, event } }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toEqual(["r1"]);
+    // The retry arrives through the real queue (1 s base here) as attempt 2, with the same webhook-id.
+    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(2), WAIT);
+    expect(receivers.at(url).map((r) => r.headers["webhook-id"])).toEqual([event.id, event.id]);
+    await vi.waitFor(async () => expect((await deliveries(t.slug, hook.id)).map((d) => [d.attempt, d.status])).toEqual([[2, "delivered"], [1, "failed"]]), WAIT);
+  });
+
+  it("retries with exponential backoff from WEBHOOK_RETRY_BASE_SECONDS, and records the last attempt's failure as dead", async () => {
     const t = await quietTenant();
     const tenant = t.ref;
     const url = receivers.add([503]);
     const hook = await addWebhook(t.slug, url);
     const event = { id: "evt_0123456789abcdef0123456789abcdef", type: "user.updated", occurredAt: new Date().toISOString(), data: { tenant: t.slug } };
-    const batch = createMessageBatch("thestorage-scim-events", [1, 3, 12, 13].map((attempts) => ({ id: `a${attempts}`, timestamp: new Date(), attempts, body: { tenant, webhookId: hook.id, event } })));
-    const ctx = createExecutionContext();
-    await worker.queue(batch, { ...env, WEBHOOK_RETRY_BASE_SECONDS: "60" }, ctx);
-    const result = await getQueueResult(batch, ctx);
-    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["a1", "a3", "a12", "a13"]);
-    // (getQueueResult does not report delaySeconds; each attempt's row records when the next comes.)
+    // Attempts counted by the message (sent again by the consumer) and by the Queue (its own retry of a failed invocation) alike.
+    const bodies = [{ attempts: 0 }, { attempts: 2 }, { attempts: 10 }, { attempts: 12 }].map((n) => ({ tenant, webhookId: hook.id, event, ...n }));
+    const batch = createMessageBatch("thestorage-scim-events", [1, 1, 2, 1].map((attempts, i) => ({ id: `a${i}`, timestamp: new Date(), attempts, body: bodies[i] })));
+    const resent: { body: { attempts?: number }; delaySeconds?: number }[] = [];
+    const keep: Queue["sendBatch"] = async (messages) => {
+      resent.push(...([...messages] as typeof resent));
+      return undefined as never;
+    };
+    const result = await consumeWith(batch, keep, { WEBHOOK_RETRY_BASE_SECONDS: "60" });
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks.sort()).toEqual(["a0", "a1", "a2", "a3"]);
+    expect(resent.map((m) => [m.body.attempts, m.delaySeconds])).toEqual([
+      [1, 60],
+      [3, 240],
+      [12, 43200],
+    ]);
     const listed = await deliveries(t.slug, hook.id);
     const delays = listed.filter((d) => d.nextAttemptAt).map((d) => [d.attempt, (Date.parse(d.nextAttemptAt) - Date.parse(d.at)) / 1000]);
     expect(delays.sort((a, b) => a[0]! - b[0]!)).toEqual([
@@ -241,9 +294,12 @@ describe("delivery", () => {
       [3, 240],
       [12, 43200],
     ]);
-    // The 13th attempt is the last (max_retries = 12): no next attempt, the Queue dead-letters it.
-    expect(listed.find((d) => d.attempt === 13)).toMatchObject({ status: "failed", error: expect.stringContaining("last attempt") });
-    expect(listed.find((d) => d.attempt === 13).nextAttemptAt).toBeUndefined();
+    // The 13th attempt is the last (WEBHOOK_MAX_ATTEMPTS): no next attempt, and the delivery is dead.
+    expect(listed.filter((d) => d.attempt === 13).map((d) => [d.status, d.nextAttemptAt ?? null])).toEqual([
+      ["dead", null],
+      ["failed", null],
+    ]);
+    expect(listed.find((d) => d.attempt === 13 && d.status === "failed").error).toContain("last attempt");
     await admin("DELETE", `/tenants/${t.slug}/webhooks/${hook.id}`);
   });
 

@@ -22,14 +22,17 @@ afterEach(() => {
 
 type Queued = { body: { tenant: { id: string }; event: { id: string } } };
 
-/** EVENTS_QUEUE.sendBatch for `tenantId`'s messages: `lose` acknowledges and drops them, `fail` throws. */
-function breakQueue(tenantId: string, mode: "lose" | "fail", times = 1) {
+/**
+ * EVENTS_QUEUE.sendBatch for `tenantId`'s messages: `lose` acknowledges and drops them, `fail`
+ * throws; `times` sends so, after `spared` sends that go through.
+ */
+function breakQueue(tenantId: string, mode: "lose" | "fail", times = 1, spared = 0) {
   const queue = env.EVENTS_QUEUE as Queue & { sendBatch: Queue["sendBatch"] };
   const real = queue.sendBatch.bind(queue);
   const affected: string[] = [];
   vi.spyOn(queue, "sendBatch").mockImplementation(async (messages, options) => {
     const list = [...messages] as Queued[];
-    if (times > 0 && list.some((m) => m.body.tenant.id === tenantId)) {
+    if (list.some((m) => m.body.tenant.id === tenantId) && spared-- <= 0 && times > 0) {
       times -= 1;
       affected.push(...list.map((m) => m.body.event.id));
       if (mode === "fail") throw new Error("Queue send failed (test)");
@@ -42,6 +45,10 @@ function breakQueue(tenantId: string, mode: "lose" | "fail", times = 1) {
 
 async function pendingOf(tenantId: string): Promise<{ event_id: string; webhook_id: string; queued_at: string }[]> {
   return (await env.TENANT_DEFAULT.prepare("SELECT event_id, webhook_id, queued_at FROM webhook_pending WHERE tenant_id = ?").bind(tenantId).all<any>()).results;
+}
+
+async function attemptsPending(tenantId: string): Promise<{ queued_at: string; attempts: number }[]> {
+  return (await env.TENANT_DEFAULT.prepare("SELECT queued_at, attempts FROM webhook_pending WHERE tenant_id = ?").bind(tenantId).all<any>()).results;
 }
 
 const later = (ms: number) => new Date(Date.now() + ms);
@@ -84,17 +91,28 @@ describe("redispatch of deliveries the queue lost", () => {
     expect(await deliveries(t.slug, otherHook.id)).toEqual([]);
   });
 
-  it("a failed first attempt clears the pending delivery (the Queue's retries take over, not the sweep)", async () => {
+  it("a failed attempt stays pending until its retry is due; a retry the queue lost is sent again by the sweep, as the next attempt", async () => {
     const t = await quietTenant();
     const url = receivers.add([500, 200]);
     const hook = await addWebhook(t.slug, url);
+    const lost = breakQueue(t.ref.id, "lose", 1, 1); // the first send goes through, the retry is lost
     const created = await t.scim("POST", "/Users", oktaUser());
     expect(created.status).toBe(201);
-    await vi.waitFor(async () => expect((await deliveries(t.slug, hook.id)).map((d) => d.status)).toContain("failed"), WAIT);
-    expect(await pendingOf(t.ref.id)).toEqual([]);
-    expect(await sweepOutbox(env, later(10 * REDISPATCH_AFTER_MS))).toBe(0);
-    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(2), WAIT); // the Queue's retry
+    await vi.waitFor(() => expect(lost).toHaveLength(1), WAIT);
+    const [first] = await deliveries(t.slug, hook.id);
+    expect(first).toMatchObject({ attempt: 1, status: "failed" });
+    // Due when the failed attempt said the next would come, with the count so far.
+    expect(await attemptsPending(t.ref.id)).toEqual([{ queued_at: first.nextAttemptAt, attempts: 1 }]);
+
+    // Not yet overdue: left alone.
+    expect(await sweepOutbox(env)).toBe(0);
+    // A minute overdue: sent again, attempted as attempt 2 (not a first attempt again), and finished.
+    expect(await sweepOutbox(env, later(REDISPATCH_AFTER_MS + 5000))).toBe(1);
+    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(2), WAIT);
     expect(new Set(receivers.at(url).map((r) => r.headers["webhook-id"])).size).toBe(1);
+    await vi.waitFor(async () => expect((await deliveries(t.slug, hook.id)).map((d) => [d.attempt, d.status])).toEqual([[2, "delivered"], [1, "failed"]]), WAIT);
+    await vi.waitFor(async () => expect(await pendingOf(t.ref.id)).toEqual([]), WAIT);
+    expect(await sweepOutbox(env, later(10 * REDISPATCH_AFTER_MS))).toBe(0);
   });
 
   it("a send the queue refuses gives the claim back: the next write's dispatch sends both events", async () => {

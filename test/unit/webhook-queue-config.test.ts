@@ -1,14 +1,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MAX_DELIVERY_ATTEMPTS, MAX_RETRY_DELAY_SECONDS, retryDelaySeconds } from "../../src/events/queue";
+import { MAX_DELIVERY_ATTEMPTS, MAX_RETRY_DELAY_SECONDS, maxDeliveryAttempts, retryDelaySeconds } from "../../src/events/queue";
 import type { Env } from "../../src/env";
 
 describe("delivery queue settings", () => {
-  it("knows the last attempt from wrangler.toml's max_retries, and dead-letters into the DLQ its consumer reads", () => {
+  it("takes the last attempt from WEBHOOK_MAX_ATTEMPTS (13 in wrangler.toml and by default); a failed invocation still dead-letters into the DLQ its consumer reads", () => {
     const toml = readFileSync(join(import.meta.dirname, "..", "..", "wrangler.toml"), "utf8");
+    expect(Number(/^WEBHOOK_MAX_ATTEMPTS = "(\d+)"/m.exec(toml)![1])).toBe(MAX_DELIVERY_ATTEMPTS);
+    expect([undefined, "", "0", "-1", "2.5", "many"].map((v) => maxDeliveryAttempts({ WEBHOOK_MAX_ATTEMPTS: v }))).toEqual(Array(6).fill(MAX_DELIVERY_ATTEMPTS));
+    expect(maxDeliveryAttempts({ WEBHOOK_MAX_ATTEMPTS: "2" })).toBe(2);
     const consumer = /\[\[queues\.consumers\]\]\s*\nqueue = "thestorage-scim-events"\n([\s\S]*?)(?:\n\n|$)/.exec(toml)![1]!;
-    expect(Number(/max_retries = (\d+)/.exec(consumer)![1])).toBe(MAX_DELIVERY_ATTEMPTS - 1);
     expect(consumer).toContain('dead_letter_queue = "thestorage-scim-events-dlq"');
     expect(toml).toMatch(/\[\[queues\.consumers\]\]\s*\nqueue = "thestorage-scim-events-dlq"/);
   });

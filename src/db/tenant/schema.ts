@@ -220,10 +220,11 @@ export const webhooks = sqliteTable(
 );
 
 /**
- * Deliveries handed to the queue whose first attempt is not recorded yet: a dispatch run inserts
- * one per (event, webhook) in the transaction that marks the event dispatched; the consumer deletes
- * it when it records the attempt. One still here after a while was lost between outbox and
- * receiver (a crash, a lost queue message), and the minute sweep hands it to the queue again.
+ * Deliveries not finished yet: a dispatch run inserts one per (event, webhook) in the transaction
+ * that marks the event dispatched; the consumer deletes it when the delivery succeeds, is dropped or
+ * is dead, and after a failed attempt moves `queued_at` to the retry's due time. One still here a
+ * while after it was due was lost between outbox and receiver (a crash, a lost queue message), and
+ * the minute sweep hands it to the queue again.
  */
 export const webhookPending = sqliteTable(
   "webhook_pending",
@@ -231,13 +232,15 @@ export const webhookPending = sqliteTable(
     eventId: text("event_id").notNull(),
     webhookId: text("webhook_id").notNull(),
     tenantId: text("tenant_id").notNull(),
-    /** When it was (last) handed to the queue. */
+    /** When it was (last) handed to the queue, or when its retry is due there (a failed attempt's nextAttemptAt). */
     queuedAt: text("queued_at").notNull(),
+    /** Attempts made so far: a re-sent retry carries this count, so backoff and dead-lettering go on from it. */
+    attempts: integer("attempts").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.eventId, t.webhookId] }), index("webhook_pending_queued").on(t.queuedAt)],
 );
 
-/** One row per delivery attempt (and one per dead-lettered delivery), newest last. */
+/** One row per delivery attempt (and one per dead delivery), newest last. */
 export const webhookDeliveries = sqliteTable(
   "webhook_deliveries",
   {
@@ -247,7 +250,7 @@ export const webhookDeliveries = sqliteTable(
     eventId: text("event_id").notNull(),
     type: text("type").notNull(),
     attempt: integer("attempt").notNull(),
-    /** `delivered`, `failed` (will be retried) or `dead` (retries exhausted: in the dead-letter queue). */
+    /** `delivered`, `failed` (will be retried) or `dead` (retries exhausted, or the event no longer stored). */
     status: text("status", { enum: ["delivered", "failed", "dead"] }).notNull(),
     httpStatus: integer("http_status"),
     at: text("at").notNull(),
