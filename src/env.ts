@@ -24,4 +24,7 @@ export interface Env {
   /** Cloudflare Access: team domain and application AUD; both set turns Access on. */
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;
+  /** The role catalogue, comma-separated, lowest first (design.md §4f); and the default role. */
+  ROLES?: string;
+  DEFAULT_ROLE?: string;
 }

@@ -19,6 +19,8 @@ export interface UserPayload {
   department: string | null;
   source: string | null;
   avatarUrl: string | null;
+  /** The effective role (design.md §4f). */
+  role: string | null;
 }
 
 export interface ScimEmail {
@@ -34,9 +36,13 @@ export interface GroupPayload {
   externalId: string | null;
 }
 
-type UserFields = Pick<UserRow, "id" | "userName" | "externalId" | "displayName" | "active" | "data" | "source" | "avatarUrl">;
+type UserFields = Pick<UserRow, "id" | "userName" | "externalId" | "displayName" | "active" | "data" | "source" | "avatarUrl"> & Partial<Pick<UserRow, "role">>;
 
-export function userPayload(row: UserFields): UserPayload {
+/**
+ * `defaultRole`: what a stored role of null stands for (the deployment's DEFAULT_ROLE: users older
+ * than roles); change events written in SQL fill `role` in the batch instead (repo/roles).
+ */
+export function userPayload(row: UserFields, defaultRole: string | null = null): UserPayload {
   const data = row.data;
   const enterprise = (data[SCHEMA.enterpriseUser] as Record<string, unknown> | undefined) ?? {};
   return {
@@ -52,6 +58,7 @@ export function userPayload(row: UserFields): UserPayload {
     department: (enterprise.department as string | undefined) ?? null,
     source: row.source,
     avatarUrl: row.avatarUrl,
+    role: row.role ?? defaultRole,
   };
 }
 

@@ -12,6 +12,7 @@ import { usersAfter, type UserCursor } from "../repo/user-export";
 import { SCHEMA } from "../scim/schema";
 import { tenantDb, type TenantDb, type TenantRef } from "../tenancy/tenant-db";
 import { recordAdminAction } from "./audit";
+import { rolesOf } from "../roles/config";
 
 export const USER_CSV_COLUMNS = [
   "id",
@@ -20,6 +21,7 @@ export const USER_CSV_COLUMNS = [
   "email",
   "active",
   "source",
+  "role",
   "externalId",
   "givenName",
   "familyName",
@@ -54,7 +56,7 @@ function text(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
 
-function userCsvValues(row: UserRow): unknown[] {
+function userCsvValues(row: UserRow, defaultRole: string): unknown[] {
   const name = (row.data.name ?? {}) as Record<string, unknown>;
   const enterprise = (row.data[SCHEMA.enterpriseUser] ?? {}) as Record<string, unknown>;
   return [
@@ -64,6 +66,7 @@ function userCsvValues(row: UserRow): unknown[] {
     row.email,
     row.active,
     row.source,
+    row.role ?? defaultRole,
     row.externalId,
     text(name.givenName),
     text(name.familyName),
@@ -80,7 +83,7 @@ function userCsvValues(row: UserRow): unknown[] {
  * exported without holding it in memory. The first page is read before the stream is returned, so
  * a failing database answers an error status rather than a truncated 200.
  */
-async function usersCsvStream(db: TenantDb, tenantId: string, pageSize = EXPORT_PAGE_SIZE): Promise<ReadableStream<Uint8Array>> {
+async function usersCsvStream(db: TenantDb, tenantId: string, defaultRole: string, pageSize = EXPORT_PAGE_SIZE): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
   let page: UserRow[] | null = await usersAfter(db, tenantId, null, pageSize);
   let header = true;
@@ -96,7 +99,7 @@ async function usersCsvStream(db: TenantDb, tenantId: string, pageSize = EXPORT_
         return;
       }
       const rows = page;
-      if (rows.length) controller.enqueue(encoder.encode(rows.map((row) => csvRow(userCsvValues(row))).join("")));
+      if (rows.length) controller.enqueue(encoder.encode(rows.map((row) => csvRow(userCsvValues(row, defaultRole))).join("")));
       const last = rows[rows.length - 1];
       const cursor: UserCursor | null = rows.length === pageSize && last ? { createdAt: last.createdAt, id: last.id } : null;
       page = cursor ? await usersAfter(db, tenantId, cursor, pageSize) : null;
@@ -116,7 +119,7 @@ export function csvHeaders(slug: string): Record<string, string> {
 
 /** An admin's export of `tenant`'s users: the CSV stream, the export recorded as an admin action. */
 export async function exportUsers(env: Env, tenant: TenantRef, actor: AdminActor, ip: string | null): Promise<ReadableStream<Uint8Array>> {
-  const body = await usersCsvStream(tenantDb(env, tenant), tenant.id);
+  const body = await usersCsvStream(tenantDb(env, tenant), tenant.id, rolesOf(env).defaultRole);
   await recordAdminAction(env, { action: "users.export", actor, tenant, status: 200, detail: "users exported as CSV", ip });
   return body;
 }

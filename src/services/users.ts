@@ -15,7 +15,8 @@ import { USER_RESOURCE } from "../scim/schema";
 import { patchableUser, userColumns, userDocument, type GroupRef } from "../scim/users";
 import { userPayload } from "../events/payload";
 import type { ChangeEventType } from "../events/catalogue";
-import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, staleVersion, type WriteContext } from "./write-context";
+import { pushedRole } from "../roles/catalogue";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, roleScope, staleVersion, type WriteContext } from "./write-context";
 
 /** A user as a write left it, with its group memberships as read in the write's own round trip. */
 export type WrittenUser = UserRow & { groups: GroupRef[] };
@@ -52,6 +53,8 @@ export async function createUser(ctx: WriteContext, body: Record<string, unknown
       data: doc,
       source: ctx.actor.provider,
       avatarUrl: null,
+      role: null,
+      idpRole: pushedRole(doc.roles, ctx.roles),
       version: 1,
       createdAt: now,
       updatedAt: now,
@@ -61,9 +64,10 @@ export async function createUser(ctx: WriteContext, body: Record<string, unknown
       row,
       event(ctx, { action: "user.create", resourceId: row.id, target: row.userName, outcome: "success", status: 201, detail: "created" }),
       userChange(ctx, "user.created", row),
+      roleScope(ctx),
     );
     if (!created) throw conflict(uniquenessDetail(row.userName));
-    return row;
+    return { ...row, role: created.role };
   });
 }
 
@@ -95,7 +99,11 @@ async function modifyUser(
       }
       const result = compute(current);
       const doc = result.doc ?? current.data;
-      const changes: UserChanges = { ...(result.doc ? { ...userColumns(doc), data: doc } : {}), ...result.changes, updatedAt: new Date().toISOString() };
+      const changes: UserChanges = {
+        ...(result.doc ? { ...userColumns(doc), data: doc, idpRole: pushedRole(doc.roles, ctx.roles) } : {}),
+        ...result.changes,
+        updatedAt: new Date().toISOString(),
+      };
       const described = result.doc
         ? { ...describeChange(current.data, doc), ...(result.action ? { action: result.action } : {}) }
         : { action: result.action ?? defaultAction, detail: result.detail ?? "" };
@@ -109,7 +117,7 @@ async function modifyUser(
       }
       // A userName taken by another user fails the write on the unique index (caught below): no read first.
       const next: UserRow = { ...current, ...changes, version: current.version + 1 };
-      let outcome: { written: boolean; groups: GroupRef[] };
+      let outcome: { written: boolean; groups: GroupRef[]; role: string };
       try {
         outcome = await updateUser(
           ctx.db,
@@ -119,14 +127,16 @@ async function modifyUser(
           changes,
           event(ctx, { action, resourceId: id, target: changes.userName ?? target, outcome: "success", status: 200, detail: clipDetail(detail) }),
           userChange(ctx, CHANGE_TYPE_OF_ACTION[action] ?? "user.updated", next),
+          { ...roleScope(ctx), previousRole: current.role ?? ctx.roles.defaultRole },
         );
       } catch (error) {
         if (isUniqueViolation(error, "users", "user_name_norm")) throw conflict(uniquenessDetail(String(changes.userName)));
         throw error;
       }
       if (outcome.written) {
-        if (ctx.memory) ctx.memory.user = next;
-        return { ...next, groups: outcome.groups };
+        const written = { ...next, role: outcome.role };
+        if (ctx.memory) ctx.memory.user = written;
+        return { ...written, groups: outcome.groups };
       }
       forget(ctx, "user");
     }

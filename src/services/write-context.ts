@@ -7,6 +7,8 @@ import { ifMatchAllows } from "../scim/etag";
 import { ApiError } from "../scim/errors";
 import type { GroupRow, UserRow } from "../db/tenant/schema";
 import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
+import type { RoleCatalogue } from "../roles/catalogue";
+import type { RoleScope } from "../repo/roles";
 
 export interface WriteContext {
   db: TenantDb;
@@ -14,6 +16,13 @@ export interface WriteContext {
   actor: Actor;
   /** The ScimWriter's memory of its resource, so a write need not read it first (see there). */
   memory?: ResourceMemory;
+  /** The deployment's role catalogue (`[vars] ROLES`, `DEFAULT_ROLE`): writes keep each user's role. */
+  roles: RoleCatalogue;
+}
+
+/** What the role statements of a write need (repo/roles). */
+export function roleScope(ctx: Pick<WriteContext, "tenant" | "roles">): RoleScope {
+  return { tenantId: ctx.tenant.id, tenantSlug: ctx.tenant.slug, catalogueDefault: ctx.roles.defaultRole, at: new Date().toISOString() };
 }
 
 /**

@@ -39,6 +39,7 @@ describe("ScimDirectory over a service binding", () => {
       department: "R&D",
       source: "okta",
       avatarUrl: null,
+      role: "member",
     });
     expect(await env.DIRECTORY.getUser(tenant.slug, "no-such-id")).toBeNull();
   });

@@ -1,6 +1,7 @@
 /** Admin API: a tenant's provisioned users, TheStorage-owned fields, and the provisioning log (design.md §4). */
 import { and, asc, eq } from "drizzle-orm";
 import { users, type UserRow } from "../../db/tenant/schema";
+import { rolesOf } from "../../roles/config";
 import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { listEvents } from "../../repo/events";
@@ -43,7 +44,7 @@ const avatarInput = z
   })
   .openapi("UserAvatar", { example: { avatarUrl: "https://example.com/avatar.png" } });
 
-function userView(row: UserRow) {
+function userView(row: UserRow, defaultRole: string) {
   return {
     id: row.id,
     userName: row.userName,
@@ -52,6 +53,7 @@ function userView(row: UserRow) {
     active: row.active,
     source: row.source,
     avatarUrl: row.avatarUrl,
+    role: row.role ?? defaultRole,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -66,6 +68,7 @@ const User = z
     active: z.boolean(),
     source: z.string().nullable().openapi({ description: "The origin badge: the provider that created the user (okta, entra, …); null for local users." }),
     avatarUrl: z.string().nullable(),
+    role: z.string().openapi({ description: "The effective role (design.md §4f): the first mapping rule whose group holds the user, else a catalogue role the IdP pushed in `roles`, else the tenant's default." }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -111,7 +114,7 @@ adminRoute(
       limit: query.count,
       textIndexed: query.q ? userSearchIndexed(query.q) : false,
     });
-    return c.json({ totalResults: total, startIndex: query.startIndex, users: rows.map(userView) });
+    return c.json({ totalResults: total, startIndex: query.startIndex, users: rows.map((row) => userView(row, rolesOf(c.env).defaultRole)) });
   },
 );
 
@@ -129,7 +132,7 @@ adminRoute(
     const tenant = await pathTenantRef(c);
     const { avatarUrl } = parseInput(avatarInput, await readJsonObject(c));
     const row = await setAvatarAsAdmin(c.env, tenant, c.req.param("id")!, avatarUrl, c.get("adminActor"), clientIp(c));
-    return c.json(userView(row));
+    return c.json(userView(row, rolesOf(c.env).defaultRole));
   },
 );
 

@@ -1,0 +1,244 @@
+/**
+ * Roles (design.md §4f): one effective role per user (mapping rules, then a catalogue role the IdP
+ * pushed in `roles`, then the tenant's default), kept through every path that can change it, with
+ * exactly one `user.role_changed` event per user whose role actually changed.
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { admin, oktaUser, scimTenant, type ScimTenant } from "../support/harness";
+
+const GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const patch = (...Operations: unknown[]) => ({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations });
+
+async function tenantIdOf(slug: string): Promise<string> {
+  return (await env.CONTROL_DB.prepare("SELECT id FROM tenants WHERE slug = ?").bind(slug).first<{ id: string }>())!.id;
+}
+
+interface RoleEvent {
+  seq: number;
+  type: string;
+  resourceId: string;
+  version: number;
+  data: { tenant: string; version: number; user: Record<string, unknown>; role: string; previousRole: string };
+}
+
+/** The tenant's change events after `seq`, oldest first. */
+async function changesAfter(t: ScimTenant, seq: number): Promise<RoleEvent[]> {
+  const { results } = await env.TENANT_DEFAULT.prepare("SELECT seq, type, resource_id, version, data FROM change_events WHERE tenant_id = ? AND seq > ? ORDER BY seq")
+    .bind(await tenantIdOf(t.slug), seq)
+    .all<{ seq: number; type: string; resource_id: string; version: number; data: string }>();
+  return results.map((r) => ({ seq: r.seq, type: r.type, resourceId: r.resource_id, version: r.version, data: JSON.parse(r.data) }));
+}
+
+async function lastSeq(t: ScimTenant): Promise<number> {
+  const row = await env.TENANT_DEFAULT.prepare("SELECT max(seq) AS s FROM change_events WHERE tenant_id = ?").bind(await tenantIdOf(t.slug)).first<{ s: number | null }>();
+  return row?.s ?? 0;
+}
+
+/** Runs `action` and returns the role changes it produced: `userId: previous→role`. */
+async function roleChanges(t: ScimTenant, action: () => Promise<unknown>): Promise<string[]> {
+  const from = await lastSeq(t);
+  await action();
+  return (await changesAfter(t, from)).filter((e) => e.type === "user.role_changed").map((e) => `${e.resourceId}: ${e.data.previousRole}→${e.data.role}`);
+}
+
+async function rolesOf(t: ScimTenant): Promise<Record<string, string>> {
+  const r = await admin("GET", `/tenants/${t.slug}/users?count=200`);
+  expect(r.status).toBe(200);
+  return Object.fromEntries(r.body.users.map((u: { id: string; role: string }) => [u.id, u.role]));
+}
+
+async function createUser(t: ScimTenant, overrides: Record<string, unknown> = {}): Promise<string> {
+  const r = await t.scim("POST", "/Users", oktaUser(overrides));
+  expect(r.status).toBe(201);
+  return r.body.id;
+}
+
+describe("the role catalogue and the pushed role", () => {
+  it("a new user gets the default role; a catalogue role pushed in roles wins over it (Entra's primary \"True\" first)", async () => {
+    const t = await scimTenant({ provider: "entra" });
+    const plain = await createUser(t);
+    const entra = await createUser(t, { roles: [{ value: "viewer" }, { value: "Admin", primary: "True", type: "WindowsAzureActiveDirectoryRole" }] });
+    const unknown = await createUser(t, { roles: [{ value: "superuser", primary: true }] });
+    expect(await rolesOf(t)).toEqual({ [plain]: "member", [entra]: "admin", [unknown]: "member" });
+
+    const events = await changesAfter(t, 0);
+    const created = events.find((e) => e.type === "user.created" && e.resourceId === entra)!;
+    expect(created.data.user.role).toBe("admin");
+    // Creation sets a role; it is not a change of one.
+    expect(events.filter((e) => e.type === "user.role_changed")).toEqual([]);
+  });
+
+  it("a user's roles change (PATCH and PUT) yields one user.role_changed with previousRole, and none when the role stays", async () => {
+    const t = await scimTenant();
+    const id = await createUser(t);
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Users/${id}`, patch({ op: "add", path: "roles", value: [{ value: "admin", display: "Admin" }] })))).toEqual([`${id}: member→admin`]);
+    // Same role again, another attribute changes: no role event.
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Users/${id}`, patch({ op: "replace", path: "displayName", value: "Renamed" })))).toEqual([]);
+
+    const from = await lastSeq(t);
+    const current = (await t.scim("GET", `/Users/${id}`)).body;
+    await t.scim("PUT", `/Users/${id}`, { ...current, roles: [{ value: "viewer" }] });
+    const events = await changesAfter(t, from);
+    expect(events.map((e) => e.type)).toEqual(["user.updated", "user.role_changed"]);
+    const [updated, changed] = events;
+    expect(updated!.data.user.role).toBe("viewer");
+    expect(changed!.data).toMatchObject({ role: "viewer", previousRole: "admin", tenant: t.slug });
+    expect(changed!.data.user).toMatchObject({ id, role: "viewer", displayName: "Renamed", active: true });
+    expect(changed!.version).toBe(changed!.data.version);
+  });
+
+  it("deactivation keeps the role (no event); a deactivating PUT that drops the pushed role moves it once", async () => {
+    const t = await scimTenant();
+    const id = await createUser(t, { roles: [{ value: "admin" }] });
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Users/${id}`, patch({ op: "replace", value: { active: false } })))).toEqual([]);
+    expect((await rolesOf(t))[id]).toBe("admin");
+    const current = (await t.scim("GET", `/Users/${id}`)).body;
+    const { roles: _dropped, ...rest } = current;
+    expect(await roleChanges(t, () => t.scim("PUT", `/Users/${id}`, { ...rest, active: false }))).toEqual([`${id}: admin→member`]);
+  });
+});
+
+describe("role mappings", () => {
+  let t: ScimTenant;
+  let a: string; // pushed admin
+  let b: string;
+  let c: string;
+  let group: string;
+
+  beforeAll(async () => {
+    t = await scimTenant();
+    a = await createUser(t, { roles: [{ value: "admin" }] });
+    b = await createUser(t);
+    c = await createUser(t);
+    group = (await t.scim("POST", "/Groups", { schemas: [GROUP], displayName: "Engineering" })).body.id;
+  });
+
+  it("refuses an unknown role, an unknown group and another tenant's group with 400 problem details, writing nothing", async () => {
+    const other = await scimTenant();
+    const foreign = (await other.scim("POST", "/Groups", { schemas: [GROUP], displayName: "Theirs" })).body.id;
+    for (const body of [{ default: "root" }, { rules: [{ group, role: "owner" }] }, { rules: [{ group: "no-such-group", role: "admin" }] }, { rules: [{ group: foreign, role: "admin" }] }, { rules: "x" }]) {
+      const r = await admin("PUT", `/tenants/${t.slug}/role-mappings`, body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.headers.get("Content-Type")).toMatch(/application\/problem\+json/);
+      expect(r.body.detail).toBeTruthy();
+    }
+    expect((await admin("GET", `/tenants/${t.slug}/role-mappings`)).body).toEqual({ roles: ["viewer", "member", "admin"], default: "member", rules: [] });
+  });
+
+  it("previews how many users a change moves, then saves it: one event per moved user, audited", async () => {
+    const mapping = { default: "viewer", rules: [{ group, role: "admin" }] };
+    const preview = await admin("POST", `/tenants/${t.slug}/role-mappings/preview`, mapping);
+    expect(preview.status).toBe(200);
+    expect(preview.body).toEqual({ changes: 2, moves: [{ from: "member", to: "viewer", users: 2 }] });
+    // The preview wrote nothing.
+    expect(await rolesOf(t)).toEqual({ [a]: "admin", [b]: "member", [c]: "member" });
+
+    let saved: any;
+    const moved = await roleChanges(t, async () => (saved = await admin("PUT", `/tenants/${t.slug}/role-mappings`, mapping)));
+    expect(saved.status).toBe(200);
+    expect(saved.body).toMatchObject({ default: "viewer", rules: [{ group, groupName: "Engineering", role: "admin" }], changed: 2 });
+    expect(moved.sort()).toEqual([`${b}: member→viewer`, `${c}: member→viewer`].sort());
+    expect(await rolesOf(t)).toEqual({ [a]: "admin", [b]: "viewer", [c]: "viewer" });
+
+    // Saving the same mapping again moves nobody.
+    expect(await roleChanges(t, () => admin("PUT", `/tenants/${t.slug}/role-mappings`, mapping))).toEqual([]);
+    const log = await admin("GET", `/tenants/${t.slug}/events?limit=5`);
+    const entry = log.body.events.find((e: { action: string }) => e.action === "roles.mapping_update");
+    expect(entry).toMatchObject({ outcome: "success" });
+    expect(entry.detail).toContain("Engineering → admin");
+    const audit = await admin("GET", "/audit?limit=20");
+    expect(audit.body.events.some((e: { action: string; tenant: string; actor: { type: string } }) => e.action === "roles.mapping_update" && e.tenant === t.slug && e.actor.type === "admin-token")).toBe(true);
+  });
+
+  it("a membership PATCH moves exactly the members whose role changes (Okta add and remove)", async () => {
+    // a is already admin (pushed): joining the admin group changes nothing for a.
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Groups/${group}`, patch({ op: "add", path: "members", value: [{ value: a }, { value: b }] })))).toEqual([`${b}: viewer→admin`]);
+    // Again: nothing changes.
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Groups/${group}`, patch({ op: "add", path: "members", value: [{ value: b }] })))).toEqual([]);
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Groups/${group}`, patch({ op: "remove", path: `members[value eq "${b}"]` })))).toEqual([`${b}: admin→viewer`]);
+  });
+
+  it("a Push Now (PUT with the whole member list) moves each user once", async () => {
+    const moved = await roleChanges(t, () => t.scim("PUT", `/Groups/${group}`, { schemas: [GROUP], displayName: "Engineering", members: [{ value: b }, { value: c }] }));
+    expect(moved.sort()).toEqual([`${b}: viewer→admin`, `${c}: viewer→admin`].sort());
+    // a left the group but keeps its pushed admin role.
+    expect(await rolesOf(t)).toEqual({ [a]: "admin", [b]: "admin", [c]: "admin" });
+  });
+
+  it("the mapping decides before the pushed role: a roles change of a mapped member moves nothing until it leaves", async () => {
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Users/${c}`, patch({ op: "add", path: "roles", value: [{ value: "member" }] })))).toEqual([]);
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Groups/${group}`, patch({ op: "remove", path: "members", value: [{ value: c }] })))).toEqual([`${c}: admin→member`]);
+  });
+
+  it("a user's role-changed version supersedes its earlier events, and its next write is not refused for it", async () => {
+    const before = (await t.scim("GET", `/Users/${b}`)).body;
+    await t.scim("PATCH", `/Groups/${group}`, patch({ op: "remove", path: "members", value: [{ value: b }] }));
+    const after = (await t.scim("GET", `/Users/${b}`)).body;
+    expect(after.meta.version).not.toBe(before.meta.version);
+    // The user's writer remembered the older row: its next write still succeeds.
+    const r = await t.scim("PATCH", `/Users/${b}`, patch({ op: "replace", path: "title", value: "Lead" }));
+    expect(r.status).toBe(200);
+    expect(await rolesOf(t)).toMatchObject({ [b]: "viewer" });
+    await t.scim("PATCH", `/Groups/${group}`, patch({ op: "add", path: "members", value: [{ value: b }] }));
+  });
+
+  it("deleting a mapped group moves its members as if they had left it, and removes its rule", async () => {
+    const moved = await roleChanges(t, () => t.scim("DELETE", `/Groups/${group}`));
+    expect(moved).toEqual([`${b}: admin→viewer`]);
+    expect((await admin("GET", `/tenants/${t.slug}/role-mappings`)).body).toMatchObject({ default: "viewer", rules: [] });
+    expect(await rolesOf(t)).toEqual({ [a]: "admin", [b]: "viewer", [c]: "member" });
+  });
+
+  it("an unmapped group's membership writes touch no role", async () => {
+    const other = (await t.scim("POST", "/Groups", { schemas: [GROUP], displayName: "Unmapped" })).body.id;
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Groups/${other}`, patch({ op: "add", path: "members", value: [{ value: b }, { value: c }] })))).toEqual([]);
+  });
+});
+
+describe("rule order and scale", () => {
+  it("the first rule in the admin's order decides; reordering moves the users in both groups", async () => {
+    const t = await scimTenant();
+    const u = await createUser(t);
+    const g1 = (await t.scim("POST", "/Groups", { schemas: [GROUP], displayName: "G1", members: [{ value: u }] })).body.id;
+    const g2 = (await t.scim("POST", "/Groups", { schemas: [GROUP], displayName: "G2", members: [{ value: u }] })).body.id;
+    expect(await roleChanges(t, () => admin("PUT", `/tenants/${t.slug}/role-mappings`, { rules: [{ group: g1, role: "viewer" }, { group: g2, role: "admin" }] }))).toEqual([`${u}: member→viewer`]);
+    expect((await admin("POST", `/tenants/${t.slug}/role-mappings/preview`, { rules: [{ group: g2, role: "admin" }, { group: g1, role: "viewer" }] })).body.changes).toBe(1);
+    expect(await roleChanges(t, () => admin("PUT", `/tenants/${t.slug}/role-mappings`, { rules: [{ group: g2, role: "admin" }, { group: g1, role: "viewer" }] }))).toEqual([`${u}: viewer→admin`]);
+  });
+
+  it("a Push Now of 3,000 members into a mapped group gives each its role, one event each, in one write", async () => {
+    const t = await scimTenant();
+    const tenantId = await tenantIdOf(t.slug);
+    const group = (await t.scim("POST", "/Groups", { schemas: [GROUP], displayName: "Everyone" })).body.id;
+    expect((await admin("PUT", `/tenants/${t.slug}/role-mappings`, { rules: [{ group, role: "admin" }] })).status).toBe(200);
+    // 3,000 users straight into D1 (the SCIM path is tested above; here the membership write is what is measured).
+    const now = new Date().toISOString();
+    const ids = Array.from({ length: 3000 }, () => crypto.randomUUID());
+    const statements = ids.map((id, i) =>
+      env.TENANT_DEFAULT.prepare(
+        "INSERT INTO users (tenant_id, id, user_name, user_name_norm, active, data, version, created_at, updated_at, role) VALUES (?, ?, ?, ?, 1, ?, 1, ?, ?, 'member')",
+      ).bind(tenantId, id, `bulk${i}@example.com`, `bulk${i}@example.com`, JSON.stringify({ userName: `bulk${i}@example.com` }), now, now),
+    );
+    for (let i = 0; i < statements.length; i += 500) await env.TENANT_DEFAULT.batch(statements.slice(i, i + 500));
+    const from = await lastSeq(t);
+    const r = await t.scim("PUT", `/Groups/${group}`, { schemas: [GROUP], displayName: "Everyone", members: ids.map((value) => ({ value })) });
+    expect(r.status).toBe(200);
+    const events = (await changesAfter(t, from)).filter((e) => e.type === "user.role_changed");
+    expect(events.length).toBe(3000);
+    expect(new Set(events.map((e) => e.resourceId)).size).toBe(3000);
+    const counts = await env.TENANT_DEFAULT.prepare("SELECT role, count(*) AS n FROM users WHERE tenant_id = ? GROUP BY role").bind(tenantId).all();
+    expect(counts.results).toEqual([{ role: "admin", n: 3000 }]);
+  });
+
+  it("the role computation walks the rules by index and probes memberships by key (no scan of the tenant)", async () => {
+    const plan = async (sql: string) =>
+      (await env.TENANT_DEFAULT.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind("t", "u").all<{ detail: string }>()).results.map((r) => r.detail).join("\n");
+    const detail = await plan("SELECT r.role FROM role_rules r JOIN group_members m ON m.group_id = r.group_id AND m.member_id = ?2 AND m.tenant_id = r.tenant_id WHERE r.tenant_id = ?1 ORDER BY r.position LIMIT 1");
+    expect(detail).toMatch(/SEARCH r USING (INDEX|PRIMARY KEY).*tenant_id=\?/);
+    expect(detail).toMatch(/SEARCH m USING INDEX sqlite_autoindex_group_members_1 \(group_id=\? AND member_id=\?\)/);
+    expect(detail).not.toMatch(/TEMP B-TREE/);
+    const mapped = await plan("SELECT 1 FROM role_rules WHERE tenant_id = ?1 AND group_id = ?2");
+    expect(mapped).toMatch(/USING (COVERING )?INDEX role_rules_tenant_group/);
+  });
+});
