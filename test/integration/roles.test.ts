@@ -242,3 +242,65 @@ describe("rule order and scale", () => {
     expect(mapped).toMatch(/USING (COVERING )?INDEX role_rules_tenant_group/);
   });
 });
+
+describe("Okta's entitlement discovery: the Role resource type and /Roles", () => {
+  it("/ResourceTypes lists Role with Okta's Role schema at /Roles, and /Schemas describes it", async () => {
+    const t = await scimTenant();
+    const types = await t.scim("GET", "/ResourceTypes");
+    expect(types.status).toBe(200);
+    const role = types.body.Resources.find((r: { id: string }) => r.id === "Role");
+    expect(role).toMatchObject({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"], name: "Role", endpoint: "/Roles", schema: "urn:okta:scim:schemas:core:1.0:Role" });
+    expect(role.meta.location).toBe(`https://scim.test${t.base}/ResourceTypes/Role`);
+    expect((await t.scim("GET", "/ResourceTypes/Role")).body.endpoint).toBe("/Roles");
+    const schema = await t.scim("GET", "/Schemas/urn:okta:scim:schemas:core:1.0:Role");
+    expect(schema.status).toBe(200);
+    expect(schema.body.attributes.map((a: { name: string }) => a.name)).toEqual(["displayName", "description"]);
+    expect((await t.scim("GET", "/Schemas")).body.Resources.map((s: { id: string }) => s.id)).toContain("urn:okta:scim:schemas:core:1.0:Role");
+  });
+
+  it("/Roles lists the catalogue lowest first as a ListResponse; one role by id; filters and pages; read-only", async () => {
+    const t = await scimTenant();
+    const list = await t.scim("GET", "/Roles");
+    expect(list.status).toBe(200);
+    expect(list.headers.get("Content-Type")).toMatch(/application\/scim\+json/);
+    expect(list.body).toMatchObject({ schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], totalResults: 3, startIndex: 1, itemsPerPage: 3 });
+    expect(list.body.Resources.map((r: { id: string }) => r.id)).toEqual(["viewer", "member", "admin"]);
+    expect(list.body.Resources[2]).toEqual({
+      schemas: ["urn:okta:scim:schemas:core:1.0:Role"],
+      id: "admin",
+      displayName: "admin",
+      description: expect.stringContaining("3 of 3"),
+      meta: { resourceType: "Role", location: `https://scim.test${t.base}/Roles/admin` },
+    });
+    const one = await t.scim("GET", "/Roles/Admin");
+    expect(one.status).toBe(200);
+    expect(one.body.id).toBe("admin");
+    expect((await t.scim("GET", "/Roles/root")).status).toBe(404);
+    const page = await t.scim("GET", "/Roles?startIndex=2&count=1");
+    expect(page.body).toMatchObject({ totalResults: 3, itemsPerPage: 1, startIndex: 2, Resources: [{ id: "member" }] });
+    const filtered = await t.scim("GET", `/Roles?filter=${encodeURIComponent('displayName eq "viewer"')}`);
+    expect(filtered.body.Resources.map((r: { id: string }) => r.id)).toEqual(["viewer"]);
+    expect((await t.scim("POST", "/Roles", { displayName: "x" })).status).toBe(405);
+    // Without a token: refused like every SCIM path.
+    expect((await t.scim("GET", "/Roles", undefined, { Authorization: "Bearer tsscim_nope" })).status).toBe(401);
+  });
+
+  it("Okta assigns a role read from /Roles through roles[].value (PATCH add, then replace), and unassigns it", async () => {
+    const t = await scimTenant();
+    const id = await createUser(t);
+    const [roleId] = (await t.scim("GET", "/Roles?filter=" + encodeURIComponent('id eq "admin"'))).body.Resources.map((r: { id: string }) => r.id);
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Users/${id}`, patch({ op: "add", path: "roles", value: [{ value: roleId, display: "admin" }] })))).toEqual([`${id}: member→admin`]);
+    expect((await t.scim("GET", `/Users/${id}`)).body.roles).toEqual([{ value: "admin", display: "admin" }]);
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Users/${id}`, patch({ op: "replace", path: "roles", value: [{ value: "viewer" }] })))).toEqual([`${id}: admin→viewer`]);
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Users/${id}`, patch({ op: "remove", path: "roles" })))).toEqual([`${id}: viewer→member`]);
+  });
+
+  it("Entra's app-role shape: roles with primary \"True\" on PATCH (capitalised op, no path)", async () => {
+    const t = await scimTenant({ provider: "entra" });
+    const id = await createUser(t);
+    const body = patch({ op: "Add", path: "roles", value: [{ primary: "True", type: "WindowsAzureActiveDirectoryRole", value: "admin" }] });
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Users/${id}`, body))).toEqual([`${id}: member→admin`]);
+    const user = (await t.scim("GET", `/Users/${id}`)).body;
+    expect(user.roles).toEqual([{ primary: true, type: "WindowsAzureActiveDirectoryRole", value: "admin" }]);
+  });
+});
