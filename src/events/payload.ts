@@ -4,6 +4,7 @@
  */
 import type { GroupRow, UserRow } from "../db/tenant/schema";
 import { SCHEMA } from "../scim/schema";
+import { customValues, type CustomValue } from "../attributes/core";
 
 export interface UserPayload {
   id: string;
@@ -21,6 +22,8 @@ export interface UserPayload {
   avatarUrl: string | null;
   /** The effective role (design.md §4f). */
   role: string | null;
+  /** The tenant's custom attributes that this user has values for (design.md §4f), by name. */
+  attributes: Record<string, CustomValue>;
 }
 
 export interface ScimEmail {
@@ -59,6 +62,7 @@ export function userPayload(row: UserFields, defaultRole: string | null = null):
     source: row.source,
     avatarUrl: row.avatarUrl,
     role: row.role ?? defaultRole,
+    attributes: customValues(data),
   };
 }
 

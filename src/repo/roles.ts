@@ -13,6 +13,7 @@ import { asc, eq, sql, type SQL } from "drizzle-orm";
 import { groups, roleRules, roleSettings } from "../db/tenant/schema";
 import type { RoleMapping } from "../roles/catalogue";
 import { SCHEMA } from "../scim/schema";
+import { CUSTOM_SCHEMA_ID } from "../attributes/core";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { runBatch, type BatchStatement } from "./batch";
 import { dispatchedAtFor, EVENT_ID, logIdOf } from "./change-events";
@@ -91,7 +92,8 @@ export function userPayloadSql(role: SQL, alias = "c"): SQL {
   return sql`json_object('id', ${col("id")}, 'userName', ${col("user_name")}, 'externalId', ${col("external_id")}, 'displayName', ${col("display_name")},
       'name', ${col("data")} -> '$.name', 'emails', coalesce(${col("data")} -> '$.emails', json('[]')),
       'active', json(CASE WHEN ${col("active")} THEN 'true' ELSE 'false' END), 'title', ${col("data")} ->> '$.title',
-      'department', ${col("data")} ->> ${`$."${SCHEMA.enterpriseUser}".department`}, 'source', ${col("source")}, 'avatarUrl', ${col("avatar_url")}, 'role', ${role})`;
+      'department', ${col("data")} ->> ${`$."${SCHEMA.enterpriseUser}".department`}, 'source', ${col("source")}, 'avatarUrl', ${col("avatar_url")}, 'role', ${role},
+      'attributes', coalesce(${col("data")} -> ${`$."${CUSTOM_SCHEMA_ID}"`}, json('{}')))`;
 }
 
 /**
@@ -112,7 +114,7 @@ export function refreshRoles(scope: RoleScope, which: SQL, guard: SQL = sql`1`, 
              ${logIdOf(scope.tenantId)}, ${dispatchedAtFor(sql`c.tenant_id`)}
       FROM c WHERE c.new_role IS NOT c.old_role ORDER BY c.created_at, c.id`,
     sql`UPDATE users AS u SET role = ${next}, version = version + 1
-      WHERE u.tenant_id = ${scope.tenantId} AND (${which}) AND ${guard} AND ${storedRole(scope, sql`u.role`)} IS NOT ${next}`,
+      WHERE u.tenant_id = ${scope.tenantId} AND (${which}) AND ${guard} AND ${storedRole(scope, sql`u.role`)} IS NOT ${next} RETURNING 1 AS changed`,
   ];
 }
 
@@ -214,7 +216,7 @@ export async function applyMappingPage(db: TenantDb, scope: RoleScope, after: st
   const page = sql`SELECT id FROM users WHERE tenant_id = ${scope.tenantId} AND id > ${after} ORDER BY id LIMIT ${limit}`;
   const results = await runBatch(db, [...refreshRoles(scope, sql`u.id IN (${page})`), sql`SELECT max(id) AS last FROM (${page})`]);
   const last = (results[2]!.results[0] as { last: string | null } | undefined)?.last ?? null;
-  return { last, changed: results[1]!.meta.changes };
+  return { last, changed: results[1]!.results.length };
 }
 
 /** Counts of the tenant's users per effective role (the console's overview). */

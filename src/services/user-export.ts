@@ -13,6 +13,7 @@ import { SCHEMA } from "../scim/schema";
 import { tenantDb, type TenantDb, type TenantRef } from "../tenancy/tenant-db";
 import { recordAdminAction } from "./audit";
 import { rolesOf } from "../roles/config";
+import { customValues, type CustomAttribute } from "../attributes/core";
 
 export const USER_CSV_COLUMNS = [
   "id",
@@ -56,7 +57,7 @@ function text(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
 
-function userCsvValues(row: UserRow, defaultRole: string): unknown[] {
+function userCsvValues(row: UserRow, defaultRole: string, custom: CustomAttribute[]): unknown[] {
   const name = (row.data.name ?? {}) as Record<string, unknown>;
   const enterprise = (row.data[SCHEMA.enterpriseUser] ?? {}) as Record<string, unknown>;
   return [
@@ -75,6 +76,8 @@ function userCsvValues(row: UserRow, defaultRole: string): unknown[] {
     row.avatarUrl,
     row.createdAt,
     row.updatedAt,
+    // The tenant's custom attributes, one column each (a multi-valued one as a JSON list).
+    ...custom.map((a) => customValues(row.data)[a.name]),
   ];
 }
 
@@ -83,7 +86,7 @@ function userCsvValues(row: UserRow, defaultRole: string): unknown[] {
  * exported without holding it in memory. The first page is read before the stream is returned, so
  * a failing database answers an error status rather than a truncated 200.
  */
-async function usersCsvStream(db: TenantDb, tenantId: string, defaultRole: string, pageSize = EXPORT_PAGE_SIZE): Promise<ReadableStream<Uint8Array>> {
+async function usersCsvStream(db: TenantDb, tenantId: string, defaultRole: string, custom: CustomAttribute[] = [], pageSize = EXPORT_PAGE_SIZE): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
   let page: UserRow[] | null = await usersAfter(db, tenantId, null, pageSize);
   let header = true;
@@ -91,7 +94,7 @@ async function usersCsvStream(db: TenantDb, tenantId: string, defaultRole: strin
     async pull(controller) {
       if (header) {
         header = false;
-        controller.enqueue(encoder.encode(csvRow([...USER_CSV_COLUMNS])));
+        controller.enqueue(encoder.encode(csvRow([...USER_CSV_COLUMNS, ...custom.map((a) => a.name)])));
         return;
       }
       if (!page) {
@@ -99,7 +102,7 @@ async function usersCsvStream(db: TenantDb, tenantId: string, defaultRole: strin
         return;
       }
       const rows = page;
-      if (rows.length) controller.enqueue(encoder.encode(rows.map((row) => csvRow(userCsvValues(row, defaultRole))).join("")));
+      if (rows.length) controller.enqueue(encoder.encode(rows.map((row) => csvRow(userCsvValues(row, defaultRole, custom))).join("")));
       const last = rows[rows.length - 1];
       const cursor: UserCursor | null = rows.length === pageSize && last ? { createdAt: last.createdAt, id: last.id } : null;
       page = cursor ? await usersAfter(db, tenantId, cursor, pageSize) : null;
@@ -119,7 +122,7 @@ export function csvHeaders(slug: string): Record<string, string> {
 
 /** An admin's export of `tenant`'s users: the CSV stream, the export recorded as an admin action. */
 export async function exportUsers(env: Env, tenant: TenantRef, actor: AdminActor, ip: string | null): Promise<ReadableStream<Uint8Array>> {
-  const body = await usersCsvStream(tenantDb(env, tenant), tenant.id, rolesOf(env).defaultRole);
+  const body = await usersCsvStream(tenantDb(env, tenant), tenant.id, rolesOf(env).defaultRole, tenant.attributes);
   await recordAdminAction(env, { action: "users.export", actor, tenant, status: 200, detail: "users exported as CSV", ip });
   return body;
 }

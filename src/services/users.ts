@@ -11,7 +11,7 @@ import { conflict, notFound } from "../scim/errors";
 import { keyOf } from "../scim/json";
 import { ignoredNote, patchResource } from "../scim/patch";
 import type { ScimDocument } from "../scim/sanitize";
-import { USER_RESOURCE } from "../scim/schema";
+import { userTypeFor } from "../attributes/core";
 import { patchableUser, userColumns, userDocument, type GroupRef } from "../scim/users";
 import { userPayload } from "../events/payload";
 import type { ChangeEventType } from "../events/catalogue";
@@ -43,7 +43,7 @@ function describeChange(before: ScimDocument, after: ScimDocument): { action: st
 export async function createUser(ctx: WriteContext, body: Record<string, unknown>): Promise<UserRow> {
   const target = typeof body.userName === "string" ? body.userName : null;
   return logged(ctx, "User", "user.create", () => null, () => target, async () => {
-    const doc = userDocument(body);
+    const doc = userDocument(body, undefined, userTypeFor(ctx.tenant.attributes));
     if (doc.active === undefined) doc.active = true;
     const now = new Date().toISOString();
     const row: UserRow = {
@@ -146,7 +146,7 @@ async function modifyUser(
 
 export function replaceUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
-    const doc = userDocument(body, current);
+    const doc = userDocument(body, current, userTypeFor(ctx.tenant.attributes));
     // A PUT that leaves `active` out must not silently reactivate or deactivate anyone.
     if (keyOf(body, "active") === undefined && current.data.active !== undefined) doc.active = current.data.active;
     return { doc };
@@ -155,8 +155,9 @@ export function replaceUser(ctx: WriteContext, id: string, body: Record<string, 
 
 export function patchUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
-    const { resource: patched, ignored } = patchResource(patchableUser(current), body, USER_RESOURCE);
-    const doc = userDocument(patched, current);
+    const type = userTypeFor(ctx.tenant.attributes);
+    const { resource: patched, ignored } = patchResource(patchableUser(current), body, type);
+    const doc = userDocument(patched, current, type);
     // No defaulting of `active`: a PATCH that removes it leaves it removed (RFC 7644 §3.5.2.2).
     return { doc, note: ignoredNote(ignored) };
   });

@@ -40,6 +40,7 @@ describe("ScimDirectory over a service binding", () => {
       source: "okta",
       avatarUrl: null,
       role: "member",
+      attributes: {},
     });
     expect(await env.DIRECTORY.getUser(tenant.slug, "no-such-id")).toBeNull();
   });

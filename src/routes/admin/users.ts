@@ -2,6 +2,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import { users, type UserRow } from "../../db/tenant/schema";
 import { rolesOf } from "../../roles/config";
+import { customValues } from "../../attributes/core";
 import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { listEvents } from "../../repo/events";
@@ -54,6 +55,7 @@ function userView(row: UserRow, defaultRole: string) {
     source: row.source,
     avatarUrl: row.avatarUrl,
     role: row.role ?? defaultRole,
+    attributes: customValues(row.data),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -69,6 +71,7 @@ const User = z
     source: z.string().nullable().openapi({ description: "The origin badge: the provider that created the user (okta, entra, …); null for local users." }),
     avatarUrl: z.string().nullable(),
     role: z.string().openapi({ description: "The effective role (design.md §4f): the first mapping rule whose group holds the user, else a catalogue role the IdP pushed in `roles`, else the tenant's default." }),
+    attributes: z.record(z.string(), z.unknown()).openapi({ description: "The tenant's custom attributes this user has values for, by name (PUT /tenants/{slug}/attributes defines them)." }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -2,8 +2,10 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../lib/hono";
 import { ROLE_RESOURCE } from "../../roles/scim";
-import { GROUP_RESOURCE, USER_RESOURCE, type ResourceTypeDef } from "../../scim/schema";
+import { GROUP_RESOURCE, type ResourceTypeDef } from "../../scim/schema";
+import { userTypeFor } from "../../attributes/core";
 
-export async function servedTypes(_c: Context<AppEnv>): Promise<readonly ResourceTypeDef[]> {
-  return [USER_RESOURCE, GROUP_RESOURCE, ROLE_RESOURCE];
+/** User with this tenant's own extension schema (its custom attributes: no other tenant's), Group, Role. */
+export async function servedTypes(c: Context<AppEnv>): Promise<readonly ResourceTypeDef[]> {
+  return [userTypeFor(c.get("tenant").attributes), GROUP_RESOURCE, ROLE_RESOURCE];
 }

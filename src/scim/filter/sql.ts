@@ -52,7 +52,8 @@ type Scalar =
       /** The column holds `foldCase(value)`: compare it raw to `foldCase(literal)`. */
       folded?: boolean;
     }
-  | { kind: "json"; doc: SQL; path: string };
+  /** `path`: a JSON path literal, or SQL yielding one (an element of a simple multi-valued attribute: `j.fullkey`). */
+  | { kind: "json"; doc: SQL; path: string | SQL };
 
 /** A set of elements (one row each) with a way to reach each element's sub-attributes. */
 interface Elements {
@@ -84,8 +85,8 @@ export function jsonPath(keys: string[]): string {
 }
 
 /** A JSON path as an SQL string literal. Only ever called with schema-defined names. */
-function pathLiteral(path: string): SQL {
-  return sql.raw(`'${path.replace(/'/g, "''")}'`);
+function pathLiteral(path: string | SQL): SQL {
+  return typeof path === "string" ? sql.raw(`'${path.replace(/'/g, "''")}'`) : path;
 }
 
 function topLevelTarget(path: AttributePath, ctx: Context): Target {
@@ -118,6 +119,11 @@ function topLevelTarget(path: AttributePath, ctx: Context): Target {
 
   const keys = resolved.extension ? [resolved.schema, name] : [name];
   const data = sql`${table.data}`;
+  if (attribute.multiValued && attribute.type !== "complex") {
+    // A list of plain values (a custom multi-valued attribute): each element is compared where it stands.
+    const elements: Elements = { from: sql`json_each(${data}, ${pathLiteral(jsonPath(keys))}) AS j WHERE 1`, element: () => ({ kind: "json", doc: data, path: sql.raw("j.fullkey") }) };
+    return { kind: "elements", elements, sub: subAttribute, resolved, pathText };
+  }
   if (attribute.multiValued) {
     const elements: Elements = {
       from: sql`json_each(${data}, ${pathLiteral(jsonPath(keys))}) AS j WHERE j.type = 'object'`,
@@ -322,7 +328,7 @@ function presentScalar(s: Scalar): SQL {
   return s.nullable ? sql`(${s.expr} IS NOT NULL AND ${s.expr} <> '')` : sql`(${s.expr} <> '')`;
 }
 
-function jsonPresent(doc: SQL, path: string): SQL {
+function jsonPresent(doc: SQL, path: string | SQL): SQL {
   const p = pathLiteral(path);
   // `>= -9e999` (minus infinity) holds for every non-NULL value (text and blobs sort above numbers):
   // a necessary condition that an expression index such as users_tenant_title can range-scan.
