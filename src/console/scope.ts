@@ -10,6 +10,7 @@ export const IT_ADMIN_CAN = [
   "see users and groups and set a user's avatar",
   "read the provisioning log",
   "add webhooks, and test, rotate, resend to or remove the ones they added",
+  "map groups to roles and define custom user attributes",
 ] as const;
 
 export const IT_ADMIN_CANNOT = [
@@ -24,7 +25,7 @@ export function itAdminScopeSentence(): string {
 }
 
 /** The pages a tenant-scoped session may reach: its own tenant's tabs and what is under them. */
-const SCOPED_SECTIONS = ["provisioning", "users", "groups", "log", "webhooks"];
+const SCOPED_SECTIONS = ["provisioning", "users", "groups", "log", "webhooks", "roles", "attributes"];
 
 /** Operator-only paths under an allowed section. */
 const OPERATOR_ONLY = [/^users\/export$/];
