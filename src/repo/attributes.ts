@@ -31,7 +31,8 @@ export async function eraseAttributePage(db: TenantDb, scope: Pick<RoleScope, "t
     sql` OR `,
   )})`;
   const page = sql`SELECT id FROM users WHERE tenant_id = ${scope.tenantId} AND id > ${after} ORDER BY id LIMIT ${limit}`;
-  const which = sql`u.tenant_id = ${scope.tenantId} AND u.id IN (${page}) AND ${holds}`;
+  // `+tenant_id`: the page's ids drive (primary key), not a walk of the tenant's index.
+  const which = sql`+u.tenant_id = ${scope.tenantId} AND u.id IN (${page}) AND ${holds}`;
   const results = await runBatch(db, [
     sql`WITH c AS (
         SELECT u.id, u.tenant_id, u.user_name, u.external_id, u.display_name, ${cleaned} AS data, u.active, u.source, u.avatar_url, u.version, u.created_at,

@@ -97,7 +97,8 @@ export function userPayloadSql(role: SQL, alias = "c"): SQL {
 }
 
 /**
- * Recomputes the role of the tenant's users selected by `which` (a condition on `u`), for a batch,
+ * Recomputes the role of the tenant's users selected by `which` (a condition on `u` that names them
+ * by id: `+tenant_id` keeps SQLite from walking the tenant's index instead of the primary key), for a batch,
  * when `guard` holds: one `user.role_changed` event `{user, role, previousRole}` per user whose role
  * changes (in creation order), then those users' `role` and `version` (their ETag moves, and a
  * writer remembering an older row re-reads it). Two statements, whatever the number of users.
@@ -107,14 +108,14 @@ export function refreshRoles(scope: RoleScope, which: SQL, guard: SQL = sql`1`, 
   return [
     sql`WITH c AS (
         SELECT u.*, ${storedRole(scope, sql`u.role`)} AS old_role, ${next} AS new_role FROM users u
-        WHERE u.tenant_id = ${scope.tenantId} AND (${which}) AND ${guard})
+        WHERE +u.tenant_id = ${scope.tenantId} AND (${which}) AND ${guard})
       INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
       SELECT ${EVENT_ID}, c.tenant_id, 'user.role_changed', ${scope.at}, c.id, c.version + 1,
              json_object('tenant', ${scope.tenantSlug}, 'version', c.version + 1, 'user', ${userPayloadSql(sql`c.new_role`)}, 'role', c.new_role, 'previousRole', c.old_role),
              ${logIdOf(scope.tenantId)}, ${dispatchedAtFor(sql`c.tenant_id`)}
       FROM c WHERE c.new_role IS NOT c.old_role ORDER BY c.created_at, c.id`,
     sql`UPDATE users AS u SET role = ${next}, version = version + 1
-      WHERE u.tenant_id = ${scope.tenantId} AND (${which}) AND ${guard} AND ${storedRole(scope, sql`u.role`)} IS NOT ${next} RETURNING 1 AS changed`,
+      WHERE +u.tenant_id = ${scope.tenantId} AND (${which}) AND ${guard} AND ${storedRole(scope, sql`u.role`)} IS NOT ${next} RETURNING 1 AS changed`,
   ];
 }
 

@@ -304,3 +304,29 @@ describe("Okta's entitlement discovery: the Role resource type and /Roles", () =
     expect(user.roles).toEqual([{ primary: true, type: "WindowsAzureActiveDirectoryRole", value: "admin" }]);
   });
 });
+
+describe("query plans of the role statements", () => {
+  it("a membership write's recompute and a mapping save's page reach users by key, never by scanning the tenant", async () => {
+    const { SQLiteAsyncDialect } = await import("drizzle-orm/sqlite-core");
+    const { sql } = await import("drizzle-orm");
+    const { refreshMembersRoles, refreshRoles } = await import("../../src/repo/roles");
+    const dialect = new SQLiteAsyncDialect();
+    const scope = { tenantId: "t", tenantSlug: "s", catalogueDefault: "member", at: "2026-01-01T00:00:00.000Z" };
+    const plans = async (statements: unknown[]) => {
+      const out: string[] = [];
+      for (const statement of statements) {
+        const q = dialect.sqlToQuery(statement as Parameters<typeof dialect.sqlToQuery>[0]);
+        const rows = await env.TENANT_DEFAULT.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).bind(...q.params).all<{ detail: string }>();
+        out.push(rows.results.map((r) => r.detail).join("\n"));
+      }
+      return out;
+    };
+    const membership = await plans(refreshMembersRoles(scope, "g", JSON.stringify(["a", "b"]), sql`1`));
+    const page = await plans(refreshRoles(scope, sql`u.id IN (SELECT id FROM users WHERE tenant_id = 't' AND id > '' ORDER BY id LIMIT 2000)`));
+    for (const plan of [...membership, ...page]) {
+      expect(plan).not.toMatch(/SCAN (u|users)\b(?! USING)/);
+      expect(plan).toMatch(/SEARCH (u|users) USING (INDEX users_tenant_id|INTEGER PRIMARY KEY|INDEX sqlite_autoindex_users_1|COVERING INDEX users_tenant_id)/);
+      expect(plan).toMatch(/SEARCH m USING INDEX sqlite_autoindex_group_members_1 \(group_id=\? AND member_id=\?\)/);
+    }
+  });
+});
