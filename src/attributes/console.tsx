@@ -32,8 +32,9 @@ export function AttributesPage(props: {
       <section class="panel" aria-labelledby="attributes-heading">
         <h2 id="attributes-heading">Custom attributes</h2>
         <p class="muted small">
-          Attributes of your own for your users, in the SCIM extension schema <code class="mono">{CUSTOM_SCHEMA_ID}</code>. Your identity provider discovers them (
-          <code>/Schemas</code>); in Okta, map each to the external name <code class="mono">{`${CUSTOM_SCHEMA_ID}:<name>`}</code> with that namespace. At most {MAX_CUSTOM_ATTRIBUTES}.
+          Attributes of your own for your users, in the SCIM extension schema <code class="mono">{CUSTOM_SCHEMA_ID}</code>, which your identity provider discovers at{" "}
+          <code>/Schemas</code>. In Okta's Profile Editor, add each to the app's profile with <em>External name</em> = its name and <em>External namespace</em> = that
+          schema. At most {MAX_CUSTOM_ATTRIBUTES}.
         </p>
         {attributes.length === 0 ? (
           <Empty title="No custom attributes yet">
@@ -88,7 +89,7 @@ export function AttributesPage(props: {
             <label for="f-name">
               Name<span class="hint">A letter, then letters or digits (e.g. costCenter)</span>
             </label>
-            <input id="f-name" name="name" value={draft.name} required pattern="[A-Za-z][A-Za-z0-9]{0,63}" />
+            <input id="f-name" name="name" type="text" value={draft.name} required pattern="[A-Za-z][A-Za-z0-9]{0,63}" />
           </div>
           <div class="field">
             <label for="f-type">Type</label>
@@ -107,7 +108,7 @@ export function AttributesPage(props: {
           </p>
           <div class="field">
             <label for="f-description">Description</label>
-            <input id="f-description" name="description" value={draft.description} />
+            <input id="f-description" name="description" type="text" value={draft.description} />
           </div>
           <div class="actions">
             <button type="submit">Add attribute</button>

@@ -119,7 +119,9 @@ export function RolesPage(props: RolesPageProps) {
               </tbody>
             </table>
           </div>
-          <p class="muted small">To remove a rule, set its group to —. To reorder, change which group each row names.</p>
+          <p class="muted small">
+            {groups.length ? "To remove a rule, set its group to —. To reorder, change which group each row names." : "No groups yet: push groups from your identity provider (Okta: Push Groups) to map them to roles."}
+          </p>
           <div class="actions">
             <button type="submit" class="secondary" formaction={`${base}/preview`}>
               Preview
