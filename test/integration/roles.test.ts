@@ -86,6 +86,9 @@ describe("the role catalogue and the pushed role", () => {
     expect(changed!.data).toMatchObject({ role: "viewer", previousRole: "admin", tenant: t.slug });
     expect(changed!.data.user).toMatchObject({ id, role: "viewer", displayName: "Renamed", active: true });
     expect(changed!.version).toBe(changed!.data.version);
+    // The payload built in SQL is the one built from the row (userPayload), field for field.
+    expect(changed!.data.user).toEqual(await env.DIRECTORY.getUser(t.slug, id));
+    expect(updated!.data.user).toEqual(await env.DIRECTORY.getUser(t.slug, id));
   });
 
   it("deactivation keeps the role (no event); a deactivating PUT that drops the pushed role moves it once", async () => {
@@ -149,6 +152,17 @@ describe("role mappings", () => {
     expect(entry.detail).toContain("Engineering → admin");
     const audit = await admin("GET", "/audit?limit=20");
     expect(audit.body.events.some((e: { action: string; tenant: string; actor: { type: string } }) => e.action === "roles.mapping_update" && e.tenant === t.slug && e.actor.type === "admin-token")).toBe(true);
+  });
+
+  it("a membership change's role event carries the same user payload as the row (enterprise fields, custom values, avatar)", async () => {
+    const d = await createUser(t, { title: "Engineer", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { department: "R&D" } });
+    const from = await lastSeq(t);
+    await t.scim("PATCH", `/Groups/${group}`, patch({ op: "add", path: "members", value: [{ value: d }] }));
+    const event = (await changesAfter(t, from)).find((e) => e.type === "user.role_changed")!;
+    expect(event.data.user).toEqual(await env.DIRECTORY.getUser(t.slug, d));
+    expect(event.data.user).toMatchObject({ title: "Engineer", department: "R&D", role: "admin", attributes: {} });
+    await t.scim("PATCH", `/Groups/${group}`, patch({ op: "remove", path: "members", value: [{ value: d }] }));
+    await t.scim("DELETE", `/Users/${d}`);
   });
 
   it("a membership PATCH moves exactly the members whose role changes (Okta add and remove)", async () => {
