@@ -53,10 +53,23 @@ export function pushedRole(roles: unknown, catalogue: Pick<RoleCatalogue, "roles
   const entries = roles.filter((r): r is Record<string, unknown> => typeof r === "object" && r !== null);
   const ordered = [...entries.filter((r) => r.primary === true), ...entries.filter((r) => r.primary !== true)];
   for (const entry of ordered) {
-    const found = catalogueRole(catalogue.roles, entry.value) ?? catalogueRole(catalogue.roles, entry.display);
+    const inner = complexValue(entry.value);
+    const found =
+      catalogueRole(catalogue.roles, entry.value) ?? catalogueRole(catalogue.roles, entry.display) ?? catalogueRole(catalogue.roles, inner?.value) ?? catalogueRole(catalogue.roles, inner?.displayName);
     if (found) return found;
   }
   return null;
+}
+
+/** Entra's `AppRoleAssignmentsComplex` sends each role as a JSON string `{"id","value","displayName"}` in `value`. */
+function complexValue(value: unknown): Record<string, unknown> | null {
+  if (typeof value !== "string" || !value.trimStart().startsWith("{")) return null;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface RoleRule {

@@ -316,6 +316,22 @@ describe("Okta's entitlement discovery: the Role resource type and /Roles", () =
     expect(await roleChanges(t, () => t.scim("PATCH", `/Users/${id}`, body))).toEqual([`${id}: member→admin`]);
     const user = (await t.scim("GET", `/Users/${id}`)).body;
     expect(user.roles).toEqual([{ primary: true, type: "WindowsAzureActiveDirectoryRole", value: "admin" }]);
+    // SingleAppRoleAssignment mapped to roles[primary eq "True"].value: a filtered-path replace.
+    const filtered = await t.scim("PATCH", `/Users/${id}`, patch({ op: "Replace", path: 'roles[primary eq "True"].value', value: "viewer" }));
+    expect(filtered.status).toBe(200);
+    expect((await rolesOf(t))[id]).toBe("viewer");
+  });
+
+  it("Entra's AppRoleAssignmentsComplex (the role as JSON in value) and Entra's group membership PATCH shapes", async () => {
+    const t = await scimTenant({ provider: "entra" });
+    const id = await createUser(t);
+    const complex = JSON.stringify({ id: crypto.randomUUID(), value: "admin", displayName: "Administrator" });
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Users/${id}`, patch({ op: "Add", path: "roles", value: [{ value: complex }] })))).toEqual([`${id}: member→admin`]);
+    const other = await createUser(t);
+    const group = (await t.scim("POST", "/Groups", { schemas: [GROUP], displayName: "Entra Admins", externalId: crypto.randomUUID() })).body.id;
+    expect((await admin("PUT", `/tenants/${t.slug}/role-mappings`, { rules: [{ group, role: "admin" }] })).status).toBe(200);
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Groups/${group}`, patch({ op: "Add", path: "members", value: [{ value: other }] })))).toEqual([`${other}: member→admin`]);
+    expect(await roleChanges(t, () => t.scim("PATCH", `/Groups/${group}`, patch({ op: "Remove", path: "members", value: [{ value: other }] })))).toEqual([`${other}: admin→member`]);
   });
 });
 

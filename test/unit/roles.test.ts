@@ -19,6 +19,9 @@ describe("pushedRole", () => {
     expect(pushedRole([{ value: "nope" }], catalogue)).toBeNull();
     expect(pushedRole(undefined, catalogue)).toBeNull();
     expect(pushedRole("admin", catalogue)).toBeNull();
+    // Entra's AppRoleAssignmentsComplex: the role as a JSON string in value.
+    expect(pushedRole([{ value: '{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"Admin","displayName":"Administrator"}' }], catalogue)).toBe("admin");
+    expect(pushedRole([{ value: "{not json" }], catalogue)).toBeNull();
   });
 });
 
