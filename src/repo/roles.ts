@@ -180,15 +180,33 @@ export interface RoleMove {
   users: number;
 }
 
-/** How many users `mapping` would move, from which role to which (nothing is written). One statement over the tenant's users. */
+/**
+ * How many users `mapping` would move, from which role to which (nothing is written): the tenant's
+ * users a page at a time (ROLE_PAGE, along the (tenant_id, id) index), so no statement's work grows
+ * with the tenant.
+ */
 export async function previewRoleMapping(db: TenantDb, scope: RoleScope, mapping: RoleMapping): Promise<RoleMove[]> {
-  const [rows] = await runBatch(db, [
-    sql`SELECT old_role, new_role, count(*) AS n FROM (
-        SELECT ${storedRole(scope, sql`u.role`)} AS old_role, ${roleOf(scope, { kind: "proposed", mapping })} AS new_role
-        FROM users u WHERE u.tenant_id = ${scope.tenantId})
-      WHERE old_role IS NOT new_role GROUP BY old_role, new_role ORDER BY n DESC, old_role, new_role`,
-  ]);
-  return (rows!.results as { old_role: string; new_role: string; n: number }[]).map((r) => ({ from: r.old_role, to: r.new_role, users: Number(r.n) }));
+  const totals = new Map<string, RoleMove>();
+  for (let after = ""; ; ) {
+    const page = sql`SELECT id FROM users WHERE tenant_id = ${scope.tenantId} AND id > ${after} ORDER BY id LIMIT ${ROLE_PAGE}`;
+    const [moves, last] = await runBatch(db, [
+      sql`SELECT old_role, new_role, count(*) AS n FROM (
+          SELECT ${storedRole(scope, sql`u.role`)} AS old_role, ${roleOf(scope, { kind: "proposed", mapping })} AS new_role
+          FROM users u WHERE +u.tenant_id = ${scope.tenantId} AND u.id IN (${page}))
+        WHERE old_role IS NOT new_role GROUP BY old_role, new_role`,
+      sql`SELECT max(id) AS last FROM (${page})`,
+    ]);
+    for (const r of moves!.results as { old_role: string; new_role: string; n: number }[]) {
+      const key = `${r.old_role}\n${r.new_role}`;
+      const move = totals.get(key) ?? { from: r.old_role, to: r.new_role, users: 0 };
+      move.users += Number(r.n);
+      totals.set(key, move);
+    }
+    const next = (last!.results[0] as { last: string | null } | undefined)?.last ?? null;
+    if (next === null) break;
+    after = next;
+  }
+  return [...totals.values()].sort((a, b) => b.users - a.users || a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
 }
 
 /** Replaces the tenant's mapping, atomically (its roles are recomputed afterwards, page by page: applyMappingPage). */

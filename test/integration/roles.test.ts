@@ -243,6 +243,14 @@ describe("rule order and scale", () => {
     expect(new Set(events.map((e) => e.resourceId)).size).toBe(3000);
     const counts = await env.TENANT_DEFAULT.prepare("SELECT role, count(*) AS n FROM users WHERE tenant_id = ? GROUP BY role").bind(tenantId).all();
     expect(counts.results).toEqual([{ role: "admin", n: 3000 }]);
+
+    // More users than one page (2,000): the preview and the save each walk the tenant in pages.
+    const unmapped = { default: "viewer", rules: [] };
+    expect((await admin("POST", `/tenants/${t.slug}/role-mappings/preview`, unmapped)).body).toEqual({ changes: 3000, moves: [{ from: "admin", to: "viewer", users: 3000 }] });
+    const saved = await admin("PUT", `/tenants/${t.slug}/role-mappings`, unmapped);
+    expect(saved.body.changed).toBe(3000);
+    const after = await env.TENANT_DEFAULT.prepare("SELECT role, count(*) AS n FROM users WHERE tenant_id = ? GROUP BY role").bind(tenantId).all();
+    expect(after.results).toEqual([{ role: "viewer", n: 3000 }]);
   });
 
   it("the role computation walks the rules by index and probes memberships by key (no scan of the tenant)", async () => {
