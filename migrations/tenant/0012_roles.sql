@@ -25,3 +25,38 @@ CREATE INDEX `role_rules_tenant_group` ON `role_rules` (`tenant_id`,`group_id`);
 -- "Who is a member of this group?" from the user's side, for the role of one user: already served by
 -- group_members_tenant_member (tenant_id, member_id); the users-by-role count for the console:
 CREATE INDEX `users_tenant_role` ON `users` (`tenant_id`,`role`);
+--> statement-breakpoint
+-- Custom attribute values (the tenant's extension object, src/attributes) as rows, kept by triggers
+-- on users: a filter on one (`…:User:costCenter eq "x"`, `…:clearance gt 2`) finds its candidates
+-- here instead of walking the tenant; the exact predicate still decides each row. Text is stored
+-- lower-cased (SCIM compares it case-insensitively); a list gives one row per element. Keyed by the
+-- users row's rowid, like users_text; a user's rows go with it (the delete trigger), so tenant
+-- erasure needs no entry for this table.
+CREATE TABLE `user_custom_values` (
+	`user_rowid` integer NOT NULL,
+	`name` text NOT NULL,
+	`value`
+);
+--> statement-breakpoint
+CREATE INDEX `user_custom_values_name_value` ON `user_custom_values` (`name`, `value`, `user_rowid`);--> statement-breakpoint
+CREATE INDEX `user_custom_values_user` ON `user_custom_values` (`user_rowid`);--> statement-breakpoint
+CREATE TRIGGER `users_custom_insert` AFTER INSERT ON `users` WHEN json_type(new.`data`, '$."urn:ietf:params:scim:schemas:extension:thestorage:2.0:User"') = 'object' BEGIN
+	INSERT INTO `user_custom_values` (`user_rowid`, `name`, `value`)
+	SELECT new.`rowid`, a.key, CASE WHEN a.type = 'text' THEN lower(a.atom) ELSE a.atom END
+		FROM json_each(new.`data`, '$."urn:ietf:params:scim:schemas:extension:thestorage:2.0:User"') a WHERE a.type <> 'array'
+	UNION ALL
+	SELECT new.`rowid`, a.key, CASE WHEN v.type = 'text' THEN lower(v.atom) ELSE v.atom END
+		FROM json_each(new.`data`, '$."urn:ietf:params:scim:schemas:extension:thestorage:2.0:User"') a, json_each(a.value) v WHERE a.type = 'array';
+END;--> statement-breakpoint
+CREATE TRIGGER `users_custom_update` AFTER UPDATE OF `data` ON `users` BEGIN
+	DELETE FROM `user_custom_values` WHERE `user_rowid` = old.`rowid`;
+	INSERT INTO `user_custom_values` (`user_rowid`, `name`, `value`)
+	SELECT new.`rowid`, a.key, CASE WHEN a.type = 'text' THEN lower(a.atom) ELSE a.atom END
+		FROM json_each(new.`data`, '$."urn:ietf:params:scim:schemas:extension:thestorage:2.0:User"') a WHERE a.type <> 'array'
+	UNION ALL
+	SELECT new.`rowid`, a.key, CASE WHEN v.type = 'text' THEN lower(v.atom) ELSE v.atom END
+		FROM json_each(new.`data`, '$."urn:ietf:params:scim:schemas:extension:thestorage:2.0:User"') a, json_each(a.value) v WHERE a.type = 'array';
+END;--> statement-breakpoint
+CREATE TRIGGER `users_custom_delete` AFTER DELETE ON `users` BEGIN
+	DELETE FROM `user_custom_values` WHERE `user_rowid` = old.`rowid`;
+END;

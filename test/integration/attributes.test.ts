@@ -152,6 +152,38 @@ describe("custom attributes through SCIM", () => {
     expect(sorted.body.Resources.map((u: { [EXT]: { clearance: number } }) => u[EXT].clearance)).toEqual([9, 3, 1]);
     const theirs = await other.scim("GET", `/Users?filter=${encodeURIComponent(`${EXT}:costCenter eq "CC-2"`)}`);
     expect(theirs.status).toBe(400);
+    // Combined with a core attribute, negated, and after a value changes (the index follows the write).
+    const both = await t.scim("GET", `/Users?filter=${encodeURIComponent(`${EXT}:costCenter eq "CC-2" and userName sw "high"`)}`);
+    expect(both.body.Resources.map((u: { userName: string }) => u.userName)).toEqual(["high@example.com"]);
+    const not = await t.scim("GET", `/Users?filter=${encodeURIComponent(`${EXT}:costCenter ne "CC-2"`)}`);
+    expect(not.body.Resources.map((u: { id: string }) => u.id)).toEqual([id]);
+    const low = byCc.body.Resources.find((u: { userName: string }) => u.userName === "low@example.com").id;
+    await t.scim("PATCH", `/Users/${low}`, patch({ op: "replace", path: `${EXT}:costCenter`, value: "CC-3" }));
+    const moved = await t.scim("GET", `/Users?filter=${encodeURIComponent(`${EXT}:costCenter eq "CC-2"`)}`);
+    expect(moved.body.Resources.map((u: { userName: string }) => u.userName)).toEqual(["high@example.com"]);
+    await t.scim("PATCH", `/Users/${low}`, patch({ op: "replace", path: `${EXT}:costCenter`, value: "CC-2" }));
+  });
+
+  it("a comparison on a custom attribute finds its candidates by index, not by walking the tenant", async () => {
+    const { compileFilterQuery } = await import("../../src/scim/filter/sql");
+    const { parseFilter } = await import("../../src/scim/filter/parse");
+    const { userTypeFor } = await import("../../src/attributes/core");
+    const { SQLiteAsyncDialect } = await import("drizzle-orm/sqlite-core");
+    const { sql } = await import("drizzle-orm");
+    const type = userTypeFor(DEFINITIONS as never);
+    for (const [filter, index] of [
+      [`${EXT}:costCenter eq "CC-2"`, /SEARCH user_custom_values USING COVERING INDEX user_custom_values_name_value \(name=\? AND value=\?\)/],
+      [`${EXT}:clearance gt 2`, /SEARCH user_custom_values USING COVERING INDEX user_custom_values_name_value \(name=\? AND value>\?\)/],
+      [`${EXT}:badges eq "blue"`, /SEARCH user_custom_values USING COVERING INDEX user_custom_values_name_value \(name=\? AND value=\?\)/],
+    ] as const) {
+      const { where, textIndexed } = compileFilterQuery(parseFilter(filter), type);
+      expect(textIndexed, filter).toBe(true);
+      const q = new SQLiteAsyncDialect().sqlToQuery(sql`SELECT "users".rowid FROM users WHERE +"users".tenant_id = ${"t"} AND ${where}`);
+      const plan = (await env.TENANT_DEFAULT.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).bind(...q.params).all<{ detail: string }>()).results.map((r) => r.detail).join("\n");
+      expect(plan, filter).toMatch(index);
+      expect(plan, filter).toMatch(/SEARCH users USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+      expect(plan, filter).not.toMatch(/SCAN users/);
+    }
   });
 
   it("redefining one with another type is refused; removing one erases its values, with one user.updated per user who held it, audited", async () => {

@@ -133,6 +133,20 @@ export const roleRules = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.position] }), index("role_rules_tenant_group").on(t.tenantId, t.groupId)],
 );
 
+/**
+ * Custom attribute values as rows (migrations/tenant/0012), kept by triggers on users from the
+ * extension object; read only by filters (src/scim/filter/sql.ts customCandidates). Text lower-cased.
+ */
+export const userCustomValues = sqliteTable(
+  "user_custom_values",
+  {
+    userRowid: integer("user_rowid").notNull(),
+    name: text("name").notNull(),
+    value: text("value"),
+  },
+  (t) => [index("user_custom_values_name_value").on(t.name, t.value, t.userRowid), index("user_custom_values_user").on(t.userRowid)],
+);
+
 // users_text (the trigram FTS5 index for substring filters) is a virtual table kept by triggers;
 // it is queried only through raw SQL (src/scim/filter/sql.ts textCandidates), so drizzle does not model it.
 

@@ -32,6 +32,7 @@ import {
   type Operand,
 } from "./evaluate";
 import { formatPath, invalidFilter, parseAttributePath } from "./parse";
+import { CUSTOM_SCHEMA_ID } from "../../attributes/core";
 
 /** At most this many literals per filter (D1: 100 bound parameters per statement). */
 export const MAX_FILTER_PARAMETERS = 64;
@@ -211,6 +212,12 @@ function compile(filter: Filter, resolve: Resolver, ctx: Context, inValuePath: b
       } else {
         throw invalidFilter(`"${target.pathText}" is complex; compare one of its sub-attributes instead.`);
       }
+      const custom = inValuePath || filter.op === "ne" ? undefined : customCandidates(target.resolved, op, operand);
+      if (custom && ctx.params < MAX_FILTER_PARAMETERS) {
+        ctx.params++;
+        if (conjunct) ctx.textIndexed = true;
+        predicate = sql`(${custom} AND ${predicate})`;
+      }
       const column = inValuePath ? undefined : textIndexColumn(ctx.type, target.resolved);
       if (column && operand.kind === "string" && (op === "co" || op === "sw" || op === "ew") && ctx.params < MAX_FILTER_PARAMETERS) {
         const candidates = textCandidates(column, target.kind === "scalar" && target.scalar.kind === "column" && target.scalar.folded ? foldCase(operand.value) : operand.value);
@@ -283,6 +290,21 @@ export function textCandidates(column: string, text: string): SQL | undefined {
   if ([...text].length < 3 || text.includes("\u0000")) return undefined;
   const phrase = `${column} : "${text.replace(/"/g, '""')}"`;
   return sql`"users".rowid IN (SELECT rowid FROM users_text WHERE users_text MATCH ${phrase})`;
+}
+
+/**
+ * Candidates of a comparison on one of the tenant's custom attributes (src/attributes), from
+ * user_custom_values (kept by triggers: migrations/tenant/0012): a superset of the matches, found
+ * by its (name, value) index; the exact predicate still decides. Text is stored lower-cased, as
+ * the case-insensitive comparison lower()s both sides; dateTime compares unlowered text, so it is
+ * left to the predicate alone, as are `co`/`sw`/`ew`.
+ */
+function customCandidates(resolved: ResolvedPath, op: CompareOperator, operand: Operand): SQL | undefined {
+  if (!resolved.extension || resolved.schema !== CUSTOM_SCHEMA_ID || resolved.subAttribute || !SQL_ORDER[op]) return undefined;
+  const value =
+    operand.kind === "string" ? (operand.caseExact ? undefined : sql`lower(${operand.value})`) : operand.kind === "number" ? sql`${operand.value}` : operand.kind === "boolean" ? sql.raw(operand.value ? "1" : "0") : undefined;
+  if (!value) return undefined;
+  return sql`"users".rowid IN (SELECT user_rowid FROM user_custom_values WHERE name = ${resolved.attribute.name} AND value ${sql.raw(SQL_ORDER[op]!)} ${value})`;
 }
 
 function flatten(filter: Filter, kind: "and" | "or"): Filter[] {
