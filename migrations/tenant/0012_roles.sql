@@ -48,7 +48,8 @@ CREATE TRIGGER `users_custom_insert` AFTER INSERT ON `users` WHEN json_type(new.
 	SELECT new.`rowid`, a.key, CASE WHEN v.type = 'text' THEN lower(v.atom) ELSE v.atom END
 		FROM json_each(new.`data`, '$."urn:ietf:params:scim:schemas:extension:thestorage:2.0:User"') a, json_each(a.value) v WHERE a.type = 'array';
 END;--> statement-breakpoint
-CREATE TRIGGER `users_custom_update` AFTER UPDATE OF `data` ON `users` BEGIN
+CREATE TRIGGER `users_custom_update` AFTER UPDATE OF `data` ON `users`
+	WHEN json_type(old.`data`, '$."urn:ietf:params:scim:schemas:extension:thestorage:2.0:User"') = 'object' OR json_type(new.`data`, '$."urn:ietf:params:scim:schemas:extension:thestorage:2.0:User"') = 'object' BEGIN
 	DELETE FROM `user_custom_values` WHERE `user_rowid` = old.`rowid`;
 	INSERT INTO `user_custom_values` (`user_rowid`, `name`, `value`)
 	SELECT new.`rowid`, a.key, CASE WHEN a.type = 'text' THEN lower(a.atom) ELSE a.atom END
