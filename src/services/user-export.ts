@@ -57,6 +57,12 @@ function text(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
 
+/** A custom attribute's column: its name, or `custom:<name>` where that is a fixed column's (`title`, `role`, …). */
+function customColumn(attribute: CustomAttribute): string {
+  const clashes = USER_CSV_COLUMNS.some((c) => c.toLowerCase() === attribute.name.toLowerCase());
+  return clashes ? `custom:${attribute.name}` : attribute.name;
+}
+
 function userCsvValues(row: UserRow, defaultRole: string, custom: CustomAttribute[]): unknown[] {
   const name = (row.data.name ?? {}) as Record<string, unknown>;
   const enterprise = (row.data[SCHEMA.enterpriseUser] ?? {}) as Record<string, unknown>;
@@ -94,7 +100,7 @@ async function usersCsvStream(db: TenantDb, tenantId: string, defaultRole: strin
     async pull(controller) {
       if (header) {
         header = false;
-        controller.enqueue(encoder.encode(csvRow([...USER_CSV_COLUMNS, ...custom.map((a) => a.name)])));
+        controller.enqueue(encoder.encode(csvRow([...USER_CSV_COLUMNS, ...custom.map(customColumn)])));
         return;
       }
       if (!page) {

@@ -47,6 +47,16 @@ describe("defining custom attributes", () => {
     expect((await admin("PUT", `/tenants/no-such-tenant-x/attributes`, { attributes: [] })).status).toBe(404);
   });
 
+  it("a custom attribute named like a fixed CSV column gets its own column, custom:<name>", async () => {
+    const t = await scimTenant();
+    expect((await admin("PUT", `/tenants/${t.slug}/attributes`, { attributes: [{ name: "title", type: "string" }] })).status).toBe(200);
+    await t.scim("POST", "/Users", oktaUser({ title: "Engineer", [EXT]: { title: "Dr" } }));
+    const [header, row] = (await admin("GET", `/tenants/${t.slug}/users/export`)).text.split("\r\n");
+    expect(header!.endsWith(",updatedAt,custom:title")).toBe(true);
+    expect(row).toContain(",Engineer,");
+    expect(row!.endsWith(",Dr")).toBe(true);
+  });
+
   it("50 attributes are accepted", async () => {
     const t = await scimTenant();
     const r = await admin("PUT", `/tenants/${t.slug}/attributes`, { attributes: Array.from({ length: 50 }, (_, i) => ({ name: `a${i}`, type: "string" })) });
