@@ -782,6 +782,32 @@ async function main() {
     }
   }
 
+  // --- 6. Roles (issue 24): the same Push Now into a group mapped to a role -----------------------
+  // Every member's role is recomputed in the push's own batch (one user.role_changed each): the
+  // push must cost about what the unmapped one above did, not grow with the tenant.
+  if (!opts.skipGroups && phases.groups?.extra?.pushNow) {
+    const phase = new Phase("roles", `Push Now of ${opts.groupMembers} members into a group mapped to a role`);
+    const members = everyone.slice(0, opts.groupMembers).map((u) => u.id);
+    const created = await scim.send(phase, "create group (POST)", "POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: `Bench Mapped Group ${slug}`, members: [] });
+    const mapped = await fetch(`${server.url}/admin/v1/tenants/${slug}/role-mappings`, {
+      method: "PUT",
+      headers: { ...adminHeaders, "Content-Type": "application/json" },
+      body: JSON.stringify({ rules: [{ group: created.body.id, role: "admin" }] }),
+    });
+    if (!mapped.ok) throw new Error(`PUT role-mappings → ${mapped.status}`);
+    progress.start(phase.label, 1);
+    const push = await scim.send(phase, `Push Now into a mapped group: replace ${members.length} members`, "PATCH", `/Groups/${created.body.id}`, {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+      Operations: [{ op: "replace", path: "members", value: members.map((value) => ({ value })) }],
+    });
+    progress.tick();
+    const unmapped = phases.groups.extra.pushNow.ms;
+    phase.extra.mappedPushNow = { members: members.length, ms: round(push.ms), unmappedMs: unmapped, ratio: round(push.ms / unmapped, 2), serverTiming: push.headers.get("Server-Timing") };
+    phase.finish();
+    phases.roles = phase;
+    phaseDone(phase, `mapped Push Now of ${members.length} members ${ms(push.ms)} vs unmapped ${ms(unmapped)} (${fmtRatio(push.ms / unmapped)})`);
+  }
+
   // --- 7. Webhook: wait until every change event of the tenant has arrived ------------------------
   if (receiver) {
     const lastRequestAt = Date.now();
@@ -881,6 +907,11 @@ async function main() {
   target(`Push Now of ${before.pushNowMembers} members with one webhook within ${before.allowance}× of ${before.commit}'s ${before.pushNowMs} ms`, comparablePushNow ? pushNow.ms : null, pushNowLimit, "ms",
     comparablePushNow ? `${fmtMs(pushNow.ms)} ms = ${fmtRatio(pushNow.ms / before.pushNowMs)} of ${before.pushNowMs} ms (limit ${pushNowLimit} ms)` : undefined);
   if (!comparablePushNow) targets.at(-1).detail = !w ? "no webhook in this run (run with --webhook)" : pushNow ? `measured at ${before.pushNowMembers} members only (this run: ${pushNow.members})` : "no Push Now in this run";
+  // Issue 24: a Push Now into a group mapped to a role also recomputes every member's role (and
+  // writes a user.role_changed each); it stays within 2x of the same push into an unmapped group.
+  const mappedPushNow = phases.roles?.extra?.mappedPushNow;
+  target(`Push Now into a role-mapped group within 2× of the same push unmapped`, mappedPushNow?.ratio ?? null, 2, "×",
+    mappedPushNow ? `${ms(mappedPushNow.ms)} vs ${ms(mappedPushNow.unmappedMs)} for ${mappedPushNow.members} members = ${fmtRatio(mappedPushNow.ratio)}` : undefined);
   targets.push({
     name: "Every change event delivered once, signatures valid",
     value: w ? w.missing + w.duplicates + w.badSignatures : null,

@@ -28,4 +28,7 @@ export interface Env {
   ACCESS_AUD?: string;
   /** Sign-in through the customer's IdP: comma-separated origins a sign-in may return to (`return_to`). */
   SIGN_IN_RETURN_ORIGINS?: string;
+  /** The role catalogue, comma-separated, lowest first (design.md §4f); and the default role. */
+  ROLES?: string;
+  DEFAULT_ROLE?: string;
 }

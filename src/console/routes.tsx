@@ -51,6 +51,9 @@ import { ErrorPage, homeHref, pageCtx, type PageContext, type ScopedView } from 
 import { itAdminScopeSentence, scopedPathAllowed } from "./scope";
 import { registerWebhookPages } from "./webhooks";
 import { registerSsoPages } from "../sso/console";
+import { registerRolePages } from "../roles/console";
+import { rolesOf } from "../roles/config";
+import { registerAttributePages } from "../attributes/console";
 
 export interface ConsoleEnv {
   Bindings: AppEnv["Bindings"];
@@ -289,6 +292,8 @@ consoleRoutes.use("*", async (c, next) => {
 
 registerWebhookPages(consoleRoutes); // Settings › Webhooks, and change-event dispatch after console writes
 registerSsoPages(consoleRoutes); // Settings › Single sign-on
+registerRolePages(consoleRoutes); // Settings › Roles
+registerAttributePages(consoleRoutes); // Settings › Custom attributes
 
 /**
  * A setup-link session: its tenant must still exist (same id: a deleted and recreated slug is another
@@ -494,7 +499,7 @@ async function renderUser(c: C, tenant: TenantWithToken, id: string, extra: { av
   const [groups, events] = await Promise.all([groupsOfUsers(db, tenant.id, [user.id]), listEvents(db, tenant.id, { limit: 20, resourceId: user.id })]);
   const groupRefs = groups.get(user.id) ?? [];
   const resource = toScimUser(user, scimEndpoint(origin(c), tenant.slug), groupRefs);
-  return c.html(<UserPage ctx={pageCtx(c)} tenant={tenant} user={user} resource={resource} groups={groupRefs} events={events} {...extra} />, status);
+  return c.html(<UserPage ctx={pageCtx(c)} tenant={tenant} user={{ ...user, role: user.role ?? rolesOf(c.env).defaultRole }} resource={resource} groups={groupRefs} events={events} {...extra} />, status);
 }
 
 consoleRoutes.get("/tenants/:slug/users/:id", async (c) => {

@@ -11,6 +11,7 @@ export const IT_ADMIN_CAN = [
   "read the provisioning log",
   "add webhooks, and test, rotate, resend to or remove the ones they added",
   "set up sign-in through their IdP (single sign-on) and run Test sign-in",
+  "map groups to roles and define custom user attributes",
 ] as const;
 
 export const IT_ADMIN_CANNOT = [
@@ -25,7 +26,7 @@ export function itAdminScopeSentence(): string {
 }
 
 /** The pages a tenant-scoped session may reach: its own tenant's tabs and what is under them. */
-const SCOPED_SECTIONS = ["provisioning", "users", "groups", "log", "webhooks", "sso"];
+const SCOPED_SECTIONS = ["provisioning", "users", "groups", "log", "webhooks", "sso", "roles", "attributes"];
 
 /** Operator-only paths under an allowed section. */
 const OPERATOR_ONLY = [/^users\/export$/];

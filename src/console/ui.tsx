@@ -94,7 +94,7 @@ export function Layout(props: PropsWithChildren<{ title: string; ctx: PageContex
   );
 }
 
-export type TenantTab = "users" | "groups" | "log" | "provisioning" | "webhooks" | "sso";
+export type TenantTab = "users" | "groups" | "log" | "provisioning" | "webhooks" | "sso" | "roles" | "attributes";
 
 export const TENANT_TABS: Array<{ tab: TenantTab; label: string; path: string }> = [
   { tab: "users", label: "Users", path: "users" },
@@ -103,6 +103,8 @@ export const TENANT_TABS: Array<{ tab: TenantTab; label: string; path: string }>
   { tab: "provisioning", label: "Settings › User Provisioning", path: "provisioning" },
   { tab: "webhooks", label: "Settings › Webhooks", path: "webhooks" },
   { tab: "sso", label: "Settings › Single sign-on", path: "sso" },
+  { tab: "roles", label: "Settings › Roles", path: "roles" },
+  { tab: "attributes", label: "Settings › Custom attributes", path: "attributes" },
 ];
 
 function TenantHeader(props: { tenant: { slug: string; name: string }; tab?: TenantTab; scoped: boolean }) {

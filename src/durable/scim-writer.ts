@@ -14,6 +14,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { Actor } from "../lib/hono";
 import { StorageMeter } from "../lib/storage-meter";
+import { rolesOf } from "../roles/config";
 import { ApiError } from "../scim/errors";
 import { executeCommand, type WriteCommand, type WriteOutcome } from "../services/commands";
 import type { ResourceMemory } from "../services/write-context";
@@ -108,7 +109,7 @@ export class ScimWriter extends DurableObject<Env> {
       const memory = await this.#recall(tenant.id);
       const before = { ...memory };
       try {
-        const value = await executeCommand({ db, tenant, actor, memory, journal: this.#journal }, command);
+        const value = await executeCommand({ db, tenant, actor, memory, journal: this.#journal, roles: rolesOf(this.env) }, command);
         return { ok: true, value, roundTrips: meter.summary().roundTrips } as const;
       } catch (error) {
         if (error instanceof ApiError) return { ok: false, error: error.toJSON(), roundTrips: meter.summary().roundTrips } as const;

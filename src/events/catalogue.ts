@@ -5,6 +5,7 @@ export const CHANGE_EVENT_TYPES = [
   "user.deactivated",
   "user.reactivated",
   "user.deleted",
+  "user.role_changed",
   "group.created",
   "group.updated",
   "group.deleted",

@@ -4,6 +4,7 @@
  */
 import type { GroupRow, UserRow } from "../db/tenant/schema";
 import { SCHEMA } from "../scim/schema";
+import { customValues, type CustomValue } from "../attributes/core";
 
 export interface UserPayload {
   id: string;
@@ -19,6 +20,10 @@ export interface UserPayload {
   department: string | null;
   source: string | null;
   avatarUrl: string | null;
+  /** The effective role (design.md §4f). */
+  role: string | null;
+  /** The tenant's custom attributes that this user has values for (design.md §4f), by name. */
+  attributes: Record<string, CustomValue>;
 }
 
 export interface ScimEmail {
@@ -34,9 +39,13 @@ export interface GroupPayload {
   externalId: string | null;
 }
 
-type UserFields = Pick<UserRow, "id" | "userName" | "externalId" | "displayName" | "active" | "data" | "source" | "avatarUrl">;
+type UserFields = Pick<UserRow, "id" | "userName" | "externalId" | "displayName" | "active" | "data" | "source" | "avatarUrl"> & Partial<Pick<UserRow, "role">>;
 
-export function userPayload(row: UserFields): UserPayload {
+/**
+ * `defaultRole`: what a stored role of null stands for (the deployment's DEFAULT_ROLE: users older
+ * than roles); change events written in SQL fill `role` in the batch instead (repo/roles).
+ */
+export function userPayload(row: UserFields, defaultRole: string | null = null): UserPayload {
   const data = row.data;
   const enterprise = (data[SCHEMA.enterpriseUser] as Record<string, unknown> | undefined) ?? {};
   return {
@@ -52,6 +61,8 @@ export function userPayload(row: UserFields): UserPayload {
     department: (enterprise.department as string | undefined) ?? null,
     source: row.source,
     avatarUrl: row.avatarUrl,
+    role: row.role ?? defaultRole,
+    attributes: customValues(data),
   };
 }
 

@@ -44,6 +44,11 @@ interface KnownToken {
 /** `slug digest` → what CONTROL_DB said about it. Never a reason to accept a token on its own. */
 const known = new Map<string, KnownToken>();
 
+/** Forgets what this isolate remembers of a tenant's tokens (its row changed: e.g. its custom attributes); other isolates within KNOWN_TOKEN_TTL_MS. */
+export function forgetTenantTokens(tenantId: string): void {
+  for (const [key, entry] of known) if (entry.tenant.id === tenantId) known.delete(key);
+}
+
 /** Accepts `Bearer <t>`, a bare `<t>`, and Okta's occasional `Bearer Bearer <t>`. */
 export function extractBearer(header: string | undefined): string | null {
   if (!header) return null;

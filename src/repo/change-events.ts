@@ -21,10 +21,10 @@ export interface NewChangeEvent {
   data: Record<string, unknown>;
 }
 
-const EVENT_ID = sql.raw(`'evt_' || lower(hex(randomblob(16)))`);
+export const EVENT_ID = sql.raw(`'evt_' || lower(hex(randomblob(16)))`);
 
 /** The provisioning-log row this batch wrote just before (ids only grow, and a batch is one transaction). */
-const logIdOf = (tenantId: string) => sql`(SELECT max(id) FROM events WHERE tenant_id = ${tenantId})`;
+export const logIdOf = (tenantId: string) => sql`(SELECT max(id) FROM events WHERE tenant_id = ${tenantId})`;
 
 /**
  * `dispatched_at` of a new event: null (for the dispatcher) while the tenant has a webhook, else
@@ -33,14 +33,18 @@ const logIdOf = (tenantId: string) => sql`(SELECT max(id) FROM events WHERE tena
  * an event committed after a webhook's insert is always left for the dispatcher. `tenantId` is SQL
  * (a bound id or a column): a membership insert has no bound parameter to spare under D1's 100.
  */
-const dispatchedAtFor = (tenantId: SQL) =>
+export const dispatchedAtFor = (tenantId: SQL) =>
   sql`CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = ${tenantId}) THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END`;
 
-/** A change-event insert for a batch, inserted only if `condition` holds when it runs. */
-export function insertChangeWhen(event: NewChangeEvent, condition: SQL): SQL {
+/**
+ * A change-event insert for a batch, inserted only if `condition` holds when it runs. `set`: a
+ * value of the payload read at that point of the batch (e.g. `$.user.role`, which the write computes in SQL).
+ */
+export function insertChangeWhen(event: NewChangeEvent, condition: SQL, set?: { path: string; value: SQL }): SQL {
+  const data = set ? sql`json_set(${JSON.stringify(event.data)}, ${set.path}, ${set.value})` : sql`${JSON.stringify(event.data)}`;
   return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
     SELECT ${EVENT_ID}, ${event.tenantId}, ${event.type}, ${event.occurredAt}, ${event.resourceId}, ${event.version},
-           ${JSON.stringify(event.data)}, ${logIdOf(event.tenantId)}, ${dispatchedAtFor(sql`${event.tenantId}`)}
+           ${data}, ${logIdOf(event.tenantId)}, ${dispatchedAtFor(sql`${event.tenantId}`)}
     WHERE ${condition}`;
 }
 

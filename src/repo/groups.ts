@@ -12,6 +12,7 @@ import type { TenantDb } from "../tenancy/tenant-db";
 import { chunk, MAX_IN_LIST, readInChunks, runBatch, type BatchStatement } from "./batch";
 import { insertChangeWhen, insertMembershipChangesWhen, type NewChangeEvent } from "./change-events";
 import { insertEventWhen, type NewEvent } from "./events";
+import { refreshForDeletedGroup, refreshMembersRoles, type RoleScope } from "./roles";
 import { storedTotal, type ListQuery } from "./users";
 
 export async function getGroup(db: TenantDb, tenantId: string, id: string): Promise<GroupRow | null> {
@@ -80,6 +81,8 @@ export async function listMembers(db: TenantDb, tenantId: string, groupId: strin
 export interface GroupChangeEvents {
   group: NewChangeEvent[];
   membership: Omit<NewChangeEvent, "type">;
+  /** Members added or removed have their roles recomputed when the group is mapped (repo/roles). */
+  roles?: RoleScope;
 }
 
 /** Change-event inserts after the write's log row: the group's own, then one per member added/removed. */
@@ -143,6 +146,7 @@ export async function updateGroup(
     ...membershipStatements(tenantId, id, membership.add, membership.remove, changes.updatedAt, written),
     insertEventWhen(event, written),
     ...changeStatements(changeEvents, membership.add, membership.remove, written),
+    ...refreshMembersRoles(changeEvents.roles, id, [...membership.add, ...membership.remove], written),
     // The response's members, as the write left them, in the same round trip.
     ...(options.readMembers ? [membersQuery(db, tenantId, eq(groupMembers.groupId, id))] : []),
   ]);
@@ -222,6 +226,7 @@ export async function patchNamedMembers(
       WHERE u.tenant_id = ${tenantId} AND u.id IN (SELECT value FROM json_each(${present})) AND ${written}
       ON CONFLICT DO NOTHING`,
     sql`DELETE FROM group_members WHERE tenant_id = ${tenantId} AND group_id = ${id} AND member_id IN (SELECT value FROM json_each(${absent})) AND ${written}`,
+    ...refreshMembersRoles(changeEvents.roles, id, JSON.stringify([...membership.present, ...membership.absent]), written),
     sql`SELECT version FROM groups WHERE tenant_id = ${tenantId} AND id = ${id}`,
   ]);
   const now = (results[results.length - 1].results[0] as { version?: number } | undefined)?.version;
@@ -229,10 +234,12 @@ export async function patchNamedMembers(
 }
 
 /** Deletes the group at `version` and its membership rows (never the users), with the event. */
-export async function deleteGroup(db: TenantDb, tenantId: string, id: string, version: number, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
+export async function deleteGroup(db: TenantDb, tenantId: string, id: string, version: number, event: NewEvent, change: NewChangeEvent, roles?: RoleScope): Promise<boolean> {
   const gone = sql`NOT EXISTS (SELECT 1 FROM groups WHERE id = ${id})`;
   const [deleted] = await runBatch(db, [
     db.delete(groups).where(and(eq(groups.tenantId, tenantId), eq(groups.id, id), eq(groups.version, version))),
+    // Its members' roles as if they had left it, and its rules removed, before its membership rows go.
+    ...refreshForDeletedGroup(roles, id, gone),
     db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.groupId, id), gone)),
     insertEventWhen(event, gone),
     insertChangeWhen(change, gone),

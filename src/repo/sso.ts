@@ -108,6 +108,8 @@ function userOf(r: Record<string, unknown> | undefined): UserRow | null {
     version: r.version as number,
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,
+    role: (r.role as string | null) ?? null,
+    idpRole: (r.idp_role as string | null) ?? null,
     lastSignInAt: (r.last_sign_in_at as string | null) ?? null,
   };
 }

@@ -7,6 +7,7 @@ import type { TenantDb } from "../tenancy/tenant-db";
 import { readInChunks, runBatch } from "./batch";
 import { insertChangeWhen, insertRemovedFromGroupsWhen, type NewChangeEvent } from "./change-events";
 import { insertEvent, insertEventWhen, type NewEvent } from "./events";
+import { currentRoleOf, insertRoleChangedAfterWrite, newUserRole, roleOf, type RoleScope } from "./roles";
 
 export async function getUser(db: TenantDb, tenantId: string, id: string): Promise<UserRow | null> {
   const rows = await db
@@ -17,11 +18,20 @@ export async function getUser(db: TenantDb, tenantId: string, id: string): Promi
   return rows[0] ?? null;
 }
 
-/** Creates the user, its log event and change event atomically; false when the userName is taken (the unique index decides). */
-export async function insertUser(db: TenantDb, row: UserRow, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
+/**
+ * Creates the user, its log event and change event atomically; null when the userName is taken
+ * (the unique index decides), else the role it was given (computed in the insert: see repo/roles).
+ */
+export async function insertUser(db: TenantDb, row: UserRow, event: NewEvent, change: NewChangeEvent, roles: RoleScope): Promise<{ role: string } | null> {
   const created = sql`EXISTS (SELECT 1 FROM users WHERE id = ${row.id})`;
-  const [inserted] = await runBatch(db, [db.insert(users).values(row).onConflictDoNothing(), insertEventWhen(event, created), insertChangeWhen(change, created)]);
-  return inserted.meta.changes > 0;
+  const results = await runBatch(db, [
+    db.insert(users).values({ ...row, role: newUserRole(roles, row.idpRole) }).onConflictDoNothing(),
+    insertEventWhen(event, created),
+    insertChangeWhen(change, created, { path: "$.user.role", value: currentRoleOf(roles, row.id) }),
+    sql`SELECT ${currentRoleOf(roles, row.id)} AS role`,
+  ]);
+  if (results[0]!.meta.changes === 0) return null;
+  return { role: (results[3]!.results[0] as { role: string }).role };
 }
 
 export type UserChanges = Partial<Omit<UserRow, "tenantId" | "id" | "version" | "createdAt">> & { updatedAt: string };
@@ -29,7 +39,8 @@ export type UserChanges = Partial<Omit<UserRow, "tenantId" | "id" | "version" | 
 /**
  * Writes `changes` only if the row is still at `version` (compare-and-swap), bumping it, with the
  * log event and change event in the same batch. Returns false when the version moved (the caller
- * re-reads and retries).
+ * re-reads and retries). The role is recomputed in the same UPDATE (the pushed role may have
+ * changed); `previousRole`: the role before, for the one `user.role_changed` event if it moved.
  */
 export async function updateUser(
   db: TenantDb,
@@ -39,19 +50,23 @@ export async function updateUser(
   changes: UserChanges,
   event: NewEvent,
   change: NewChangeEvent,
-): Promise<{ written: boolean; groups: GroupRef[] }> {
+  roles: RoleScope & { previousRole: string },
+): Promise<{ written: boolean; groups: GroupRef[]; role: string }> {
   const written = sql`EXISTS (SELECT 1 FROM users WHERE id = ${id} AND version = ${version + 1})`;
+  const role = currentRoleOf(roles, id);
   const results = await runBatch(db, [
     db
       .update(users)
-      .set({ ...changes, version: version + 1 })
+      .set({ ...changes, role: roleOf(roles, { kind: "stored" }, "users", changes.idpRole), version: version + 1 })
       .where(and(eq(users.tenantId, tenantId), eq(users.id, id), eq(users.version, version))),
     insertEventWhen(event, written),
-    insertChangeWhen(change, written),
+    insertChangeWhen(change, written, { path: "$.user.role", value: role }),
+    insertRoleChangedAfterWrite(roles, id, version + 1, roles.previousRole),
     // The response's `groups`, read in the same round trip: memberships change through group writes too.
     membershipsQuery(db, tenantId, eq(groupMembers.memberId, id)),
+    sql`SELECT ${role} AS role`,
   ]);
-  return { written: results[0].meta.changes > 0, groups: groupRefsFromBatch(results[3]) };
+  return { written: results[0].meta.changes > 0, groups: groupRefsFromBatch(results[4]), role: (results[5]!.results[0] as { role: string }).role };
 }
 
 /** Logs a write that changed nothing, and reads the user's groups for the response, in one round trip. */

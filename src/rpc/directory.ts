@@ -12,6 +12,7 @@ import type { Env } from "../env";
 import { groupPayload, userPayload, type GroupPayload, type UserPayload } from "../events/payload";
 import { base64url, base64ToBytes } from "../lib/crypto";
 import { parseInput } from "../lib/validate";
+import { rolesOf } from "../roles/config";
 import { getUser } from "../repo/users";
 import { activeByNorm, groupsOfUser, userByNorm, usersAfter } from "../repo/directory";
 import { changesQuery, readChanges, type ChangesPage } from "../services/changes";
@@ -59,14 +60,14 @@ export class ScimDirectory extends WorkerEntrypoint<Env> {
   async getUser(tenant: string, id: string): Promise<UserPayload | null> {
     const ref = await this.tenant("getUser", tenant);
     const row = await getUser(tenantDb(this.env, ref), ref.id, requireString("getUser", "id", id));
-    return row ? userPayload(row) : null;
+    return row ? userPayload(row, rolesOf(this.env).defaultRole) : null;
   }
 
   /** A user by userName, matched case-insensitively as SCIM does; null when there is none. */
   async findUserByUserName(tenant: string, userName: string): Promise<UserPayload | null> {
     const ref = await this.tenant("findUserByUserName", tenant);
     const row = await userByNorm(tenantDb(this.env, ref), ref.id, foldCase(requireString("findUserByUserName", "userName", userName)));
-    return row ? userPayload(row) : null;
+    return row ? userPayload(row, rolesOf(this.env).defaultRole) : null;
   }
 
   /** The sign-in check: true only for a provisioned, active user (one indexed read); false for unknown users. */
@@ -83,7 +84,7 @@ export class ScimDirectory extends WorkerEntrypoint<Env> {
     const after = options.cursor ? decodeUserCursor(options.cursor) : null;
     const rows = await usersAfter(tenantDb(this.env, ref), ref.id, after, limit + 1);
     const page = rows.slice(0, limit);
-    return { users: page.map(userPayload), nextCursor: rows.length > limit ? encodeUserCursor(page.at(-1)!) : null };
+    return { users: page.map((row) => userPayload(row, rolesOf(this.env).defaultRole)), nextCursor: rows.length > limit ? encodeUserCursor(page.at(-1)!) : null };
   }
 
   /** The groups a user belongs to ([] for a user in no group or no such user). */

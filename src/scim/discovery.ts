@@ -91,23 +91,29 @@ export function schemaDocument(schema: SchemaDef, baseUrl: string): SchemaDocume
   };
 }
 
+/**
+ * The resource types a tenant's discovery documents describe: User (with that tenant's extension
+ * schemas), Group, and what the server adds (Role); the built-in two when not given.
+ */
+export type ServedTypes = readonly ResourceTypeDef[];
+
 /** Every schema the resource types use, core schemas first, each once. */
-function servedSchemas(): SchemaDef[] {
+function servedSchemas(types: ServedTypes): SchemaDef[] {
   const seen = new Map<string, SchemaDef>();
-  for (const type of RESOURCE_TYPES) {
+  for (const type of types) {
     for (const schema of [type.schema, ...type.extensions]) if (!seen.has(schema.id)) seen.set(schema.id, schema);
   }
   return [...seen.values()];
 }
 
 /** The `/Schemas` documents, in a stable order: User, EnterpriseUser, Group. */
-export function schemaDocuments(baseUrl: string): SchemaDocument[] {
-  return servedSchemas().map((schema) => schemaDocument(schema, baseUrl));
+export function schemaDocuments(baseUrl: string, types: ServedTypes = RESOURCE_TYPES): SchemaDocument[] {
+  return servedSchemas(types).map((schema) => schemaDocument(schema, baseUrl));
 }
 
 /** `/Schemas/{urn}`, the URN matched case-insensitively; undefined for a schema this server does not serve. */
-export function findSchemaDocument(urn: string, baseUrl: string): SchemaDocument | undefined {
-  const schema = servedSchemas().find((s) => lower(s.id) === lower(urn.trim()));
+export function findSchemaDocument(urn: string, baseUrl: string, types: ServedTypes = RESOURCE_TYPES): SchemaDocument | undefined {
+  const schema = servedSchemas(types).find((s) => lower(s.id) === lower(urn.trim()));
   return schema ? schemaDocument(schema, baseUrl) : undefined;
 }
 
@@ -125,13 +131,13 @@ export function resourceTypeDocument(type: ResourceTypeDef, baseUrl: string): Re
   };
 }
 
-export function resourceTypeDocuments(baseUrl: string): ResourceTypeDocument[] {
-  return RESOURCE_TYPES.map((type) => resourceTypeDocument(type, baseUrl));
+export function resourceTypeDocuments(baseUrl: string, types: ServedTypes = RESOURCE_TYPES): ResourceTypeDocument[] {
+  return types.map((type) => resourceTypeDocument(type, baseUrl));
 }
 
 /** `/ResourceTypes/{name}`, the name matched case-insensitively; undefined for an unknown one. */
-export function findResourceTypeDocument(name: string, baseUrl: string): ResourceTypeDocument | undefined {
-  const type = RESOURCE_TYPES.find((t) => lower(t.name) === lower(name.trim()));
+export function findResourceTypeDocument(name: string, baseUrl: string, types: ServedTypes = RESOURCE_TYPES): ResourceTypeDocument | undefined {
+  const type = types.find((t) => lower(t.name) === lower(name.trim()));
   return type ? resourceTypeDocument(type, baseUrl) : undefined;
 }
 

@@ -213,7 +213,8 @@ export const GROUP_SCHEMA: SchemaDef = {
 
 /** A resource type as this server serves it (RFC 7643 §6). */
 export interface ResourceTypeDef {
-  name: "User" | "Group";
+  /** `User`, `Group`, or one this server adds (`Role`: src/roles/scim.ts). */
+  name: string;
   endpoint: string;
   description: string;
   schema: SchemaDef;

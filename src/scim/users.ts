@@ -4,7 +4,7 @@
  */
 import { etagOf } from "./etag";
 import { sanitizeResource, type ScimDocument } from "./sanitize";
-import { SCHEMA, USER_RESOURCE } from "./schema";
+import { SCHEMA, USER_RESOURCE, type ResourceTypeDef } from "./schema";
 import { foldCase } from "./text";
 
 /**
@@ -38,8 +38,8 @@ const isAvatarPhoto = (photo: unknown) => String((photo as { type?: unknown })?.
  * client, stays as stored. Values the stored user already holds are kept as they are, whatever
  * limits came after them (see sanitizeResource).
  */
-export function userDocument(input: Record<string, unknown>, current?: Pick<StoredUser, "data" | "avatarUrl">): ScimDocument {
-  const doc = sanitizeResource(input, USER_RESOURCE, current?.data);
+export function userDocument(input: Record<string, unknown>, current?: Pick<StoredUser, "data" | "avatarUrl">, type: ResourceTypeDef = USER_RESOURCE): ScimDocument {
+  const doc = sanitizeResource(input, type, current?.data);
   const avatar = current?.avatarUrl;
   if (!avatar || !Array.isArray(doc.photos)) return doc;
   const isEcho = (p: unknown) => isAvatarPhoto(p) && (p as { value?: unknown }).value === avatar;
@@ -83,7 +83,8 @@ export function toScimUser(user: StoredUser, baseUrl: string, groups: GroupRef[]
   // The avatar wins over the IdP's photo of the same type, which stays stored.
   if (user.avatarUrl) photos = [...photos.filter((p) => !isAvatarPhoto(p)), { value: user.avatarUrl, type: AVATAR_PHOTO_TYPE }];
   const resource: ScimDocument = {
-    schemas: [SCHEMA.user, ...(attributes[SCHEMA.enterpriseUser] ? [SCHEMA.enterpriseUser] : [])],
+    // The core schema, then each extension the user has values in (enterprise, the tenant's custom one).
+    schemas: [SCHEMA.user, ...Object.keys(attributes).filter((key) => key.startsWith("urn:"))],
     id: user.id,
     ...(externalId !== undefined ? { externalId } : {}),
     // `active` as stored: absent after a PATCH remove (RFC 7644 §3.5.2.2), which TheStorage reads as active.

@@ -16,7 +16,7 @@ import { ignoredNote, patchResource } from "../scim/patch";
 import { keyOf } from "../scim/json";
 import { GROUP_RESOURCE } from "../scim/schema";
 import { groupPayload } from "../events/payload";
-import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, staleVersion, type WriteContext } from "./write-context";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, roleScope, staleVersion, type WriteContext } from "./write-context";
 
 /** A group as a write left it; `members` when the write read them back for its answer. */
 export type WrittenGroup = GroupRow & { members?: MemberRef[] };
@@ -28,7 +28,7 @@ function groupChanges(ctx: WriteContext, row: GroupRow, type: "group.created" | 
   const group = { group: groupPayload(row) };
   const membership = newChange(ctx, "group.user_added", row.id, row.version, group);
   const { type: _type, ...base } = membership;
-  return { group: type ? [newChange(ctx, type, row.id, row.version, group)] : [], membership: base };
+  return { group: type ? [newChange(ctx, type, row.id, row.version, group)] : [], membership: base, roles: roleScope(ctx) };
 }
 
 const uniquenessDetail = (displayName: string) =>
@@ -274,7 +274,7 @@ export async function deleteGroup(ctx: WriteContext, id: string, ifMatch?: strin
         outcome: "success",
         status: 204,
         detail: "deleted; its users stay",
-      }), newChange(ctx, "group.deleted", id, current.version + 1, { group: groupPayload(current) }));
+      }), newChange(ctx, "group.deleted", id, current.version + 1, { group: groupPayload(current) }), roleScope(ctx));
       if (deleted) return;
       if (!remembered) break;
     }

@@ -12,6 +12,8 @@ import { usersAfter, type UserCursor } from "../repo/user-export";
 import { SCHEMA } from "../scim/schema";
 import { tenantDb, type TenantDb, type TenantRef } from "../tenancy/tenant-db";
 import { recordAdminAction } from "./audit";
+import { rolesOf } from "../roles/config";
+import { customValues, type CustomAttribute } from "../attributes/core";
 
 export const USER_CSV_COLUMNS = [
   "id",
@@ -20,6 +22,7 @@ export const USER_CSV_COLUMNS = [
   "email",
   "active",
   "source",
+  "role",
   "externalId",
   "givenName",
   "familyName",
@@ -54,7 +57,13 @@ function text(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
 
-function userCsvValues(row: UserRow): unknown[] {
+/** A custom attribute's column: its name, or `custom:<name>` where that is a fixed column's (`title`, `role`, …). */
+function customColumn(attribute: CustomAttribute): string {
+  const clashes = USER_CSV_COLUMNS.some((c) => c.toLowerCase() === attribute.name.toLowerCase());
+  return clashes ? `custom:${attribute.name}` : attribute.name;
+}
+
+function userCsvValues(row: UserRow, defaultRole: string, custom: CustomAttribute[]): unknown[] {
   const name = (row.data.name ?? {}) as Record<string, unknown>;
   const enterprise = (row.data[SCHEMA.enterpriseUser] ?? {}) as Record<string, unknown>;
   return [
@@ -64,6 +73,7 @@ function userCsvValues(row: UserRow): unknown[] {
     row.email,
     row.active,
     row.source,
+    row.role ?? defaultRole,
     row.externalId,
     text(name.givenName),
     text(name.familyName),
@@ -72,6 +82,8 @@ function userCsvValues(row: UserRow): unknown[] {
     row.avatarUrl,
     row.createdAt,
     row.updatedAt,
+    // The tenant's custom attributes, one column each (a multi-valued one as a JSON list).
+    ...custom.map((a) => customValues(row.data)[a.name]),
   ];
 }
 
@@ -80,7 +92,7 @@ function userCsvValues(row: UserRow): unknown[] {
  * exported without holding it in memory. The first page is read before the stream is returned, so
  * a failing database answers an error status rather than a truncated 200.
  */
-async function usersCsvStream(db: TenantDb, tenantId: string, pageSize = EXPORT_PAGE_SIZE): Promise<ReadableStream<Uint8Array>> {
+async function usersCsvStream(db: TenantDb, tenantId: string, defaultRole: string, custom: CustomAttribute[] = [], pageSize = EXPORT_PAGE_SIZE): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
   let page: UserRow[] | null = await usersAfter(db, tenantId, null, pageSize);
   let header = true;
@@ -88,7 +100,7 @@ async function usersCsvStream(db: TenantDb, tenantId: string, pageSize = EXPORT_
     async pull(controller) {
       if (header) {
         header = false;
-        controller.enqueue(encoder.encode(csvRow([...USER_CSV_COLUMNS])));
+        controller.enqueue(encoder.encode(csvRow([...USER_CSV_COLUMNS, ...custom.map(customColumn)])));
         return;
       }
       if (!page) {
@@ -96,7 +108,7 @@ async function usersCsvStream(db: TenantDb, tenantId: string, pageSize = EXPORT_
         return;
       }
       const rows = page;
-      if (rows.length) controller.enqueue(encoder.encode(rows.map((row) => csvRow(userCsvValues(row))).join("")));
+      if (rows.length) controller.enqueue(encoder.encode(rows.map((row) => csvRow(userCsvValues(row, defaultRole, custom))).join("")));
       const last = rows[rows.length - 1];
       const cursor: UserCursor | null = rows.length === pageSize && last ? { createdAt: last.createdAt, id: last.id } : null;
       page = cursor ? await usersAfter(db, tenantId, cursor, pageSize) : null;
@@ -116,7 +128,7 @@ export function csvHeaders(slug: string): Record<string, string> {
 
 /** An admin's export of `tenant`'s users: the CSV stream, the export recorded as an admin action. */
 export async function exportUsers(env: Env, tenant: TenantRef, actor: AdminActor, ip: string | null): Promise<ReadableStream<Uint8Array>> {
-  const body = await usersCsvStream(tenantDb(env, tenant), tenant.id);
+  const body = await usersCsvStream(tenantDb(env, tenant), tenant.id, rolesOf(env).defaultRole, tenant.attributes);
   await recordAdminAction(env, { action: "users.export", actor, tenant, status: 200, detail: "users exported as CSV", ip });
   return body;
 }

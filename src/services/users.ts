@@ -11,11 +11,12 @@ import { conflict, notFound } from "../scim/errors";
 import { keyOf } from "../scim/json";
 import { ignoredNote, patchResource } from "../scim/patch";
 import type { ScimDocument } from "../scim/sanitize";
-import { USER_RESOURCE } from "../scim/schema";
+import { userTypeFor } from "../attributes/core";
 import { patchableUser, userColumns, userDocument, type GroupRef } from "../scim/users";
 import { userPayload } from "../events/payload";
 import type { ChangeEventType } from "../events/catalogue";
-import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, staleVersion, type WriteContext } from "./write-context";
+import { pushedRole } from "../roles/catalogue";
+import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, roleScope, staleVersion, type WriteContext } from "./write-context";
 
 /** A user as a write left it, with its group memberships as read in the write's own round trip. */
 export type WrittenUser = UserRow & { groups: GroupRef[] };
@@ -42,7 +43,7 @@ function describeChange(before: ScimDocument, after: ScimDocument): { action: st
 export async function createUser(ctx: WriteContext, body: Record<string, unknown>): Promise<UserRow> {
   const target = typeof body.userName === "string" ? body.userName : null;
   return logged(ctx, "User", "user.create", () => null, () => target, async () => {
-    const doc = userDocument(body);
+    const doc = userDocument(body, undefined, userTypeFor(ctx.tenant.attributes));
     if (doc.active === undefined) doc.active = true;
     const now = new Date().toISOString();
     const row: UserRow = {
@@ -52,6 +53,8 @@ export async function createUser(ctx: WriteContext, body: Record<string, unknown
       data: doc,
       source: ctx.actor.provider,
       avatarUrl: null,
+      role: null,
+      idpRole: pushedRole(doc.roles, ctx.roles),
       version: 1,
       createdAt: now,
       updatedAt: now,
@@ -62,9 +65,10 @@ export async function createUser(ctx: WriteContext, body: Record<string, unknown
       row,
       event(ctx, { action: "user.create", resourceId: row.id, target: row.userName, outcome: "success", status: 201, detail: "created" }),
       userChange(ctx, "user.created", row),
+      roleScope(ctx),
     );
     if (!created) throw conflict(uniquenessDetail(row.userName));
-    return row;
+    return { ...row, role: created.role };
   });
 }
 
@@ -96,7 +100,11 @@ async function modifyUser(
       }
       const result = compute(current);
       const doc = result.doc ?? current.data;
-      const changes: UserChanges = { ...(result.doc ? { ...userColumns(doc), data: doc } : {}), ...result.changes, updatedAt: new Date().toISOString() };
+      const changes: UserChanges = {
+        ...(result.doc ? { ...userColumns(doc), data: doc, idpRole: pushedRole(doc.roles, ctx.roles) } : {}),
+        ...result.changes,
+        updatedAt: new Date().toISOString(),
+      };
       const described = result.doc
         ? { ...describeChange(current.data, doc), ...(result.action ? { action: result.action } : {}) }
         : { action: result.action ?? defaultAction, detail: result.detail ?? "" };
@@ -110,7 +118,7 @@ async function modifyUser(
       }
       // A userName taken by another user fails the write on the unique index (caught below): no read first.
       const next: UserRow = { ...current, ...changes, version: current.version + 1 };
-      let outcome: { written: boolean; groups: GroupRef[] };
+      let outcome: { written: boolean; groups: GroupRef[]; role: string };
       try {
         outcome = await updateUser(
           ctx.db,
@@ -120,14 +128,16 @@ async function modifyUser(
           changes,
           event(ctx, { action, resourceId: id, target: changes.userName ?? target, outcome: "success", status: 200, detail: clipDetail(detail) }),
           userChange(ctx, CHANGE_TYPE_OF_ACTION[action] ?? "user.updated", next),
+          { ...roleScope(ctx), previousRole: current.role ?? ctx.roles.defaultRole },
         );
       } catch (error) {
         if (isUniqueViolation(error, "users", "user_name_norm")) throw conflict(uniquenessDetail(String(changes.userName)));
         throw error;
       }
       if (outcome.written) {
-        if (ctx.memory) ctx.memory.user = next;
-        return { ...next, groups: outcome.groups };
+        const written = { ...next, role: outcome.role };
+        if (ctx.memory) ctx.memory.user = written;
+        return { ...written, groups: outcome.groups };
       }
       forget(ctx, "user");
     }
@@ -137,7 +147,7 @@ async function modifyUser(
 
 export function replaceUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
-    const doc = userDocument(body, current);
+    const doc = userDocument(body, current, userTypeFor(ctx.tenant.attributes));
     // A PUT that leaves `active` out must not silently reactivate or deactivate anyone.
     if (keyOf(body, "active") === undefined && current.data.active !== undefined) doc.active = current.data.active;
     return { doc };
@@ -146,8 +156,9 @@ export function replaceUser(ctx: WriteContext, id: string, body: Record<string, 
 
 export function patchUser(ctx: WriteContext, id: string, body: Record<string, unknown>, ifMatch?: string): Promise<WrittenUser> {
   return modifyUser(ctx, id, ifMatch, "user.update", (current) => {
-    const { resource: patched, ignored } = patchResource(patchableUser(current), body, USER_RESOURCE);
-    const doc = userDocument(patched, current);
+    const type = userTypeFor(ctx.tenant.attributes);
+    const { resource: patched, ignored } = patchResource(patchableUser(current), body, type);
+    const doc = userDocument(patched, current, type);
     // No defaulting of `active`: a PATCH that removes it leaves it removed (RFC 7644 §3.5.2.2).
     return { doc, note: ignoredNote(ignored) };
   });

@@ -8,6 +8,8 @@ import { ApiError } from "../scim/errors";
 import type { GroupRow, UserRow } from "../db/tenant/schema";
 import type { PushJournal } from "./group-push";
 import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
+import type { RoleCatalogue } from "../roles/catalogue";
+import type { RoleScope } from "../repo/roles";
 
 export interface WriteContext {
   db: TenantDb;
@@ -17,6 +19,13 @@ export interface WriteContext {
   memory?: ResourceMemory;
   /** The ScimWriter's storage for a large push's plan (services/group-push.ts); without it, one batch. */
   journal?: PushJournal;
+  /** The deployment's role catalogue (`[vars] ROLES`, `DEFAULT_ROLE`): writes keep each user's role. */
+  roles: RoleCatalogue;
+}
+
+/** What the role statements of a write need (repo/roles). */
+export function roleScope(ctx: Pick<WriteContext, "tenant" | "roles">): RoleScope {
+  return { tenantId: ctx.tenant.id, tenantSlug: ctx.tenant.slug, catalogueDefault: ctx.roles.defaultRole, at: new Date().toISOString() };
 }
 
 /**

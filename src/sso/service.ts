@@ -11,6 +11,7 @@ import type { SsoConnectionRow, TenantRow } from "../db/control/schema";
 import type { Env } from "../env";
 import { dispatchPending } from "../events/dispatch";
 import { userPayload } from "../events/payload";
+import { rolesOf } from "../roles/config";
 import { decryptSecret, encryptSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
 import { loopbackAllowed } from "../events/url-rules";
 import { base64ToBytes, base64url, sha256Hex } from "../lib/crypto";
@@ -385,7 +386,7 @@ async function jitSignIn(env: Env, found: TenantSignIn, attempt: Attempt, claims
   if (!body) return refuse(env, tenant, "not_provisioned", "JIT could not create the user: the ID token has neither preferred_username nor email", claimed);
   const db = tenantDb(env, tenant);
   try {
-    await createUser({ db, tenant: tenantRefOf(tenant), actor: { tokenPrefix: "sso", provider: providerOfIssuer(write.keys.issuer) } }, body);
+    await createUser({ db, tenant: tenantRefOf(tenant), actor: { tokenPrefix: "sso", provider: providerOfIssuer(write.keys.issuer) }, roles: rolesOf(env) }, body);
     // Its user.created change event goes to the webhooks now, off the response path (else the minute sweep sends it).
     waitUntil?.(dispatchPending(env, tenantRefOf(tenant)).catch((error) => console.error(JSON.stringify({ level: "error", msg: "dispatching change events failed", error: String(error) }))));
   } catch (error) {
@@ -411,6 +412,7 @@ export interface Redemption {
     source: string | null;
     externalId: string | null;
     role: string | null;
+    attributes: ReturnType<typeof userPayload>["attributes"];
     groups: { id: string; displayName: string }[];
   };
   signIn: { protocol: string; issuer: string; subject: string; at: string };
@@ -428,7 +430,7 @@ export async function redeemSignIn(env: Env, ticket: unknown): Promise<Redemptio
   if (!redeemed || Date.parse(redeemed.ticket.expiresAt) < Date.now()) throw new ApiError(400, `ticket: ${TICKET_REFUSED}`, { scimType: "invalidValue" });
   const row = redeemed.user;
   if (!row || !row.active) throw new ApiError(400, "ticket: the user this ticket was issued to has since been deactivated or deleted by the IdP.", { scimType: "invalidValue" });
-  const payload = userPayload(row);
+  const payload = userPayload(row, rolesOf(env).defaultRole);
   return {
     tenant: found.tenant.slug,
     user: {
@@ -439,18 +441,11 @@ export async function redeemSignIn(env: Env, ticket: unknown): Promise<Redemptio
       active: payload.active,
       source: payload.source,
       externalId: payload.externalId,
-      role: roleOf(row.data),
+      role: payload.role,
+      attributes: payload.attributes,
       groups: redeemed.groups,
     },
     signIn: { protocol: redeemed.ticket.protocol, issuer: redeemed.ticket.issuer, subject: redeemed.ticket.subject, at: redeemed.ticket.createdAt },
   };
-}
-
-/** SCIM `roles`: the primary role's value, else the first; null when there is none. */
-function roleOf(data: Record<string, unknown>): string | null {
-  const roles = data.roles;
-  if (!Array.isArray(roles) || !roles.length) return null;
-  const primary = (roles as Record<string, unknown>[]).find((r) => r?.primary === true) ?? roles[0];
-  return typeof (primary as Record<string, unknown>)?.value === "string" ? ((primary as Record<string, unknown>).value as string) : null;
 }
 

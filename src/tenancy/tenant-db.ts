@@ -6,6 +6,7 @@
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { tenantSchema } from "../db/tenant/schema";
 import type { Env } from "../env";
+import type { CustomAttribute } from "../attributes/core";
 
 export type TenantDb = DrizzleD1Database<typeof tenantSchema> & { $client: D1Database };
 
@@ -14,11 +15,14 @@ export interface TenantRef {
   id: string;
   slug: string;
   database: string;
+  /** The tenant's custom user attributes (src/attributes), when it defines any. */
+  attributes?: CustomAttribute[];
 }
 
-/** The reference a tenant row gives the rest of the pipeline. */
-export function tenantRefOf(tenant: TenantRef): TenantRef {
-  return { id: tenant.id, slug: tenant.slug, database: tenant.database };
+/** The reference a tenant row (or another reference) gives the rest of the pipeline. */
+export function tenantRefOf(tenant: TenantRef & { userAttributes?: CustomAttribute[] }): TenantRef {
+  const attributes = tenant.userAttributes ?? tenant.attributes;
+  return { id: tenant.id, slug: tenant.slug, database: tenant.database, ...(attributes?.length ? { attributes } : {}) };
 }
 
 export const DEFAULT_TENANT_BINDING = "TENANT_DEFAULT";

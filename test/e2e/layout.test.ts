@@ -92,6 +92,8 @@ describe("console layout at 390 and 1440 px", () => {
         ["api", "/admin/api"],
         ["tenants", "/admin/tenants"],
         ["audit", "/admin/audit"],
+        ["roles", `/admin/tenants/${SLUG}/roles`],
+        ["attributes", `/admin/tenants/${SLUG}/attributes`],
       ];
       for (const [name, path] of pages) {
         await view.goto(`${origin}${path}`);

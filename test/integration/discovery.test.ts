@@ -121,7 +121,7 @@ describe("GET /ServiceProviderConfig", () => {
 });
 
 describe("GET /Schemas", () => {
-  it("serves User, EnterpriseUser and Group as a ListResponse of valid RFC 7643 §7 schema documents", async () => {
+  it("serves User, EnterpriseUser, Group and Okta's Role as a ListResponse of valid RFC 7643 §7 schema documents", async () => {
     const tenant = await scimTenant();
     const response = await tenant.scim("GET", "/Schemas");
     expect(response.status).toBe(200);
@@ -130,11 +130,12 @@ describe("GET /Schemas", () => {
     expect(list.totalResults).toBe(list.Resources.length);
     expect(list.itemsPerPage).toBe(list.Resources.length);
     expect(list.startIndex).toBe(1);
-    expect(list.Resources.map((s: any) => s.id)).toEqual([USER_URN, ENTERPRISE_URN, GROUP_URN]);
+    expect(list.Resources.map((s: any) => s.id)).toEqual([USER_URN, ENTERPRISE_URN, GROUP_URN, "urn:okta:scim:schemas:core:1.0:Role"]);
 
     for (const schema of list.Resources) {
       expect(schema.schemas, schema.id).toEqual([SCHEMA_URN]);
-      expect(schema.id).toMatch(/^urn:ietf:params:scim:schemas:/);
+      // Okta names its Role schema in its own namespace (urn:okta:…), as its entitlements guide requires.
+      expect(schema.id).toMatch(/^urn:(ietf:params:scim:schemas|okta:scim:schemas):/);
       expect(typeof schema.name).toBe("string");
       expect(typeof schema.description).toBe("string");
       expect(schema.meta).toEqual({ resourceType: "Schema", location: `${baseUrl(tenant)}/Schemas/${schema.id}` });
@@ -254,13 +255,13 @@ describe("GET /Schemas", () => {
 });
 
 describe("GET /ResourceTypes", () => {
-  it("serves User and Group as RFC 7643 §6 documents whose schemas /Schemas actually serves", async () => {
+  it("serves User, Group and Role as RFC 7643 §6 documents whose schemas /Schemas actually serves", async () => {
     const tenant = await scimTenant();
     const response = await tenant.scim("GET", "/ResourceTypes");
     expect(response.status).toBe(200);
     expect(response.body.schemas).toEqual([LIST_URN]);
-    expect(response.body.totalResults).toBe(2);
-    expect(response.body.itemsPerPage).toBe(2);
+    expect(response.body.totalResults).toBe(3);
+    expect(response.body.itemsPerPage).toBe(3);
     expect(response.body.startIndex).toBe(1);
     const served = new Set((await tenant.scim("GET", "/Schemas")).body.Resources.map((s: any) => s.id));
 
@@ -318,7 +319,7 @@ describe("discovery is read-only", () => {
     // other query parameters are ignored
     const paged = await tenant.scim("GET", "/Schemas?startIndex=2&count=1");
     expect(paged.status).toBe(200);
-    expect(paged.body.Resources).toHaveLength(3);
+    expect(paged.body.Resources).toHaveLength(4);
   });
 });
 

@@ -10,6 +10,7 @@ import { PUSH_CHUNK } from "../../src/repo/group-push";
 import { getGroup } from "../../src/repo/groups";
 import { ApiError } from "../../src/scim/errors";
 import { resumePush, runPush, type PushChunk, type PushJournal, type PushState } from "../../src/services/group-push";
+import { rolesOf } from "../../src/roles/config";
 import type { TenantDb } from "../../src/tenancy/tenant-db";
 import { scimTenant, type ScimTenant } from "../support/harness";
 
@@ -209,7 +210,7 @@ describe("a push that outlasts the IdP's patience", () => {
       resumeSoon: async () => void (resumeAsked = true),
     };
     const at = new Date().toISOString();
-    const ctx = { db: tdb, tenant: { id: tenantId, slug: tenant.slug, database: "TENANT_DEFAULT" }, actor: { tokenPrefix: "test", provider: "okta" }, journal };
+    const ctx = { db: tdb, tenant: { id: tenantId, slug: tenant.slug, database: "TENANT_DEFAULT" }, actor: { tokenPrefix: "test", provider: "okta" }, roles: rolesOf(env), journal };
     const event = { tenantId, at, resourceType: "Group" as const, tokenPrefix: "test", actor: null, action: "group.members", resourceId: current.id, target: "Slow", outcome: "success" as const, status: 204, detail: "in progress" };
     const changes = { displayName: "Slow", displayNameNorm: "slow", externalId: null, data: current.data, updatedAt: at };
     const refused = await runPush(ctx, current, { changes, changed: [], add: users, remove: [] }, event, () => [], 0).catch((error: unknown) => error);

@@ -29,6 +29,8 @@ describe("ScimDirectory over a service binding", () => {
       department: "R&D",
       source: "okta",
       avatarUrl: null,
+      role: "member",
+      attributes: {},
     });
     expect(await env.DIRECTORY.getUser(tenant.slug, "no-such-id")).toBeNull();
   });

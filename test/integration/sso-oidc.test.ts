@@ -243,7 +243,9 @@ describe("sign-in", () => {
       user: { id: user.id, userName: user.userName, active: true, source: "okta", externalId: "00uOKTA123", groups: [{ id: groupCreated.body.id, displayName: "Engineering" }] },
       signIn: { protocol: "oidc", issuer: idp.issuer, subject: "00uOKTA123" },
     });
-    expect(Object.keys(redeemed.body.user)).toEqual(expect.arrayContaining(["displayName", "emails", "role"]));
+    expect(Object.keys(redeemed.body.user)).toEqual(expect.arrayContaining(["displayName", "emails", "role", "attributes"]));
+    // The effective role (design.md §4f): no mapping, no pushed role, so the deployment's DEFAULT_ROLE.
+    expect(redeemed.body.user.role).toBe("member");
 
     const again = await admin("POST", "/sign-ins/redeem", { ticket });
     expect(again.status).toBe(400);

@@ -44,6 +44,8 @@ async function populatedTenant(database = "TENANT_DEFAULT"): Promise<{ tenant: S
   await tenant.scim("POST", "/Users", oktaUser());
   const group = await tenant.scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: `G ${tenant.slug}`, members: [{ value: user.body.id }] });
   expect(group.status).toBe(201);
+  // A role mapping (role_settings, role_rules).
+  expect((await admin("PUT", `/tenants/${tenant.slug}/role-mappings`, { default: "viewer", rules: [{ group: group.body.id, role: "admin" }] })).status).toBe(200);
   const { id } = (await tenantRow(tenant.slug))!;
   const db = (env as unknown as Record<string, D1Database>)[database]!;
   const at = new Date().toISOString();
@@ -266,7 +268,7 @@ describe("GET /admin/v1/tenants/{slug}/users/export", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
     expect(res.headers.get("Content-Disposition")).toBe(`attachment; filename="${tenant.slug}-users.csv"`);
-    expect(res.text.split("\r\n")[0]).toBe("id,userName,displayName,email,active,source,externalId,givenName,familyName,title,department,avatarUrl,createdAt,updatedAt");
+    expect(res.text.split("\r\n")[0]).toBe("id,userName,displayName,email,active,source,role,externalId,givenName,familyName,title,department,avatarUrl,createdAt,updatedAt");
     const rows = parseCsv(res.text);
     expect(rows).toHaveLength(3);
     expect(rows[0]).toEqual([...USER_CSV_COLUMNS]);
@@ -281,6 +283,7 @@ describe("GET /admin/v1/tenants/{slug}/users/export", () => {
       externalId: "00u-tricky",
       active: "true",
       source: "okta",
+      role: "member",
       avatarUrl: "",
       createdAt: tricky.body.meta.created,
     });

@@ -253,6 +253,8 @@ describe("the provisioning log", () => {
       active: true,
       source: "okta",
       avatarUrl: null,
+      role: "member",
+      attributes: {},
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

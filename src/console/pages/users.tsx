@@ -4,6 +4,7 @@ import type { TenantWithToken } from "../../repo/control";
 import type { GroupRef } from "../../scim/users";
 import { SsoMark } from "../../sso/pages";
 import { Avatar, CsrfField, EventTable, Field, Layout, Notice, OriginBadge, SearchableList, StatusBadge, Time, type PageContext } from "../ui";
+import { customValues } from "../../attributes/core";
 
 type Ctx = PageContext & { csrfToken: string };
 
@@ -174,6 +175,10 @@ export function UserPage(props: UserPageProps) {
           <dd>{text(resource.title)}</dd>
           <dt>Status</dt>
           <dd>{user.active ? "Active" : "Deactivated (active: false)"}</dd>
+          <dt>Role</dt>
+          <dd>
+            {user.role} <a class="small" href={`${base}/roles`}>Role mapping</a>
+          </dd>
           <dt>External id</dt>
           <dd class="mono">{text(resource.externalId)}</dd>
           {enterprise ? (
@@ -184,6 +189,14 @@ export function UserPage(props: UserPageProps) {
               <dd>{text(enterprise.employeeNumber)}</dd>
             </>
           ) : null}
+          {tenant.userAttributes.map((a) => (
+            <>
+              <dt>
+                {a.name} <span class="muted small">custom</span>
+              </dt>
+              <dd>{text(customValues(user.data)[a.name])}</dd>
+            </>
+          ))}
           <dt>SCIM id</dt>
           <dd class="mono">{user.id}</dd>
           <dt>Created</dt>

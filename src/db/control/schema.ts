@@ -1,6 +1,7 @@
 /** Control plane (CONTROL_DB): which tenants exist, where their data lives, and their SCIM token digests. */
 import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { CustomAttribute } from "../../attributes/core";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -11,6 +12,8 @@ export const tenants = sqliteTable("tenants", {
   createdAt: text("created_at").notNull(),
   /** Set when deletion starts: the tenant is gone for every lookup from then on, while its rows are erased. */
   deletingAt: text("deleting_at"),
+  /** The tenant's custom user attributes (src/attributes; migrations/control/0006). */
+  userAttributes: text("user_attributes", { mode: "json" }).$type<CustomAttribute[]>().notNull().default([]),
 });
 
 export const scimTokens = sqliteTable(

@@ -29,6 +29,13 @@ export const users = sqliteTable(
     source: text("source"),
     /** TheStorage-owned: never written by SCIM, exposed read-only as `photos[type eq "photo"]`. */
     avatarUrl: text("avatar_url"),
+    /**
+     * The effective role (design.md §4f), kept by every write that can change it (src/roles); null
+     * only for users older than migration 0012, who read as the deployment's DEFAULT_ROLE.
+     */
+    role: text("role"),
+    /** The catalogue role the IdP pushed in `roles` (primary first) at the user's last write. */
+    idpRole: text("idp_role"),
     /** Bumped by every write; the ETag is `W/"<version>"`. */
     version: integer("version").notNull().default(1),
     /** ISO 8601 with milliseconds (`Date#toISOString`), so text order is time order. */
@@ -46,6 +53,7 @@ export const users = sqliteTable(
     index("users_tenant_id").on(t.tenantId, t.id),
     index("users_tenant_updated").on(t.tenantId, t.updatedAt, t.id),
     index("users_tenant_title").on(t.tenantId, sql`json_extract(${t.data}, '$.title')`),
+    index("users_tenant_role").on(t.tenantId, t.role),
   ],
 );
 
@@ -129,6 +137,39 @@ export const groupPushes = sqliteTable(
     nextChunk: integer("next_chunk").notNull().default(0),
   },
   (t) => [index("group_pushes_tenant_group").on(t.tenantId, t.groupId)],
+);
+
+/** A tenant's default role (migrations/tenant/0012); absent: the deployment's DEFAULT_ROLE. */
+export const roleSettings = sqliteTable("role_settings", {
+  tenantId: text("tenant_id").primaryKey(),
+  defaultRole: text("default_role").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/** Role mapping rules in the admin's order: the first whose group holds the user decides. */
+export const roleRules = sqliteTable(
+  "role_rules",
+  {
+    tenantId: text("tenant_id").notNull(),
+    position: integer("position").notNull(),
+    groupId: text("group_id").notNull(),
+    role: text("role").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.position] }), index("role_rules_tenant_group").on(t.tenantId, t.groupId)],
+);
+
+/**
+ * Custom attribute values as rows (migrations/tenant/0012), kept by triggers on users from the
+ * extension object; read only by filters (src/scim/filter/sql.ts customCandidates). Text lower-cased.
+ */
+export const userCustomValues = sqliteTable(
+  "user_custom_values",
+  {
+    userRowid: integer("user_rowid").notNull(),
+    name: text("name").notNull(),
+    value: text("value"),
+  },
+  (t) => [index("user_custom_values_name_value").on(t.name, t.value, t.userRowid), index("user_custom_values_user").on(t.userRowid)],
 );
 
 // users_text (the trigram FTS5 index for substring filters) is a virtual table kept by triggers;
@@ -320,7 +361,7 @@ export const ssoTickets = sqliteTable(
   (t) => [index("sso_tickets_tenant_expires").on(t.tenantId, t.expiresAt)],
 );
 
-export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, groupPushes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens, ssoLinks, ssoAttemptsUsed, ssoTickets };
+export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, groupPushes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens, roleSettings, roleRules, ssoLinks, ssoAttemptsUsed, ssoTickets };
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
 export type EventRow = typeof events.$inferSelect;

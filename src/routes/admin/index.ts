@@ -10,6 +10,8 @@ import { adminUserRoutes } from "./users";
 import { adminWebhookRoutes } from "./webhooks";
 import { dispatchAfterWrite } from "../../middleware/dispatch-after-write";
 import { ssoAdminRoutes } from "../../sso/admin-routes";
+import { roleMappingRoutes } from "../../roles/routes";
+import { attributeRoutes } from "../../attributes/routes";
 
 const router = createAdminRouter();
 router.use("/tenants/:slug/*", dispatchAfterWrite); // writes under a tenant: hand its change events to the queue
@@ -24,7 +26,9 @@ export const adminApiRoutes = serveDocument(
     .route("/", adminWebhookRoutes)
     .route("/", adminAuditRoutes)
     .route("/", tenantLifecycleRoutes)
-    .route("/", ssoAdminRoutes),
+    .route("/", ssoAdminRoutes)
+    .route("/", roleMappingRoutes)
+    .route("/", attributeRoutes),
 );
 
 /** The same document /admin/v1/openapi.json serves, for the console's API reference page. */

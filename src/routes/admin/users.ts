@@ -1,6 +1,8 @@
 /** Admin API: a tenant's provisioned users, TheStorage-owned fields, and the provisioning log (design.md §4). */
 import { and, asc, eq } from "drizzle-orm";
 import { users, type UserRow } from "../../db/tenant/schema";
+import { rolesOf } from "../../roles/config";
+import { customValues } from "../../attributes/core";
 import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { listEvents } from "../../repo/events";
@@ -43,7 +45,7 @@ const avatarInput = z
   })
   .openapi("UserAvatar", { example: { avatarUrl: "https://example.com/avatar.png" } });
 
-function userView(row: UserRow) {
+function userView(row: UserRow, defaultRole: string) {
   return {
     id: row.id,
     userName: row.userName,
@@ -52,6 +54,8 @@ function userView(row: UserRow) {
     active: row.active,
     source: row.source,
     avatarUrl: row.avatarUrl,
+    role: row.role ?? defaultRole,
+    attributes: customValues(row.data),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     lastSignInAt: row.lastSignInAt ?? null,
@@ -67,6 +71,8 @@ const User = z
     active: z.boolean(),
     source: z.string().nullable().openapi({ description: "The origin badge: the provider that created the user (okta, entra, …); null for local users." }),
     avatarUrl: z.string().nullable(),
+    role: z.string().openapi({ description: "The effective role (design.md §4f): the first mapping rule whose group holds the user, else a catalogue role the IdP pushed in `roles`, else the tenant's default." }),
+    attributes: z.record(z.string(), z.unknown()).openapi({ description: "The tenant's custom attributes this user has values for, by name (PUT /tenants/{slug}/attributes defines them)." }),
     createdAt: z.string(),
     updatedAt: z.string(),
     lastSignInAt: z.string().nullable().openapi({ description: "When the user last signed in through the tenant's IdP (design.md §4e); null if never." }),
@@ -113,7 +119,7 @@ adminRoute(
       limit: query.count,
       textIndexed: query.q ? userSearchIndexed(query.q) : false,
     });
-    return c.json({ totalResults: total, startIndex: query.startIndex, users: rows.map(userView) });
+    return c.json({ totalResults: total, startIndex: query.startIndex, users: rows.map((row) => userView(row, rolesOf(c.env).defaultRole)) });
   },
 );
 
@@ -131,7 +137,7 @@ adminRoute(
     const tenant = await pathTenantRef(c);
     const { avatarUrl } = parseInput(avatarInput, await readJsonObject(c));
     const row = await setAvatarAsAdmin(c.env, tenant, c.req.param("id")!, avatarUrl, c.get("adminActor"), clientIp(c));
-    return c.json(userView(row));
+    return c.json(userView(row, rolesOf(c.env).defaultRole));
   },
 );
 

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { publicOrigin, scimEndpoint, type AppEnv } from "../../lib/hono";
 import { RequestD1, type WriteVia } from "../../tenancy/request-storage";
 import { tenantDb } from "../../tenancy/tenant-db";
+import { rolesOf } from "../../roles/config";
 import type { WriteContext } from "../../services/write-context";
 
 type ScimContext = ReturnType<typeof buildScimContext>;
@@ -19,7 +20,7 @@ function buildScimContext(c: Context<AppEnv>) {
   // Metered for Server-Timing, and carrying the token check while it is still owed.
   const db = tenantDb(c.env, tenant, (binding) => new RequestD1(binding, meter, gate, probe).asD1());
   const baseUrl = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
-  const write: WriteContext = { db, tenant, actor };
+  const write: WriteContext = { db, tenant, actor, roles: rolesOf(c.env) };
   const via: WriteVia = { meter, gate, probe };
   return { tenant, actor, db, baseUrl, write, via };
 }

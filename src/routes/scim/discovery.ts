@@ -18,6 +18,7 @@ import {
 import { ApiError, notFound } from "../../scim/errors";
 import { listResponse } from "../../scim/list";
 import { scimContext } from "./context";
+import { servedTypes } from "./served-types";
 
 export const discoveryRoutes = createRouter();
 
@@ -43,26 +44,26 @@ const noMe = () => {
 
 discoveryRoutes.get("/ServiceProviderConfig", (c) => scimJson(c, serviceProviderConfig(baseUrlOf(c))));
 
-discoveryRoutes.get("/ResourceTypes", (c) => {
-  const documents = resourceTypeDocuments(baseUrlOf(c));
+discoveryRoutes.get("/ResourceTypes", async (c) => {
+  const documents = resourceTypeDocuments(baseUrlOf(c), await servedTypes(c));
   return scimJson(c, listResponse(documents, documents.length, 1));
 });
 
-discoveryRoutes.get("/ResourceTypes/:name", (c) => {
+discoveryRoutes.get("/ResourceTypes/:name", async (c) => {
   const name = c.req.param("name");
-  const document = findResourceTypeDocument(name, baseUrlOf(c));
-  if (!document) throw notFound(`There is no resource type '${name}'. This server serves User and Group.`);
+  const document = findResourceTypeDocument(name, baseUrlOf(c), await servedTypes(c));
+  if (!document) throw notFound(`There is no resource type '${name}'. This server serves User, Group and Role.`);
   return scimJson(c, document);
 });
 
-discoveryRoutes.get("/Schemas", (c) => {
-  const documents = schemaDocuments(baseUrlOf(c));
+discoveryRoutes.get("/Schemas", async (c) => {
+  const documents = schemaDocuments(baseUrlOf(c), await servedTypes(c));
   return scimJson(c, listResponse(documents, documents.length, 1));
 });
 
-discoveryRoutes.get("/Schemas/:urn", (c) => {
+discoveryRoutes.get("/Schemas/:urn", async (c) => {
   const urn = c.req.param("urn");
-  const document = findSchemaDocument(urn, baseUrlOf(c));
+  const document = findSchemaDocument(urn, baseUrlOf(c), await servedTypes(c));
   if (!document) throw notFound(`There is no schema '${urn}'. GET /Schemas lists the schemas this server serves.`);
   return scimJson(c, document);
 });

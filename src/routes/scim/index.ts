@@ -15,6 +15,7 @@ import { bulkRoutes } from "./bulk";
 import { groupRoutes } from "./groups";
 import { searchRoutes } from "./search";
 import { userRoutes } from "./users";
+import { roleScimRoutes } from "../../roles/scim-routes";
 
 /** Every SCIM response body is SCIM JSON, whoever wrote it (RFC 7644 §3.1; Entra rejects anything else). */
 const scimContentType = createMiddleware<AppEnv>(async (c, next) => {
@@ -31,13 +32,14 @@ export const scimRoutes = createRouter()
   .route("/Bulk", bulkRoutes)
   .route("/Users", userRoutes)
   .route("/Groups", groupRoutes)
+  .route("/Roles", roleScimRoutes)
   .route("/", discoveryRoutes)
   .all("*", (c) => {
     const allowed = allowedMethods(c.req.path.replace(/^\/api\/[^/]+\/scim\/v2/, "") || "/");
     if (allowed.length) {
       throw new ApiError(405, `${c.req.method} is not allowed on ${c.req.path}; it serves ${allowed.join(", ")}.`, { headers: { Allow: allowed.join(", ") } });
     }
-    throw new ApiError(404, `There is no SCIM endpoint at '${c.req.path}'. This tenant's base URL serves /Users, /Groups, /ServiceProviderConfig, /ResourceTypes, /Schemas and /.search.`);
+    throw new ApiError(404, `There is no SCIM endpoint at '${c.req.path}'. This tenant's base URL serves /Users, /Groups, /Roles, /ServiceProviderConfig, /ResourceTypes, /Schemas and /.search.`);
   });
 
 /** Methods served at a path under the SCIM root: a known path with another method is a 405. */

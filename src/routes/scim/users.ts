@@ -10,7 +10,7 @@ import { notFound } from "../../scim/errors";
 import { parseFilter } from "../../scim/filter/parse";
 import { compileFilterQuery, compileSort, isSorted } from "../../scim/filter/sql";
 import type { ListParams } from "../../scim/list";
-import { USER_RESOURCE } from "../../scim/schema";
+import { userTypeFor } from "../../attributes/core";
 import { toScimUser, type GroupRef } from "../../scim/users";
 import { scimContext } from "./context";
 import { isRequested, listPageResponse, notModified, queryParams, resourceResponse, searchPage, type SearchPage } from "./respond";
@@ -20,19 +20,21 @@ export const userRoutes = createRouter();
 /** `groups` given: already loaded (or known empty, as for a user just created); else read if the response needs it. */
 async function userResponse(c: Context<AppEnv>, row: UserRow, status: 200 | 201 = 200, groups?: GroupRef[]) {
   const { db, tenant, baseUrl } = scimContext(c);
-  const memberships = groups ?? (isRequested(USER_RESOURCE, queryParams(c), "groups") ? (await groupsOfUsers(db, tenant.id, [row.id])).get(row.id) : []);
-  return resourceResponse(c, toScimUser(row, baseUrl, memberships), USER_RESOURCE, row.version, status);
+  const type = userTypeFor(tenant.attributes);
+  const memberships = groups ?? (isRequested(type, queryParams(c), "groups") ? (await groupsOfUsers(db, tenant.id, [row.id])).get(row.id) : []);
+  return resourceResponse(c, toScimUser(row, baseUrl, memberships), type, row.version, status);
 }
 
 /** GET /Users and both forms of POST .search share this. */
 export async function searchUsers(c: Context<AppEnv>, params: ListParams): Promise<SearchPage> {
   const { db, tenant, baseUrl } = scimContext(c);
-  const { where, textIndexed } = params.filter ? compileFilterQuery(parseFilter(params.filter), USER_RESOURCE) : { where: undefined, textIndexed: false };
-  const orderBy = compileSort(params.sortBy, params.sortOrder, USER_RESOURCE);
-  const withGroups = isRequested(USER_RESOURCE, params, "groups");
+  const type = userTypeFor(tenant.attributes);
+  const { where, textIndexed } = params.filter ? compileFilterQuery(parseFilter(params.filter), type) : { where: undefined, textIndexed: false };
+  const orderBy = compileSort(params.sortBy, params.sortOrder, type);
+  const withGroups = isRequested(type, params, "groups");
   const query = { where, orderBy: isSorted(params.sortBy) ? orderBy : undefined, offset: params.startIndex - 1, limit: params.count, textIndexed };
   const { total, rows, groups } = await listUsers(db, tenant.id, query, { withGroups });
-  return searchPage(rows.map((row) => toScimUser(row, baseUrl, groups.get(row.id))), USER_RESOURCE, params, total);
+  return searchPage(rows.map((row) => toScimUser(row, baseUrl, groups.get(row.id))), type, params, total);
 }
 
 userRoutes.get("/", async (c) => {

@@ -32,6 +32,7 @@ import {
   type Operand,
 } from "./evaluate";
 import { formatPath, invalidFilter, parseAttributePath } from "./parse";
+import { CUSTOM_SCHEMA_ID } from "../../attributes/core";
 
 /** At most this many literals per filter (D1: 100 bound parameters per statement). */
 export const MAX_FILTER_PARAMETERS = 64;
@@ -52,7 +53,8 @@ type Scalar =
       /** The column holds `foldCase(value)`: compare it raw to `foldCase(literal)`. */
       folded?: boolean;
     }
-  | { kind: "json"; doc: SQL; path: string };
+  /** `path`: a JSON path literal, or SQL yielding one (an element of a simple multi-valued attribute: `j.fullkey`). */
+  | { kind: "json"; doc: SQL; path: string | SQL };
 
 /** A set of elements (one row each) with a way to reach each element's sub-attributes. */
 interface Elements {
@@ -84,8 +86,8 @@ export function jsonPath(keys: string[]): string {
 }
 
 /** A JSON path as an SQL string literal. Only ever called with schema-defined names. */
-function pathLiteral(path: string): SQL {
-  return sql.raw(`'${path.replace(/'/g, "''")}'`);
+function pathLiteral(path: string | SQL): SQL {
+  return typeof path === "string" ? sql.raw(`'${path.replace(/'/g, "''")}'`) : path;
 }
 
 function topLevelTarget(path: AttributePath, ctx: Context): Target {
@@ -118,6 +120,11 @@ function topLevelTarget(path: AttributePath, ctx: Context): Target {
 
   const keys = resolved.extension ? [resolved.schema, name] : [name];
   const data = sql`${table.data}`;
+  if (attribute.multiValued && attribute.type !== "complex") {
+    // A list of plain values (a custom multi-valued attribute): each element is compared where it stands.
+    const elements: Elements = { from: sql`json_each(${data}, ${pathLiteral(jsonPath(keys))}) AS j WHERE 1`, element: () => ({ kind: "json", doc: data, path: sql.raw("j.fullkey") }) };
+    return { kind: "elements", elements, sub: subAttribute, resolved, pathText };
+  }
   if (attribute.multiValued) {
     const elements: Elements = {
       from: sql`json_each(${data}, ${pathLiteral(jsonPath(keys))}) AS j WHERE j.type = 'object'`,
@@ -205,6 +212,12 @@ function compile(filter: Filter, resolve: Resolver, ctx: Context, inValuePath: b
       } else {
         throw invalidFilter(`"${target.pathText}" is complex; compare one of its sub-attributes instead.`);
       }
+      const custom = inValuePath || filter.op === "ne" ? undefined : customCandidates(target.resolved, op, operand);
+      if (custom && ctx.params < MAX_FILTER_PARAMETERS) {
+        ctx.params++;
+        if (conjunct) ctx.textIndexed = true;
+        predicate = sql`(${custom} AND ${predicate})`;
+      }
       const column = inValuePath ? undefined : textIndexColumn(ctx.type, target.resolved);
       if (column && operand.kind === "string" && (op === "co" || op === "sw" || op === "ew") && ctx.params < MAX_FILTER_PARAMETERS) {
         const candidates = textCandidates(column, target.kind === "scalar" && target.scalar.kind === "column" && target.scalar.folded ? foldCase(operand.value) : operand.value);
@@ -279,6 +292,21 @@ export function textCandidates(column: string, text: string): SQL | undefined {
   return sql`"users".rowid IN (SELECT rowid FROM users_text WHERE users_text MATCH ${phrase})`;
 }
 
+/**
+ * Candidates of a comparison on one of the tenant's custom attributes (src/attributes), from
+ * user_custom_values (kept by triggers: migrations/tenant/0012): a superset of the matches, found
+ * by its (name, value) index; the exact predicate still decides. Text is stored lower-cased, as
+ * the case-insensitive comparison lower()s both sides; dateTime compares unlowered text, so it is
+ * left to the predicate alone, as are `co`/`sw`/`ew`.
+ */
+function customCandidates(resolved: ResolvedPath, op: CompareOperator, operand: Operand): SQL | undefined {
+  if (!resolved.extension || resolved.schema !== CUSTOM_SCHEMA_ID || resolved.subAttribute || !SQL_ORDER[op]) return undefined;
+  const value =
+    operand.kind === "string" ? (operand.caseExact ? undefined : sql`lower(${operand.value})`) : operand.kind === "number" ? sql`${operand.value}` : operand.kind === "boolean" ? sql.raw(operand.value ? "1" : "0") : undefined;
+  if (!value) return undefined;
+  return sql`"users".rowid IN (SELECT user_rowid FROM user_custom_values WHERE name = ${resolved.attribute.name} AND value ${sql.raw(SQL_ORDER[op]!)} ${value})`;
+}
+
 function flatten(filter: Filter, kind: "and" | "or"): Filter[] {
   // Iterative: parser chains are left-deep and may be long.
   const out: Filter[] = [];
@@ -322,7 +350,7 @@ function presentScalar(s: Scalar): SQL {
   return s.nullable ? sql`(${s.expr} IS NOT NULL AND ${s.expr} <> '')` : sql`(${s.expr} <> '')`;
 }
 
-function jsonPresent(doc: SQL, path: string): SQL {
+function jsonPresent(doc: SQL, path: string | SQL): SQL {
   const p = pathLiteral(path);
   // `>= -9e999` (minus infinity) holds for every non-NULL value (text and blobs sort above numbers):
   // a necessary condition that an expression index such as users_tenant_title can range-scan.
