@@ -253,6 +253,7 @@ describe("the provisioning log", () => {
       active: true,
       source: "okta",
       avatarUrl: null,
+      lastSignInAt: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
