@@ -20,11 +20,15 @@ export function clientIp(c: Context): string {
   return c.req.header("CF-Connecting-IP")?.trim().slice(0, 64) || UNKNOWN_IP;
 }
 
-/** Seconds until the oldest of `failures` (epoch ms, oldest first) leaves the window (at least 1), or null when not throttled. Pure. */
+/**
+ * Seconds until the oldest of `failures` (epoch ms, oldest first) leaves the window (1 to the
+ * window's length), or null when not throttled. Pure. Clamped above too: a failure stamped by a
+ * clock a moment ahead of `now` (workerd's time only moves across I/O) must not promise 601 s.
+ */
 export function retryAfterSeconds(failures: readonly number[], now: number): number | null {
   if (failures.length < THROTTLE_LIMIT) return null;
   const leavesAt = failures[0]! + THROTTLE_WINDOW_MS;
-  return Math.max(1, Math.ceil((leavesAt - now) / 1000));
+  return Math.min(THROTTLE_WINDOW_MS / 1000, Math.max(1, Math.ceil((leavesAt - now) / 1000)));
 }
 
 function counter(env: Env, ip: string) {

@@ -255,6 +255,7 @@ describe("the provisioning log", () => {
       avatarUrl: null,
       role: "member",
       attributes: {},
+      lastSignInAt: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
