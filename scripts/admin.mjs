@@ -23,7 +23,9 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
   tenant show <slug>
   tenant delete <slug>                revoke its token and erase every row of the tenant (cannot be undone)
   scim enable <slug> [--provider P]   switch SCIM on; prints the token once
-  scim regenerate <slug>              new token; the old one stops working at once
+  scim regenerate <slug> [--keep-previous D]
+                                      new token; the old one stops working at once, or keeps working
+                                      for D (seconds, or 30m, 12h, 7d: at most 7 days) while you paste the new one
   scim disable <slug>                 switch SCIM off; revokes the token
   link <slug> [--minutes N] [--return URL]   a single-use setup link for the tenant's IT admin (default 5 min, at most 60)
 
@@ -106,6 +108,13 @@ function fail(result) {
   process.exit(1);
 }
 
+/** "3600", "30m", "12h", "7d" → seconds (the API refuses anything over 7 days, and says so). */
+function seconds(value) {
+  const match = /^(\d+)([smhd]?)$/.exec(String(value ?? "").trim());
+  if (!match) usageError(`✗ --keep-previous takes seconds or a duration such as 30m, 12h or 7d; got '${value}'.`);
+  return Number(match[1]) * { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2]];
+}
+
 const print = (value) => console.log(JSON.stringify(value, null, 2));
 const query = (flags) => new URLSearchParams(Object.entries(flags).filter(([, v]) => v !== undefined)).toString();
 
@@ -175,8 +184,21 @@ async function main() {
     }
     case "scim": {
       if (a === "enable" || a === "regenerate") {
-        const result = a === "enable" ? await call("POST", `/tenants/${b}/scim`, { provider: flags.provider }) : await call("POST", `/tenants/${b}/scim/token`);
-        return result.status === 201 ? showToken(result.json) : fail(result);
+        const keep = flags["keep-previous"] === undefined ? undefined : seconds(flags["keep-previous"]);
+        const result =
+          a === "enable"
+            ? await call("POST", `/tenants/${b}/scim`, { provider: flags.provider })
+            : await call("POST", `/tenants/${b}/scim/token`, keep === undefined ? undefined : { keepPreviousForSeconds: keep });
+        if (result.status !== 201) return fail(result);
+        showToken(result.json);
+        if (a === "regenerate") {
+          console.log(
+            result.json.previousTokenExpiresAt
+              ? `\n  The previous token keeps working until ${time(result.json.previousTokenExpiresAt)}: paste the new one before then.`
+              : "\n  The previous token has stopped working.",
+          );
+        }
+        return;
       }
       if (a === "disable") {
         const result = await call("DELETE", `/tenants/${b}/scim`);

@@ -37,7 +37,7 @@ import { lifecycleConsoleRoutes } from "./lifecycle-routes";
 import { SignInPage } from "./pages/auth";
 import { GroupPage, GroupsPage, GROUPS_PAGE_SIZE } from "./pages/groups";
 import { LOG_PAGE_SIZE, LogPage, type LogFilters } from "./pages/log";
-import { ProvisioningConfirmPage, ProvisioningPage, REGENERATE_UNDERSTOOD, type ProvisioningProps, type SetupLinkForm } from "./pages/provisioning";
+import { KEEP_PREVIOUS_CHOICES, ProvisioningConfirmPage, ProvisioningPage, REGENERATE_UNDERSTOOD, type ProvisioningProps, type SetupLinkForm } from "./pages/provisioning";
 import { TenantsPage, type TenantForm } from "./pages/tenants";
 import { USER_SORTS, USER_STATUSES, UserPage, UsersPage, USERS_PAGE_SIZE, type UserSort } from "./pages/users";
 import { ACCESS_HEADER, accessConfig, verifyAccessAssertion } from "../middleware/access";
@@ -417,12 +417,15 @@ consoleRoutes.post("/tenants/:slug/provisioning/regenerate", async (c) => {
   if (!tenant.token) {
     return renderProvisioning(c, tenant.slug, { notice: { kind: "warn", text: "SCIM is off, so there is no token to regenerate. Switch it on instead." } }, 409);
   }
+  const body = await c.req.parseBody();
   // A customer IT admin may be killing a token the operator handed to the IdP: they must say they understood.
-  if (c.get("scoped") && str((await c.req.parseBody())[REGENERATE_UNDERSTOOD]) !== "1") {
+  if (c.get("scoped") && str(body[REGENERATE_UNDERSTOOD]) !== "1") {
     return renderProvisioning(c, tenant.slug, { regenerateUnconfirmed: true }, 400);
   }
-  const { raw } = await regenerateToken(c.env, tenant, consoleActor(c), clientIp(c));
-  return renderProvisioning(c, tenant.slug, { minted: { token: raw, regenerated: true } });
+  const keep = Number(str(body.keepPrevious) || "0");
+  if (!KEEP_PREVIOUS_CHOICES.some(([seconds]) => seconds === keep)) throw new ApiError(400, "Choose how long the current token keeps working from the list.");
+  const { raw, previousUntil } = await regenerateToken(c.env, tenant, consoleActor(c), clientIp(c), { keepPreviousForSeconds: keep });
+  return renderProvisioning(c, tenant.slug, { minted: { token: raw, regenerated: true, previousUntil } });
 });
 
 consoleRoutes.get("/tenants/:slug/provisioning/disable", async (c) => {

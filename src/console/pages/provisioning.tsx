@@ -15,8 +15,8 @@ export interface ProvisioningProps {
   ctx: Ctx;
   tenant: TenantWithToken;
   endpoint: string;
-  /** Only in the direct response to the enable/regenerate POST: the raw token, rendered once. */
-  minted?: { token: string; regenerated: boolean };
+  /** Only in the direct response to the enable/regenerate POST: the raw token, rendered once (and until when the previous one works). */
+  minted?: { token: string; regenerated: boolean; previousUntil?: string | null };
   notice?: { kind: "ok" | "error" | "warn"; text: string };
   /** Only on the page "Create setup link" redirected to, once: the link. */
   setupLink?: { url: string; expiresAt: string };
@@ -43,8 +43,8 @@ export function regenerateWarning(token: Token): string {
   const provider = providerLabel(token.provider);
   const used = token.lastUsedAt ? `last used ${when(token.lastUsedAt)}` : "not used yet";
   return (
-    `The current token (${token.prefix}…, created ${when(token.createdAt)}, ${used}) stops working at once. ` +
-    `${provider} provisioning${token.lastUsedAt ? ", which is using it," : ""} fails with 401 until someone pastes the new token into ${provider}. ` +
+    `The current token (${token.prefix}…, created ${when(token.createdAt)}, ${used}) stops working at once, unless you keep it working for a while below. ` +
+    `Once it stops, ${provider} provisioning${token.lastUsedAt ? ", which is using it," : ""} fails with 401 until someone pastes the new token into ${provider}. ` +
     "If your TheStorage administrator set up this connection, it breaks for them too: tell them before you regenerate."
   );
 }
@@ -59,6 +59,30 @@ function UnderstoodBox(props: { id: string; provider: string }) {
         <input type="checkbox" id={props.id} name={REGENERATE_UNDERSTOOD} value="1" required />{" "}
         {`I understand: the current token stops working and ${providerLabel(props.provider)} provisioning fails until the new token is pasted in.`}
       </label>
+    </div>
+  );
+}
+
+/** The regenerate form's overlap choices (seconds; design.md §3 allows up to 7 days). */
+export const KEEP_PREVIOUS_CHOICES: [number, string][] = [
+  [0, "No — it stops working at once"],
+  [3600, "1 hour"],
+  [86_400, "1 day"],
+  [604_800, "7 days (the longest)"],
+];
+
+/** Token overlap: how long the current token keeps working once the new one exists. */
+function KeepPreviousField(props: { id: string }) {
+  return (
+    <div class="field">
+      <label for={props.id}>
+        Keep the current token working for<span class="hint">So pushes keep succeeding until the new token is pasted into the identity provider.</span>
+      </label>
+      <select id={props.id} name="keepPrevious">
+        {KEEP_PREVIOUS_CHOICES.map(([seconds, label]) => (
+          <option value={String(seconds)}>{label}</option>
+        ))}
+      </select>
     </div>
   );
 }
@@ -116,6 +140,16 @@ export function ProvisioningPage(props: ProvisioningProps) {
               <dd>
                 <Time at={token.lastUsedAt} empty="Never — run Test API Credentials in Okta" />
               </dd>
+              {tenant.previous ? (
+                <>
+                  <dt>Previous token</dt>
+                  <dd id="previous-token">
+                    <span class="mono">{tenant.previous.prefix}…</span> still works until <Time at={tenant.previous.revokedAt} />; last used{" "}
+                    <Time at={tenant.previous.lastUsedAt} empty="never" />.{" "}
+                    <span class="muted small">Paste the new token into {providerLabel(token.provider)} before then.</span>
+                  </dd>
+                </>
+              ) : null}
             </dl>
             <p></p>
             <div class="actions">
@@ -131,7 +165,12 @@ export function ProvisioningPage(props: ProvisioningProps) {
               body={regenerateWarning(token)}
               confirm="Regenerate token"
               danger
-              fields={props.ctx.scoped ? <UnderstoodBox id="f-understood-dialog" provider={token.provider} /> : undefined}
+              fields={
+                <>
+                  <KeepPreviousField id="f-keep-previous-dialog" />
+                  {props.ctx.scoped ? <UnderstoodBox id="f-understood-dialog" provider={token.provider} /> : null}
+                </>
+              }
             />
             <ConfirmDialog
               id="confirm-disable"
@@ -175,7 +214,9 @@ export function ProvisioningPage(props: ProvisioningProps) {
       {props.ctx.scoped ? <ItAdminScopePanel /> : <SetupLinkPanel ctx={props.ctx} slug={tenant.slug} link={props.setupLink} form={props.setupLinkForm} />}
       <ProviderSteps provider={token?.provider ?? null} endpoint={props.endpoint} />
       {props.ctx.scoped ? null : <DeleteTenantPanel slug={tenant.slug} />}
-      {props.minted ? <TokenDialog token={props.minted.token} endpoint={props.endpoint} regenerated={props.minted.regenerated} doneHref={base(tenant.slug)} /> : null}
+      {props.minted ? (
+        <TokenDialog token={props.minted.token} endpoint={props.endpoint} regenerated={props.minted.regenerated} previousUntil={props.minted.previousUntil ?? null} doneHref={base(tenant.slug)} />
+      ) : null}
     </Layout>
   );
 }
@@ -199,13 +240,20 @@ export function ProvisioningConfirmPage(props: { ctx: Ctx; tenant: TenantWithTok
       action={`${base(props.tenant.slug)}/${props.kind}`}
       confirm={regenerate ? "Regenerate token" : "Switch SCIM off"}
       danger
-      fields={regenerate && props.ctx.scoped ? <UnderstoodBox id="f-understood" provider={token.provider} /> : undefined}
+      fields={
+        regenerate ? (
+          <>
+            <KeepPreviousField id="f-keep-previous" />
+            {props.ctx.scoped ? <UnderstoodBox id="f-understood" provider={token.provider} /> : null}
+          </>
+        ) : undefined
+      }
       cancelHref={base(props.tenant.slug)}
     />
   );
 }
 
-function TokenDialog(props: { token: string; endpoint: string; regenerated: boolean; doneHref: string }) {
+function TokenDialog(props: { token: string; endpoint: string; regenerated: boolean; previousUntil: string | null; doneHref: string }) {
   return (
     <ShownOnceDialog
       name="token"
@@ -228,7 +276,17 @@ function TokenDialog(props: { token: string; endpoint: string; regenerated: bool
       doneNote={<span class="muted small">After this, only the token prefix is shown.</span>}
     >
       <strong>This token is shown once.</strong> Paste it into your identity provider now: TheStorage keeps only a hash, so it cannot show it again.
-      {props.regenerated ? " The previous token has stopped working." : ""}
+      {props.regenerated ? (
+        props.previousUntil ? (
+          <>
+            {" "}The previous token keeps working until <Time at={props.previousUntil} />.
+          </>
+        ) : (
+          " The previous token has stopped working."
+        )
+      ) : (
+        ""
+      )}
     </ShownOnceDialog>
   );
 }

@@ -245,6 +245,8 @@ export const tenantTokens = sqliteTable(
     prefix: text("prefix").notNull(),
     provider: text("provider").notNull(),
     createdAt: text("created_at").notNull(),
+    /** A token rotated away with an overlap works until then (migrations/tenant/0009); null for the live token. */
+    expiresAt: text("expires_at"),
   },
   (t) => [index("tenant_tokens_tenant").on(t.tenantId)],
 );

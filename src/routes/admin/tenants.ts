@@ -4,7 +4,7 @@ import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { controlDb, listTenants, type TenantWithToken } from "../../repo/control";
 import { clientIp } from "../../services/auth-throttle";
-import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken } from "../../services/tenants";
+import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateInput, regenerateToken } from "../../services/tenants";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
 import { pathTenant } from "./path-tenant";
 
@@ -14,6 +14,8 @@ const createTenantBody = createTenantInput.meta({ id: "CreateTenant", example: {
 const enableInput = z.object({ provider: z.enum(PROVIDERS).default("okta") }).openapi("EnableScim", { example: { provider: "okta" } });
 
 const NO_STORE = { "Cache-Control": "no-store" };
+
+const regenerateBody = regenerateInput.meta({ id: "RegenerateToken", example: { keepPreviousForSeconds: 86400 } });
 
 function tenantView(tenant: TenantWithToken, origin: string) {
   return {
@@ -28,6 +30,9 @@ function tenantView(tenant: TenantWithToken, origin: string) {
       tokenPrefix: tenant.token?.prefix ?? null,
       tokenCreatedAt: tenant.token?.createdAt ?? null,
       lastUsedAt: tenant.token?.lastUsedAt ?? null,
+      previousToken: tenant.previous
+        ? { tokenPrefix: tenant.previous.prefix, tokenCreatedAt: tenant.previous.createdAt, lastUsedAt: tenant.previous.lastUsedAt, expiresAt: tenant.previous.revokedAt! }
+        : null,
     },
   };
 }
@@ -45,6 +50,10 @@ const Tenant = z
       tokenPrefix: z.string().nullable(),
       tokenCreatedAt: z.string().nullable(),
       lastUsedAt: z.string().nullable(),
+      previousToken: z
+        .object({ tokenPrefix: z.string(), tokenCreatedAt: z.string(), lastUsedAt: z.string().nullable(), expiresAt: z.string() })
+        .nullable()
+        .openapi({ description: "The token rotated away with keepPreviousForSeconds, while it still works (until expiresAt); null otherwise." }),
     }),
   })
   .openapi("Tenant");
@@ -132,16 +141,23 @@ adminRoute(
   createRoute({
     method: "post",
     path: "/tenants/{slug}/scim/token",
-    summary: "Regenerate the SCIM token (the old one stops working)",
+    summary: "Regenerate the SCIM token (the old one stops working, at once or after keepPreviousForSeconds)",
     tags: ["Tenants"],
-    request: { params: SlugParam },
-    responses: { 201: json(ScimToken.omit({ provider: true }), "The new token, shown only here"), ...errors(404, 409) },
+    request: { params: SlugParam, body: { required: false, content: { "application/json": { schema: regenerateBody } } } },
+    responses: {
+      201: json(
+        ScimToken.omit({ provider: true }).extend({ previousTokenExpiresAt: z.string().nullable().optional().openapi({ description: "When the previous token stops working, with keepPreviousForSeconds" }) }),
+        "The new token, shown only here",
+      ),
+      ...errors(400, 404, 409),
+    },
   }),
   async (c) => {
     const tenant = await pathTenant(c);
-    const { raw } = await regenerateToken(c.env, tenant, c.get("adminActor"), clientIp(c));
+    const input = parseInput(regenerateBody, await readJsonObject(c, { allowEmpty: true }));
+    const { raw, previousUntil } = await regenerateToken(c.env, tenant, c.get("adminActor"), clientIp(c), input);
     const endpoint = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
-    return c.json({ token: raw, endpoint }, 201, NO_STORE);
+    return c.json({ token: raw, endpoint, ...(previousUntil ? { previousTokenExpiresAt: previousUntil } : {}) }, 201, NO_STORE);
   },
 );
 
