@@ -13,6 +13,8 @@ export const CHANGE_EVENT_TYPES = [
   "connection.enabled",
   "connection.token_rotated",
   "connection.disabled",
+  // Guardrails (design.md §4g).
+  "connection.guard_tripped",
 ] as const;
 
 export type ChangeEventType = (typeof CHANGE_EVENT_TYPES)[number];

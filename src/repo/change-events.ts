@@ -33,12 +33,18 @@ const logIdOf = (tenantId: string) => sql`(SELECT max(id) FROM events WHERE tena
  * an event committed after a webhook's insert is always left for the dispatcher. `tenantId` is SQL
  * (a bound id or a column): a membership insert has no bound parameter to spare under D1's 100.
  */
-const dispatchedAtFor = (tenantId: SQL) =>
+export const dispatchedAtFor = (tenantId: SQL) =>
   sql`CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = ${tenantId}) THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END`;
 
+/**
+ * Where a change event goes: the outbox and feed, or `held_changes` while the deactivation hold
+ * keeps it back (src/repo/guard.ts; same columns, moved to change_events on release).
+ */
+export type ChangeTable = "change_events" | "held_changes";
+
 /** A change-event insert for a batch, inserted only if `condition` holds when it runs. */
-export function insertChangeWhen(event: NewChangeEvent, condition: SQL): SQL {
-  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
+export function insertChangeWhen(event: NewChangeEvent, condition: SQL, table: ChangeTable = "change_events"): SQL {
+  return sql`INSERT INTO ${sql.raw(table)} (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
     SELECT ${EVENT_ID}, ${event.tenantId}, ${event.type}, ${event.occurredAt}, ${event.resourceId}, ${event.version},
            ${JSON.stringify(event.data)}, ${logIdOf(event.tenantId)}, ${dispatchedAtFor(sql`${event.tenantId}`)}
     WHERE ${condition}`;
@@ -69,8 +75,8 @@ export function insertMembershipChangesWhen(base: Omit<NewChangeEvent, "type">, 
  * which is `version + 1` — the delete bumps each of those groups (see users.deleteUser), since its
  * member list changed. Must run in the delete's batch before the user and membership rows go.
  */
-export function insertRemovedFromGroupsWhen(base: Pick<NewChangeEvent, "tenantId" | "occurredAt"> & { tenantSlug: string }, userId: string, condition: SQL): SQL {
-  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
+export function insertRemovedFromGroupsWhen(base: Pick<NewChangeEvent, "tenantId" | "occurredAt"> & { tenantSlug: string }, userId: string, condition: SQL, table: ChangeTable = "change_events"): SQL {
+  return sql`INSERT INTO ${sql.raw(table)} (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
     SELECT ${EVENT_ID}, m.tenant_id, 'group.user_removed', ${base.occurredAt}, g.id, g.version + 1,
            json_object('tenant', ${base.tenantSlug}, 'version', g.version + 1,
                        'group', json_object('id', g.id, 'displayName', g.display_name, 'externalId', g.external_id),

@@ -35,8 +35,8 @@ import { recordAdminAction } from "./audit";
 /** Rows per table per pass: one DELETE of this many rows stays well inside D1's per-query limits. */
 export const ERASE_BATCH_ROWS = 5000;
 
-/** Erasure within the request: one pass over the 8 tables and 4 more batches, so a tenant of up to ~25,000 rows in its largest table is erased before the answer. */
-export const IN_REQUEST_ERASE = { maxStatements: 12, maxMs: 5_000 };
+/** Erasure within the request: one pass over every table and 4 more statements, so a small tenant is erased before the answer. */
+export const IN_REQUEST_ERASE = { maxStatements: TENANT_TABLES.length + 4, maxMs: 5_000 };
 /** Off the response path (waitUntil): the rest, within the time a Worker keeps running after responding. */
 export const BACKGROUND_ERASE = { maxStatements: 400, maxMs: 20_000 };
 

@@ -52,6 +52,9 @@ async function populatedTenant(database = "TENANT_DEFAULT"): Promise<{ tenant: S
     db.prepare(`INSERT INTO webhook_deliveries (tenant_id, webhook_id, event_id, type, attempt, status, at) VALUES (?1, 'wh', 'evt', 'user.created', 1, 'delivered', ?2)`).bind(id, at),
     db.prepare(`INSERT INTO webhook_pending (event_id, webhook_id, tenant_id, queued_at) VALUES (?1, 'wh', ?2, ?3)`).bind(crypto.randomUUID(), id, at),
     db.prepare(`INSERT INTO tenant_tokens (digest, tenant_id, token_id, prefix, provider, created_at) VALUES (?1, ?2, 'tok', 'tsscim_abcde', 'okta', ?3)`).bind(crypto.randomUUID(), id, at),
+    // The deactivation hold's window and held events (its settings row comes with the first user).
+    db.prepare(`INSERT INTO deactivation_window (tenant_id, at, user_id) VALUES (?1, ?2, 'u')`).bind(id, at),
+    db.prepare(`INSERT INTO held_changes (id, tenant_id, type, occurred_at, data) VALUES (?1, ?2, 'user.deactivated', ?3, '{}')`).bind(`evt_${crypto.randomUUID().replace(/-/g, "")}`, id, at),
   ]);
   await env.CONTROL_DB.prepare(`INSERT INTO setup_links (id, tenant_id, digest, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?4)`).bind(crypto.randomUUID(), id, crypto.randomUUID(), at).run();
   for (const table of TENANT_TABLES) expect(await count(db, table, id), table).toBeGreaterThan(0);

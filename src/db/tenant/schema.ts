@@ -251,7 +251,71 @@ export const tenantTokens = sqliteTable(
   (t) => [index("tenant_tokens_tenant").on(t.tenantId)],
 );
 
-export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens };
+/**
+ * The deactivation hold (design.md §4g, migrations/tenant/0009): settings, whether it tripped, and
+ * the tenant's active users (kept by triggers on users), one row per tenant; absent means defaults.
+ */
+export const deactivationGuard = sqliteTable("deactivation_guard", {
+  tenantId: text("tenant_id").primaryKey(),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  threshold: integer("threshold").notNull().default(50),
+  percent: integer("percent").notNull().default(10),
+  windowMinutes: integer("window_minutes").notNull().default(10),
+  activeUsers: integer("active_users").notNull().default(0),
+  /** Set while the guard holds deactivations (until an admin releases them). */
+  trippedAt: text("tripped_at"),
+  /** The write that tripped it (a random id), so that write alone emits connection.guard_tripped. */
+  tripId: text("trip_id"),
+  /** The window counts only what came after the last release. */
+  releasedAt: text("released_at"),
+});
+
+/** Deactivations and deletions of active users, counted over the guard's window. */
+export const deactivationWindow = sqliteTable(
+  "deactivation_window",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id").notNull(),
+    at: text("at").notNull(),
+    userId: text("user_id").notNull(),
+  },
+  (t) => [index("deactivation_window_tenant_at").on(t.tenantId, t.at)],
+);
+
+/** Change events held by a tripped guard: change_events' columns; Release moves them there in `seq` order. */
+export const heldChanges = sqliteTable(
+  "held_changes",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull().unique(),
+    tenantId: text("tenant_id").notNull(),
+    type: text("type").notNull(),
+    occurredAt: text("occurred_at").notNull(),
+    resourceId: text("resource_id"),
+    version: integer("version"),
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    logId: integer("log_id"),
+    dispatchedAt: text("dispatched_at"),
+  },
+  (t) => [index("held_changes_tenant_resource").on(t.tenantId, t.resourceId), index("held_changes_tenant_seq").on(t.tenantId, t.seq)],
+);
+
+export const tenantSchema = {
+  users,
+  groups,
+  groupMembers,
+  resourceCounts,
+  groupSizes,
+  events,
+  changeEvents,
+  webhooks,
+  webhookPending,
+  webhookDeliveries,
+  tenantTokens,
+  deactivationGuard,
+  deactivationWindow,
+  heldChanges,
+};
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
@@ -259,4 +323,6 @@ export type ChangeEventRow = typeof changeEvents.$inferSelect;
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type TenantTokenRow = typeof tenantTokens.$inferSelect;
+export type DeactivationGuardRow = typeof deactivationGuard.$inferSelect;
+export type HeldChangeRow = typeof heldChanges.$inferSelect;
 
