@@ -24,4 +24,6 @@ export interface Env {
   /** Cloudflare Access: team domain and application AUD; both set turns Access on. */
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;
+  /** Connection health: seconds an isolate coalesces a tenant's same-outcome requests before writing them (default 10; 0: every request). */
+  HEALTH_FLUSH_SECONDS?: string;
 }

@@ -63,3 +63,32 @@ CREATE UNIQUE INDEX `held_changes_id_unique` ON `held_changes` (`id`);
 CREATE INDEX `held_changes_tenant_resource` ON `held_changes` (`tenant_id`,`resource_id`);
 --> statement-breakpoint
 CREATE INDEX `held_changes_tenant_seq` ON `held_changes` (`tenant_id`,`seq`);
+--> statement-breakpoint
+-- 3. Connection health (design.md §4g): one row per tenant (first and last request, last success,
+--    the last revoked token presented, the state last emitted) and request counts in 5-minute
+--    buckets for the error rate of the last hour. Written off the response path.
+CREATE TABLE `connection_health` (
+	`tenant_id` text PRIMARY KEY NOT NULL,
+	`state` text DEFAULT 'never_connected' NOT NULL,
+	`state_changed_at` text,
+	`state_change_id` text,
+	`first_request_at` text,
+	`first_request` text,
+	`first_provider` text,
+	`first_status` integer,
+	`last_request_at` text,
+	`last_request` text,
+	`last_success_at` text,
+	`last_failure_at` text,
+	`last_failure_status` integer,
+	`refused_prefix` text,
+	`refused_at` text
+);
+--> statement-breakpoint
+CREATE TABLE `connection_requests` (
+	`tenant_id` text NOT NULL,
+	`bucket` text NOT NULL,
+	`requests` integer DEFAULT 0 NOT NULL,
+	`failures` integer DEFAULT 0 NOT NULL,
+	PRIMARY KEY(`tenant_id`, `bucket`)
+);

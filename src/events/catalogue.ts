@@ -15,6 +15,7 @@ export const CHANGE_EVENT_TYPES = [
   "connection.disabled",
   // Guardrails (design.md §4g).
   "connection.guard_tripped",
+  "connection.health_changed",
 ] as const;
 
 export type ChangeEventType = (typeof CHANGE_EVENT_TYPES)[number];

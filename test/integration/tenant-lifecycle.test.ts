@@ -55,6 +55,9 @@ async function populatedTenant(database = "TENANT_DEFAULT"): Promise<{ tenant: S
     // The deactivation hold's window and held events (its settings row comes with the first user).
     db.prepare(`INSERT INTO deactivation_window (tenant_id, at, user_id) VALUES (?1, ?2, 'u')`).bind(id, at),
     db.prepare(`INSERT INTO held_changes (id, tenant_id, type, occurred_at, data) VALUES (?1, ?2, 'user.deactivated', ?3, '{}')`).bind(`evt_${crypto.randomUUID().replace(/-/g, "")}`, id, at),
+    // Connection health (recorded off the response path; here for certain).
+    db.prepare(`INSERT OR IGNORE INTO connection_health (tenant_id) VALUES (?1)`).bind(id),
+    db.prepare(`INSERT OR IGNORE INTO connection_requests (tenant_id, bucket) VALUES (?1, '2000-01-01T00:00:00.000Z')`).bind(id),
   ]);
   await env.CONTROL_DB.prepare(`INSERT INTO setup_links (id, tenant_id, digest, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?4)`).bind(crypto.randomUUID(), id, crypto.randomUUID(), at).run();
   for (const table of TENANT_TABLES) expect(await count(db, table, id), table).toBeGreaterThan(0);

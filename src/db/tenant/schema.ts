@@ -300,6 +300,41 @@ export const heldChanges = sqliteTable(
   (t) => [index("held_changes_tenant_resource").on(t.tenantId, t.resourceId), index("held_changes_tenant_seq").on(t.tenantId, t.seq)],
 );
 
+/** Connection health (design.md §4g, migrations/tenant/0009): one row per tenant, written off the response path. */
+export const connectionHealth = sqliteTable("connection_health", {
+  tenantId: text("tenant_id").primaryKey(),
+  /** The state last emitted as connection.health_changed (`never_connected`, `healthy`, `failing`, `rejected_credentials`). */
+  state: text("state").notNull().default("never_connected"),
+  stateChangedAt: text("state_changed_at"),
+  /** The flush that changed it (a random id), so that flush alone emits the event. */
+  stateChangeId: text("state_change_id"),
+  firstRequestAt: text("first_request_at"),
+  /** e.g. `GET /Users`. */
+  firstRequest: text("first_request"),
+  firstProvider: text("first_provider"),
+  firstStatus: integer("first_status"),
+  lastRequestAt: text("last_request_at"),
+  lastRequest: text("last_request"),
+  lastSuccessAt: text("last_success_at"),
+  lastFailureAt: text("last_failure_at"),
+  lastFailureStatus: integer("last_failure_status"),
+  /** The last revoked or rotated-away token of this tenant still presented, and when. */
+  refusedPrefix: text("refused_prefix"),
+  refusedAt: text("refused_at"),
+});
+
+/** SCIM requests and failures per tenant in 5-minute buckets (ISO start), for the last hour's error rate. */
+export const connectionRequests = sqliteTable(
+  "connection_requests",
+  {
+    tenantId: text("tenant_id").notNull(),
+    bucket: text("bucket").notNull(),
+    requests: integer("requests").notNull().default(0),
+    failures: integer("failures").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.bucket] })],
+);
+
 export const tenantSchema = {
   users,
   groups,
@@ -315,6 +350,8 @@ export const tenantSchema = {
   deactivationGuard,
   deactivationWindow,
   heldChanges,
+  connectionHealth,
+  connectionRequests,
 };
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
@@ -325,4 +362,5 @@ export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type TenantTokenRow = typeof tenantTokens.$inferSelect;
 export type DeactivationGuardRow = typeof deactivationGuard.$inferSelect;
 export type HeldChangeRow = typeof heldChanges.$inferSelect;
+export type ConnectionHealthRow = typeof connectionHealth.$inferSelect;
 
