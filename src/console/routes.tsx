@@ -50,6 +50,8 @@ import { consoleActor, csrfTokenValid, endSession, readSession, setFlash, startS
 import { ErrorPage, homeHref, pageCtx, type PageContext, type ScopedView } from "./ui";
 import { itAdminScopeSentence, scopedPathAllowed } from "./scope";
 import { registerWebhookPages } from "./webhooks";
+import { guardrailsNotice, loadGuardrails, registerGuardrailsPages } from "../guardrails/console";
+import { healthOf } from "../guardrails/health";
 
 export interface ConsoleEnv {
   Bindings: AppEnv["Bindings"];
@@ -287,6 +289,7 @@ consoleRoutes.use("*", async (c, next) => {
 });
 
 registerWebhookPages(consoleRoutes); // Settings › Webhooks, and change-event dispatch after console writes
+registerGuardrailsPages(consoleRoutes, (c, slug, extra, status) => renderProvisioning(c, slug, extra, status as ContentfulStatusCode)); // held deactivations, the hold, health
 
 /**
  * A setup-link session: its tenant must still exist (same id: a deleted and recreated slug is another
@@ -339,7 +342,8 @@ async function renderTenants(c: C, form?: TenantForm, status: ContentfulStatusCo
       for (const [id, count] of await userCountsOf(tenantDb(c.env, { database }), group.map((t) => t.id))) counts.set(id, count);
     }),
   );
-  return c.html(<TenantsPage ctx={pageCtx(c)} tenants={tenants} counts={counts} databases={tenantBindings(c.env)} form={form} />, status);
+  const health = await healthOf(c.env, tenants);
+  return c.html(<TenantsPage ctx={pageCtx(c)} tenants={tenants} counts={counts} health={health} databases={tenantBindings(c.env)} form={form} />, status);
 }
 
 consoleRoutes.get("/tenants", (c) => renderTenants(c));
@@ -371,11 +375,12 @@ consoleRoutes.post("/tenants", async (c) => {
 consoleRoutes.get("/tenants/:slug", (c) => c.redirect(`/admin/tenants/${encodeURIComponent(c.req.param("slug"))}/users`, 303));
 
 // Settings › User Provisioning.
-type ProvisioningExtra = Partial<Pick<ProvisioningProps, "minted" | "notice" | "setupLink" | "setupLinkForm" | "regenerateUnconfirmed">>;
+type ProvisioningExtra = Partial<Pick<ProvisioningProps, "minted" | "notice" | "setupLink" | "setupLinkForm" | "regenerateUnconfirmed" | "guardError">>;
 
 async function renderProvisioning(c: C, slug: string, extra: ProvisioningExtra = {}, status: ContentfulStatusCode = 200) {
   const tenant = await requireTenant(c.env.CONTROL_DB, slug);
-  return c.html(<ProvisioningPage ctx={pageCtx(c)} tenant={tenant} endpoint={scimEndpoint(origin(c), tenant.slug)} {...extra} />, status);
+  const guardrails = await loadGuardrails(c, tenant);
+  return c.html(<ProvisioningPage ctx={pageCtx(c)} tenant={tenant} endpoint={scimEndpoint(origin(c), tenant.slug)} guardrails={guardrails} {...extra} />, status);
 }
 
 function provisioningPath(slug: string): string {
@@ -391,7 +396,7 @@ consoleRoutes.get("/tenants/:slug/provisioning", async (c) => {
   const slug = c.req.param("slug");
   // A setup link just created (POST-redirect-GET): shown on this one answer, then gone.
   const setupLink = c.get("scoped") ? undefined : await takeFlash<{ url: string; expiresAt: string }>(c, adminSecret(c)!, provisioningPath(slug));
-  return renderProvisioning(c, slug, { notice: notices[key], setupLink });
+  return renderProvisioning(c, slug, { notice: notices[key] ?? guardrailsNotice(c.req.query("done")), setupLink });
 });
 
 consoleRoutes.post("/tenants/:slug/provisioning/enable", async (c) => {

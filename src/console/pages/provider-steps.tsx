@@ -108,20 +108,21 @@ function genericSteps(label: string): Steps {
   };
 }
 
-/** The steps for the tenant's provider (from its token), or for the one chosen while SCIM is off. */
-export function ProviderSteps(props: { provider: string | null; endpoint: string }) {
+/** The steps for the tenant's provider (from its token), or for the one chosen while SCIM is off; `live`: the first-request line. */
+export function ProviderSteps(props: { provider: string | null; endpoint: string; live?: Child }) {
   const provider = props.provider ?? "generic";
   const label = provider === "generic" ? "your identity provider" : providerLabel(provider);
   const { where, steps } = STEPS[provider] ?? genericSteps(label);
   return (
-    <section class="panel" aria-labelledby="checklist-heading">
-      <h2 id="checklist-heading">{`Connect ${label}`}</h2>
+    <section class="panel" aria-labelledby={`checklist-heading-${provider}`}>
+      <h2 id={`checklist-heading-${provider}`}>{`Connect ${label}`}</h2>
       <p class="muted small">{where}</p>
       <ol class="checklist">
         {steps(props.endpoint).map((step) => (
           <li>{step}</li>
         ))}
       </ol>
+      {props.live}
     </section>
   );
 }

@@ -6,6 +6,7 @@ import { SCOPED_SESSION_SECONDS } from "../session";
 import { IT_ADMIN_CAN, IT_ADMIN_CANNOT, itAdminScopeSentence } from "../scope";
 import { DeleteTenantPanel } from "./delete-tenant";
 import { ProviderSteps } from "./provider-steps";
+import { FirstRequestLine, GuardPanel, HealthPanel, HeldBanner, type GuardrailsView } from "../../guardrails/console";
 import { ConfirmDialog, ConfirmPage, ShownOnceDialog } from "../dialogs";
 import { CsrfField, Field, Layout, Notice, providerLabel, Time, type SignedInContext } from "../ui";
 
@@ -24,6 +25,10 @@ export interface ProvisioningProps {
   setupLinkForm?: SetupLinkForm;
   /** The regenerate POST came without the "I understand" box ticked. */
   regenerateUnconfirmed?: boolean;
+  /** Held deactivations, the hold's settings and the connection's health (src/guardrails). */
+  guardrails?: GuardrailsView;
+  /** The hold's settings form as refused. */
+  guardError?: string;
 }
 
 export interface SetupLinkForm {
@@ -97,6 +102,7 @@ export function ProvisioningPage(props: ProvisioningProps) {
   return (
     <Layout title={`User Provisioning · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="provisioning">
       {props.notice ? <Notice kind={props.notice.kind}>{props.notice.text}</Notice> : null}
+      {props.guardrails ? <HeldBanner ctx={props.ctx} slug={tenant.slug} held={props.guardrails.held} /> : null}
       {props.regenerateUnconfirmed && token ? <Notice kind="error">Nothing was changed: tick the box to confirm that you understand what regenerating breaks.</Notice> : null}
       {props.ctx.scoped && token ? (
         <Notice kind="warn">
@@ -211,8 +217,23 @@ export function ProvisioningPage(props: ProvisioningProps) {
           </>
         )}
       </section>
+      {token && props.guardrails ? <HealthPanel health={props.guardrails.health} provider={token.provider} /> : null}
       {props.ctx.scoped ? <ItAdminScopePanel /> : <SetupLinkPanel ctx={props.ctx} slug={tenant.slug} link={props.setupLink} form={props.setupLinkForm} />}
-      <ProviderSteps provider={token?.provider ?? null} endpoint={props.endpoint} />
+      {token ? (
+        <ProviderSteps
+          provider={token.provider}
+          endpoint={props.endpoint}
+          live={props.guardrails ? <FirstRequestLine slug={tenant.slug} health={props.guardrails.health} provider={token.provider} /> : undefined}
+        />
+      ) : (
+        // SCIM off: the steps of the provider chosen above (the console script switches them; Okta's without it).
+        PROVIDERS.map((p) => (
+          <div data-steps-for={p} hidden={p !== "okta"}>
+            <ProviderSteps provider={p} endpoint={props.endpoint} />
+          </div>
+        ))
+      )}
+      {props.guardrails ? <GuardPanel ctx={props.ctx} slug={tenant.slug} guard={props.guardrails.guard} error={props.guardError} /> : null}
       {props.ctx.scoped ? null : <DeleteTenantPanel slug={tenant.slug} />}
       {props.minted ? (
         <TokenDialog token={props.minted.token} endpoint={props.endpoint} regenerated={props.minted.regenerated} previousUntil={props.minted.previousUntil ?? null} doneHref={base(tenant.slug)} />
