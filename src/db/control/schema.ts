@@ -36,7 +36,7 @@ export const scimTokens = sqliteTable(
     uniqueIndex("scim_tokens_one_live_per_tenant").on(t.tenantId).where(sql`revoked_at IS NULL`),
     index("scim_tokens_tenant").on(t.tenantId),
     // Tokens still working after being rotated away (revoked_at in the future: token overlap, migrations/control/0005).
-    index("scim_tokens_revoked_at").on(t.revokedAt),
+    index("scim_tokens_tenant_revoked_at").on(t.tenantId, t.revokedAt),
   ],
 );
 
