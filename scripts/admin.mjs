@@ -42,6 +42,12 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
   webhooks listen|list|add|remove|rotate|test|deliveries …           change events out (npm run admin -- webhooks)
   audit [--limit N] [--before ID]     admin actions across tenants, newest first
 
+ Guardrails
+  guard <slug> [--enabled true|false] [--threshold N] [--percent N] [--window MIN]
+                                      the deactivation hold's settings and state (set with the flags)
+  held <slug>                         deactivations the hold keeps from TheStorage's app
+  held release <slug>                 release them: their events enter the change feed in order
+
  Other
   token                               print the admin token (export ADMIN_TOKEN="$(npm run -s admin -- token)")
   help                                this text
@@ -127,7 +133,7 @@ function showToken({ token: scimToken, endpoint }) {
   "SCIM 2.0 Test App (Header Auth)" › Provisioning › Integration, then Test API Credentials.`);
 }
 
-const COMMANDS = new Set(["setup", "tenants", "tenant", "scim", "link", "users", "groups", "group", "avatar", "export", "events", "changes", "webhooks", "audit", "token"]);
+const COMMANDS = new Set(["setup", "tenants", "tenant", "scim", "link", "users", "groups", "group", "avatar", "export", "events", "changes", "webhooks", "audit", "token", "guard", "held"]);
 
 /** Usage to stderr and a non-zero exit: the command was incomplete or its subcommand unknown. */
 function usageError(text = USAGE) {
@@ -361,6 +367,46 @@ async function main() {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       return new Promise(() => {});
+    }
+    case "guard": {
+      if (!a) return usageError();
+      const setting = ["enabled", "threshold", "percent", "window"].some((f) => flags[f] !== undefined);
+      let result = await call("GET", `/tenants/${a}/guard`);
+      if (result.status !== 200) fail(result);
+      if (setting) {
+        const now = result.json;
+        const number = (value, fallback) => (value === undefined ? fallback : Number(value));
+        result = await call("PUT", `/tenants/${a}/guard`, {
+          enabled: flags.enabled === undefined ? now.enabled : flags.enabled !== "false",
+          threshold: number(flags.threshold, now.threshold),
+          percent: number(flags.percent, now.percent),
+          windowMinutes: number(flags.window, now.windowMinutes),
+        });
+        if (result.status !== 200) fail(result);
+      }
+      if (flags.json) return print(result.json);
+      const g = result.json;
+      console.log(
+        `Deactivation hold ${g.enabled ? "on" : "off"}: trips above the larger of ${g.threshold} users and ${g.percent}% of ${g.activeUsers} active users within ${g.windowMinutes} minutes.`,
+      );
+      return console.log(g.tripped ? `TRIPPED at ${time(g.trippedAt)}: ${g.held} held (npm run admin -- held ${a}).` : "Not tripped; nothing held.");
+    }
+    case "held": {
+      if (a === "release") {
+        if (!b) return usageError();
+        const result = await call("POST", `/tenants/${b}/held/release`);
+        if (result.status !== 200 && result.status !== 202) fail(result);
+        return console.log(
+          `Released ${result.json.released} held change events into the feed.${result.json.remaining ? ` ${result.json.remaining} remain: run it again.` : " The hold is reset."}`,
+        );
+      }
+      if (!a) return usageError();
+      const result = await call("GET", `/tenants/${a}/held?${query({ limit: flags.limit ?? 500 })}`);
+      if (result.status !== 200) fail(result);
+      if (flags.json) return print(result.json);
+      if (!result.json.count) return console.log("Nothing held.");
+      console.log(`${result.json.summary}\n`);
+      return table(result.json.held, [["AT", (h) => time(h.occurredAt)], ["CHANGE", (h) => (h.type === "user.deleted" ? "deleted" : "deactivated")], ["USERNAME", (h) => h.user.userName, 48], ["ID", (h) => h.user.id]]);
     }
     case "audit": {
       const result = await call("GET", `/audit?${query({ limit: flags.limit, before: flags.before })}`);

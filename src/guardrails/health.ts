@@ -74,6 +74,10 @@ export async function recordRefusedTokenHealth(env: Env, tenant: TenantRef, pref
 async function settleState(env: Env, tenant: TenantRef, record: HealthRecord, connection: Connection, at: string): Promise<void> {
   const view = healthView(record);
   if (view.state === record.row.state) return;
+  // The first successful connection is shown (scim.health.firstRequest, the live setup line) but emits
+  // no event: every tenant's feed would otherwise start with one, at a moment no reader can predict.
+  // It is stored, so a later change is reported from `healthy`.
+  const quiet = record.row.state === "never_connected" && view.state === "healthy";
   const health = { state: view.state, previousState: record.row.state, errorRate1h: view.errorRate1h, lastSuccessAt: view.lastSuccessAt, rejectedToken: view.rejectedToken };
   const change = newChange({ tenant }, "connection.health_changed", tenant.id, null, { connection, health });
   const detail =
@@ -95,7 +99,7 @@ async function settleState(env: Env, tenant: TenantRef, record: HealthRecord, co
     tokenPrefix: connection.tokenPrefix,
     actor: null,
   };
-  await changeState(tenantDb(env, tenant), tenant.id, record.row.state, view.state, at, change, log);
+  await changeState(tenantDb(env, tenant), tenant.id, record.row.state, view.state, at, quiet ? null : { change, log });
 }
 
 export interface HealthView {

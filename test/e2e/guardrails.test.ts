@@ -44,11 +44,11 @@ describe("guardrails in Chromium", () => {
     await e2e!.signIn();
     await page.goto(`${e2e!.origin}/admin/tenants/${SLUG}/provisioning`);
     expect(await page.textContent("#first-request")).toContain("Waiting for the first request from Okta");
-    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.evaluate(() => ((globalThis as { notReloaded?: boolean }).notReloaded = true)); // gone if the page reloads
 
     expect((await scim("GET", "/Users?startIndex=1&count=1")).status).toBe(200);
-    await page.waitForFunction(() => /^Received GET \/Users from Okta at \d\d:\d\d:\d\d UTC$/.test(document.getElementById("first-request")?.textContent ?? ""), undefined, { timeout: 15_000 });
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await page.locator("#first-request", { hasText: /^Received GET \/Users from Okta at \d\d:\d\d:\d\d UTC$/ }).waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await screenshot(page, "guardrails-first-request");
     expect(e2e!.pageProblems).toEqual([]);
   });
@@ -82,11 +82,13 @@ describe("guardrails in Chromium", () => {
     expect(e2e!.pageProblems).toEqual([]);
   });
 
-  it("the CLI regenerates with an overlap and says until when the old token works", async () => {
-    const ran = spawnSync(process.execPath, [ADMIN, "scim", "regenerate", SLUG, "--keep-previous", "1h"], {
-      encoding: "utf8",
-      env: { ...process.env, SCIM_ADMIN_URL: e2e!.origin, ADMIN_TOKEN: e2e!.adminToken },
-    });
+  it("the CLI sets the hold, lists what is held, and regenerates with an overlap saying until when the old token works", async () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, [ADMIN, ...args], { encoding: "utf8", env: { ...process.env, SCIM_ADMIN_URL: e2e!.origin, ADMIN_TOKEN: e2e!.adminToken } });
+    const guard = cli("guard", SLUG, "--threshold", "100", "--window", "5");
+    expect(guard.status, guard.stderr).toBe(0);
+    expect(guard.stdout).toContain("Deactivation hold on: trips above the larger of 100 users and 1% of 1 active users within 5 minutes.");
+    expect(cli("held", SLUG).stdout.trim()).toBe("Nothing held.");
+    const ran = cli("scim", "regenerate", SLUG, "--keep-previous", "1h");
     expect(ran.status, ran.stderr).toBe(0);
     expect(ran.stdout).toMatch(/The previous token keeps working until \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/);
     expect((await scim("GET", "/Users")).status).toBe(200); // the old token, still

@@ -2,6 +2,7 @@
 // token working until then, so the new one can be pasted into the IdP without failed pushes.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { eventually } from "../support/eventually";
 import { post, send, signIn } from "../support/console-session";
 import { admin, request, scimTenant, type ScimTenant } from "../support/harness";
 
@@ -20,14 +21,6 @@ async function expireOverlap(slug: string): Promise<void> {
   await env.TENANT_DEFAULT.prepare("UPDATE tenant_tokens SET expires_at = ? WHERE tenant_id = ? AND expires_at IS NOT NULL").bind(past, id).run();
 }
 
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  let value = await read();
-  for (let i = 0; i < 100 && !done(value); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    value = await read();
-  }
-  return value;
-}
 
 describe("token overlap", () => {
   it("keeps the previous token working, warm and cold, and shows both tokens until it expires", async () => {

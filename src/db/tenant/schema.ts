@@ -142,13 +142,9 @@ export interface AdminActor {
   email?: string;
 }
 
-/**
- * Change events: the transactional outbox and the change feed. A row is written in the same D1
- * batch as the change it describes, so it exists if and only if that change committed.
- */
-export const changeEvents = sqliteTable(
-  "change_events",
-  {
+/** The columns of a change event, shared by the outbox (change_events) and the held ones (held_changes). */
+function changeEventColumns() {
+  return {
     /** Feed order and cursor: strictly increasing per database. */
     seq: integer("seq").primaryKey({ autoIncrement: true }),
     /** `evt_<32 hex>`: the `webhook-id` of every delivery attempt and the id in the feed. */
@@ -166,7 +162,16 @@ export const changeEvents = sqliteTable(
     logId: integer("log_id"),
     /** When it was handed to the delivery queue; null until then (the sweep re-sends those). */
     dispatchedAt: text("dispatched_at"),
-  },
+  };
+}
+
+/**
+ * Change events: the transactional outbox and the change feed. A row is written in the same D1
+ * batch as the change it describes, so it exists if and only if that change committed.
+ */
+export const changeEvents = sqliteTable(
+  "change_events",
+  changeEventColumns(),
   (t) => [
     index("change_events_tenant_seq").on(t.tenantId, t.seq),
     // The dispatcher's claim: a tenant's oldest undispatched events, however many it has dispatched.
@@ -285,18 +290,7 @@ export const deactivationWindow = sqliteTable(
 /** Change events held by a tripped guard: change_events' columns; Release moves them there in `seq` order. */
 export const heldChanges = sqliteTable(
   "held_changes",
-  {
-    seq: integer("seq").primaryKey({ autoIncrement: true }),
-    id: text("id").notNull().unique(),
-    tenantId: text("tenant_id").notNull(),
-    type: text("type").notNull(),
-    occurredAt: text("occurred_at").notNull(),
-    resourceId: text("resource_id"),
-    version: integer("version"),
-    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-    logId: integer("log_id"),
-    dispatchedAt: text("dispatched_at"),
-  },
+  changeEventColumns(),
   (t) => [index("held_changes_tenant_resource").on(t.tenantId, t.resourceId), index("held_changes_tenant_seq").on(t.tenantId, t.seq)],
 );
 
