@@ -50,7 +50,7 @@ import { consoleActor, csrfTokenValid, endSession, readSession, setFlash, startS
 import { ErrorPage, homeHref, pageCtx, type PageContext, type ScopedView } from "./ui";
 import { itAdminScopeSentence, scopedPathAllowed } from "./scope";
 import { registerWebhookPages } from "./webhooks";
-import { guardrailsNotice, loadGuardrails, registerGuardrailsPages } from "../guardrails/console";
+import { guardrailsNotice, heldHeadline, loadGuardrails, registerGuardrailsPages } from "../guardrails/console";
 import { healthOf } from "../guardrails/health";
 
 export interface ConsoleEnv {
@@ -483,14 +483,15 @@ consoleRoutes.get("/tenants/:slug/users", async (c) => {
   const start = intParam(c.req.query("start"), 1);
   const status = oneOf(c.req.query("status"), USER_STATUSES, "");
   const sort = oneOf(c.req.query("sort"), USER_SORTS, "created");
-  const { total, rows } = await listUsers(tenantDb(c.env, tenant), tenant.id, {
+  // With the deactivation hold's headline, if anything is held.
+  const [banner, { total, rows }] = await Promise.all([heldHeadline(c, tenant), listUsers(tenantDb(c.env, tenant), tenant.id, {
     where: and(q ? userSearch(q) : undefined, status ? eq(users.active, status === "active") : undefined),
     orderBy: USER_ORDER[sort],
     offset: start - 1,
     limit: USERS_PAGE_SIZE,
     textIndexed: q ? userSearchIndexed(q) : false,
-  });
-  return c.html(<UsersPage ctx={pageCtx(c)} tenant={tenant} rows={rows} total={total} list={{ q, status, sort }} start={start} />);
+  })]);
+  return c.html(<UsersPage ctx={pageCtx(c)} tenant={tenant} rows={rows} total={total} list={{ q, status, sort }} start={start} banner={banner} />);
 });
 
 async function renderUser(c: C, tenant: TenantWithToken, id: string, extra: { avatar?: { value: string; error?: string }; notice?: string } = {}, status: ContentfulStatusCode = 200) {

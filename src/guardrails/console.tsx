@@ -10,9 +10,10 @@ import { consoleActor } from "../console/session";
 import { CsrfField, Notice, Time, type SignedInContext } from "../console/ui";
 import { pathTenant } from "../routes/admin/path-tenant";
 import { clientIp } from "../services/auth-throttle";
-import { tenantRefOf } from "../tenancy/tenant-db";
+import { tenantDb, tenantRefOf } from "../tenancy/tenant-db";
 import type { TenantWithToken } from "../repo/control";
-import { guardSettingsInput, providerName, type HealthState } from "./core";
+import { guardSettingsInput, heldBanner, providerName, type HealthState } from "./core";
+import { heldSummary } from "../repo/guard";
 import { healthOf, type HealthView } from "./health";
 import { getGuard, getHeld, putGuard, releaseHeld, type GuardView, type HeldView } from "./service";
 
@@ -37,6 +38,18 @@ export async function loadGuardrails(c: Context<ConsoleEnv>, tenant: TenantWithT
 
 function base(slug: string) {
   return `/admin/tenants/${slug}/provisioning`;
+}
+
+/** On the tenant's other pages: the banner's headline, linking to the list and Release. */
+export async function heldHeadline(c: Context<ConsoleEnv>, tenant: TenantWithToken) {
+  const summary = await heldSummary(tenantDb(c.env, tenant), tenant.id);
+  if (!summary.users) return null;
+  return (
+    <div class="notice warn" role="alert" id="held-headline">
+      <strong>{heldBanner(summary, tenant.token?.provider)}</strong>. TheStorage keeps these people active until they are released:{" "}
+      <a href={`${base(tenant.slug)}#held-banner`}>review and release</a>.
+    </div>
+  );
 }
 
 /** The banner: "Held: 214 deactivations from Okta in 3 minutes", who, and Release. */

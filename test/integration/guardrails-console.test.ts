@@ -54,6 +54,10 @@ describe("guardrails in the console", () => {
     for (const name of names.slice(2, 5)) expect(page.text).toContain(name);
     for (const name of names.slice(0, 2)) expect(page.text).not.toContain(`>${name}<`);
     expect(page.text).toContain("Release 3 held deactivations");
+    // The Users page carries the headline too, linking to the list.
+    const usersPage = await send("GET", `/admin/tenants/${tenant.slug}/users`, { cookie: it.cookie, ip: it.ip });
+    expect(usersPage.text).toContain('id="held-headline"');
+    expect(usersPage.text).toMatch(/<strong>Held: 3 deactivations from Okta in /);
 
     // Nothing of the held three was delivered.
     await new Promise((r) => setTimeout(r, 300));
@@ -65,6 +69,7 @@ describe("guardrails in the console", () => {
     const after = await send("GET", released.headers.get("Location")!, { cookie: it.cookie, ip: it.ip });
     expect(after.text).not.toContain('id="held-banner"');
     expect(after.text).toContain("Released:");
+    expect((await send("GET", `/admin/tenants/${tenant.slug}/users`, { cookie: it.cookie, ip: it.ip })).text).not.toContain('id="held-headline"');
     await vi.waitFor(() => expect(receivers.at(hook)).toHaveLength(3), WAIT);
     expect(receivers.at(hook).map((r) => r.json.data.user.id).sort()).toEqual(ids.slice(2, 5).sort());
     const audit = (await admin("GET", "/audit?limit=100")).body.events;
