@@ -28,7 +28,8 @@ export type GuardSettings = { enabled: boolean; threshold: number; percent: numb
 const PRUNE_AFTER_MINUTES = 24 * 60;
 const PRUNE_PER_WRITE = 20;
 
-const isTripped = (tenantId: string) => sql`EXISTS (SELECT 1 FROM deactivation_guard WHERE tenant_id = ${tenantId} AND tripped_at IS NOT NULL)`;
+/** Tripped and still on: switching the guard off lets later deactivations through (those held stay held until released). */
+const isTripped = (tenantId: string) => sql`EXISTS (SELECT 1 FROM deactivation_guard WHERE tenant_id = ${tenantId} AND tripped_at IS NOT NULL AND enabled = 1)`;
 const hasHeld = (tenantId: string, userId: string) => sql`EXISTS (SELECT 1 FROM held_changes WHERE tenant_id = ${tenantId} AND resource_id = ${userId})`;
 
 /** What a user write is, for the hold. */

@@ -160,6 +160,13 @@ describe("deactivation hold", () => {
     const seen = new Set([...ofType(events, "user.deactivated").map((e) => e.data.user.id), ...held.held.map((h: any) => h.user.id)]);
     expect(seen.size).toBe(40); // each user exactly once, in the feed or held
     expect((await admin("GET", `/tenants/${tenant.slug}/guard`)).body).toMatchObject({ tripped: true, activeUsers: 0, held: 30 });
+
+    // Switched off while tripped: later deactivations pass; those held stay held until released.
+    const more = await users(tenant, 2);
+    await guard(tenant.slug, { enabled: false, threshold: 10, percent: 5, windowMinutes: 10 });
+    for (const u of more) expect((await tenant.scim("PATCH", `/Users/${u.id}`, oktaDeactivate)).status).toBe(200);
+    expect(ofType(await feed(tenant.slug), "user.deactivated")).toHaveLength(12);
+    expect((await admin("GET", `/tenants/${tenant.slug}/held`)).body.count).toBe(30);
   });
 
   it("lets a wave through when off, and refuses bad settings with problem details", async () => {
