@@ -72,6 +72,17 @@ describe("guardrails in Chromium", () => {
     expect(await banner.locator("h2").textContent()).toMatch(/^Held: 3 deactivations from Okta in /);
     for (const name of names.slice(2, 5)) expect(await banner.textContent()).toContain(name);
     await screenshot(page, "guardrails-held-banner");
+    // Nothing overflows on a phone: the banner, its list, the health and hold panels.
+    const narrow = await e2e!.context.newPage();
+    await narrow.setViewportSize({ width: 390, height: 900 });
+    await narrow.goto(`${e2e!.origin}/admin/tenants/${SLUG}/provisioning`);
+    const overflow = await narrow.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    });
+    await screenshot(narrow, "guardrails-held-banner-390");
+    await narrow.close();
+    expect(overflow).toBeLessThanOrEqual(0);
 
     await page.click("#release-held");
     await page.waitForURL(/done=released/);
