@@ -141,7 +141,12 @@ describe("deactivation hold", () => {
     expect(await env.DIRECTORY.isActive(tenant.slug, all[6]!.userName)).toBe(true);
     expect(await env.DIRECTORY.isActive(tenant.slug, all[3]!.userName)).toBe(true);
 
-    expect((await admin("POST", `/tenants/${tenant.slug}/held/release`)).body).toEqual({ released: 3, remaining: 0 });
+    // Entra reactivates with the string "True": the held deactivation is cancelled, with no event.
+    expect((await tenant.scim("PATCH", `/Users/${all[3]!.id}`, { schemas: [PATCH_OP], Operations: [{ op: "Replace", path: "active", value: "True" }] })).status).toBe(200);
+    expect((await admin("GET", `/tenants/${tenant.slug}/held`)).body.count).toBe(2);
+    expect(ofType(await feed(tenant.slug), "user.reactivated")).toHaveLength(0);
+
+    expect((await admin("POST", `/tenants/${tenant.slug}/held/release`)).body).toEqual({ released: 2, remaining: 0 }); // the other deactivation and the deletion
     expect(ofType(await feed(tenant.slug), "user.deleted")).toHaveLength(1);
     expect(await env.DIRECTORY.getUser(tenant.slug, all[6]!.id)).toBeNull();
   });
