@@ -30,6 +30,8 @@ export default defineConfig(async () => {
             WEBHOOK_RETRY_BASE_SECONDS: "1",
             WEBHOOK_ALLOW_LOOPBACK: "true",
             SIGN_IN_RETURN_ORIGINS: "https://app.thestorage.test, https://other.thestorage.test:8443",
+            // Connection health written on every request, so tests read it without waiting.
+            HEALTH_FLUSH_SECONDS: "0",
             ...bindings,
           },
           // A second, tight Rate Limiting binding that the rate-limit test swaps in for

@@ -23,7 +23,9 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
   tenant show <slug>
   tenant delete <slug>                revoke its token and erase every row of the tenant (cannot be undone)
   scim enable <slug> [--provider P]   switch SCIM on; prints the token once
-  scim regenerate <slug>              new token; the old one stops working at once
+  scim regenerate <slug> [--keep-previous D]
+                                      new token; the old one stops working at once, or keeps working
+                                      for D (seconds, or 30m, 12h, 7d: at most 7 days) while you paste the new one
   scim disable <slug>                 switch SCIM off; revokes the token
   link <slug> [--minutes N] [--return URL]   a single-use setup link for the tenant's IT admin (default 5 min, at most 60)
 
@@ -39,6 +41,12 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
   changes <slug> [--after CURSOR] [--limit N] [--types t1,t2]        the change feed, oldest first
   webhooks listen|list|add|remove|rotate|test|deliveries …           change events out (npm run admin -- webhooks)
   audit [--limit N] [--before ID]     admin actions across tenants, newest first
+
+ Guardrails
+  guard <slug> [--enabled true|false] [--threshold N] [--percent N] [--window MIN]
+                                      the deactivation hold's settings and state (set with the flags)
+  held <slug>                         deactivations the hold keeps from TheStorage's app
+  held release <slug>                 release them: their events enter the change feed in order
 
  Other
   token                               print the admin token (export ADMIN_TOKEN="$(npm run -s admin -- token)")
@@ -106,6 +114,13 @@ function fail(result) {
   process.exit(1);
 }
 
+/** "3600", "30m", "12h", "7d" → seconds (the API refuses anything over 7 days, and says so). */
+function seconds(value) {
+  const match = /^(\d+)([smhd]?)$/.exec(String(value ?? "").trim());
+  if (!match) usageError(`✗ --keep-previous takes seconds or a duration such as 30m, 12h or 7d; got '${value}'.`);
+  return Number(match[1]) * { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2]];
+}
+
 const print = (value) => console.log(JSON.stringify(value, null, 2));
 const query = (flags) => new URLSearchParams(Object.entries(flags).filter(([, v]) => v !== undefined)).toString();
 
@@ -118,7 +133,7 @@ function showToken({ token: scimToken, endpoint }) {
   "SCIM 2.0 Test App (Header Auth)" › Provisioning › Integration, then Test API Credentials.`);
 }
 
-const COMMANDS = new Set(["setup", "tenants", "tenant", "scim", "link", "users", "groups", "group", "avatar", "export", "events", "changes", "webhooks", "audit", "token"]);
+const COMMANDS = new Set(["setup", "tenants", "tenant", "scim", "link", "users", "groups", "group", "avatar", "export", "events", "changes", "webhooks", "audit", "token", "guard", "held"]);
 
 /** Usage to stderr and a non-zero exit: the command was incomplete or its subcommand unknown. */
 function usageError(text = USAGE) {
@@ -175,8 +190,21 @@ async function main() {
     }
     case "scim": {
       if (a === "enable" || a === "regenerate") {
-        const result = a === "enable" ? await call("POST", `/tenants/${b}/scim`, { provider: flags.provider }) : await call("POST", `/tenants/${b}/scim/token`);
-        return result.status === 201 ? showToken(result.json) : fail(result);
+        const keep = flags["keep-previous"] === undefined ? undefined : seconds(flags["keep-previous"]);
+        const result =
+          a === "enable"
+            ? await call("POST", `/tenants/${b}/scim`, { provider: flags.provider })
+            : await call("POST", `/tenants/${b}/scim/token`, keep === undefined ? undefined : { keepPreviousForSeconds: keep });
+        if (result.status !== 201) return fail(result);
+        showToken(result.json);
+        if (a === "regenerate") {
+          console.log(
+            result.json.previousTokenExpiresAt
+              ? `\n  The previous token keeps working until ${time(result.json.previousTokenExpiresAt)}: paste the new one before then.`
+              : "\n  The previous token has stopped working.",
+          );
+        }
+        return;
       }
       if (a === "disable") {
         const result = await call("DELETE", `/tenants/${b}/scim`);
@@ -339,6 +367,46 @@ async function main() {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       return new Promise(() => {});
+    }
+    case "guard": {
+      if (!a) return usageError();
+      const setting = ["enabled", "threshold", "percent", "window"].some((f) => flags[f] !== undefined);
+      let result = await call("GET", `/tenants/${a}/guard`);
+      if (result.status !== 200) fail(result);
+      if (setting) {
+        const now = result.json;
+        const number = (value, fallback) => (value === undefined ? fallback : Number(value));
+        result = await call("PUT", `/tenants/${a}/guard`, {
+          enabled: flags.enabled === undefined ? now.enabled : flags.enabled !== "false",
+          threshold: number(flags.threshold, now.threshold),
+          percent: number(flags.percent, now.percent),
+          windowMinutes: number(flags.window, now.windowMinutes),
+        });
+        if (result.status !== 200) fail(result);
+      }
+      if (flags.json) return print(result.json);
+      const g = result.json;
+      console.log(
+        `Deactivation hold ${g.enabled ? "on" : "off"}: trips above the larger of ${g.threshold} users and ${g.percent}% of ${g.activeUsers} active users within ${g.windowMinutes} minutes.`,
+      );
+      return console.log(g.tripped ? `TRIPPED at ${time(g.trippedAt)}: ${g.held} held (npm run admin -- held ${a}).` : "Not tripped; nothing held.");
+    }
+    case "held": {
+      if (a === "release") {
+        if (!b) return usageError();
+        const result = await call("POST", `/tenants/${b}/held/release`);
+        if (result.status !== 200 && result.status !== 202) fail(result);
+        return console.log(
+          `Released ${result.json.released} held change events into the feed.${result.json.remaining ? ` ${result.json.remaining} remain: run it again.` : " The hold is reset."}`,
+        );
+      }
+      if (!a) return usageError();
+      const result = await call("GET", `/tenants/${a}/held?${query({ limit: flags.limit ?? 500 })}`);
+      if (result.status !== 200) fail(result);
+      if (flags.json) return print(result.json);
+      if (!result.json.count) return console.log("Nothing held.");
+      console.log(`${result.json.summary}\n`);
+      return table(result.json.held, [["AT", (h) => time(h.occurredAt)], ["CHANGE", (h) => (h.type === "user.deleted" ? "deleted" : "deactivated")], ["USERNAME", (h) => h.user.userName, 48], ["ID", (h) => h.user.id]]);
     }
     case "audit": {
       const result = await call("GET", `/audit?${query({ limit: flags.limit, before: flags.before })}`);

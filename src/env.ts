@@ -31,4 +31,6 @@ export interface Env {
   /** The role catalogue, comma-separated, lowest first (design.md §4f); and the default role. */
   ROLES?: string;
   DEFAULT_ROLE?: string;
+  /** Connection health: seconds an isolate coalesces a tenant's same-outcome requests before writing them (default 10; 0: every request). */
+  HEALTH_FLUSH_SECONDS?: string;
 }

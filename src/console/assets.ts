@@ -187,6 +187,32 @@ export const CONSOLE_JS = `"use strict";
     if (doneLink) doneLink.addEventListener("click", function () { leaving = true; });
   }
 
+  // Settings › User Provisioning while the IdP is being set up: the first request received, live
+  // (src/guardrails/console.tsx), without reloading the page.
+  var poll = document.querySelector("[data-first-request-poll]");
+  if (poll && window.fetch) {
+    var pollUrl = poll.getAttribute("data-first-request-poll");
+    var tick = function () {
+      fetch(pollUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) {
+          if (body && body.firstRequest) { poll.textContent = body.firstRequest.text; poll.className = "notice ok"; poll.removeAttribute("data-first-request-poll"); return; }
+          setTimeout(tick, 2000);
+        }, function () { setTimeout(tick, 5000); });
+    };
+    setTimeout(tick, 2000);
+  }
+
+  // While SCIM is off, the setup steps follow the identity provider chosen in the form.
+  var providerSelect = byId("f-provider");
+  if (providerSelect) {
+    providerSelect.addEventListener("change", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("[data-steps-for]"), function (steps) {
+        steps.hidden = steps.getAttribute("data-steps-for") !== providerSelect.value;
+      });
+    });
+  }
+
   // An avatar image that fails to load (gone, blocked, not an image) shows the initials instead.
   function toInitials(img) {
     var span = document.createElement("span");

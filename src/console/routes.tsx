@@ -37,7 +37,7 @@ import { lifecycleConsoleRoutes } from "./lifecycle-routes";
 import { SignInPage } from "./pages/auth";
 import { GroupPage, GroupsPage, GROUPS_PAGE_SIZE } from "./pages/groups";
 import { LOG_PAGE_SIZE, LogPage, type LogFilters } from "./pages/log";
-import { ProvisioningConfirmPage, ProvisioningPage, REGENERATE_UNDERSTOOD, type ProvisioningProps, type SetupLinkForm } from "./pages/provisioning";
+import { KEEP_PREVIOUS_CHOICES, ProvisioningConfirmPage, ProvisioningPage, REGENERATE_UNDERSTOOD, type ProvisioningProps, type SetupLinkForm } from "./pages/provisioning";
 import { TenantsPage, type TenantForm } from "./pages/tenants";
 import { USER_SORTS, USER_STATUSES, UserPage, UsersPage, USERS_PAGE_SIZE, type UserSort } from "./pages/users";
 import { ACCESS_HEADER, accessConfig, verifyAccessAssertion } from "../middleware/access";
@@ -54,6 +54,8 @@ import { registerSsoPages } from "../sso/console";
 import { registerRolePages } from "../roles/console";
 import { rolesOf } from "../roles/config";
 import { registerAttributePages } from "../attributes/console";
+import { guardrailsNotice, heldHeadline, loadGuardrails, registerGuardrailsPages } from "../guardrails/console";
+import { healthOf } from "../guardrails/health";
 
 export interface ConsoleEnv {
   Bindings: AppEnv["Bindings"];
@@ -294,6 +296,7 @@ registerWebhookPages(consoleRoutes); // Settings › Webhooks, and change-event 
 registerSsoPages(consoleRoutes); // Settings › Single sign-on
 registerRolePages(consoleRoutes); // Settings › Roles
 registerAttributePages(consoleRoutes); // Settings › Custom attributes
+registerGuardrailsPages(consoleRoutes, (c, slug, extra, status) => renderProvisioning(c, slug, extra, status as ContentfulStatusCode)); // held deactivations, the hold, health
 
 /**
  * A setup-link session: its tenant must still exist (same id: a deleted and recreated slug is another
@@ -346,7 +349,8 @@ async function renderTenants(c: C, form?: TenantForm, status: ContentfulStatusCo
       for (const [id, count] of await userCountsOf(tenantDb(c.env, { database }), group.map((t) => t.id))) counts.set(id, count);
     }),
   );
-  return c.html(<TenantsPage ctx={pageCtx(c)} tenants={tenants} counts={counts} databases={tenantBindings(c.env)} form={form} />, status);
+  const health = await healthOf(c.env, tenants);
+  return c.html(<TenantsPage ctx={pageCtx(c)} tenants={tenants} counts={counts} health={health} databases={tenantBindings(c.env)} form={form} />, status);
 }
 
 consoleRoutes.get("/tenants", (c) => renderTenants(c));
@@ -378,11 +382,12 @@ consoleRoutes.post("/tenants", async (c) => {
 consoleRoutes.get("/tenants/:slug", (c) => c.redirect(`/admin/tenants/${encodeURIComponent(c.req.param("slug"))}/users`, 303));
 
 // Settings › User Provisioning.
-type ProvisioningExtra = Partial<Pick<ProvisioningProps, "minted" | "notice" | "setupLink" | "setupLinkForm" | "regenerateUnconfirmed">>;
+type ProvisioningExtra = Partial<Pick<ProvisioningProps, "minted" | "notice" | "setupLink" | "setupLinkForm" | "regenerateUnconfirmed" | "guardError">>;
 
 async function renderProvisioning(c: C, slug: string, extra: ProvisioningExtra = {}, status: ContentfulStatusCode = 200) {
   const tenant = await requireTenant(c.env.CONTROL_DB, slug);
-  return c.html(<ProvisioningPage ctx={pageCtx(c)} tenant={tenant} endpoint={scimEndpoint(origin(c), tenant.slug)} {...extra} />, status);
+  const guardrails = await loadGuardrails(c, tenant);
+  return c.html(<ProvisioningPage ctx={pageCtx(c)} tenant={tenant} endpoint={scimEndpoint(origin(c), tenant.slug)} guardrails={guardrails} {...extra} />, status);
 }
 
 function provisioningPath(slug: string): string {
@@ -398,7 +403,7 @@ consoleRoutes.get("/tenants/:slug/provisioning", async (c) => {
   const slug = c.req.param("slug");
   // A setup link just created (POST-redirect-GET): shown on this one answer, then gone.
   const setupLink = c.get("scoped") ? undefined : await takeFlash<{ url: string; expiresAt: string }>(c, adminSecret(c)!, provisioningPath(slug));
-  return renderProvisioning(c, slug, { notice: notices[key], setupLink });
+  return renderProvisioning(c, slug, { notice: notices[key] ?? guardrailsNotice(c.req.query("done")), setupLink });
 });
 
 consoleRoutes.post("/tenants/:slug/provisioning/enable", async (c) => {
@@ -424,12 +429,15 @@ consoleRoutes.post("/tenants/:slug/provisioning/regenerate", async (c) => {
   if (!tenant.token) {
     return renderProvisioning(c, tenant.slug, { notice: { kind: "warn", text: "SCIM is off, so there is no token to regenerate. Switch it on instead." } }, 409);
   }
+  const body = await c.req.parseBody();
   // A customer IT admin may be killing a token the operator handed to the IdP: they must say they understood.
-  if (c.get("scoped") && str((await c.req.parseBody())[REGENERATE_UNDERSTOOD]) !== "1") {
+  if (c.get("scoped") && str(body[REGENERATE_UNDERSTOOD]) !== "1") {
     return renderProvisioning(c, tenant.slug, { regenerateUnconfirmed: true }, 400);
   }
-  const { raw } = await regenerateToken(c.env, tenant, consoleActor(c), clientIp(c));
-  return renderProvisioning(c, tenant.slug, { minted: { token: raw, regenerated: true } });
+  const keep = Number(str(body.keepPrevious) || "0");
+  if (!KEEP_PREVIOUS_CHOICES.some(([seconds]) => seconds === keep)) throw new ApiError(400, "Choose how long the current token keeps working from the list.");
+  const { raw, previousUntil } = await regenerateToken(c.env, tenant, consoleActor(c), clientIp(c), { keepPreviousForSeconds: keep });
+  return renderProvisioning(c, tenant.slug, { minted: { token: raw, regenerated: true, previousUntil } });
 });
 
 consoleRoutes.get("/tenants/:slug/provisioning/disable", async (c) => {
@@ -482,14 +490,15 @@ consoleRoutes.get("/tenants/:slug/users", async (c) => {
   const start = intParam(c.req.query("start"), 1);
   const status = oneOf(c.req.query("status"), USER_STATUSES, "");
   const sort = oneOf(c.req.query("sort"), USER_SORTS, "created");
-  const { total, rows } = await listUsers(tenantDb(c.env, tenant), tenant.id, {
+  // With the deactivation hold's headline, if anything is held.
+  const [banner, { total, rows }] = await Promise.all([heldHeadline(c, tenant), listUsers(tenantDb(c.env, tenant), tenant.id, {
     where: and(q ? userSearch(q) : undefined, status ? eq(users.active, status === "active") : undefined),
     orderBy: USER_ORDER[sort],
     offset: start - 1,
     limit: USERS_PAGE_SIZE,
     textIndexed: q ? userSearchIndexed(q) : false,
-  });
-  return c.html(<UsersPage ctx={pageCtx(c)} tenant={tenant} rows={rows} total={total} list={{ q, status, sort }} start={start} />);
+  })]);
+  return c.html(<UsersPage ctx={pageCtx(c)} tenant={tenant} rows={rows} total={total} list={{ q, status, sort }} start={start} banner={banner} />);
 });
 
 async function renderUser(c: C, tenant: TenantWithToken, id: string, extra: { avatar?: { value: string; error?: string }; notice?: string } = {}, status: ContentfulStatusCode = 200) {

@@ -7,6 +7,7 @@ import type { WebhookRow } from "../db/tenant/schema";
 /** Said to the operator before they send a link, and to the IT admin on their page. */
 export const IT_ADMIN_CAN = [
   "switch SCIM on or off and regenerate its token",
+  "see the connection's health, release held deactivations and set the deactivation hold",
   "see users and groups and set a user's avatar",
   "read the provisioning log",
   "add webhooks, and test, rotate, resend to or remove the ones they added",

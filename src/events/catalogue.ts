@@ -14,6 +14,9 @@ export const CHANGE_EVENT_TYPES = [
   "connection.enabled",
   "connection.token_rotated",
   "connection.disabled",
+  // Guardrails (design.md §4g).
+  "connection.guard_tripped",
+  "connection.health_changed",
 ] as const;
 
 export type ChangeEventType = (typeof CHANGE_EVENT_TYPES)[number];

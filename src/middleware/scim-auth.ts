@@ -83,7 +83,8 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
     const db = controlDb(c.env.CONTROL_DB);
     const found = await c.get("storageMeter").track(() => findToken(db, slug, digest));
     if (!found || !digestsEqual(found.token.digest, digest)) throw unauthorized();
-    if (found.token.revokedAt) throw refuseRevoked({ tenant: tenantRefOf(found.tenant), tokenPrefix: found.token.prefix, digest, revokedAt: found.token.revokedAt });
+    // A token rotated away with an overlap (design.md §3) has its revocation ahead of it: it still works.
+    if (found.token.revokedAt && found.token.revokedAt <= new Date(now).toISOString()) throw refuseRevoked({ tenant: tenantRefOf(found.tenant), tokenPrefix: found.token.prefix, digest, revokedAt: found.token.revokedAt });
     entry = {
       tenant: tenantRefOf(found.tenant),
       actor: { tokenPrefix: found.token.prefix, provider: found.token.provider },

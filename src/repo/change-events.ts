@@ -37,12 +37,20 @@ export const dispatchedAtFor = (tenantId: SQL) =>
   sql`CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = ${tenantId}) THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END`;
 
 /**
- * A change-event insert for a batch, inserted only if `condition` holds when it runs. `set`: a
- * value of the payload read at that point of the batch (e.g. `$.user.role`, which the write computes in SQL).
+/**
+ * Where a change event goes: the outbox and feed, or `held_changes` while the deactivation hold
+ * keeps it back (src/repo/guard.ts; same columns, moved to change_events on release).
  */
-export function insertChangeWhen(event: NewChangeEvent, condition: SQL, set?: { path: string; value: SQL }): SQL {
+export type ChangeTable = "change_events" | "held_changes";
+
+/**
+ * A change-event insert for a batch, inserted only if `condition` holds when it runs. `set`: a
+ * value of the payload read at that point of the batch (e.g. `$.user.role`, which the write computes
+ * in SQL); `table`: where it goes (the hold's table instead of the outbox).
+ */
+export function insertChangeWhen(event: NewChangeEvent, condition: SQL, { set, table = "change_events" }: { set?: { path: string; value: SQL }; table?: ChangeTable } = {}): SQL {
   const data = set ? sql`json_set(${JSON.stringify(event.data)}, ${set.path}, ${set.value})` : sql`${JSON.stringify(event.data)}`;
-  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
+  return sql`INSERT INTO ${sql.raw(table)} (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
     SELECT ${EVENT_ID}, ${event.tenantId}, ${event.type}, ${event.occurredAt}, ${event.resourceId}, ${event.version},
            ${data}, ${logIdOf(event.tenantId)}, ${dispatchedAtFor(sql`${event.tenantId}`)}
     WHERE ${condition}`;
@@ -88,8 +96,8 @@ export function insertMembershipChangesWhen(
  * which is `version + 1` — the delete bumps each of those groups (see users.deleteUser), since its
  * member list changed. Must run in the delete's batch before the user and membership rows go.
  */
-export function insertRemovedFromGroupsWhen(base: Pick<NewChangeEvent, "tenantId" | "occurredAt"> & { tenantSlug: string }, userId: string, condition: SQL): SQL {
-  return sql`INSERT INTO change_events (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
+export function insertRemovedFromGroupsWhen(base: Pick<NewChangeEvent, "tenantId" | "occurredAt"> & { tenantSlug: string }, userId: string, condition: SQL, table: ChangeTable = "change_events"): SQL {
+  return sql`INSERT INTO ${sql.raw(table)} (id, tenant_id, type, occurred_at, resource_id, version, data, log_id, dispatched_at)
     SELECT ${EVENT_ID}, m.tenant_id, 'group.user_removed', ${base.occurredAt}, g.id, g.version + 1,
            json_object('tenant', ${base.tenantSlug}, 'version', g.version + 1,
                        'group', json_object('id', g.id, 'displayName', g.display_name, 'externalId', g.external_id),

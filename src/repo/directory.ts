@@ -16,14 +16,14 @@ export async function userByNorm(db: TenantDb, tenantId: string, userNameNorm: s
   return rows[0] ?? null;
 }
 
-/** Only the `active` flag of a user by folded userName: null when there is no such user. */
-export async function activeByNorm(db: TenantDb, tenantId: string, userNameNorm: string): Promise<boolean | null> {
+/** Only the id and `active` flag of a user by folded userName: null when there is no such user. */
+export async function activeByNorm(db: TenantDb, tenantId: string, userNameNorm: string): Promise<{ id: string; active: boolean } | null> {
   const rows = await db
-    .select({ active: users.active })
+    .select({ id: users.id, active: users.active })
     .from(users)
     .where(and(eq(users.tenantId, tenantId), eq(users.userNameNorm, userNameNorm)))
     .limit(1);
-  return rows[0]?.active ?? null;
+  return rows[0] ?? null;
 }
 
 /** listUsers pages with the CSV export's keyset read: (createdAt, id) order on users_tenant_created. */

@@ -11,6 +11,7 @@ import type { MatchKeys } from "../sso/core";
 import type { TenantDb } from "../tenancy/tenant-db";
 import type { ControlDb } from "./control";
 import { runBatch } from "./batch";
+import { heldUserSql } from "./guard";
 import { clipDetail, insertEventWhen, type NewEvent } from "./events";
 
 export async function upsertConnection(db: ControlDb, row: SsoConnectionRow): Promise<SsoConnectionRow> {
@@ -101,7 +102,8 @@ function userOf(r: Record<string, unknown> | undefined): UserRow | null {
     externalId: (r.external_id as string | null) ?? null,
     displayName: (r.display_name as string | null) ?? null,
     email: (r.email as string | null) ?? null,
-    active: r.active === 1 || r.active === true,
+    // As TheStorage's app sees the user: a deactivation the guard holds does not count yet (§4g).
+    active: r.active === 1 || r.active === true || r.held === 1,
     data: JSON.parse(r.data as string) as UserRow["data"],
     source: (r.source as string | null) ?? null,
     avatarUrl: (r.avatar_url as string | null) ?? null,
@@ -124,19 +126,19 @@ export async function signInBatch(db: TenantDb, w: SignInWrite): Promise<SignInR
     sql`DELETE FROM sso_attempts_used WHERE state IN (SELECT state FROM sso_attempts_used WHERE tenant_id = ${w.tenantId} AND expires_at < ${w.now} LIMIT 20)`,
     sql`DELETE FROM sso_tickets WHERE digest IN (SELECT digest FROM sso_tickets WHERE tenant_id = ${w.tenantId} AND expires_at < ${w.now} LIMIT 20)`,
   ];
-  const linkedUsers = sql`SELECT u.* FROM sso_links l JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id WHERE ${linkOf(w)} LIMIT 1`;
+  const linkedUsers = sql`SELECT u.*, ${heldUserSql("u")} AS held FROM sso_links l JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id WHERE ${linkOf(w)} LIMIT 1`;
   if (!w.ticket) {
     // Test sign-in: the stored link's user, else the first candidate; nothing linked, nothing issued.
     const [, linked, first] = await runBatch(db, [
       consume,
       linkedUsers,
-      sql`SELECT * FROM users WHERE tenant_id = ${w.tenantId} AND id = (SELECT id FROM (${candidates(w)}) ORDER BY p LIMIT 1)`,
+      sql`SELECT u.*, ${heldUserSql("u")} AS held FROM users u WHERE u.tenant_id = ${w.tenantId} AND u.id = (SELECT id FROM (${candidates(w)}) ORDER BY p LIMIT 1)`,
       ...tidy,
     ]);
     return { user: userOf(linked!.results[0] as Record<string, unknown>) ?? userOf(first!.results[0] as Record<string, unknown>) };
   }
   const t = w.ticket;
-  const linkedUser = sql`SELECT u.id, u.active, u.user_name FROM sso_links l JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id WHERE ${linkOf(w)}`;
+  const linkedUser = sql`SELECT u.id, (u.active = 1 OR ${heldUserSql("u")}) AS active, u.user_name FROM sso_links l JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id WHERE ${linkOf(w)}`;
   const statements = [
     ...(w.consume === false ? [] : [consume]),
     // A link to a user SCIM has since deleted is dropped, so the re-provisioned user can be matched.

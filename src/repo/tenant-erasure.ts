@@ -11,7 +11,7 @@ import { runBatch } from "./batch";
 import type { ControlDb } from "./control";
 
 /** Every table of a tenant database; all carry `tenant_id` (and none references another, so any order erases). */
-export const TENANT_TABLES = ["users", "groups", "group_members", "events", "change_events", "webhooks", "webhook_pending", "webhook_deliveries", "tenant_tokens", "resource_counts", "group_sizes", "sso_links", "sso_attempts_used", "sso_tickets", "group_pushes", "role_settings", "role_rules"] as const;
+export const TENANT_TABLES = ["users", "groups", "group_members", "events", "change_events", "webhooks", "webhook_pending", "webhook_deliveries", "tenant_tokens", "resource_counts", "group_sizes", "sso_links", "sso_attempts_used", "sso_tickets", "group_pushes", "role_settings", "role_rules", "deactivation_guard", "deactivation_window", "held_changes", "connection_health", "connection_requests"] as const;
 export type TenantTable = (typeof TENANT_TABLES)[number];
 
 export type RowCounts = Partial<Record<TenantTable, number>>;

@@ -4,7 +4,7 @@
  * a copy is written only after the token is live there and deleted before it is revoked there, so
  * whatever fails in between fails closed.
  */
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, notInArray } from "drizzle-orm";
 import { tenantTokens, type TenantTokenRow } from "../db/tenant/schema";
 import type { TenantDb } from "../tenancy/tenant-db";
 
@@ -19,14 +19,17 @@ export const TOKEN_REFUSED_MARKER = "scim-token-refused";
  */
 export function tokenCheckSql(tenantId: string, digest: string): { sql: string; params: unknown[] } {
   return {
-    sql: `SELECT json_extract('{}', CASE WHEN EXISTS (SELECT 1 FROM tenant_tokens WHERE tenant_id = ? AND digest = ?) THEN '$' ELSE '${TOKEN_REFUSED_MARKER}' END) AS live`,
+    sql: `SELECT json_extract('{}', CASE WHEN EXISTS (SELECT 1 FROM tenant_tokens WHERE tenant_id = ? AND digest = ? AND ${UNEXPIRED}) THEN '$' ELSE '${TOKEN_REFUSED_MARKER}' END) AS live`,
     params: [tenantId, digest],
   };
 }
 
+/** A copy still works: the live token's (no expiry), or one rotated away whose overlap has not run out (design.md §3). */
+const UNEXPIRED = "(expires_at IS NULL OR expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))";
+
 /** Whether `digest` has a copy (1 or 0, as `present`): never fails, for a request CONTROL_DB already authenticated. */
 export function tokenCopyProbeSql(tenantId: string, digest: string): { sql: string; params: unknown[] } {
-  return { sql: "SELECT count(*) AS present FROM tenant_tokens WHERE tenant_id = ? AND digest = ?", params: [tenantId, digest] };
+  return { sql: `SELECT count(*) AS present FROM tenant_tokens WHERE tenant_id = ? AND digest = ? AND ${UNEXPIRED}`, params: [tenantId, digest] };
 }
 
 export function isTokenRefusal(error: unknown): boolean {
@@ -38,17 +41,24 @@ export async function insertTokenCopy(db: TenantDb, copy: TenantTokenRow): Promi
   await db.insert(tenantTokens).values(copy).onConflictDoNothing();
 }
 
-/** Deletes the tenant's copies, all of them or all but `keepDigest`. */
-export async function deleteTokenCopies(db: TenantDb, tenantId: string, keepDigest?: string): Promise<void> {
-  await db.delete(tenantTokens).where(and(eq(tenantTokens.tenantId, tenantId), keepDigest ? ne(tenantTokens.digest, keepDigest) : undefined));
+/** Deletes the tenant's copies, all of them or all but those in `keepDigests`. */
+export async function deleteTokenCopies(db: TenantDb, tenantId: string, keepDigests: string[] = []): Promise<void> {
+  await db.delete(tenantTokens).where(and(eq(tenantTokens.tenantId, tenantId), keepDigests.length ? notInArray(tenantTokens.digest, keepDigests) : undefined));
+}
+
+/** The copy of a token rotated away with an overlap: it stops working at `expiresAt`. */
+export async function expireTokenCopy(db: TenantDb, tenantId: string, digest: string, expiresAt: string): Promise<void> {
+  await db
+    .update(tenantTokens)
+    .set({ expiresAt })
+    .where(and(eq(tenantTokens.tenantId, tenantId), eq(tenantTokens.digest, digest)));
 }
 
 export async function deleteTokenCopy(db: TenantDb, tenantId: string, digest: string): Promise<void> {
   await db.delete(tenantTokens).where(and(eq(tenantTokens.tenantId, tenantId), eq(tenantTokens.digest, digest)));
 }
 
-export async function tokenCopyDigests(db: TenantDb, tenantId: string): Promise<string[]> {
-  const rows = await db.select({ digest: tenantTokens.digest }).from(tenantTokens).where(eq(tenantTokens.tenantId, tenantId));
-  return rows.map((r) => r.digest);
+export async function tokenCopyDigests(db: TenantDb, tenantId: string): Promise<{ digest: string; expiresAt: string | null }[]> {
+  return db.select({ digest: tenantTokens.digest, expiresAt: tenantTokens.expiresAt }).from(tenantTokens).where(eq(tenantTokens.tenantId, tenantId));
 }
 

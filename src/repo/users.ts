@@ -5,7 +5,7 @@ import { textCandidates } from "../scim/filter/sql";
 import type { GroupRef } from "../scim/users";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { readInChunks, runBatch } from "./batch";
-import { insertChangeWhen, insertRemovedFromGroupsWhen, type NewChangeEvent } from "./change-events";
+import { insertChangeWhen, insertRemovedFromGroupsWhen, type ChangeTable, type NewChangeEvent } from "./change-events";
 import { insertEvent, insertEventWhen, type NewEvent } from "./events";
 import { currentRoleOf, insertRoleChangedAfterWrite, newUserRole, roleOf, type RoleScope } from "./roles";
 
@@ -27,12 +27,25 @@ export async function insertUser(db: TenantDb, row: UserRow, event: NewEvent, ch
   const results = await runBatch(db, [
     db.insert(users).values({ ...row, role: newUserRole(roles, row.idpRole) }).onConflictDoNothing(),
     insertEventWhen(event, created),
-    insertChangeWhen(change, created, { path: "$.user.role", value: currentRoleOf(roles, row.id) }),
+    insertChangeWhen(change, created, { set: { path: "$.user.role", value: currentRoleOf(roles, row.id) } }),
     sql`SELECT ${currentRoleOf(roles, row.id)} AS role`,
   ]);
   if (results[0]!.meta.changes === 0) return null;
   return { role: (results[3]!.results[0] as { role: string }).role };
 }
+
+/**
+ * A write's change-event statements for `condition`, into `table`; `type` replaces the event's own
+ * type (a reactivation that cancels a held deactivation but carries other changes).
+ */
+export type ChangeEmitter = (condition: SQL, table?: ChangeTable, type?: NewChangeEvent["type"]) => SQL[];
+
+/**
+ * The deactivation hold's part of a user write's batch (src/repo/guard.ts): given the write's
+ * "it happened" condition and its change-event statements, the statements to run in their place.
+ * Same batch, so no round trip of its own.
+ */
+export type HoldPlan = (written: SQL, emit: ChangeEmitter) => SQL[];
 
 export type UserChanges = Partial<Omit<UserRow, "tenantId" | "id" | "version" | "createdAt">> & { updatedAt: string };
 
@@ -51,22 +64,24 @@ export async function updateUser(
   event: NewEvent,
   change: NewChangeEvent,
   roles: RoleScope & { previousRole: string },
+  hold?: HoldPlan,
 ): Promise<{ written: boolean; groups: GroupRef[]; role: string }> {
   const written = sql`EXISTS (SELECT 1 FROM users WHERE id = ${id} AND version = ${version + 1})`;
   const role = currentRoleOf(roles, id);
+  const emit: ChangeEmitter = (condition, table, type) => [insertChangeWhen(type ? { ...change, type } : change, condition, { set: { path: "$.user.role", value: role }, table })];
   const results = await runBatch(db, [
     db
       .update(users)
       .set({ ...changes, role: roleOf(roles, { kind: "stored" }, "users", changes.idpRole), version: version + 1 })
       .where(and(eq(users.tenantId, tenantId), eq(users.id, id), eq(users.version, version))),
     insertEventWhen(event, written),
-    insertChangeWhen(change, written, { path: "$.user.role", value: role }),
+    ...(hold ? hold(written, emit) : emit(written)),
     insertRoleChangedAfterWrite(roles, id, version + 1, roles.previousRole),
     // The response's `groups`, read in the same round trip: memberships change through group writes too.
     membershipsQuery(db, tenantId, eq(groupMembers.memberId, id)),
     sql`SELECT ${role} AS role`,
   ]);
-  return { written: results[0].meta.changes > 0, groups: groupRefsFromBatch(results[4]), role: (results[5]!.results[0] as { role: string }).role };
+  return { written: results[0]!.meta.changes > 0, groups: groupRefsFromBatch(results.at(-2)!), role: (results.at(-1)!.results[0] as { role: string }).role };
 }
 
 /** Logs a write that changed nothing, and reads the user's groups for the response, in one round trip. */
@@ -87,18 +102,21 @@ function groupRefsFromBatch(result: D1Result): GroupRef[] {
  * member list changed, so its ETag must). Every statement up to the delete is guarded by "the user
  * is still at `version`", so all of it happens only if the delete does.
  */
-export async function deleteUser(db: TenantDb, tenantId: string, tenantSlug: string, id: string, version: number, event: NewEvent, change: NewChangeEvent): Promise<boolean> {
+export async function deleteUser(db: TenantDb, tenantId: string, tenantSlug: string, id: string, version: number, event: NewEvent, change: NewChangeEvent, hold?: HoldPlan): Promise<boolean> {
   const atVersion = sql`EXISTS (SELECT 1 FROM users WHERE tenant_id = ${tenantId} AND id = ${id} AND version = ${version})`;
-  const [, , , , deleted] = await runBatch(db, [
+  const emit: ChangeEmitter = (condition, table) => [
+    insertRemovedFromGroupsWhen({ tenantId, tenantSlug, occurredAt: change.occurredAt }, id, condition, table),
+    insertChangeWhen(change, condition, { table }),
+  ];
+  const results = await runBatch(db, [
     insertEventWhen(event, atVersion),
-    insertRemovedFromGroupsWhen({ tenantId, tenantSlug, occurredAt: change.occurredAt }, id, atVersion),
-    insertChangeWhen(change, atVersion),
+    ...(hold ? hold(atVersion, emit) : emit(atVersion)),
     sql`UPDATE groups SET version = version + 1, updated_at = ${change.occurredAt}
       WHERE tenant_id = ${tenantId} AND id IN (SELECT group_id FROM group_members WHERE tenant_id = ${tenantId} AND member_id = ${id}) AND ${atVersion}`,
     db.delete(users).where(and(eq(users.tenantId, tenantId), eq(users.id, id), eq(users.version, version))),
     db.delete(groupMembers).where(and(eq(groupMembers.tenantId, tenantId), eq(groupMembers.memberId, id), sql`NOT EXISTS (SELECT 1 FROM users WHERE id = ${id})`)),
   ]);
-  return deleted.meta.changes > 0;
+  return results.at(-2)!.meta.changes > 0; // the users delete
 }
 
 export interface ListQuery {

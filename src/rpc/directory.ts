@@ -21,6 +21,7 @@ import { foldCase } from "../scim/text";
 import { redeemSignIn, type Redemption } from "../sso/service";
 import { ApiError } from "../scim/errors";
 import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
+import { asAppSees, heldDeletion, isDeactivationHeld } from "../guardrails/app-view";
 
 export const DEFAULT_USERS_LIMIT = 100;
 export const MAX_USERS_LIMIT = 500;
@@ -59,21 +60,35 @@ export class ScimDirectory extends WorkerEntrypoint<Env> {
   /** A user by SCIM id, or null. */
   async getUser(tenant: string, id: string): Promise<UserPayload | null> {
     const ref = await this.tenant("getUser", tenant);
-    const row = await getUser(tenantDb(this.env, ref), ref.id, requireString("getUser", "id", id));
-    return row ? userPayload(row, rolesOf(this.env).defaultRole) : null;
+    const db = tenantDb(this.env, ref);
+    const row = await getUser(db, ref.id, requireString("getUser", "id", id));
+    // A held deactivation or deletion (design.md §4g): the app keeps seeing the user active.
+    if (!row) return heldDeletion(db, ref.id, { id });
+    return (await asAppSees(db, ref.id, [userPayload(row, rolesOf(this.env).defaultRole)]))[0]!;
   }
 
   /** A user by userName, matched case-insensitively as SCIM does; null when there is none. */
   async findUserByUserName(tenant: string, userName: string): Promise<UserPayload | null> {
     const ref = await this.tenant("findUserByUserName", tenant);
-    const row = await userByNorm(tenantDb(this.env, ref), ref.id, foldCase(requireString("findUserByUserName", "userName", userName)));
-    return row ? userPayload(row, rolesOf(this.env).defaultRole) : null;
+    const db = tenantDb(this.env, ref);
+    const norm = foldCase(requireString("findUserByUserName", "userName", userName));
+    const row = await userByNorm(db, ref.id, norm);
+    if (!row) return heldDeletion(db, ref.id, { userNameNorm: norm });
+    return (await asAppSees(db, ref.id, [userPayload(row, rolesOf(this.env).defaultRole)]))[0]!;
   }
 
-  /** The sign-in check: true only for a provisioned, active user (one indexed read); false for unknown users. */
+  /**
+   * The sign-in check: true only for a provisioned, active user (one indexed read); false for unknown
+   * users. A user whose deactivation or deletion the guard holds (design.md §4g) is still active.
+   */
   async isActive(tenant: string, userName: string): Promise<boolean> {
     const ref = await this.tenant("isActive", tenant);
-    return (await activeByNorm(tenantDb(this.env, ref), ref.id, foldCase(requireString("isActive", "userName", userName)))) === true;
+    const db = tenantDb(this.env, ref);
+    const norm = foldCase(requireString("isActive", "userName", userName));
+    const row = await activeByNorm(db, ref.id, norm);
+    if (row?.active) return true;
+    if (row) return isDeactivationHeld(db, ref.id, row.id);
+    return (await heldDeletion(db, ref.id, { userNameNorm: norm })) !== null;
   }
 
   /** Every user of the tenant in a stable order (creation, then id), a page at a time. */
@@ -84,7 +99,7 @@ export class ScimDirectory extends WorkerEntrypoint<Env> {
     const after = options.cursor ? decodeUserCursor(options.cursor) : null;
     const rows = await usersAfter(tenantDb(this.env, ref), ref.id, after, limit + 1);
     const page = rows.slice(0, limit);
-    return { users: page.map((row) => userPayload(row, rolesOf(this.env).defaultRole)), nextCursor: rows.length > limit ? encodeUserCursor(page.at(-1)!) : null };
+    return { users: await asAppSees(tenantDb(this.env, ref), ref.id, page.map((row) => userPayload(row, rolesOf(this.env).defaultRole))), nextCursor: rows.length > limit ? encodeUserCursor(page.at(-1)!) : null };
   }
 
   /** The groups a user belongs to ([] for a user in no group or no such user). */

@@ -7,7 +7,7 @@ import type { ScimTokenRow, TenantRow } from "../db/control/schema";
 import type { Env } from "../env";
 import type { AdminActor } from "../lib/hono";
 import { DISPLAY_PREFIX_LENGTH, generateScimToken, sha256Hex } from "../lib/crypto";
-import { controlDb, getTenant, insertLiveToken, insertTenant, revokeLiveToken, rotateToken, type TenantWithToken } from "../repo/control";
+import { controlDb, getTenant, insertLiveToken, insertTenant, overlappingTokens, revokeLiveToken, rotateToken, type TenantWithToken } from "../repo/control";
 import { sql } from "drizzle-orm";
 import type { ChangeEventType } from "../events/catalogue";
 import { runBatch } from "../repo/batch";
@@ -16,7 +16,7 @@ import { slugBeingDeleted } from "../repo/tenant-erasure";
 import { ApiError } from "../scim/errors";
 import { DEFAULT_TENANT_BINDING, isTenantBinding, tenantBindings, tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
 import { recordAdminAction } from "./audit";
-import { copyLiveToken, dropTokenCopies } from "./token-copies";
+import { copyLiveToken, dropTokenCopies, overlapTokenCopy } from "./token-copies";
 import { newChange } from "./write-context";
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -117,17 +117,44 @@ export async function enableScim(env: Env, tenant: TenantWithToken, provider: st
   return minted;
 }
 
-/** Replaces the live token: the old one stops working at once. Keeps the provider. */
-export async function regenerateToken(env: Env, tenant: TenantWithToken, actor: AdminActor, ip?: string | null): Promise<{ raw: string; row: ScimTokenRow }> {
+/** The longest overlap a regenerate may ask for (design.md §3): 7 days. */
+export const MAX_KEEP_PREVIOUS_SECONDS = 7 * 24 * 3600;
+
+export const regenerateInput = z.object({
+  keepPreviousForSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_KEEP_PREVIOUS_SECONDS, `must be at most ${MAX_KEEP_PREVIOUS_SECONDS} (7 days)`)
+    .optional()
+    .describe("Keep the previous token working for this many seconds (at most 7 days), so the new one can be pasted into the IdP without failed pushes. 0 or absent: it stops at once."),
+});
+export type RegenerateInput = z.infer<typeof regenerateInput>;
+
+/**
+ * Replaces the live token. Keeps the provider. The old one stops working at once, or, with
+ * `keepPreviousForSeconds`, at the end of that overlap (design.md §3); an earlier overlap still
+ * running ends now, so at most two tokens ever work.
+ */
+export async function regenerateToken(env: Env, tenant: TenantWithToken, actor: AdminActor, ip?: string | null, input: RegenerateInput = {}): Promise<{ raw: string; row: ScimTokenRow; previousUntil: string | null }> {
   if (!tenant.token) throw new ApiError(409, "SCIM is off for this tenant. Switch it on first: POST …/scim.");
-  const minted = await mintToken(tenant.id, tenant.token.provider, new Date().toISOString());
-  await dropTokenCopies(env, tenant, tenant.token.digest); // the old token's copy goes before the token
-  const rotated = await rotateToken(controlDb(env.CONTROL_DB), tenant.token, minted.row);
+  const now = new Date();
+  const minted = await mintToken(tenant.id, tenant.token.provider, now.toISOString());
+  const keep = input.keepPreviousForSeconds ?? 0;
+  const previousUntil = keep > 0 ? new Date(now.getTime() + keep * 1000).toISOString() : null;
+  // Copies go (or get their expiry) before their tokens are revoked in CONTROL_DB: fail closed.
+  for (const overlapping of await overlappingTokens(controlDb(env.CONTROL_DB), tenant.id, minted.row.createdAt)) {
+    await dropTokenCopies(env, tenant, overlapping.digest);
+  }
+  if (previousUntil) await overlapTokenCopy(env, tenant, tenant.token.digest, previousUntil);
+  else await dropTokenCopies(env, tenant, tenant.token.digest);
+  const rotated = await rotateToken(controlDb(env.CONTROL_DB), tenant.token, minted.row, previousUntil ?? minted.row.createdAt);
   if (!rotated) throw new ApiError(409, "The token changed while regenerating (another regenerate or a switch-off). Read the tenant and retry.");
   await copyLiveToken(env, tenant, minted.row);
   await connectionChanged(env, tenantRefOf(tenant), "connection.token_rotated", { ...minted.row, provider: tenant.token.provider }, minted.row.createdAt);
-  await audited(env, { actor, ip }, "scim.regenerate", tenant, `token ${tenant.token.prefix}… revoked; new token ${minted.row.prefix}…`, 201);
-  return minted;
+  const fate = previousUntil ? `keeps working until ${previousUntil}` : "revoked";
+  await audited(env, { actor, ip }, "scim.regenerate", tenant, `token ${tenant.token.prefix}… ${fate}; new token ${minted.row.prefix}…`, 201);
+  return { ...minted, previousUntil };
 }
 
 /** Switches SCIM off: revokes the live token (idempotent: switching off what is off changes nothing and yields no event). */

@@ -9,7 +9,7 @@
 import type { ScimTokenRow, TenantRow } from "../db/control/schema";
 import type { Env } from "../env";
 import { controlDb, getTenant, listTenants } from "../repo/control";
-import { deleteTokenCopies, deleteTokenCopy, insertTokenCopy, tokenCopyDigests } from "../repo/token-copies";
+import { deleteTokenCopies, deleteTokenCopy, expireTokenCopy, insertTokenCopy, tokenCopyDigests } from "../repo/token-copies";
 import { tenantDb } from "../tenancy/tenant-db";
 
 type TenantLocation = Pick<TenantRow, "id" | "database">;
@@ -29,6 +29,7 @@ export async function copyLiveToken(env: Env, tenant: TenantLocation & Pick<Tena
     prefix: token.prefix,
     provider: token.provider,
     createdAt: token.createdAt,
+    expiresAt: null,
   });
   const now = await getTenant(controlDb(env.CONTROL_DB), tenant.slug);
   if (now?.token?.digest === token.digest && !now.deletingAt) return true;
@@ -41,6 +42,11 @@ export async function dropTokenCopies(env: Env, tenant: TenantLocation, digest?:
   const db = tenantDb(env, tenant);
   if (digest) await deleteTokenCopy(db, tenant.id, digest);
   else await deleteTokenCopies(db, tenant.id);
+}
+
+/** Before a token goes into its overlap in CONTROL_DB: its copy stops working at `until` too. */
+export async function overlapTokenCopy(env: Env, tenant: TenantLocation, digest: string, until: string): Promise<void> {
+  await expireTokenCopy(tenantDb(env, tenant), tenant.id, digest, until);
 }
 
 /**
@@ -61,13 +67,16 @@ export async function syncTokenCopies(env: Env): Promise<{ copied: number; dropp
       continue; // a binding this deployment lacks: nothing to copy into
     }
     const live = tenant.deletingAt ? null : tenant.token;
+    // A token in its overlap keeps its copy (which expires with it); every other copy goes.
+    const overlapping = tenant.deletingAt ? null : tenant.previous;
+    const keep = [live?.digest, overlapping?.digest].filter((d): d is string => !!d);
     const copies = await tokenCopyDigests(db, tenant.id);
-    const stale = copies.filter((digest) => digest !== live?.digest);
+    const stale = copies.filter((copy) => !keep.includes(copy.digest) || (copy.digest === overlapping?.digest && copy.expiresAt !== overlapping.revokedAt));
     if (stale.length) {
-      await deleteTokenCopies(db, tenant.id, live?.digest);
+      await deleteTokenCopies(db, tenant.id, keep.filter((digest) => !stale.some((copy) => copy.digest === digest)));
       dropped += stale.length;
     }
-    if (!live || copies.includes(live.digest)) continue;
+    if (!live || copies.some((copy) => copy.digest === live.digest && copy.expiresAt === null)) continue;
     if (await copyLiveToken(env, tenant, live)) copied += 1;
   }
   return { copied, dropped };

@@ -10,6 +10,7 @@ import type { Env } from "../env";
 import { controlDb, findToken } from "../repo/control";
 import { insertEventUnlessRecent } from "../repo/events";
 import { tenantDb, type TenantRef } from "../tenancy/tenant-db";
+import { recordRefusedTokenHealth } from "../guardrails/health";
 
 export const REFUSED_TOKEN_ACTION = "scim.token_refused";
 const INTERVAL_MS = 60_000;
@@ -70,4 +71,6 @@ async function write(env: Env, refused: RefusedToken, now: number): Promise<void
     },
     new Date(now - INTERVAL_MS).toISOString(),
   );
+  // Connection health: "the IdP still uses the token revoked at …" (design.md §4g).
+  await recordRefusedTokenHealth(env, refused.tenant, refused.tokenPrefix, new Date(now).toISOString());
 }

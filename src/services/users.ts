@@ -16,6 +16,7 @@ import { patchableUser, userColumns, userDocument, type GroupRef } from "../scim
 import { userPayload } from "../events/payload";
 import type { ChangeEventType } from "../events/catalogue";
 import { pushedRole } from "../roles/catalogue";
+import { holdFor } from "../guardrails/hold";
 import { CAS_ATTEMPTS, changedAttributes, concurrentWrite, forget, isUniqueViolation, logged, newChange, newEvent, recall, roleScope, staleVersion, type WriteContext } from "./write-context";
 
 /** A user as a write left it, with its group memberships as read in the write's own round trip. */
@@ -129,6 +130,10 @@ async function modifyUser(
           event(ctx, { action, resourceId: id, target: changes.userName ?? target, outcome: "success", status: 200, detail: clipDetail(detail) }),
           userChange(ctx, CHANGE_TYPE_OF_ACTION[action] ?? "user.updated", next),
           { ...roleScope(ctx), previousRole: current.role ?? ctx.roles.defaultRole },
+          // The deactivation hold (design.md §4g), in the same batch.
+          holdFor(ctx, id, action === "user.deactivate" ? "deactivate" : action === "user.reactivate" ? "reactivate" : "other", {
+            otherChanges: result.doc ? changedAttributes(current.data, doc).some((k) => k !== "active") || !!result.changes : false,
+          }),
         );
       } catch (error) {
         if (isUniqueViolation(error, "users", "user_name_norm")) throw conflict(uniquenessDetail(String(changes.userName)));
@@ -195,6 +200,8 @@ export async function deleteUser(ctx: WriteContext, id: string, ifMatch?: string
         event(ctx, { action: "user.delete", resourceId: id, target, outcome: "success", status: 204, detail: "deleted; removed from its groups" }),
         // Versioned past the last write, so a receiver that saw that one still takes this.
         userChange(ctx, "user.deleted", { ...current, version: current.version + 1 }),
+        // Deleting an active user counts for the deactivation hold (design.md §4g).
+        holdFor(ctx, id, current.active ? "delete" : "other"),
       );
       if (deleted) return;
       if (!remembered) break;

@@ -12,6 +12,7 @@ import type { Env } from "../env";
 import { dispatchPending } from "../events/dispatch";
 import { userPayload } from "../events/payload";
 import { rolesOf } from "../roles/config";
+import { isDeactivationHeld } from "../guardrails/app-view";
 import { decryptSecret, encryptSecret, importSecretKey, SecretKeyError } from "../events/secret-box";
 import { loopbackAllowed } from "../events/url-rules";
 import { base64ToBytes, base64url, sha256Hex } from "../lib/crypto";
@@ -426,10 +427,14 @@ export async function redeemSignIn(env: Env, ticket: unknown): Promise<Redemptio
   if (!tenantId) throw new ApiError(400, `ticket: ${TICKET_REFUSED}`, { scimType: "invalidValue" });
   const found = await tenantForSignIn(controlDb(env.CONTROL_DB), { id: tenantId });
   if (!found) throw new ApiError(400, `ticket: ${TICKET_REFUSED}`, { scimType: "invalidValue" });
-  const redeemed = await redeemTicket(tenantDb(env, found.tenant), tenantId, await sha256Hex(ticket as string));
+  const db = tenantDb(env, found.tenant);
+  const redeemed = await redeemTicket(db, tenantId, await sha256Hex(ticket as string));
   if (!redeemed || Date.parse(redeemed.ticket.expiresAt) < Date.now()) throw new ApiError(400, `ticket: ${TICKET_REFUSED}`, { scimType: "invalidValue" });
   const row = redeemed.user;
-  if (!row || !row.active) throw new ApiError(400, "ticket: the user this ticket was issued to has since been deactivated or deleted by the IdP.", { scimType: "invalidValue" });
+  // A deactivation the guard holds (design.md §4g) does not count for TheStorage's app yet.
+  if (!row || !(row.active || (await isDeactivationHeld(db, tenantId, row.id)))) {
+    throw new ApiError(400, "ticket: the user this ticket was issued to has since been deactivated or deleted by the IdP.", { scimType: "invalidValue" });
+  }
   const payload = userPayload(row, rolesOf(env).defaultRole);
   return {
     tenant: found.tenant.slug,

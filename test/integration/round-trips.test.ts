@@ -32,7 +32,7 @@ async function warmTenant(): Promise<ScimTenant> {
 async function eventCount(slug: string): Promise<number> {
   const events = await admin("GET", `/tenants/${slug}/events?limit=200`);
   expect(events.status).toBe(200);
-  return events.body.events.filter((e: { actor: unknown; action: string }) => !e.actor && e.action !== "scim.token_refused").length;
+  return events.body.events.filter((e: { actor: unknown; action: string }) => !e.actor && e.action !== "scim.token_refused" && e.action !== "connection.health_changed").length;
 }
 
 describe("Server-Timing: storage round trips per request", () => {

@@ -354,6 +354,27 @@ describe("sign-in", () => {
     expect(log[0].detail).toMatch(/deactivated/);
   });
 
+  it("lets in a user whose deactivation the guard holds (design.md §4g: sign-in keeps treating held users as active), and refuses once released", async () => {
+    const idp = await newIdp();
+    const t = await tenantWithSso(idp);
+    const first = await provision(t);
+    const held = await provision(t);
+    // Limit: the larger of 1 user and 1 % of 2: the first deactivation passes, the second is held.
+    expect((await admin("PUT", `/tenants/${t.slug}/guard`, { threshold: 1, percent: 1, windowMinutes: 10 })).status).toBe(200);
+    const deactivate = { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] };
+    for (const user of [first, held]) expect((await t.scim("PATCH", `/Users/${user.id}`, deactivate)).status).toBe(200);
+    expect((await admin("GET", `/tenants/${t.slug}/held`)).body.held.map((h: { user: { id: string } }) => h.user.id)).toEqual([held.id]);
+
+    expect((await signIn(t.slug, idp, { sub: first.externalId })).callback.status).toBe(403);
+    const ticket = ticketOf((await signIn(t.slug, idp, { sub: held.externalId })).callback);
+    const redeemed = await admin("POST", "/sign-ins/redeem", { ticket });
+    expect(redeemed.status, redeemed.text).toBe(200);
+    expect(redeemed.body.user.id).toBe(held.id);
+
+    expect((await admin("POST", `/tenants/${t.slug}/held/release`, {})).status).toBe(200);
+    expect((await signIn(t.slug, idp, { sub: held.externalId })).callback.status).toBe(403);
+  });
+
   it("a ticket of a user deactivated before redemption is refused", async () => {
     const idp = await newIdp();
     const t = await tenantWithSso(idp);

@@ -59,6 +59,12 @@ async function populatedTenant(database = "TENANT_DEFAULT"): Promise<{ tenant: S
     db.prepare(`INSERT INTO sso_attempts_used (state, tenant_id, expires_at) VALUES (?1, ?2, ?3)`).bind(crypto.randomUUID(), id, at),
     db.prepare(`INSERT INTO sso_tickets (digest, tenant_id, user_id, issuer, subject, protocol, created_at, expires_at) VALUES (?1, ?2, ?3, 'https://idp.example', 'sub', 'oidc', ?4, ?4)`).bind(crypto.randomUUID(), id, user.body.id, at),
     db.prepare(`INSERT INTO group_pushes (push_id, tenant_id, group_id, started_at) VALUES (?1, ?2, ?3, ?4)`).bind(crypto.randomUUID(), id, group.body.id, at),
+    // The deactivation hold's window and held events (its settings row comes with the first user).
+    db.prepare(`INSERT INTO deactivation_window (tenant_id, at, user_id) VALUES (?1, ?2, 'u')`).bind(id, at),
+    db.prepare(`INSERT INTO held_changes (id, tenant_id, type, occurred_at, data) VALUES (?1, ?2, 'user.deactivated', ?3, '{}')`).bind(`evt_${crypto.randomUUID().replace(/-/g, "")}`, id, at),
+    // Connection health (recorded off the response path; here for certain).
+    db.prepare(`INSERT OR IGNORE INTO connection_health (tenant_id) VALUES (?1)`).bind(id),
+    db.prepare(`INSERT OR IGNORE INTO connection_requests (tenant_id, bucket) VALUES (?1, '2000-01-01T00:00:00.000Z')`).bind(id),
   ]);
   await env.CONTROL_DB.prepare(`INSERT INTO sso_connections (tenant_id, protocol, issuer, client_id, client_secret_ciphertext, metadata, created_at, updated_at) VALUES (?1, 'oidc', 'https://idp.example', 'c', 'v1.x.y', '{}', ?2, ?2)`).bind(id, at).run();
   await env.CONTROL_DB.prepare(`INSERT INTO setup_links (id, tenant_id, digest, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?4)`).bind(crypto.randomUUID(), id, crypto.randomUUID(), at).run();

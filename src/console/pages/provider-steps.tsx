@@ -27,7 +27,7 @@ const STEPS: Record<string, Steps> = {
         <strong>API Token</strong>: {TOKEN}.
       </>,
       <>
-        Click <strong>Test API Credentials</strong>, then <strong>Save</strong>; "Last used" above updates when it succeeds.
+        Click <strong>Test API Credentials</strong>, then <strong>Save</strong>; the line under these steps shows its request as soon as it arrives.
       </>,
       <>
         <strong>To App</strong>: turn on <strong>Create Users</strong>, <strong>Update User Attributes</strong> and <strong>Deactivate Users</strong>.
@@ -36,6 +36,7 @@ const STEPS: Record<string, Steps> = {
         Leave <strong>Sync Password</strong> off: {PASSWORDS}
       </>,
       <>Assign people or groups on the Assignments tab (Push Groups for groups with their members); they appear under Users.</>,
+      <>Unassigning a group deactivates its people in TheStorage: a mass deactivation by mistake is held (Deactivation hold, below) until released.</>,
     ],
   },
   entra: {
@@ -51,11 +52,15 @@ const STEPS: Record<string, Steps> = {
         <strong>Secret Token</strong>: {TOKEN}.
       </>,
       <>
-        Click <strong>Test Connection</strong>, then <strong>Save</strong>; "Last used" above updates when it succeeds.
+        Click <strong>Test Connection</strong>, then <strong>Save</strong>; the line under these steps shows its request as soon as it arrives.
       </>,
       <>
         Under <strong>Users and groups</strong>, assign who should be provisioned; set <strong>Provisioning Status</strong> to On. Entra syncs about every
         40 minutes; <strong>Provision on demand</strong> pushes one user now.
+      </>,
+      <>
+        Under <strong>Settings</strong>, Entra's own <strong>Prevent accidental deletion</strong> stops a large deletion on Entra's side; TheStorage's
+        Deactivation hold (below) catches one that gets through.
       </>,
     ],
   },
@@ -84,7 +89,7 @@ const STEPS: Record<string, Steps> = {
         <strong>Token Value</strong>: {TOKEN}.
       </>,
       <>
-        Click <strong>Test Connection</strong>, then <strong>Activate</strong>; "Last used" above updates when it succeeds.
+        Click <strong>Test Connection</strong>, then <strong>Activate</strong>; the line under these steps shows its request as soon as it arrives.
       </>,
       <>Bind user groups to the application; their members appear under Users.</>,
     ],
@@ -102,26 +107,27 @@ function genericSteps(label: string): Steps {
       <>
         <strong>Bearer token</strong>: {TOKEN}, sent as <code>Authorization: Bearer …</code>.
       </>,
-      <>Test the connection; "Last used" above updates when it succeeds.</>,
+      <>Test the connection; the line under these steps shows its request as soon as it arrives.</>,
       <>Turn on creating, updating and deactivating users. {PASSWORDS}</>,
     ],
   };
 }
 
-/** The steps for the tenant's provider (from its token), or for the one chosen while SCIM is off. */
-export function ProviderSteps(props: { provider: string | null; endpoint: string }) {
+/** The steps for the tenant's provider (from its token), or for the one chosen while SCIM is off; `live`: the first-request line. */
+export function ProviderSteps(props: { provider: string | null; endpoint: string; live?: Child }) {
   const provider = props.provider ?? "generic";
   const label = provider === "generic" ? "your identity provider" : providerLabel(provider);
   const { where, steps } = STEPS[provider] ?? genericSteps(label);
   return (
-    <section class="panel" aria-labelledby="checklist-heading">
-      <h2 id="checklist-heading">{`Connect ${label}`}</h2>
+    <section class="panel" aria-labelledby={`checklist-heading-${provider}`}>
+      <h2 id={`checklist-heading-${provider}`}>{`Connect ${label}`}</h2>
       <p class="muted small">{where}</p>
       <ol class="checklist">
         {steps(props.endpoint).map((step) => (
           <li>{step}</li>
         ))}
       </ol>
+      {props.live}
     </section>
   );
 }

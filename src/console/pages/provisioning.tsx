@@ -6,6 +6,7 @@ import { SCOPED_SESSION_SECONDS } from "../session";
 import { IT_ADMIN_CAN, IT_ADMIN_CANNOT, itAdminScopeSentence } from "../scope";
 import { DeleteTenantPanel } from "./delete-tenant";
 import { ProviderSteps } from "./provider-steps";
+import { FirstRequestLine, GuardPanel, HealthPanel, HeldBanner, type GuardrailsView } from "../../guardrails/console";
 import { ConfirmDialog, ConfirmPage, ShownOnceDialog } from "../dialogs";
 import { CsrfField, Field, Layout, Notice, providerLabel, Time, type SignedInContext } from "../ui";
 
@@ -15,8 +16,8 @@ export interface ProvisioningProps {
   ctx: Ctx;
   tenant: TenantWithToken;
   endpoint: string;
-  /** Only in the direct response to the enable/regenerate POST: the raw token, rendered once. */
-  minted?: { token: string; regenerated: boolean };
+  /** Only in the direct response to the enable/regenerate POST: the raw token, rendered once (and until when the previous one works). */
+  minted?: { token: string; regenerated: boolean; previousUntil?: string | null };
   notice?: { kind: "ok" | "error" | "warn"; text: string };
   /** Only on the page "Create setup link" redirected to, once: the link. */
   setupLink?: { url: string; expiresAt: string };
@@ -24,6 +25,10 @@ export interface ProvisioningProps {
   setupLinkForm?: SetupLinkForm;
   /** The regenerate POST came without the "I understand" box ticked. */
   regenerateUnconfirmed?: boolean;
+  /** Held deactivations, the hold's settings and the connection's health (src/guardrails). */
+  guardrails?: GuardrailsView;
+  /** The hold's settings form as refused. */
+  guardError?: string;
 }
 
 export interface SetupLinkForm {
@@ -43,8 +48,8 @@ export function regenerateWarning(token: Token): string {
   const provider = providerLabel(token.provider);
   const used = token.lastUsedAt ? `last used ${when(token.lastUsedAt)}` : "not used yet";
   return (
-    `The current token (${token.prefix}…, created ${when(token.createdAt)}, ${used}) stops working at once. ` +
-    `${provider} provisioning${token.lastUsedAt ? ", which is using it," : ""} fails with 401 until someone pastes the new token into ${provider}. ` +
+    `The current token (${token.prefix}…, created ${when(token.createdAt)}, ${used}) stops working at once, unless you keep it working for a while below. ` +
+    `Once it stops, ${provider} provisioning${token.lastUsedAt ? ", which is using it," : ""} fails with 401 until someone pastes the new token into ${provider}. ` +
     "If your TheStorage administrator set up this connection, it breaks for them too: tell them before you regenerate."
   );
 }
@@ -63,6 +68,30 @@ function UnderstoodBox(props: { id: string; provider: string }) {
   );
 }
 
+/** The regenerate form's overlap choices (seconds; design.md §3 allows up to 7 days). */
+export const KEEP_PREVIOUS_CHOICES: [number, string][] = [
+  [0, "No — it stops working at once"],
+  [3600, "1 hour"],
+  [86_400, "1 day"],
+  [604_800, "7 days (the longest)"],
+];
+
+/** Token overlap: how long the current token keeps working once the new one exists. */
+function KeepPreviousField(props: { id: string }) {
+  return (
+    <div class="field">
+      <label for={props.id}>
+        Keep the current token working for<span class="hint">So pushes keep succeeding until the new token is pasted into the identity provider.</span>
+      </label>
+      <select id={props.id} name="keepPrevious">
+        {KEEP_PREVIOUS_CHOICES.map(([seconds, label]) => (
+          <option value={String(seconds)}>{label}</option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 function base(slug: string) {
   return `/admin/tenants/${slug}/provisioning`;
 }
@@ -73,6 +102,7 @@ export function ProvisioningPage(props: ProvisioningProps) {
   return (
     <Layout title={`User Provisioning · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="provisioning">
       {props.notice ? <Notice kind={props.notice.kind}>{props.notice.text}</Notice> : null}
+      {props.guardrails ? <HeldBanner ctx={props.ctx} slug={tenant.slug} held={props.guardrails.held} /> : null}
       {props.regenerateUnconfirmed && token ? <Notice kind="error">Nothing was changed: tick the box to confirm that you understand what regenerating breaks.</Notice> : null}
       {props.ctx.scoped && token ? (
         <Notice kind="warn">
@@ -116,6 +146,16 @@ export function ProvisioningPage(props: ProvisioningProps) {
               <dd>
                 <Time at={token.lastUsedAt} empty="Never — run Test API Credentials in Okta" />
               </dd>
+              {tenant.previous ? (
+                <>
+                  <dt>Previous token</dt>
+                  <dd id="previous-token">
+                    <span class="mono">{tenant.previous.prefix}…</span> still works until <Time at={tenant.previous.revokedAt} />; last used{" "}
+                    <Time at={tenant.previous.lastUsedAt} empty="never" />.{" "}
+                    <span class="muted small">Paste the new token into {providerLabel(token.provider)} before then.</span>
+                  </dd>
+                </>
+              ) : null}
             </dl>
             <p></p>
             <div class="actions">
@@ -131,7 +171,12 @@ export function ProvisioningPage(props: ProvisioningProps) {
               body={regenerateWarning(token)}
               confirm="Regenerate token"
               danger
-              fields={props.ctx.scoped ? <UnderstoodBox id="f-understood-dialog" provider={token.provider} /> : undefined}
+              fields={
+                <>
+                  <KeepPreviousField id="f-keep-previous-dialog" />
+                  {props.ctx.scoped ? <UnderstoodBox id="f-understood-dialog" provider={token.provider} /> : null}
+                </>
+              }
             />
             <ConfirmDialog
               id="confirm-disable"
@@ -172,10 +217,27 @@ export function ProvisioningPage(props: ProvisioningProps) {
           </>
         )}
       </section>
+      {token && props.guardrails ? <HealthPanel health={props.guardrails.health} provider={token.provider} /> : null}
       {props.ctx.scoped ? <ItAdminScopePanel /> : <SetupLinkPanel ctx={props.ctx} slug={tenant.slug} link={props.setupLink} form={props.setupLinkForm} />}
-      <ProviderSteps provider={token?.provider ?? null} endpoint={props.endpoint} />
+      {token ? (
+        <ProviderSteps
+          provider={token.provider}
+          endpoint={props.endpoint}
+          live={props.guardrails ? <FirstRequestLine slug={tenant.slug} health={props.guardrails.health} provider={token.provider} /> : undefined}
+        />
+      ) : (
+        // SCIM off: the steps of the provider chosen above (the console script switches them; Okta's without it).
+        PROVIDERS.map((p) => (
+          <div data-steps-for={p} hidden={p !== "okta"}>
+            <ProviderSteps provider={p} endpoint={props.endpoint} />
+          </div>
+        ))
+      )}
+      {props.guardrails ? <GuardPanel ctx={props.ctx} slug={tenant.slug} guard={props.guardrails.guard} error={props.guardError} /> : null}
       {props.ctx.scoped ? null : <DeleteTenantPanel slug={tenant.slug} />}
-      {props.minted ? <TokenDialog token={props.minted.token} endpoint={props.endpoint} regenerated={props.minted.regenerated} doneHref={base(tenant.slug)} /> : null}
+      {props.minted ? (
+        <TokenDialog token={props.minted.token} endpoint={props.endpoint} regenerated={props.minted.regenerated} previousUntil={props.minted.previousUntil ?? null} doneHref={base(tenant.slug)} />
+      ) : null}
     </Layout>
   );
 }
@@ -199,13 +261,20 @@ export function ProvisioningConfirmPage(props: { ctx: Ctx; tenant: TenantWithTok
       action={`${base(props.tenant.slug)}/${props.kind}`}
       confirm={regenerate ? "Regenerate token" : "Switch SCIM off"}
       danger
-      fields={regenerate && props.ctx.scoped ? <UnderstoodBox id="f-understood" provider={token.provider} /> : undefined}
+      fields={
+        regenerate ? (
+          <>
+            <KeepPreviousField id="f-keep-previous" />
+            {props.ctx.scoped ? <UnderstoodBox id="f-understood" provider={token.provider} /> : null}
+          </>
+        ) : undefined
+      }
       cancelHref={base(props.tenant.slug)}
     />
   );
 }
 
-function TokenDialog(props: { token: string; endpoint: string; regenerated: boolean; doneHref: string }) {
+function TokenDialog(props: { token: string; endpoint: string; regenerated: boolean; previousUntil: string | null; doneHref: string }) {
   return (
     <ShownOnceDialog
       name="token"
@@ -228,7 +297,17 @@ function TokenDialog(props: { token: string; endpoint: string; regenerated: bool
       doneNote={<span class="muted small">After this, only the token prefix is shown.</span>}
     >
       <strong>This token is shown once.</strong> Paste it into your identity provider now: TheStorage keeps only a hash, so it cannot show it again.
-      {props.regenerated ? " The previous token has stopped working." : ""}
+      {props.regenerated ? (
+        props.previousUntil ? (
+          <>
+            {" "}The previous token keeps working until <Time at={props.previousUntil} />.
+          </>
+        ) : (
+          " The previous token has stopped working."
+        )
+      ) : (
+        ""
+      )}
     </ShownOnceDialog>
   );
 }

@@ -1,5 +1,7 @@
 /** Tenants: the list and the create form. */
 import type { TenantWithToken } from "../../repo/control";
+import { HealthBadge, healthLine } from "../../guardrails/console";
+import type { HealthView } from "../../guardrails/health";
 import { CsrfField, Empty, Field, Layout, Notice, providerLabel, Time, type PageContext } from "../ui";
 
 export interface TenantForm {
@@ -7,7 +9,7 @@ export interface TenantForm {
   errors: { slug?: string; name?: string; database?: string; form?: string };
 }
 
-export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; tenants: TenantWithToken[]; counts: Map<string, number>; databases: string[]; form?: TenantForm }) {
+export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; tenants: TenantWithToken[]; counts: Map<string, number>; health?: Map<string, HealthView>; databases: string[]; form?: TenantForm }) {
   const form = props.form ?? { values: {}, errors: {} };
   return (
     <Layout title="Tenants" ctx={props.ctx}>
@@ -38,6 +40,17 @@ export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; t
                 <br />
                 Last sync: <Time at={t.token?.lastUsedAt} empty={t.token ? "never" : "—"} />
               </p>
+              {t.token ? (
+                <p class="small">
+                  Connection: <HealthBadge health={props.health?.get(t.id)} />
+                  {healthLine(props.health?.get(t.id), t.token.provider) ? (
+                    <>
+                      <br />
+                      <span class="muted">{healthLine(props.health?.get(t.id), t.token.provider)}</span>
+                    </>
+                  ) : null}
+                </p>
+              ) : null}
               <div class="actions small">
                 <a href={`/admin/tenants/${t.slug}/users`}>Users</a>
                 <a href={`/admin/tenants/${t.slug}/log`}>Log</a>

@@ -1,3 +1,4 @@
+import type { Child } from "hono/jsx";
 /** Users: the searchable table and one user's page (attributes, groups, recent events, avatar). */
 import type { EventRow, UserRow } from "../../db/tenant/schema";
 import type { TenantWithToken } from "../../repo/control";
@@ -39,11 +40,12 @@ function Select<K extends string>(props: { name: string; label: string; value: K
   );
 }
 
-export function UsersPage(props: { ctx: Ctx; tenant: TenantWithToken; rows: UserRow[]; total: number; list: UserListState; start: number }) {
+export function UsersPage(props: { ctx: Ctx; tenant: TenantWithToken; rows: UserRow[]; total: number; list: UserListState; start: number; banner?: Child }) {
   const { tenant, rows, total, start } = props;
   const { q, status, sort } = props.list;
   return (
     <Layout title={`Users · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="users">
+      {props.banner}
       {/* The CSV export is the operator's (src/console/scope.ts). */}
       {!props.ctx.scoped && (total > 0 || q || status) ? (
         <p class="actions small">

@@ -31,12 +31,15 @@ export const scimTokens = sqliteTable(
     provider: text("provider").notNull(),
     createdAt: text("created_at").notNull(),
     lastUsedAt: text("last_used_at"),
+    /** When it stopped (or stops) working: in the future while a rotated-away token overlaps the new one (design.md §3). */
     revokedAt: text("revoked_at"),
   },
   (t) => [
     // One live token per tenant: a racing second enable fails on this index instead of minting two.
     uniqueIndex("scim_tokens_one_live_per_tenant").on(t.tenantId).where(sql`revoked_at IS NULL`),
     index("scim_tokens_tenant").on(t.tenantId),
+    // Tokens still working after being rotated away (revoked_at in the future: token overlap, migrations/control/0005).
+    index("scim_tokens_tenant_revoked_at").on(t.tenantId, t.revokedAt),
   ],
 );
 

@@ -208,13 +208,9 @@ export interface AdminActor {
   email?: string;
 }
 
-/**
- * Change events: the transactional outbox and the change feed. A row is written in the same D1
- * batch as the change it describes, so it exists if and only if that change committed.
- */
-export const changeEvents = sqliteTable(
-  "change_events",
-  {
+/** The columns of a change event, shared by the outbox (change_events) and the held ones (held_changes). */
+function changeEventColumns() {
+  return {
     /** Feed order and cursor: strictly increasing per database. */
     seq: integer("seq").primaryKey({ autoIncrement: true }),
     /** `evt_<32 hex>`: the `webhook-id` of every delivery attempt and the id in the feed. */
@@ -232,7 +228,16 @@ export const changeEvents = sqliteTable(
     logId: integer("log_id"),
     /** When it was handed to the delivery queue; null until then (the sweep re-sends those). */
     dispatchedAt: text("dispatched_at"),
-  },
+  };
+}
+
+/**
+ * Change events: the transactional outbox and the change feed. A row is written in the same D1
+ * batch as the change it describes, so it exists if and only if that change committed.
+ */
+export const changeEvents = sqliteTable(
+  "change_events",
+  changeEventColumns(),
   (t) => [
     index("change_events_tenant_seq").on(t.tenantId, t.seq),
     // The dispatcher's claim: a tenant's oldest undispatched events, however many it has dispatched.
@@ -314,6 +319,8 @@ export const tenantTokens = sqliteTable(
     prefix: text("prefix").notNull(),
     provider: text("provider").notNull(),
     createdAt: text("created_at").notNull(),
+    /** A token rotated away with an overlap works until then (migrations/tenant/0009); null for the live token. */
+    expiresAt: text("expires_at"),
   },
   (t) => [index("tenant_tokens_tenant").on(t.tenantId)],
 );
@@ -361,7 +368,103 @@ export const ssoTickets = sqliteTable(
   (t) => [index("sso_tickets_tenant_expires").on(t.tenantId, t.expiresAt)],
 );
 
-export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, groupPushes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens, roleSettings, roleRules, ssoLinks, ssoAttemptsUsed, ssoTickets };
+/**
+ * The deactivation hold (design.md §4g, migrations/tenant/0009): settings, whether it tripped, and
+ * the tenant's active users (kept by triggers on users), one row per tenant; absent means defaults.
+ */
+export const deactivationGuard = sqliteTable("deactivation_guard", {
+  tenantId: text("tenant_id").primaryKey(),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  threshold: integer("threshold").notNull().default(50),
+  percent: integer("percent").notNull().default(10),
+  windowMinutes: integer("window_minutes").notNull().default(10),
+  activeUsers: integer("active_users").notNull().default(0),
+  /** Set while the guard holds deactivations (until an admin releases them). */
+  trippedAt: text("tripped_at"),
+  /** The write that tripped it (a random id), so that write alone emits connection.guard_tripped. */
+  tripId: text("trip_id"),
+  /** The window counts only what came after the last release. */
+  releasedAt: text("released_at"),
+});
+
+/** Deactivations and deletions of active users, counted over the guard's window. */
+export const deactivationWindow = sqliteTable(
+  "deactivation_window",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id").notNull(),
+    at: text("at").notNull(),
+    userId: text("user_id").notNull(),
+  },
+  (t) => [index("deactivation_window_tenant_at").on(t.tenantId, t.at)],
+);
+
+/** Change events held by a tripped guard: change_events' columns; Release moves them there in `seq` order. */
+export const heldChanges = sqliteTable(
+  "held_changes",
+  changeEventColumns(),
+  (t) => [index("held_changes_tenant_resource").on(t.tenantId, t.resourceId), index("held_changes_tenant_seq").on(t.tenantId, t.seq)],
+);
+
+/** Connection health (design.md §4g, migrations/tenant/0009): one row per tenant, written off the response path. */
+export const connectionHealth = sqliteTable("connection_health", {
+  tenantId: text("tenant_id").primaryKey(),
+  /** The state last emitted as connection.health_changed (`never_connected`, `healthy`, `failing`, `rejected_credentials`). */
+  state: text("state").notNull().default("never_connected"),
+  stateChangedAt: text("state_changed_at"),
+  /** The flush that changed it (a random id), so that flush alone emits the event. */
+  stateChangeId: text("state_change_id"),
+  firstRequestAt: text("first_request_at"),
+  /** e.g. `GET /Users`. */
+  firstRequest: text("first_request"),
+  firstProvider: text("first_provider"),
+  firstStatus: integer("first_status"),
+  lastRequestAt: text("last_request_at"),
+  lastRequest: text("last_request"),
+  lastSuccessAt: text("last_success_at"),
+  lastFailureAt: text("last_failure_at"),
+  lastFailureStatus: integer("last_failure_status"),
+  /** The last revoked or rotated-away token of this tenant still presented, and when. */
+  refusedPrefix: text("refused_prefix"),
+  refusedAt: text("refused_at"),
+});
+
+/** SCIM requests and failures per tenant in 5-minute buckets (ISO start), for the last hour's error rate. */
+export const connectionRequests = sqliteTable(
+  "connection_requests",
+  {
+    tenantId: text("tenant_id").notNull(),
+    bucket: text("bucket").notNull(),
+    requests: integer("requests").notNull().default(0),
+    failures: integer("failures").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.bucket] })],
+);
+
+export const tenantSchema = {
+  users,
+  groups,
+  groupMembers,
+  resourceCounts,
+  groupSizes,
+  groupPushes,
+  events,
+  changeEvents,
+  webhooks,
+  webhookPending,
+  webhookDeliveries,
+  tenantTokens,
+  roleSettings,
+  roleRules,
+  ssoLinks,
+  ssoAttemptsUsed,
+  ssoTickets,
+  deactivationGuard,
+  deactivationWindow,
+  heldChanges,
+  connectionHealth,
+  connectionRequests,
+};
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
@@ -369,4 +472,7 @@ export type ChangeEventRow = typeof changeEvents.$inferSelect;
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type TenantTokenRow = typeof tenantTokens.$inferSelect;
+export type DeactivationGuardRow = typeof deactivationGuard.$inferSelect;
+export type HeldChangeRow = typeof heldChanges.$inferSelect;
+export type ConnectionHealthRow = typeof connectionHealth.$inferSelect;
 

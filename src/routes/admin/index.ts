@@ -12,6 +12,7 @@ import { dispatchAfterWrite } from "../../middleware/dispatch-after-write";
 import { ssoAdminRoutes } from "../../sso/admin-routes";
 import { roleMappingRoutes } from "../../roles/routes";
 import { attributeRoutes } from "../../attributes/routes";
+import { guardRoutes } from "../../guardrails/routes";
 
 const router = createAdminRouter();
 router.use("/tenants/:slug/*", dispatchAfterWrite); // writes under a tenant: hand its change events to the queue
@@ -28,7 +29,8 @@ export const adminApiRoutes = serveDocument(
     .route("/", tenantLifecycleRoutes)
     .route("/", ssoAdminRoutes)
     .route("/", roleMappingRoutes)
-    .route("/", attributeRoutes),
+    .route("/", attributeRoutes)
+    .route("/", guardRoutes),
 );
 
 /** The same document /admin/v1/openapi.json serves, for the console's API reference page. */

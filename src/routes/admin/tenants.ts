@@ -4,8 +4,10 @@ import { readJsonObject } from "../../lib/respond";
 import { parseInput } from "../../lib/validate";
 import { controlDb, listTenants, type TenantWithToken } from "../../repo/control";
 import { clientIp } from "../../services/auth-throttle";
-import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateToken } from "../../services/tenants";
+import { createTenant, createTenantInput, disableScim, enableScim, PROVIDERS, regenerateInput, regenerateToken } from "../../services/tenants";
 import { adminRoute, createAdminRouter, createRoute, errors, json, SlugParam, z } from "./openapi";
+import { healthOf, type HealthView } from "../../guardrails/health";
+import { HEALTH_STATES } from "../../guardrails/core";
 import { pathTenant } from "./path-tenant";
 
 /** The documented body of POST /tenants: the service's own schema (plain zod, so described with `.meta`), with an example to build a request from. */
@@ -15,7 +17,11 @@ const enableInput = z.object({ provider: z.enum(PROVIDERS).default("okta") }).op
 
 const NO_STORE = { "Cache-Control": "no-store" };
 
-function tenantView(tenant: TenantWithToken, origin: string) {
+const regenerateBody = regenerateInput.meta({ id: "RegenerateToken", example: { keepPreviousForSeconds: 86400 } });
+
+const NO_HEALTH: HealthView = { state: "never_connected", lastRequestAt: null, lastSuccessAt: null, errorRate1h: null, rejectedToken: null, firstRequest: null };
+
+function tenantView(tenant: TenantWithToken, origin: string, health: HealthView = NO_HEALTH) {
   return {
     slug: tenant.slug,
     name: tenant.name,
@@ -28,6 +34,10 @@ function tenantView(tenant: TenantWithToken, origin: string) {
       tokenPrefix: tenant.token?.prefix ?? null,
       tokenCreatedAt: tenant.token?.createdAt ?? null,
       lastUsedAt: tenant.token?.lastUsedAt ?? null,
+      previousToken: tenant.previous
+        ? { tokenPrefix: tenant.previous.prefix, tokenCreatedAt: tenant.previous.createdAt, lastUsedAt: tenant.previous.lastUsedAt, expiresAt: tenant.previous.revokedAt! }
+        : null,
+      health,
     },
   };
 }
@@ -45,6 +55,26 @@ const Tenant = z
       tokenPrefix: z.string().nullable(),
       tokenCreatedAt: z.string().nullable(),
       lastUsedAt: z.string().nullable(),
+      previousToken: z
+        .object({ tokenPrefix: z.string(), tokenCreatedAt: z.string(), lastUsedAt: z.string().nullable(), expiresAt: z.string() })
+        .nullable()
+        .openapi({ description: "The token rotated away with keepPreviousForSeconds, while it still works (until expiresAt); null otherwise." }),
+      health: z
+        .object({
+          state: z.enum(HEALTH_STATES),
+          lastRequestAt: z.string().nullable(),
+          lastSuccessAt: z.string().nullable(),
+          errorRate1h: z.number().nullable().openapi({ description: "Failed share of the last hour's SCIM requests (5xx, 400, 413, 429); null without requests." }),
+          rejectedToken: z
+            .object({ tokenPrefix: z.string(), lastPresentedAt: z.string() })
+            .nullable()
+            .openapi({ description: "A revoked or rotated-away token of this tenant still presented after the last success." }),
+          firstRequest: z
+            .object({ at: z.string(), request: z.string(), provider: z.string().nullable(), status: z.number().int().nullable(), text: z.string() })
+            .nullable()
+            .openapi({ description: "The first SCIM request ever received, e.g. \"Received GET /Users from Okta at 17:03:12 UTC\"." }),
+        })
+        .openapi("ConnectionHealth"),
     }),
   })
   .openapi("Tenant");
@@ -88,7 +118,8 @@ adminRoute(
   async (c) => {
     const origin = publicOrigin(c.env, c.req.url);
     const tenants = await listTenants(controlDb(c.env.CONTROL_DB));
-    return c.json({ tenants: tenants.map((t) => tenantView(t, origin)) });
+    const health = await healthOf(c.env, tenants);
+    return c.json({ tenants: tenants.map((t) => tenantView(t, origin, health.get(t.id))) });
   },
 );
 
@@ -104,7 +135,8 @@ adminRoute(
   }),
   async (c) => {
     const tenant = await pathTenant(c);
-    return c.json(tenantView(tenant, publicOrigin(c.env, c.req.url)));
+    const health = await healthOf(c.env, [tenant]);
+    return c.json(tenantView(tenant, publicOrigin(c.env, c.req.url), health.get(tenant.id)));
   },
 );
 
@@ -132,16 +164,23 @@ adminRoute(
   createRoute({
     method: "post",
     path: "/tenants/{slug}/scim/token",
-    summary: "Regenerate the SCIM token (the old one stops working)",
+    summary: "Regenerate the SCIM token (the old one stops working, at once or after keepPreviousForSeconds)",
     tags: ["Tenants"],
-    request: { params: SlugParam },
-    responses: { 201: json(ScimToken.omit({ provider: true }), "The new token, shown only here"), ...errors(404, 409) },
+    request: { params: SlugParam, body: { required: false, content: { "application/json": { schema: regenerateBody } } } },
+    responses: {
+      201: json(
+        ScimToken.omit({ provider: true }).extend({ previousTokenExpiresAt: z.string().nullable().optional().openapi({ description: "When the previous token stops working, with keepPreviousForSeconds" }) }),
+        "The new token, shown only here",
+      ),
+      ...errors(400, 404, 409),
+    },
   }),
   async (c) => {
     const tenant = await pathTenant(c);
-    const { raw } = await regenerateToken(c.env, tenant, c.get("adminActor"), clientIp(c));
+    const input = parseInput(regenerateBody, await readJsonObject(c, { allowEmpty: true }));
+    const { raw, previousUntil } = await regenerateToken(c.env, tenant, c.get("adminActor"), clientIp(c), input);
     const endpoint = scimEndpoint(publicOrigin(c.env, c.req.url), tenant.slug);
-    return c.json({ token: raw, endpoint }, 201, NO_STORE);
+    return c.json({ token: raw, endpoint, ...(previousUntil ? { previousTokenExpiresAt: previousUntil } : {}) }, 201, NO_STORE);
   },
 );
 

@@ -9,6 +9,7 @@ import { SCIM_CONTENT_TYPE } from "../../lib/respond";
 import { tenantRateLimit } from "../../middleware/rate-limit";
 import { dispatchAfterWrite } from "../../middleware/dispatch-after-write";
 import { scimAuth } from "../../middleware/scim-auth";
+import { connectionHealth } from "../../guardrails/health";
 import { ApiError } from "../../scim/errors";
 import { discoveryRoutes } from "./discovery";
 import { bulkRoutes } from "./bulk";
@@ -26,6 +27,7 @@ const scimContentType = createMiddleware<AppEnv>(async (c, next) => {
 export const scimRoutes = createRouter()
   .use(scimContentType)
   .use(scimAuth)
+  .use(connectionHealth)
   .use(dispatchAfterWrite)
   .use(tenantRateLimit)
   .route("/", searchRoutes)
