@@ -10,6 +10,7 @@ import { runBatch } from "./batch";
 import { insertChangeWhen, insertMembershipChangesWhen, type NewChangeEvent } from "./change-events";
 import { insertEventWhen, type NewEvent } from "./events";
 import type { GroupChanges } from "./groups";
+import { refreshMembersRoles, type RoleScope } from "./roles";
 
 /**
  * Member ids one chunk adds or removes: its batch writes that many membership rows, as many change
@@ -29,6 +30,8 @@ export interface PushRef {
   logId: number;
   /** The membership events' base: tenant slug and group payload (its version is set per chunk). */
   membership: Omit<NewChangeEvent, "type">;
+  /** The role scope of the push's write: a mapped group's chunk recomputes its members' roles. */
+  roles?: RoleScope;
 }
 
 /**
@@ -125,6 +128,8 @@ export async function applyPushChunk(db: TenantDb, push: PushRef, index: number,
           SELECT ${tenantId}, ${groupId}, u.id, ${at} FROM users u WHERE ${named} AND ${turn}
           ON CONFLICT DO NOTHING`
       : sql`DELETE FROM group_members WHERE tenant_id = ${tenantId} AND group_id = ${groupId} AND member_id IN (SELECT value FROM json_each(${list})) AND ${turn}`,
+    // A mapped group's members named here get their roles recomputed, in the chunk's own batch.
+    ...refreshMembersRoles(push.roles, groupId, list, turn),
     sql`UPDATE group_pushes SET next_chunk = next_chunk + 1 WHERE push_id = ${pushId} AND next_chunk = ${index} RETURNING next_chunk`,
   ]);
   return results[results.length - 1]!.results.length > 0;

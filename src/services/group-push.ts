@@ -33,7 +33,8 @@ import { getGroup, type GroupChanges } from "../repo/groups";
 import { chunk } from "../repo/batch";
 import { ApiError } from "../scim/errors";
 import type { TenantDb, TenantRef } from "../tenancy/tenant-db";
-import { newChange, type WriteContext } from "./write-context";
+import { newChange, roleScope, type WriteContext } from "./write-context";
+import type { RoleScope } from "../repo/roles";
 
 export { PUSH_CHUNK };
 
@@ -54,6 +55,8 @@ export interface PushState {
   /** The log detail's fixed parts: attributes changed, what the PATCH ignored. */
   changed: string[];
   note?: string;
+  /** Members a chunk adds or removes have their roles recomputed when the group is mapped (repo/roles). */
+  roles?: RoleScope;
 }
 
 /**
@@ -123,7 +126,7 @@ export async function runPush(
   const chunks: PushChunk[] = [...chunk(plan.remove, PUSH_CHUNK).map((ids) => ({ op: "remove" as const, ids })), ...chunk(plan.add, PUSH_CHUNK).map((ids) => ({ op: "add" as const, ids }))];
   const membership = newChange(ctx, "group.user_added", current.id, null, { group: groupPayload(next) });
   const { type: _type, ...base } = membership;
-  const state: PushState = { pushId: crypto.randomUUID(), tenant: ctx.tenant, groupId: current.id, chunks: chunks.length, membership: base, changed: plan.changed, note: plan.note };
+  const state: PushState = { pushId: crypto.randomUUID(), tenant: ctx.tenant, groupId: current.id, chunks: chunks.length, membership: base, changed: plan.changed, note: plan.note, roles: roleScope(ctx) };
   await ctx.journal.save(state, chunks);
   const logId = await commitPush(ctx.db, { pushId: state.pushId, tenantId: ctx.tenant.id, groupId: current.id, version: current.version, changes: plan.changes }, event, groupEvents(next)).catch(
     async (error: unknown) => {
@@ -158,7 +161,7 @@ async function applyRest(
   /** For the IdP's own request: past it, the rest is left to the alarm and the request answers 429. */
   deadline = Infinity,
 ): Promise<void> {
-  const ref: PushRef = { pushId: state.pushId, tenantId: state.tenant.id, groupId: state.groupId, logId: state.logId, membership: state.membership };
+  const ref: PushRef = { pushId: state.pushId, tenantId: state.tenant.id, groupId: state.groupId, logId: state.logId, membership: state.membership, roles: state.roles };
   const row = await findPush(db, state.pushId);
   for (let index = row?.nextChunk ?? state.chunks; index < state.chunks; index++) {
     if (Date.now() >= deadline) {
