@@ -4,9 +4,10 @@
  * certificate (test/support/saml-idp.ts); every SAML rule and known attack has a test that fails
  * without its check.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inflateRedirectRequest } from "../../src/sso/saml/request";
+import { csrfOf, send, signIn as consoleSignIn } from "../support/console-session";
 import { admin, oktaUser, scimTenant, uniqueSlug, type ScimTenant } from "../support/harness";
 import { assertionXml, b64, idpMetadataXml, newIdpKey, responseXml, signedResponse, signElement, type IdpKey, type ResponseOptions, type SignOptions } from "../support/saml-idp";
 
@@ -217,14 +218,6 @@ describe("SP-initiated sign-in", () => {
     const noCookie = await postAcs(t.slug, { SAMLResponse: b64(own), RelayState: other.relayState });
     expect(noCookie.status).toBe(400);
   });
-
-  it("console Test sign-in: shows the claims and the match without issuing a ticket", async () => {
-    // Covered through the console in sso-console.test.ts for OIDC; here the service path: a test attempt over SAML.
-    const t = await samlTenant();
-    const user = await provision(t);
-    const { acs } = await signIn(t, user.userName);
-    expect(acs.status).toBe(303);
-  });
 });
 
 describe("attacks on the ACS (each refused)", () => {
@@ -367,5 +360,44 @@ describe("attacks on the ACS (each refused)", () => {
     const off = uniqueSlug("off");
     expect((await admin("POST", "/tenants", { slug: off })).status).toBe(201);
     expect((await postAcs(off, { SAMLResponse: b64("<a/>") })).status).toBe(403);
+  });
+});
+
+describe("Settings › Single sign-on, SAML", () => {
+  it("the operator chooses SAML, copies ACS / entity ID / metadata URL, pastes the IdP's metadata, and Test sign-in shows the match without a ticket", async () => {
+    const t = await scimTenant();
+    const user = await provision(t);
+    const operator = await consoleSignIn();
+    const base = `/admin/tenants/${t.slug}/sso`;
+    const page = await send("GET", `${base}?protocol=saml`, { cookie: operator.cookie });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain("SAML 2.0");
+    for (const [id, value] of [["sso-acs-url", urls(t.slug).acsUrl], ["sso-sp-entity-id", urls(t.slug).audience], ["sso-metadata-url", urls(t.slug).audience]]) {
+      expect(page.text).toContain(`<code id="${id}">${value}</code>`);
+      expect(page.text).toContain(`data-copy="${id}"`);
+    }
+    const bad = await send("POST", base, { cookie: operator.cookie, form: { _csrf: csrfOf(page.text), protocol: "saml", metadataXml: "<nope/>" } });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain("is not SAML 2.0 IdP metadata");
+    const saved = await send("POST", base, { cookie: operator.cookie, form: { _csrf: csrfOf(page.text), protocol: "saml", metadataXml: idpMetadataXml({ entityId: IDP_ENTITY, ssoUrl: IDP_SSO, key }) } });
+    expect(saved.status, saved.text).toBe(200);
+    expect(saved.text).toContain(`On, through ${IDP_ENTITY} (SAML 2.0)`);
+    expect((await admin("GET", `/tenants/${t.slug}/sso`)).body.protocol).toBe("saml");
+
+    const test = await send("GET", `${base}/test`, { cookie: operator.cookie });
+    expect(test.status).toBe(302);
+    const location = new URL(test.headers.get("location")!);
+    expect(location.origin + location.pathname).toBe(IDP_SSO);
+    const requestId = /ID="([^"]+)"/.exec(await inflateRedirectRequest(location.searchParams.get("SAMLRequest")!))![1]!;
+    const xml = signedResponse({ issuer: IDP_ENTITY, ...urls(t.slug), nameId: user.userName, inResponseTo: requestId, attributes: { email: "tester@example.com", firstName: "Tess" } }, key);
+    const result = await postAcs(t.slug, { SAMLResponse: b64(xml), RelayState: location.searchParams.get("RelayState")! }, test.headers.get("Set-Cookie")!.split(";")[0]!);
+    expect(result.status, result.text).toBe(200);
+    expect(result.text).toContain("Test sign-in");
+    expect(result.text).toContain("A real sign-in would succeed");
+    expect(result.text).toContain(user.userName);
+    expect(result.text).toContain("tester@example.com");
+    expect(result.text).toContain("No ticket was issued");
+    const tickets = await env.TENANT_DEFAULT.prepare("SELECT COUNT(*) AS n FROM sso_tickets WHERE user_id = ?").bind(user.id).first<{ n: number }>();
+    expect(tickets!.n).toBe(0);
   });
 });
