@@ -3,7 +3,7 @@
  * (the parser xml-crypto itself uses), strict. A DOCTYPE (and so any entity declaration) is refused
  * before parsing; any parser warning or error fails the parse.
  */
-import { DOMParser } from "@xmldom/xmldom/lib/dom-parser";
+import { DOMParser } from "@xmldom/xmldom/lib/dom-parser.js";
 
 /** The few DOM members this code reads (xmldom implements the W3C DOM). */
 export interface XmlNode {
