@@ -111,7 +111,13 @@ export function connectionUrls(origin: string, slug: string) {
 
 /** The provider badge of users a JIT sign-in creates, from the issuer's host. */
 export function providerOfIssuer(issuer: string): string {
-  const host = new URL(issuer).hostname.toLowerCase();
+  let host: string;
+  try {
+    host = new URL(issuer).hostname.toLowerCase();
+  } catch {
+    return "generic"; // a SAML entity ID need not be a URL
+  }
+  if (host === "sts.windows.net") return "entra";
   if (host.endsWith(".okta.com") || host.endsWith(".oktapreview.com") || host.endsWith(".okta-emea.com")) return "okta";
   if (host === "login.microsoftonline.com" || host.endsWith(".microsoftonline.com")) return "entra";
   if (host.endsWith(".onelogin.com")) return "onelogin";

@@ -207,6 +207,24 @@ describe("SP-initiated sign-in", () => {
     await expectRefused(t.slug, (await signIn(t, user.userName)).acs, 403, /deactivated/, /deactivated/);
   });
 
+  it("JIT (SCIM off): creates the user from the NameID and attributes with the provider as source, then signs in", async () => {
+    const slug = uniqueSlug("samljit");
+    expect((await admin("POST", "/tenants", { slug })).status).toBe(201);
+    const saved = await admin("PUT", `/tenants/${slug}/sso`, { protocol: "saml", metadataXml: idpMetadataXml({ entityId: IDP_ENTITY, ssoUrl: IDP_SSO, key }), jit: true });
+    expect(saved.status, saved.text).toBe(200);
+    const ticket = ticketOf((await signIn({ slug }, "new.person@example.com", { attributes: { email: "new.person@example.com", firstName: "New", lastName: "Person" } })).acs);
+    const redeemed = await admin("POST", "/sign-ins/redeem", { ticket });
+    expect(redeemed.body.user).toMatchObject({ userName: "new.person@example.com", source: "okta", active: true });
+    // An entity ID that is not a URL still names a provider ("generic"), never a 5xx.
+    const other = uniqueSlug("samljit");
+    expect((await admin("POST", "/tenants", { slug: other })).status).toBe(201);
+    expect((await admin("PUT", `/tenants/${other}/sso`, { protocol: "saml", idpEntityId: "acme-idp", idpSsoUrl: IDP_SSO, idpCertificate: key.certificatePem, jit: true })).status).toBe(200);
+    const st = await start(other);
+    const xml = signedResponse({ issuer: "acme-idp", ...urls(other), nameId: "x@example.com", inResponseTo: st.requestId }, key);
+    const acs = await postAcs(other, { SAMLResponse: b64(xml), RelayState: st.relayState }, st.cookie);
+    expect((await admin("POST", "/sign-ins/redeem", { ticket: ticketOf(acs) })).body.user.source).toBe("generic");
+  });
+
   it("refuses a response to another request (InResponseTo), and one without this browser's cookie", async () => {
     const t = await samlTenant();
     const user = await provision(t);
