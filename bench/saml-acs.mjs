@@ -14,17 +14,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, groupCpuMs, ROOT, startDev, stopAll, waitForHttp, wrangler } from "./lib/proc.mjs";
+import { loadSamlIdp } from "../scripts/lib/saml-idp-module.mjs";
+import { freePort, groupCpuMs, startDev, stopAll, waitForHttp, wrangler } from "./lib/proc.mjs";
 
 const { values } = parseArgs({ options: { requests: { type: "string", default: "200" } } });
 const N = Number(values.requests);
 
-const { build } = await import("esbuild");
 const stateDir = await mkdtemp(path.join(os.tmpdir(), "saml-bench-"));
-// Inside the checkout, so its import of xml-crypto resolves to node_modules.
-const idpModule = path.join(ROOT, "node_modules", ".cache", "saml-bench", "saml-idp.mjs");
-await build({ entryPoints: [path.join(ROOT, "test/support/saml-idp.ts")], bundle: true, packages: "external", platform: "node", format: "esm", outfile: idpModule, logLevel: "warning" });
-const idp = await import(idpModule);
+const idp = await loadSamlIdp();
 
 try {
   for (const db of ["CONTROL_DB", "TENANT_DEFAULT"]) await wrangler(["d1", "migrations", "apply", db, "--local", "--persist-to", stateDir]);

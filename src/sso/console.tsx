@@ -60,7 +60,7 @@ function formOf(connection: ConnectionView | null, protocol: "oidc" | "saml"): S
 
 function TextArea(props: { name: string; value: string; error?: string; rows?: number; placeholder?: string }) {
   return (
-    <textarea id={`f-${props.name}`} name={props.name} rows={props.rows ?? 6} placeholder={props.placeholder} aria-invalid={props.error ? "true" : undefined} style="width:100%;font-family:monospace">
+    <textarea id={`f-${props.name}`} name={props.name} rows={props.rows ?? 6} placeholder={props.placeholder} aria-invalid={props.error ? "true" : undefined}>
       {props.value}
     </textarea>
   );
