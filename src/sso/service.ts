@@ -274,7 +274,7 @@ const ANONYMOUS_REASONS: ReadonlySet<RefusalReason> = new Set(["broken", "expire
 const ANONYMOUS_LOG_WINDOW_MS = 60_000;
 
 /** A refusal before the tenant's directory was consulted, logged when the tenant exists. */
-async function refuse(env: Env, tenant: TenantRow | null, reason: RefusalReason, detail: string, claimed: string | null = null): Promise<Extract<Step, { kind: "refused" }>> {
+async function refuse(env: Env, tenant: TenantRow | null, reason: RefusalReason, detail: string, claimed: string | null = null, anonymous = ANONYMOUS_REASONS.has(reason)): Promise<Extract<Step, { kind: "refused" }>> {
   if (tenant) {
     const now = Date.now();
     const event = {
@@ -290,7 +290,7 @@ async function refuse(env: Env, tenant: TenantRow | null, reason: RefusalReason,
       tokenPrefix: null,
     };
     const db = tenantDb(env, tenant);
-    if (ANONYMOUS_REASONS.has(reason)) await insertRefusalUnlessRecent(db, event, `refused (${reason})`, new Date(now - ANONYMOUS_LOG_WINDOW_MS).toISOString());
+    if (anonymous) await insertRefusalUnlessRecent(db, event, `refused (${reason})`, new Date(now - ANONYMOUS_LOG_WINDOW_MS).toISOString());
     else await insertEvent(db, event);
   }
   return { kind: "refused", reason, detail: undefined };
@@ -421,7 +421,8 @@ export async function finishSamlSignIn(
   try {
     verified = verifySamlResponse(decodePostedResponse(input.samlResponse), { idpEntityId: connection.issuer, certificates: settings.certificates.map(toPem), spEntityId: urls.spEntityId, acsUrl: urls.acsUrl, now });
   } catch (error) {
-    if (error instanceof SamlRejected) return refuse(env, tenant, error.reason, error.message);
+    // Anyone can POST to the ACS without starting a sign-in: these refusals are logged once a minute per reason.
+    if (error instanceof SamlRejected) return refuse(env, tenant, error.reason, error.message, null, true);
     throw error;
   }
   const claims = samlClaims(verified);

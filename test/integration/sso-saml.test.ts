@@ -76,7 +76,7 @@ async function start(slug: string) {
 /** start → (the IdP signs a response for `nameId`) → ACS, as a browser. */
 async function signIn(t: { slug: string }, nameId: string, o: Partial<ResponseOptions> = {}, s: SignOptions = {}) {
   const st = await start(t.slug);
-  const xml = signedResponse({ issuer: IDP_ENTITY, ...urls(t.slug), nameId, inResponseTo: st.requestId, ...o }, o.issuer === "other" ? otherKey : key, s);
+  const xml = signedResponse({ issuer: IDP_ENTITY, ...urls(t.slug), nameId, inResponseTo: st.requestId, ...o }, key, s);
   const acs = await postAcs(t.slug, { SAMLResponse: b64(xml), RelayState: st.relayState }, st.cookie);
   return { st, xml, acs };
 }
@@ -239,26 +239,22 @@ describe("SP-initiated sign-in", () => {
 });
 
 describe("attacks on the ACS (each refused)", () => {
-  it("XML signature wrapping: a second, unsigned Assertion before or after the signed one", async () => {
-    const t = await samlTenant();
-    const victim = await provision(t);
-    const attacker = await provision(t);
-    for (const place of ["before", "after"] as const) {
+  // Refusals anyone can cause by POSTing to the ACS are logged once a minute per tenant and reason, so
+  // each case that checks its log row runs in a tenant of its own.
+  it("XML signature wrapping: a second, unsigned Assertion before or after the signed one, or the signed one hidden inside it", async () => {
+    for (const place of ["before", "after", "inside"] as const) {
+      const t = await samlTenant();
+      const victim = await provision(t);
+      const attacker = await provision(t);
       const st = await start(t.slug);
       const o = { issuer: IDP_ENTITY, ...urls(t.slug), inResponseTo: st.requestId, nameId: "" };
-      const signed = signElement(assertionXml({ ...o, nameId: attacker.userName }), key, "Assertion");
-      const forged = assertionXml({ ...o, nameId: victim.userName });
-      const xml = responseXml(o, place === "before" ? forged + signed : signed + forged);
-      const acs = await postAcs(t.slug, { SAMLResponse: b64(xml), RelayState: st.relayState }, st.cookie);
+      const signed = signElement(assertionXml({ ...o, nameId: attacker.userName, ...(place === "inside" ? { assertionId: "idSame" } : {}) }), key, "Assertion");
+      const forged = assertionXml({ ...o, nameId: victim.userName, ...(place === "inside" ? { assertionId: "idSame" } : {}) });
+      const inner = place === "before" ? forged + signed : place === "after" ? signed + forged : forged.replace("</saml2:Assertion>", `<saml2:Advice>${signed}</saml2:Advice></saml2:Assertion>`);
+      const acs = await postAcs(t.slug, { SAMLResponse: b64(responseXml(o, inner)), RelayState: st.relayState }, st.cookie);
       await expectRefused(t.slug, acs, 400, /could not be verified/, /holds 2 Assertions; exactly one/);
+      expect((await logOf(t.slug)).some((e) => e.outcome === "success")).toBe(false);
     }
-    // The forged assertion hidden inside the signed one's Extensions-like wrapper, with the same ID.
-    const st = await start(t.slug);
-    const o = { issuer: IDP_ENTITY, ...urls(t.slug), inResponseTo: st.requestId, nameId: "" };
-    const signed = signElement(assertionXml({ ...o, nameId: attacker.userName, assertionId: "idSame" }), key, "Assertion");
-    const wrapped = responseXml(o, assertionXml({ ...o, nameId: victim.userName, assertionId: "idSame" }).replace("</saml2:Assertion>", `<saml2:Advice>${signed}</saml2:Advice></saml2:Assertion>`));
-    await expectRefused(t.slug, await postAcs(t.slug, { SAMLResponse: b64(wrapped), RelayState: st.relayState }, st.cookie), 400, /could not be verified/, /Assertions; exactly one/);
-    expect((await logOf(t.slug)).some((e) => e.outcome === "success")).toBe(false);
   });
 
   it("a signed Response whose Assertion is swapped for an unsigned one", async () => {
@@ -291,11 +287,9 @@ describe("attacks on the ACS (each refused)", () => {
   it("a response signed by another key, even with that key's certificate in KeyInfo", async () => {
     const t = await samlTenant();
     const user = await provision(t);
-    const { xml, acs } = await signIn(t, user.userName, { issuer: IDP_ENTITY }, {}).then(async () => {
-      const st = await start(t.slug);
-      const xml = signedResponse({ issuer: IDP_ENTITY, ...urls(t.slug), nameId: user.userName, inResponseTo: st.requestId }, otherKey);
-      return { xml, acs: await postAcs(t.slug, { SAMLResponse: b64(xml), RelayState: st.relayState }, st.cookie) };
-    });
+    const st = await start(t.slug);
+    const xml = signedResponse({ issuer: IDP_ENTITY, ...urls(t.slug), nameId: user.userName, inResponseTo: st.requestId }, otherKey);
+    const acs = await postAcs(t.slug, { SAMLResponse: b64(xml), RelayState: st.relayState }, st.cookie);
     expect(xml).toContain(otherKey.certificateBase64); // the message carries the attacker's certificate
     await expectRefused(t.slug, acs, 400, /could not be verified/, /Assertion's signature is invalid/);
   });
@@ -321,22 +315,36 @@ describe("attacks on the ACS (each refused)", () => {
   });
 
   it("an expired assertion, and one not yet valid (beyond 60 s of skew)", async () => {
-    const t = await samlTenant();
-    const user = await provision(t);
-    await expectRefused(t.slug, (await signIn(t, user.userName, { shiftSeconds: -400, lifetimeSeconds: 300 })).acs, 400, /could not be verified/, /expired at/);
-    await expectRefused(t.slug, (await signIn(t, user.userName, { shiftSeconds: 120 })).acs, 400, /could not be verified/, /not valid before/);
-    // Within the skew: accepted.
-    ticketOf((await signIn(t, user.userName, { shiftSeconds: -330, lifetimeSeconds: 300 })).acs);
+    const cases: [Partial<ResponseOptions>, RegExp][] = [
+      [{ shiftSeconds: -400, lifetimeSeconds: 300 }, /expired at/],
+      [{ shiftSeconds: 120 }, /not valid before/],
+    ];
+    for (const [tweak, detail] of cases) {
+      const t = await samlTenant();
+      const user = await provision(t);
+      await expectRefused(t.slug, (await signIn(t, user.userName, tweak)).acs, 400, /could not be verified/, detail);
+      // Within the skew: accepted.
+      ticketOf((await signIn(t, user.userName, { shiftSeconds: tweak.shiftSeconds! < 0 ? -330 : 50, lifetimeSeconds: 300 })).acs);
+    }
   });
 
   it("a wrong audience, a wrong recipient / destination, a wrong issuer", async () => {
+    const cases: [Partial<ResponseOptions>, RegExp][] = [
+      [{ audience: "https://other-sp.test/metadata" }, /not this tenant's SP entity ID/],
+      [{ acsUrl: `${ORIGIN}/api/other/sso/saml/acs` }, /Recipient is .*, not this tenant's ACS URL/],
+      [{ issuer: "http://www.okta.com/other" }, /issued by "http:\/\/www.okta.com\/other"/],
+    ];
+    for (const [tweak, detail] of cases) {
+      const t = await samlTenant();
+      const user = await provision(t);
+      await expectRefused(t.slug, (await signIn(t, user.userName, tweak)).acs, 400, /could not be verified/, detail);
+    }
+  });
+
+  it("refusals anyone can cause by POSTing to the ACS are logged once a minute per reason, not once per request", async () => {
     const t = await samlTenant();
-    const user = await provision(t);
-    await expectRefused(t.slug, (await signIn(t, user.userName, { audience: "https://other-sp.test/metadata" })).acs, 400, /could not be verified/, /not this tenant's SP entity ID/);
-    await expectRefused(t.slug, (await signIn(t, user.userName, { acsUrl: `${ORIGIN}/api/other/sso/saml/acs` })).acs, 400, /could not be verified/, /Recipient is .*, not this tenant's ACS URL/);
-    const st = await start(t.slug);
-    const bad = signedResponse({ issuer: "http://www.okta.com/other", ...urls(t.slug), nameId: user.userName, inResponseTo: st.requestId }, key);
-    await expectRefused(t.slug, await postAcs(t.slug, { SAMLResponse: b64(bad), RelayState: st.relayState }, st.cookie), 400, /could not be verified/, /issued by "http:\/\/www.okta.com\/other"/);
+    for (let i = 0; i < 3; i++) expect((await postAcs(t.slug, { SAMLResponse: b64(`<junk${i}/>`) })).status).toBe(400);
+    expect((await logOf(t.slug)).filter((e) => /invalid_token/.test(e.detail))).toHaveLength(1);
   });
 
   it("an unsolicited response while IdP-initiated is off (the default)", async () => {
