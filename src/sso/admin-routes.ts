@@ -38,6 +38,7 @@ const Connection = z
     idpSsoUrl: z.string().optional().openapi({ description: "SAML" }),
     idpCertificates: z.array(z.object({ sha256Fingerprint: z.string() })).optional().openapi({ description: "SAML: the signing certificates responses are verified with." }),
     allowIdpInitiated: z.boolean().optional().openapi({ description: "SAML" }),
+    spCertificate: z.string().optional().openapi({ description: "SAML: the certificate (PEM) our AuthnRequests are signed with (RSA-SHA256), also in our SP metadata; for IdPs that verify signed requests." }),
     jit: z.boolean(),
     defaultReturnTo: z.string().nullable(),
     redirectUri: z.string().openapi({ description: "Paste into the IdP app's sign-in redirect URIs." }),

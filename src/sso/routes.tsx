@@ -12,7 +12,7 @@ import { ApiError } from "../scim/errors";
 import { acsPath, attemptCookieName, callbackPath, connectionUrls, refusal } from "./core";
 import { spMetadataXml } from "./saml/metadata";
 import { RefusalPage, TestResultPage } from "./pages";
-import { finishSamlSignIn, finishSignIn, initiateSignIn, loadTenant, startSignIn, type Step } from "./service";
+import { finishSamlSignIn, finishSignIn, initiateSignIn, loadTenant, startSignIn, type SamlSettings, type Step } from "./service";
 
 const COOKIE_PREFIX = "secure" as const;
 
@@ -116,7 +116,8 @@ ssoRoutes.get("/saml/metadata", async (c) => {
   const found = await loadTenant(c.env, slug, c.get("storageMeter"));
   if (!found) return c.text(`No tenant '${slug}'.`, 404);
   const urls = connectionUrls(publicOrigin(c.env, c.req.url), found.tenant.slug);
-  return c.body(spMetadataXml(urls.spEntityId, urls.acsUrl), 200, { "Content-Type": "application/samlmetadata+xml; charset=utf-8", "Cache-Control": "public, max-age=300" });
+  const spCertificate = found.connection?.protocol === "saml" ? (found.connection.metadata as unknown as SamlSettings).spCertificate : undefined;
+  return c.body(spMetadataXml(urls.spEntityId, urls.acsUrl, spCertificate), 200, { "Content-Type": "application/samlmetadata+xml; charset=utf-8", "Cache-Control": "no-cache" });
 });
 
 ssoRoutes.get("/oidc/callback", async (c) => {

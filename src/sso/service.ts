@@ -48,6 +48,7 @@ import {
 import { authorizationUrl, completeSignIn, discoverIssuer, IssuerProblem, newAttemptSecrets, SignInFailure, type IssuerMetadata } from "./oidc";
 import { samlClaims, samlMatchKeys } from "./saml/claims";
 import { certificateFingerprint, samlIdpFromMetadata, samlIdpFromValues, SamlConfigProblem, toPem, type SamlIdp } from "./saml/metadata";
+import { newSigningCredentials } from "./saml/credentials";
 import { authnRequestXml, newRequestId, redirectBindingUrl } from "./saml/request";
 import { decodePostedResponse, SamlRejected, verifySamlResponse } from "./saml/verify";
 
@@ -104,9 +105,14 @@ export const connectionInput = z.object({
 });
 export type ConnectionInput = z.infer<typeof connectionInput>;
 
-/** A SAML connection's settings, kept in the connection row's metadata column. */
+/**
+ * A SAML connection's settings, kept in the connection row's metadata column. The private key our
+ * AuthnRequests are signed with is in the client-secret column, encrypted like a client secret.
+ */
 export interface SamlSettings extends SamlIdp {
   allowIdpInitiated: boolean;
+  /** Our request-signing certificate (base64 DER), published in our SP metadata. */
+  spCertificate: string;
 }
 
 export interface ConnectionView extends ReturnType<typeof connectionUrls> {
@@ -120,6 +126,7 @@ export interface ConnectionView extends ReturnType<typeof connectionUrls> {
   idpSsoUrl?: string;
   idpCertificates?: { sha256Fingerprint: string }[];
   allowIdpInitiated?: boolean;
+  spCertificate?: string;
   jit: boolean;
   defaultReturnTo: string | null;
   createdAt: string;
@@ -137,6 +144,7 @@ export function connectionView(origin: string, slug: string, row: SsoConnectionR
           idpSsoUrl: saml.idpSsoUrl,
           idpCertificates: saml.certificates.map((c) => ({ sha256Fingerprint: certificateFingerprint(c) })),
           allowIdpInitiated: saml.allowIdpInitiated,
+          spCertificate: toPem(saml.spCertificate),
         }
       : { issuer: row.issuer, clientId: row.clientId }),
     jit: row.jit,
@@ -210,14 +218,25 @@ async function saveSamlConnection(env: Env, tenant: TenantRef, input: Connection
     }
     throw error;
   }
+  // Our request-signing key: made with the first SAML connection, kept across saves (the IdP may have it).
+  const db = controlDb(env.CONTROL_DB);
+  const key = await secretKey(env);
+  const existing = await getConnection(db, tenant.id);
+  let sp: { certificate: string; keyCiphertext: string };
+  if (existing?.protocol === "saml" && (existing.metadata as unknown as SamlSettings).spCertificate && existing.clientSecretCiphertext) {
+    sp = { certificate: (existing.metadata as unknown as SamlSettings).spCertificate, keyCiphertext: existing.clientSecretCiphertext };
+  } else {
+    const made = await newSigningCredentials(`TheStorage SAML SP ${tenant.slug}`, 3650);
+    sp = { certificate: made.certificateBase64, keyCiphertext: await encryptSecret(key, made.privateKeyPem, secretContext(tenant.id)) };
+  }
   const now = new Date().toISOString();
-  const settings: SamlSettings = { ...idp, allowIdpInitiated: input.allowIdpInitiated ?? false };
-  const row = await upsertConnection(controlDb(env.CONTROL_DB), {
+  const settings: SamlSettings = { ...idp, allowIdpInitiated: input.allowIdpInitiated ?? false, spCertificate: sp.certificate };
+  const row = await upsertConnection(db, {
     tenantId: tenant.id,
     protocol: "saml",
     issuer: idp.idpEntityId,
     clientId: "",
-    clientSecretCiphertext: "",
+    clientSecretCiphertext: sp.keyCiphertext,
     jit: input.jit ?? false,
     defaultReturnTo: input.defaultReturnTo ?? null,
     metadata: settings as unknown as Record<string, unknown>,
@@ -326,7 +345,8 @@ async function redirectToIdp(env: Env, tenant: TenantRow, connection: SsoConnect
   if (saml) {
     const urls = connectionUrls(options.origin, tenant.slug);
     const idpSsoUrl = (connection.metadata as unknown as SamlSettings).idpSsoUrl;
-    location = await redirectBindingUrl(idpSsoUrl, authnRequestXml({ id: attempt.nonce, issueInstant: new Date(attempt.createdAt), idpSsoUrl, acsUrl: urls.acsUrl, spEntityId: urls.spEntityId }), attempt.state);
+    const signingKey = await decryptSecret(await secretKey(env), connection.clientSecretCiphertext, secretContext(tenant.id));
+    location = await redirectBindingUrl(idpSsoUrl, authnRequestXml({ id: attempt.nonce, issueInstant: new Date(attempt.createdAt), idpSsoUrl, acsUrl: urls.acsUrl, spEntityId: urls.spEntityId }), attempt.state, signingKey);
   } else {
     const meta = connection.metadata as unknown as IssuerMetadata;
     location = await authorizationUrl(meta, connection.clientId, `${options.origin}${callbackPath(tenant.slug)}`, attempt, options.loginHint?.slice(0, 256));

@@ -5,6 +5,7 @@
  * without its check.
  */
 import { env, exports } from "cloudflare:workers";
+import { createVerify } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inflateRedirectRequest } from "../../src/sso/saml/request";
 import { csrfOf, send, signIn as consoleSignIn } from "../support/console-session";
@@ -159,6 +160,13 @@ describe("the SAML connection (admin API)", () => {
     expect(md.text).toContain(`entityID="${ORIGIN}/api/${t.slug}/sso/saml/metadata"`);
     expect(md.text).toContain(`Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${ORIGIN}/api/${t.slug}/sso/saml/acs"`);
     expect(md.text).toContain('WantAssertionsSigned="true"');
+    expect(md.text).toContain('AuthnRequestsSigned="true"');
+    const spCertificate = (await admin("GET", `/tenants/${t.slug}/sso`)).body.spCertificate as string;
+    expect(md.text).toContain(`<ds:X509Certificate>${spCertificate.replace(/-----[^-]+-----|\s+/g, "")}</ds:X509Certificate>`);
+    // The request-signing key is kept when the connection is saved again.
+    expect((await admin("PUT", `/tenants/${t.slug}/sso`, { protocol: "saml", idpEntityId: IDP_ENTITY, idpSsoUrl: IDP_SSO, idpCertificate: key.certificatePem })).body.spCertificate).toBe(spCertificate);
+    const bare = await scimTenant();
+    expect((await get(`/api/${bare.slug}/sso/saml/metadata`)).text).toContain('AuthnRequestsSigned="false"');
     expect((await get(`/api/no-such-${uniqueSlug()}/sso/saml/metadata`)).status).toBe(404);
   });
 });
@@ -171,6 +179,11 @@ describe("SP-initiated sign-in", () => {
     expect(st.request).toContain(`AssertionConsumerServiceURL="${urls(t.slug).acsUrl}"`);
     expect(st.request).toContain(`<saml:Issuer>${urls(t.slug).audience}</saml:Issuer>`);
     expect(st.request).toContain(`Destination="${IDP_SSO}"`);
+    // Signed RSA-SHA256 over the query as sent, with the certificate the connection publishes.
+    expect(st.location.searchParams.get("SigAlg")).toBe("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256");
+    const spCertificate = (await admin("GET", `/tenants/${t.slug}/sso`)).body.spCertificate as string;
+    const signed = /SAMLRequest=[^&]*&RelayState=[^&]*&SigAlg=[^&]*/.exec(st.location.toString())![0];
+    expect(createVerify("RSA-SHA256").update(signed).verify(spCertificate, st.location.searchParams.get("Signature")!, "base64")).toBe(true);
     expect(st.relayState).not.toMatch(/^https?:/);
     expect(st.relayState).not.toContain("app.thestorage.test");
     // A cross-site POST only carries SameSite=None cookies; the cookie reaches only the ACS.

@@ -4,9 +4,11 @@
  * through the Worker; these add what is cheaper to sweep here: a property test that no change to a
  * signed response's bytes yields a different identity, and the metadata edge cases.
  */
+import { createVerify } from "node:crypto";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { samlClaims, samlMatchKeys } from "../../src/sso/saml/claims";
+import { newSigningCredentials } from "../../src/sso/saml/credentials";
 import { samlIdpFromMetadata, spMetadataXml } from "../../src/sso/saml/metadata";
 import { authnRequestXml, inflateRedirectRequest, redirectBindingUrl } from "../../src/sso/saml/request";
 import { decodePostedResponse, SamlRejected, verifySamlResponse, type SamlPolicy } from "../../src/sso/saml/verify";
@@ -81,12 +83,20 @@ describe("metadata and requests", () => {
     expect(samlIdpFromMetadata(local, true).idpSsoUrl).toBe("http://127.0.0.1:8790/saml/sso");
   });
 
-  it("builds a Redirect-binding AuthnRequest that round-trips, and SP metadata naming our ACS", async () => {
+  it("builds a Redirect-binding AuthnRequest that round-trips, signed RSA-SHA256 over the query as sent, and SP metadata naming our ACS", async () => {
+    const sp = await newSigningCredentials("sp.test", 3650);
     const xml = authnRequestXml({ id: "_abc", issueInstant: new Date(0), idpSsoUrl: "https://idp.test/sso?x=1", acsUrl: o.acsUrl, spEntityId: o.audience });
-    const url = new URL(await redirectBindingUrl("https://idp.test/sso?x=1", xml, "relay"));
+    const raw = await redirectBindingUrl("https://idp.test/sso?x=1", xml, "relay+/=", sp.privateKeyPem);
+    const url = new URL(raw);
     expect(url.searchParams.get("x")).toBe("1");
-    expect(url.searchParams.get("RelayState")).toBe("relay");
+    expect(url.searchParams.get("RelayState")).toBe("relay+/=");
+    expect(url.searchParams.get("SigAlg")).toBe("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256");
     expect(await inflateRedirectRequest(url.searchParams.get("SAMLRequest")!)).toBe(xml);
+    // What an IdP verifies: the raw "SAMLRequest=…&RelayState=…&SigAlg=…" bytes, with our certificate.
+    const signed = /SAMLRequest=[^&]*&RelayState=[^&]*&SigAlg=[^&]*/.exec(raw)![0];
+    expect(createVerify("RSA-SHA256").update(signed).verify(sp.certificatePem, url.searchParams.get("Signature")!, "base64")).toBe(true);
+    expect(createVerify("RSA-SHA256").update(signed.replace("relay", "relaY")).verify(sp.certificatePem, url.searchParams.get("Signature")!, "base64")).toBe(false);
     expect(spMetadataXml(o.audience, o.acsUrl)).toContain(`Location="${o.acsUrl}"`);
+    expect(spMetadataXml(o.audience, o.acsUrl, sp.certificateBase64)).toContain(`AuthnRequestsSigned="true"`);
   });
 });

@@ -108,11 +108,15 @@ export function samlIdpFromMetadata(xml: string, allowLoopback: boolean): SamlId
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
-/** Our SP metadata: entity ID, the ACS (HTTP-POST), signed assertions wanted, NameID formats. */
-export function spMetadataXml(spEntityId: string, acsUrl: string): string {
+/** Our SP metadata: entity ID, the ACS (HTTP-POST), signed assertions wanted, NameID formats, and our request-signing certificate once a SAML connection exists. */
+export function spMetadataXml(spEntityId: string, acsUrl: string, spCertificate?: string): string {
+  const keyDescriptor = spCertificate
+    ? `
+    <md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="${NS.dsig}"><ds:X509Data><ds:X509Certificate>${spCertificate}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`
+    : "";
   return `<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="${NS.metadata}" entityID="${esc(spEntityId)}">
-  <md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" protocolSupportEnumeration="${NS.protocol}">
+  <md:SPSSODescriptor AuthnRequestsSigned="${spCertificate ? "true" : "false"}" WantAssertionsSigned="true" protocolSupportEnumeration="${NS.protocol}">${keyDescriptor}
     <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>
     <md:AssertionConsumerService Binding="${HTTP_POST}" Location="${esc(acsUrl)}" index="0" isDefault="true"/>

@@ -1,7 +1,9 @@
 /**
  * The SP-initiated AuthnRequest over the HTTP-Redirect binding (SAML bindings §3.4): deflated,
- * base64, in the IdP's SSO URL's query with our opaque RelayState. Pure apart from Web APIs.
+ * base64, in the IdP's SSO URL's query with our opaque RelayState, signed RSA-SHA256 over the query
+ * (§3.4.4.1: `SAMLRequest=…&RelayState=…&SigAlg=…`, exactly as sent). Pure apart from Web APIs.
  */
+import { RSA_SHA256 } from "./verify";
 import { HTTP_POST } from "./metadata";
 import { NS } from "./xml";
 
@@ -21,15 +23,26 @@ async function deflateRaw(text: string): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** The IdP's SSO URL with SAMLRequest (deflated, base64) and RelayState added (its own query kept). */
-export async function redirectBindingUrl(idpSsoUrl: string, requestXml: string, relayState: string): Promise<string> {
-  const deflated = await deflateRaw(requestXml);
+function base64(bytes: Uint8Array): string {
   let binary = "";
-  for (const b of deflated) binary += String.fromCharCode(b);
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+async function importSigningKey(privateKeyPem: string): Promise<CryptoKey> {
+  const der = Uint8Array.from(atob(privateKeyPem.replace(/-----(BEGIN|END) PRIVATE KEY-----|\s+/g, "")), (c) => c.charCodeAt(0));
+  return crypto.subtle.importKey("pkcs8", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]);
+}
+
+/**
+ * The IdP's SSO URL (its own query kept) with SAMLRequest (deflated, base64), RelayState, SigAlg and
+ * Signature: RSA-SHA256 with `privateKeyPem` over the three parameters exactly as they are sent.
+ */
+export async function redirectBindingUrl(idpSsoUrl: string, requestXml: string, relayState: string, privateKeyPem: string): Promise<string> {
+  const signed = `SAMLRequest=${encodeURIComponent(base64(await deflateRaw(requestXml)))}&RelayState=${encodeURIComponent(relayState)}&SigAlg=${encodeURIComponent(RSA_SHA256)}`;
+  const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", await importSigningKey(privateKeyPem), new TextEncoder().encode(signed));
   const url = new URL(idpSsoUrl);
-  url.searchParams.set("SAMLRequest", btoa(binary));
-  url.searchParams.set("RelayState", relayState);
-  return url.toString();
+  return `${url.origin}${url.pathname}${url.search ? `${url.search}&` : "?"}${signed}&Signature=${encodeURIComponent(base64(new Uint8Array(signature)))}`;
 }
 
 /** Reads a Redirect-binding SAMLRequest back (the stand-in IdP and tests use it). */
