@@ -8,7 +8,7 @@
 import { expect, vi } from "vitest";
 import { admin, scimTenant, type ScimTenant } from "./harness";
 
-export const HEALTH_CHANGED = "connection.health_changed";
+const HEALTH_CHANGED = "connection.health_changed";
 
 /** Sends the tenant's first SCIM request and waits until its one connection.health_changed is in the feed. */
 export async function connect(tenant: ScimTenant): Promise<void> {
