@@ -29,6 +29,8 @@ export default defineConfig(async () => {
             WEBHOOK_SECRET_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
             WEBHOOK_RETRY_BASE_SECONDS: "1",
             WEBHOOK_ALLOW_LOOPBACK: "true",
+            // A moved tenant's old rows are erased at once (no isolate in a test outlives the switch).
+            PLACEMENT_ERASE_DELAY_SECONDS: "0",
           },
           // A second, tight Rate Limiting binding that the rate-limit test swaps in for
           // SCIM_RATE_LIMIT, so the 429 path runs for real without slowing every other test.

@@ -1,5 +1,6 @@
 import type { AuthThrottle } from "./durable/auth-throttle";
 import type { ScimWriter } from "./durable/scim-writer";
+import type { PlacementMover } from "./placement/mover-object";
 
 /** The Worker's bindings (wrangler.toml). Tenant databases are reached by name in src/tenancy only. */
 export interface Env {
@@ -24,4 +25,8 @@ export interface Env {
   /** Cloudflare Access: team domain and application AUD; both set turns Access on. */
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;
+  /** Runs tenant moves between tenant databases (src/placement): one object per move. */
+  PLACEMENT_MOVER: DurableObjectNamespace<PlacementMover>;
+  /** Seconds between a moved tenant's switch and erasing its rows from the old database (default 90). */
+  PLACEMENT_ERASE_DELAY_SECONDS?: string;
 }

@@ -4,6 +4,7 @@ import { dispatchPending, redispatchStale } from "../events/dispatch";
 import { syncTokenCopies } from "../services/token-copies";
 import { RETENTION_CRON, runRetention } from "./retention";
 import { tenantsWithUndispatched } from "../repo/change-events";
+import { resumeStalledMoves } from "../placement/service";
 import { tenantBindings, tenantDb, type TenantRef } from "../tenancy/tenant-db";
 
 export const SWEEP_CRON = "* * * * *";
@@ -14,6 +15,7 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
   switch (controller.cron) {
     case SWEEP_CRON:
       await sweepOutbox(env);
+      await resumeStalledMoves(env); // tenant moves whose alarm was lost (src/placement)
       return;
     case RETENTION_CRON:
       await runRetention(env);

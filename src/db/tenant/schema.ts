@@ -249,7 +249,19 @@ export const tenantTokens = sqliteTable(
   (t) => [index("tenant_tokens_tenant").on(t.tenantId)],
 );
 
-export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens };
+/** Keys of a moving tenant's rows changed during its copy (src/placement; triggers created by the move write them). */
+export const placementChanges = sqliteTable(
+  "placement_changes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    moveId: text("move_id").notNull(),
+    tbl: text("tbl").notNull(),
+    key: text("key").notNull(),
+  },
+  (t) => [index("placement_changes_move").on(t.moveId, t.id)],
+);
+
+export const tenantSchema = { users, groups, groupMembers, resourceCounts, groupSizes, events, changeEvents, webhooks, webhookPending, webhookDeliveries, tenantTokens, placementChanges };
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;
 export type EventRow = typeof events.$inferSelect;

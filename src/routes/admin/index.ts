@@ -9,6 +9,7 @@ import { tenantRoutes } from "./tenants";
 import { adminUserRoutes } from "./users";
 import { adminWebhookRoutes } from "./webhooks";
 import { dispatchAfterWrite } from "../../middleware/dispatch-after-write";
+import { placementRoutes } from "../../placement/routes";
 
 const router = createAdminRouter();
 router.use("/tenants/:slug/*", dispatchAfterWrite); // writes under a tenant: hand its change events to the queue
@@ -22,7 +23,8 @@ export const adminApiRoutes = serveDocument(
     .route("/", adminChangeRoutes)
     .route("/", adminWebhookRoutes)
     .route("/", adminAuditRoutes)
-    .route("/", tenantLifecycleRoutes),
+    .route("/", tenantLifecycleRoutes)
+    .route("/", placementRoutes),
 );
 
 /** The same document /admin/v1/openapi.json serves, for the console's API reference page. */
