@@ -22,6 +22,8 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
   tenant create <slug> [--name N] [--database TENANT_X]
   tenant show <slug>
   tenant delete <slug>                revoke its token and erase every row of the tenant (cannot be undone)
+  move <slug> <TENANT_X> [--no-wait]  move the tenant onto another D1 binding, showing progress until done
+  move <slug> --status                the tenant's latest move
   scim enable <slug> [--provider P]   switch SCIM on; prints the token once
   scim regenerate <slug>              new token; the old one stops working at once
   scim disable <slug>                 switch SCIM off; revokes the token
@@ -47,7 +49,7 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
 Environment: SCIM_ADMIN_URL (default ${origin}), ADMIN_TOKEN (default: .dev.vars).`;
 
 /** Flags that take no value. */
-const SWITCHES = new Set(["json"]);
+const SWITCHES = new Set(["json", "status", "no-wait"]);
 
 function options(args) {
   const positional = [];
@@ -118,7 +120,7 @@ function showToken({ token: scimToken, endpoint }) {
   "SCIM 2.0 Test App (Header Auth)" › Provisioning › Integration, then Test API Credentials.`);
 }
 
-const COMMANDS = new Set(["setup", "tenants", "tenant", "scim", "link", "users", "groups", "group", "avatar", "export", "events", "changes", "webhooks", "audit", "token"]);
+const COMMANDS = new Set(["setup", "tenants", "tenant", "move", "scim", "link", "users", "groups", "group", "avatar", "export", "events", "changes", "webhooks", "audit", "token"]);
 
 /** Usage to stderr and a non-zero exit: the command was incomplete or its subcommand unknown. */
 function usageError(text = USAGE) {
@@ -172,6 +174,24 @@ async function main() {
             : null;
       if (!result || !b) return usageError();
       return result.status < 300 ? print(result.json) : fail(result);
+    }
+    case "move": {
+      if (!a || (!b && !flags.status)) return usageError();
+      const line = (m) => `${m.state.padEnd(12)} ${String(m.progress.percent).padStart(3)}%  ${m.progress.rowsCopied}/${m.progress.rowsTotal} rows copied, ${m.progress.changesApplied} changes caught up, ${m.progress.rowsErased} old rows erased${m.writesRefusedMs !== null ? `; writes refused for ${m.writesRefusedMs} ms` : ""}${m.error ? ` (last error: ${m.error})` : ""}`;
+      let result = flags.status ? await call("GET", `/tenants/${a}/move`) : await call("POST", `/tenants/${a}/move`, { database: b });
+      if (result.status !== 200 && result.status !== 202) fail(result);
+      if (flags.json) return print(result.json);
+      console.log(`Move ${result.json.id}: ${result.json.from} → ${result.json.to}`);
+      console.log(line(result.json));
+      if (flags.status || flags["no-wait"]) return;
+      while (!["done", "failed"].includes(result.json.state)) {
+        await new Promise((r) => setTimeout(r, 1000));
+        result = await call("GET", `/tenants/${a}/move`);
+        if (result.status !== 200) fail(result);
+        console.log(line(result.json));
+      }
+      if (result.json.state === "failed") process.exit(1);
+      return console.log(`'${a}' now lives in ${result.json.to}.`);
     }
     case "scim": {
       if (a === "enable" || a === "regenerate") {

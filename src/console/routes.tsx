@@ -39,6 +39,7 @@ import { GroupPage, GroupsPage, GROUPS_PAGE_SIZE } from "./pages/groups";
 import { LOG_PAGE_SIZE, LogPage, type LogFilters } from "./pages/log";
 import { ProvisioningConfirmPage, ProvisioningPage, REGENERATE_UNDERSTOOD, type ProvisioningProps, type SetupLinkForm } from "./pages/provisioning";
 import { TenantsPage, type TenantForm } from "./pages/tenants";
+import { movesInProgress } from "../placement/service";
 import { USER_SORTS, USER_STATUSES, UserPage, UsersPage, USERS_PAGE_SIZE, type UserSort } from "./pages/users";
 import { ACCESS_HEADER, accessConfig, verifyAccessAssertion } from "../middleware/access";
 import { recordAdminAction } from "../services/audit";
@@ -339,7 +340,8 @@ async function renderTenants(c: C, form?: TenantForm, status: ContentfulStatusCo
       for (const [id, count] of await userCountsOf(tenantDb(c.env, { database }), group.map((t) => t.id))) counts.set(id, count);
     }),
   );
-  return c.html(<TenantsPage ctx={pageCtx(c)} tenants={tenants} counts={counts} databases={tenantBindings(c.env)} form={form} />, status);
+  const moves = await movesInProgress(c.env);
+  return c.html(<TenantsPage ctx={pageCtx(c)} tenants={tenants} counts={counts} moves={moves} databases={tenantBindings(c.env)} form={form} />, status);
 }
 
 consoleRoutes.get("/tenants", (c) => renderTenants(c));

@@ -95,6 +95,11 @@ export async function currentMove(env: Env, tenant: TenantRef): Promise<TenantMo
   return move;
 }
 
+/** Unfinished moves by tenant id, for the console's tenant cards (one query). */
+export async function movesInProgress(env: Env): Promise<Map<string, MoveView>> {
+  return new Map((await unfinishedMoves(controlDb(env.CONTROL_DB))).map((m) => [m.tenantId, moveView(m)]));
+}
+
 /** How long a move may go without recording a step before the cron re-arms its object. */
 const STALLED_MS = 120_000;
 

@@ -13,6 +13,7 @@ import { copyPage, tableSpecs } from "../../src/repo/placement";
 import { countTenantRows, TENANT_TABLES } from "../../src/repo/tenant-erasure";
 import { getMove, insertMove } from "../../src/repo/tenant-moves";
 import { tenantDb } from "../../src/tenancy/tenant-db";
+import { send, signIn } from "../support/console-session";
 import { admin, oktaUser, scimTenant, type ScimTenant } from "../support/harness";
 
 const SOURCE = "TENANT_DEFAULT";
@@ -83,6 +84,11 @@ describe("an interrupted move", () => {
     let move = (await getMove(control, moveId))!;
     expect(move.state).toBe("copying");
     expect(move.rowsCopied).toBe(1_000);
+    // The console's tenant card shows the move in progress; the admin API its progress.
+    const { cookie } = await signIn();
+    const cards = await send("GET", "/admin/tenants", { cookie });
+    expect(cards.text).toMatch(/data-move-state="copying"[^]*Moving to TENANT_DEMO/);
+    expect((await admin("GET", `/tenants/${t.slug}/move`)).body).toMatchObject({ state: "copying", progress: { rowsCopied: 1_000 } });
 
     // Killed half-way through a step: the next page reached the target but the step never recorded it.
     const source = tenantDb(env, { database: SOURCE });
