@@ -181,6 +181,7 @@ async function main() {
       let result = flags.status ? await call("GET", `/tenants/${a}/move`) : await call("POST", `/tenants/${a}/move`, { database: b });
       if (result.status !== 200 && result.status !== 202) fail(result);
       if (flags.json) return print(result.json);
+      if (result.json.state === "none") return console.log(`'${a}' has never been moved; it lives in ${result.json.database}.`);
       console.log(`Move ${result.json.id}: ${result.json.from} → ${result.json.to}`);
       console.log(line(result.json));
       if (flags.status || flags["no-wait"]) return;

@@ -28,6 +28,8 @@ const Move = z
   })
   .openapi("TenantMove");
 
+const NoMove = z.object({ tenant: z.string(), state: z.literal("none"), database: z.string() }).openapi("NoTenantMove");
+
 adminRoute(
   placementRoutes,
   createRoute({
@@ -56,10 +58,11 @@ adminRoute(
     summary: "The tenant's latest move and its progress",
     tags: ["Tenants"],
     request: { params: SlugParam },
-    responses: { 200: json(Move, "The latest move"), ...errors(404) },
+    responses: { 200: json(z.union([Move, NoMove]), "The latest move, or state 'none' for a tenant never moved"), ...errors(404) },
   }),
   async (c) => {
     const tenant = await requireTenantRef(c.env.CONTROL_DB, c.req.param("slug")!);
-    return c.json(moveView(await currentMove(c.env, tenant)));
+    const move = await currentMove(c.env, tenant);
+    return c.json(move ? moveView(move) : { tenant: tenant.slug, state: "none" as const, database: tenant.database });
   },
 );

@@ -89,10 +89,9 @@ export async function startMove(env: Env, tenant: TenantRef, database: string, a
   return move;
 }
 
-export async function currentMove(env: Env, tenant: TenantRef): Promise<TenantMoveRow> {
-  const move = await latestMove(controlDb(env.CONTROL_DB), tenant.id);
-  if (!move) throw new ApiError(404, "This tenant has never been moved.");
-  return move;
+/** The tenant's latest move; null when it was never moved. */
+export function currentMove(env: Env, tenant: TenantRef): Promise<TenantMoveRow | null> {
+  return latestMove(controlDb(env.CONTROL_DB), tenant.id);
 }
 
 /** Unfinished moves by tenant id, for the console's tenant cards (one query). */

