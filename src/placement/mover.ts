@@ -197,8 +197,10 @@ async function stepOf(ctx: Ctx): Promise<StepResult> {
       const waiting = await countChanges(ctx.source, move.id, FREEZE_BELOW);
       if (waiting < FREEZE_BELOW || move.tableIndex >= MAX_CATCH_UP_STEPS) {
         // Writes stop here: from the moment the triggers exist, nothing of the tenant commits on the source.
-        await advance(ctx, { state: "frozen", frozenAt: now() });
-        return { queries: 2, nextInMs: 0 };
+        const frozenAt = now();
+        const freeze = await installFreeze(ctx.source, move.id, move.tenantId, await tableSpecs(ctx.source, copied));
+        await advance(ctx, { state: "frozen", frozenAt });
+        return { queries: freeze + 4, nextInMs: 0 };
       }
       const applied = await catchUp(ctx, copied);
       await advance(ctx, { changesApplied: move.changesApplied + applied.changes, tableIndex: move.tableIndex + 1 });
@@ -206,6 +208,7 @@ async function stepOf(ctx: Ctx): Promise<StepResult> {
     }
     case "frozen": {
       const specs = await tableSpecs(ctx.source, copied);
+      // Again (idempotent): the record of a crash between creating them and recording the state.
       const freeze = await installFreeze(ctx.source, move.id, move.tenantId, specs);
       const applied = await catchUp(ctx, copied, specs);
       if (applied.changes > 0) {

@@ -13,6 +13,7 @@ import { copyPage, tableSpecs } from "../../src/repo/placement";
 import { countTenantRows, TENANT_TABLES } from "../../src/repo/tenant-erasure";
 import { getMove } from "../../src/repo/tenant-moves";
 import { tenantDb } from "../../src/tenancy/tenant-db";
+import { seedUsers } from "../support/placement";
 import { admin, oktaUser, scimTenant, type ScimTenant } from "../support/harness";
 
 const SOURCE = "TENANT_DEFAULT";
@@ -20,22 +21,6 @@ const SOURCE = "TENANT_DEFAULT";
 async function tenantId(slug: string): Promise<string> {
   const row = await env.CONTROL_DB.prepare("SELECT id FROM tenants WHERE slug = ?1").bind(slug).first<{ id: string }>();
   return row!.id;
-}
-
-/** Seeds `n` users straight into the tenant's database (fast), as SCIM would store them. */
-async function seedUsers(database: D1Database, id: string, prefix: string, n: number): Promise<void> {
-  const at = new Date().toISOString();
-  const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < n; i += 14) {
-    const rows = Array.from({ length: Math.min(14, n - i) }, (_, k) => i + k);
-    const values = rows.map((_, r) => `(?${r * 7 + 1}, ?${r * 7 + 2}, ?${r * 7 + 3}, ?${r * 7 + 4}, ?${r * 7 + 5}, ?${r * 7 + 6}, ?${r * 7 + 7})`).join(", ");
-    const params = rows.flatMap((k) => {
-      const name = `${prefix}.seed${k}@example.com`;
-      return [id, crypto.randomUUID(), name, name.toLowerCase(), JSON.stringify({ userName: name, active: true, name: { givenName: "Seed", familyName: `N${k}` } }), at, at];
-    });
-    statements.push(database.prepare(`INSERT INTO users (tenant_id, id, user_name, user_name_norm, data, created_at, updated_at) VALUES ${values}`).bind(...params));
-  }
-  await database.batch(statements);
 }
 
 async function moveState(slug: string): Promise<any> {
