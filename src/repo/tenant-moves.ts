@@ -1,7 +1,7 @@
 /** Placement's control rows (CONTROL_DB `tenant_moves`): one per move, the move's whole state. */
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { tenantMoves, tenants, type TenantMoveRow } from "../db/control/schema";
-import { runBatch } from "./batch";
+import { chunk, MAX_IN_LIST, runBatch } from "./batch";
 import type { ControlDb } from "./control";
 
 export type NewTenantMove = typeof tenantMoves.$inferInsert;
@@ -59,4 +59,14 @@ export async function switchTenantDatabase(db: ControlDb, move: TenantMoveRow, p
       ),
   ]);
   return switched!.meta.changes === 1;
+}
+
+/** Where each of `tenantIds` lives now (tenant id → binding name); tenants deleted meanwhile are absent. */
+export async function databasesOf(db: ControlDb, tenantIds: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const ids of chunk([...new Set(tenantIds)], MAX_IN_LIST)) {
+    const rows = await db.select({ id: tenants.id, database: tenants.database }).from(tenants).where(inArray(tenants.id, ids));
+    for (const row of rows) out.set(row.id, row.database);
+  }
+  return out;
 }
