@@ -5,7 +5,7 @@
  * Object bindings; the test reads the databases only to check what no API shows (the old copy is
  * gone, the neighbours' trigger-kept totals are intact).
  */
-import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { runStep } from "../../src/placement/mover";
 import { controlDb } from "../../src/repo/control";
@@ -14,45 +14,10 @@ import { countTenantRows, TENANT_TABLES } from "../../src/repo/tenant-erasure";
 import { getMove, insertMove } from "../../src/repo/tenant-moves";
 import { tenantDb } from "../../src/tenancy/tenant-db";
 import { send, signIn } from "../support/console-session";
-import { seedUsers } from "../support/placement";
+import { finishMove, seedUsers, tenantId } from "../support/placement";
 import { admin, oktaUser, scimTenant, type ScimTenant } from "../support/harness";
 
 const SOURCE = "TENANT_DEFAULT";
-
-async function tenantId(slug: string): Promise<string> {
-  const row = await env.CONTROL_DB.prepare("SELECT id FROM tenants WHERE slug = ?1").bind(slug).first<{ id: string }>();
-  return row!.id;
-}
-
-async function moveState(slug: string): Promise<any> {
-  const res = await admin("GET", `/tenants/${slug}/move`);
-  expect(res.status).toBe(200);
-  return res.body;
-}
-
-/** Runs the move's object until it finishes (its alarms would, one after another). */
-async function finishMove(slug: string): Promise<any> {
-  for (let i = 0; i < 500; i++) {
-    const move = await moveState(slug);
-    if (move.state === "done" || move.state === "failed") return move;
-    const stub = env.PLACEMENT_MOVER.get(env.PLACEMENT_MOVER.idFromName(move.id));
-    await stub.start(move.id);
-    await runDurableObjectAlarm(stub);
-  }
-  throw new Error("the move did not finish");
-}
-
-async function changesAfter(slug: string, cursor: string | null): Promise<{ ids: string[]; next: string | null }> {
-  const ids: string[] = [];
-  let next = cursor;
-  for (;;) {
-    const res = await admin("GET", `/tenants/${slug}/changes?limit=100${next ? `&after=${next}` : ""}`);
-    expect(res.status).toBe(200);
-    ids.push(...res.body.data.map((c: { id: string }) => c.id));
-    if (res.body.data.length === 0) return { ids, next: res.body.nextCursor ?? next };
-    next = res.body.nextCursor;
-  }
-}
 
 describe("an interrupted move", () => {
   it("resumes after being killed mid-copy and ends with every row once", async () => {
