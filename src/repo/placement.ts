@@ -37,6 +37,11 @@ export interface TableSpec {
   key: string[];
   /** An INTEGER PRIMARY KEY AUTOINCREMENT: its numbering continues in the target (see reserveCounter). */
   autoincrement: boolean;
+  /**
+   * The copy's page order: "key" when an index leads with (tenant_id, key…), so a page is an index
+   * range; else "rowid", a walk of the table's own b-tree (no sort of the tenant's rows per page).
+   */
+  seek: "key" | "rowid";
 }
 
 const q = (name: string) => `\`${name.replace(/`/g, "")}\``;
@@ -44,10 +49,18 @@ const q = (name: string) => `\`${name.replace(/`/g, "")}\``;
 /** Column and key layout of `tables`, read from the database (one query each way), so a table added by a migration needs no code here. */
 export async function tableSpecs(db: TenantDb, tables: readonly string[]): Promise<TableSpec[]> {
   const placeholders = tables.map((_, i) => `?${i + 1}`).join(", ");
-  const [columns, masters] = await db.$client.batch([
+  const [columns, masters, indexes] = await db.$client.batch([
     db.$client.prepare(`SELECT m.name AS tbl, p.name AS col, p.pk AS pk FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name IN (${placeholders}) ORDER BY m.name, p.cid`).bind(...tables),
     db.$client.prepare(`SELECT name, instr(upper(sql), 'AUTOINCREMENT') > 0 AS ai FROM sqlite_master WHERE type = 'table' AND name IN (${placeholders})`).bind(...tables),
+    db.$client
+      .prepare(`SELECT m.name AS tbl, il.name AS idx, ii.seqno AS seqno, ii.name AS col FROM sqlite_master m, pragma_index_list(m.name) il, pragma_index_info(il.name) ii WHERE m.type = 'table' AND m.name IN (${placeholders}) ORDER BY m.name, il.name, ii.seqno`)
+      .bind(...tables),
   ]);
+  const indexColumns = new Map<string, string[]>();
+  for (const row of indexes!.results as { tbl: string; idx: string; col: string | null }[]) {
+    const k = `${row.tbl}\u0000${row.idx}`;
+    indexColumns.set(k, [...(indexColumns.get(k) ?? []), row.col ?? ""]);
+  }
   const byTable = new Map<string, { col: string; pk: number }[]>();
   for (const row of columns!.results as { tbl: string; col: string; pk: number }[]) {
     const list = byTable.get(row.tbl) ?? [];
@@ -61,7 +74,9 @@ export async function tableSpecs(db: TenantDb, tables: readonly string[]): Promi
     const key = cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.col);
     if (key.length === 0) throw new Error(`table ${table} has no primary key: its rows cannot be matched across databases`);
     if (!cols.some((c) => c.col === "tenant_id")) throw new Error(`table ${table} has no tenant_id column`);
-    return { table, columns: cols.map((c) => c.col), key, autoincrement: autoinc.has(table) };
+    const leading = ["tenant_id", ...key].join(",");
+    const seekable = [...indexColumns].some(([k, columns]) => k.startsWith(`${table}\u0000`) && columns.slice(0, key.length + 1).join(",") === leading);
+    return { table, columns: cols.map((c) => c.col), key, autoincrement: autoinc.has(table), seek: seekable ? ("key" as const) : ("rowid" as const) };
   });
 }
 
@@ -117,17 +132,25 @@ export interface PageResult {
 
 /** Copies the next page (≤ `limit` rows in key order after `after`) of the tenant's rows of `spec` to `target`. */
 export async function copyPage(source: TenantDb, target: TenantDb, spec: TableSpec, tenantId: string, after: Key | null, limit: number): Promise<PageResult> {
-  const seek = after ? ` AND ${keyTuple(spec, "")} > ${spec.key.length === 1 ? "?3" : `(${spec.key.map((_, i) => `?${i + 3}`).join(", ")})`}` : "";
-  const order = spec.key.map(q).join(", ");
+  let text: string;
+  if (spec.seek === "key") {
+    const seek = after ? ` AND ${keyTuple(spec, "")} > ${spec.key.length === 1 ? "?3" : `(${spec.key.map((_, i) => `?${i + 3}`).join(", ")})`}` : "";
+    text = `SELECT * FROM ${q(spec.table)} WHERE tenant_id = ?1${seek} ORDER BY ${spec.key.map(q).join(", ")} LIMIT ?2`;
+  } else {
+    // In rowid order (a row inserted behind the walk is recorded by the tracking trigger, and caught up).
+    text = `SELECT rowid AS placement_rowid, * FROM ${q(spec.table)} NOT INDEXED WHERE tenant_id = ?1${after ? " AND rowid > ?3" : ""} ORDER BY rowid LIMIT ?2`;
+  }
   const read = await source.$client
-    .prepare(`SELECT * FROM ${q(spec.table)} WHERE tenant_id = ?1${seek} ORDER BY ${order} LIMIT ?2`)
+    .prepare(text)
     .bind(tenantId, limit, ...(after ?? []))
     .all<Record<string, unknown>>();
   const rows = read.results;
   if (rows.length === 0) return { rows: 0, lastKey: null, queries: 1 };
   const statements = upserts(target, spec, rows);
   await target.$client.batch(statements);
-  return { rows: rows.length, lastKey: rows.length < limit ? null : keyOf(spec, rows[rows.length - 1]!), queries: 1 + statements.length };
+  const last = rows[rows.length - 1]!;
+  const lastKey = spec.seek === "key" ? keyOf(spec, last) : [last.placement_rowid as number];
+  return { rows: rows.length, lastKey: rows.length < limit ? null : lastKey, queries: 1 + statements.length };
 }
 
 function triggerName(moveId: string, table: string, kind: string): string {
