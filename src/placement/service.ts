@@ -104,7 +104,7 @@ const STALLED_MS = 120_000;
 
 /** Re-arms the object of every unfinished move that has not advanced for two minutes (its alarm lost). */
 export async function resumeStalledMoves(env: Env, now = Date.now()): Promise<number> {
-  const stalled = (await unfinishedMoves(controlDb(env.CONTROL_DB))).filter((m) => now - Date.parse(m.updatedAt) > STALLED_MS && m.state !== "switched");
+  const stalled = (await unfinishedMoves(controlDb(env.CONTROL_DB))).filter((m) => now - Date.parse(m.updatedAt) > STALLED_MS);
   for (const move of stalled) await mover(env, move.id).start(move.id);
   return stalled.length;
 }

@@ -5,9 +5,10 @@
  * Object bindings; the test reads the databases only to check what no API shows (the old copy is
  * gone, the neighbours' trigger-kept totals are intact).
  */
-import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
 import { runStep } from "../../src/placement/mover";
+import { resumeStalledMoves } from "../../src/placement/service";
 import { controlDb } from "../../src/repo/control";
 import { copyPage, tableSpecs } from "../../src/repo/placement";
 import { countTenantRows, TENANT_TABLES } from "../../src/repo/tenant-erasure";
@@ -54,6 +55,11 @@ describe("an interrupted move", () => {
     // A new object (the old one's process died) picks the move up from its recorded state.
     move = (await getMove(control, moveId))!;
     expect(move.rowsCopied).toBe(1_000);
+    // Its alarm died with it: the minute cron finds the move idle and re-arms its object.
+    expect(await resumeStalledMoves(env, Date.now() + 10 * 60_000)).toBe(1);
+    const stub = env.PLACEMENT_MOVER.get(env.PLACEMENT_MOVER.idFromName(moveId));
+    await runDurableObjectAlarm(stub); // (or it has fired already)
+    await vi.waitFor(async () => expect((await getMove(control, moveId))!.steps).toBeGreaterThan(move.steps), { timeout: 10_000, interval: 50 });
     const done = await finishMove(t.slug);
     expect(done.state, done.error).toBe("done");
     // This isolate remembered the old database: its first request is answered 429 and looks the tenant up again.
