@@ -22,8 +22,8 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
   tenant create <slug> [--name N] [--database TENANT_X]
   tenant show <slug>
   tenant delete <slug>                revoke its token and erase every row of the tenant (cannot be undone)
-  move <slug> <TENANT_X> [--no-wait]  move the tenant onto another D1 binding, showing progress until done
-  move <slug> --status                the tenant's latest move
+  move <slug> <TENANT_X> [--no-wait]  move the tenant onto another D1 binding, showing progress until it has switched
+  move <slug>                         the tenant's latest move and its progress
   scim enable <slug> [--provider P]   switch SCIM on; prints the token once
   scim regenerate <slug>              new token; the old one stops working at once
   scim disable <slug>                 switch SCIM off; revokes the token
@@ -49,7 +49,7 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
 Environment: SCIM_ADMIN_URL (default ${origin}), ADMIN_TOKEN (default: .dev.vars).`;
 
 /** Flags that take no value. */
-const SWITCHES = new Set(["json", "status", "no-wait"]);
+const SWITCHES = new Set(["json", "no-wait"]);
 
 function options(args) {
   const positional = [];
@@ -176,23 +176,25 @@ async function main() {
       return result.status < 300 ? print(result.json) : fail(result);
     }
     case "move": {
-      if (!a || (!b && !flags.status)) return usageError();
+      if (!a) return usageError();
       const line = (m) => `${m.state.padEnd(12)} ${String(m.progress.percent).padStart(3)}%  ${m.progress.rowsCopied}/${m.progress.rowsTotal} rows copied, ${m.progress.changesApplied} changes caught up, ${m.progress.rowsErased} old rows erased${m.writesRefusedMs !== null ? `; writes refused for ${m.writesRefusedMs} ms` : ""}${m.error ? ` (last error: ${m.error})` : ""}`;
-      let result = flags.status ? await call("GET", `/tenants/${a}/move`) : await call("POST", `/tenants/${a}/move`, { database: b });
+      const status = !b;
+      let result = status ? await call("GET", `/tenants/${a}/move`) : await call("POST", `/tenants/${a}/move`, { database: b });
       if (result.status !== 200 && result.status !== 202) fail(result);
       if (flags.json) return print(result.json);
       if (result.json.state === "none") return console.log(`'${a}' has never been moved; it lives in ${result.json.database}.`);
       console.log(`Move ${result.json.id}: ${result.json.from} → ${result.json.to}`);
       console.log(line(result.json));
-      if (flags.status || flags["no-wait"]) return;
-      while (!["done", "failed"].includes(result.json.state)) {
+      if (status || flags["no-wait"]) return;
+      // Done for clients once switched; erasing the old copy follows in the background.
+      while (!["switched", "erasing", "done", "failed"].includes(result.json.state)) {
         await new Promise((r) => setTimeout(r, 1000));
         result = await call("GET", `/tenants/${a}/move`);
         if (result.status !== 200) fail(result);
         console.log(line(result.json));
       }
       if (result.json.state === "failed") process.exit(1);
-      return console.log(`'${a}' now lives in ${result.json.to}.`);
+      return console.log(`'${a}' now lives in ${result.json.to}; writes were refused for ${result.json.writesRefusedMs} ms. Its rows in ${result.json.from} are erased in the background (npm run admin -- move ${a}).`);
     }
     case "scim": {
       if (a === "enable" || a === "regenerate") {
