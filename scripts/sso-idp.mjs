@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // Try sign-in through an IdP without an Okta org (design.md §4e, issue 19):
 //
-//   npm run idp -- <tenant-slug>
+//   npm run idp -- <tenant-slug>            OpenID Connect
+//   npm run idp -- <tenant-slug> --saml     SAML 2.0 (issue 22)
 //
 // Beside `npm start`, starts a local OpenID Provider (panva's certified `oidc-provider`) whose
 // accounts are the tenant's provisioned users, connects the tenant to it over the admin API
 // (PUT /admin/v1/tenants/<slug>/sso), and prints the URL to open. Sign in with a provisioned user's
 // userName (any password): the sign-in ends on a small stand-in for TheStorage's app on this same
 // server, which redeems the one-time ticket over the admin API and shows who signed in.
+// With --saml it is instead a small SAML 2.0 IdP (Redirect-binding AuthnRequests in, responses
+// signed with xml-crypto by the tests' own stand-in IdP code, test/support/saml-idp.ts, POSTed to
+// the ACS); IdP-initiated sign-in is allowed for the tenant, from /saml/idp-initiated.
 //
 // Environment: THESTORAGE_URL (default http://127.0.0.1:$PORT or :8787), ADMIN_TOKEN (default: the
 // one `npm start` keeps in .dev.vars), IDP_PORT (default 8790).
@@ -15,12 +19,16 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
+import { inflateRawSync } from "node:zlib";
 import Provider from "oidc-provider";
+import { loadSamlIdp } from "./lib/saml-idp-module.mjs";
 
 const root = join(import.meta.dirname, "..");
-const slug = process.argv[2] ?? process.env.SSO_TENANT;
+const args = process.argv.slice(2);
+const samlMode = args.includes("--saml");
+const slug = args.find((a) => !a.startsWith("--")) ?? process.env.SSO_TENANT;
 if (!slug) {
-  console.error("Usage: npm run idp -- <tenant-slug>   (the tenant must exist; provision users into it first)");
+  console.error("Usage: npm run idp -- <tenant-slug> [--saml]   (the tenant must exist; provision users into it first)");
   process.exit(2);
 }
 const base = (process.env.THESTORAGE_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`).replace(/\/+$/, "");
@@ -140,6 +148,70 @@ async function app(req, res, url) {
   );
 }
 
+// ── SAML 2.0 (--saml) ─────────────────────────────────────────────────────────────────────────
+
+const samlIdp = samlMode ? await loadSamlIdp() : null;
+const samlKey = samlMode ? await samlIdp.newIdpKey("127.0.0.1") : null;
+const samlEntityId = `${issuer}/saml/metadata`;
+const samlSsoUrl = `${issuer}/saml/sso`;
+/** The connection as TheStorage answered it (acsUrl, spEntityId), once saved. */
+let samlConnection = null;
+
+async function formBody(req) {
+  let raw = "";
+  for await (const chunk of req) raw += chunk;
+  return new URLSearchParams(raw);
+}
+
+function loginForm(fields) {
+  const hidden = Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}">`).join("");
+  return page(
+    "Local SAML IdP: sign in",
+    `<form method="post" action="/saml/sso">${hidden}<p><label>Login <input name="login" autofocus></label></p><p><label>Password <input name="password" type="password"></label></p><button type="submit">Sign in</button></form><p>Use the userName of a user provisioned into tenant ${escape(slug)} (any password).</p>`,
+  );
+}
+
+/** The signed response for `login`, auto-POSTed to TheStorage's ACS (the HTTP-POST binding). */
+async function postResponse(res, login, inResponseTo, relayState) {
+  const user = await provisionedUser(login);
+  const nameId = user?.userName ?? login;
+  const xml = samlIdp.signedResponse(
+    { issuer: samlEntityId, acsUrl: samlConnection.acsUrl, audience: samlConnection.spEntityId, nameId, ...(inResponseTo ? { inResponseTo } : {}), attributes: { email: user?.email ?? nameId, displayName: user?.displayName ?? nameId } },
+    samlKey,
+    { sign: "both" },
+  );
+  const fields = { SAMLResponse: samlIdp.b64(xml), ...(relayState ? { RelayState: relayState } : {}) };
+  res.setHeader("Content-Type", "text/html; charset=utf-8");
+  res.writeHead(200).end(
+    `<!doctype html><html><body><form method="post" action="${escape(samlConnection.acsUrl)}">${Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${k}" value="${escape(v)}">`).join("")}<noscript><button type="submit">Continue</button></noscript></form><script>document.forms[0].submit()</script></body></html>`,
+  );
+}
+
+async function saml(req, res, url) {
+  res.setHeader("Content-Type", "text/html; charset=utf-8");
+  if (url.pathname === "/saml/metadata") {
+    res.setHeader("Content-Type", "application/samlmetadata+xml");
+    res.writeHead(200).end(samlIdp.idpMetadataXml({ entityId: samlEntityId, ssoUrl: samlSsoUrl, key: samlKey }));
+  } else if (url.pathname === "/saml/sso" && req.method === "GET") {
+    const request = inflateRawSync(Buffer.from(url.searchParams.get("SAMLRequest") ?? "", "base64")).toString("utf8");
+    const requestId = /\sID="([^"]+)"/.exec(request)?.[1];
+    const acs = /AssertionConsumerServiceURL="([^"]+)"/.exec(request)?.[1];
+    if (!requestId || acs !== samlConnection.acsUrl) {
+      res.writeHead(400).end(page("Bad AuthnRequest", `<p>Not an AuthnRequest from tenant ${escape(slug)}'s ACS.</p>`));
+      return;
+    }
+    res.writeHead(200).end(loginForm({ requestId, RelayState: url.searchParams.get("RelayState") ?? "" }));
+  } else if (url.pathname === "/saml/sso" && req.method === "POST") {
+    const form = await formBody(req);
+    await postResponse(res, form.get("login") ?? "", form.get("requestId"), form.get("RelayState"));
+  } else if (url.pathname === "/saml/idp-initiated") {
+    if (req.method === "POST") await postResponse(res, (await formBody(req)).get("login") ?? "", null, null);
+    else res.writeHead(200).end(loginForm({}).replace('action="/saml/sso"', 'action="/saml/idp-initiated"'));
+  } else {
+    res.writeHead(404).end(page("Not found", ""));
+  }
+}
+
 const handle = provider.callback();
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? "/", issuer);
@@ -147,19 +219,32 @@ const server = createServer((req, res) => {
     app(req, res, url).catch((error) => res.writeHead(500).end(String(error)));
     return;
   }
+  if (samlMode && url.pathname.startsWith("/saml/")) {
+    saml(req, res, url).catch((error) => res.writeHead(500).end(String(error)));
+    return;
+  }
   handle(req, res);
 });
 
 server.listen(port, "127.0.0.1", async () => {
-  const saved = await adminApi("PUT", `/tenants/${encodeURIComponent(slug)}/sso`, { protocol: "oidc", issuer, clientId, clientSecret, defaultReturnTo: appReturn });
+  const connection = samlMode
+    ? { protocol: "saml", metadataXml: samlIdp.idpMetadataXml({ entityId: samlEntityId, ssoUrl: samlSsoUrl, key: samlKey }), allowIdpInitiated: true, defaultReturnTo: appReturn }
+    : { protocol: "oidc", issuer, clientId, clientSecret, defaultReturnTo: appReturn };
+  const saved = await adminApi("PUT", `/tenants/${encodeURIComponent(slug)}/sso`, connection);
   if (saved.status !== 200) {
     console.error(`Could not connect tenant '${slug}' to ${issuer}: ${saved.status} ${saved.json?.detail ?? saved.text}`);
     console.error(saved.status === 404 ? "Create the tenant first (console or POST /admin/v1/tenants)." : "Is `npm start` running, and is THESTORAGE_URL right?");
     server.close();
     process.exit(1);
   }
-  console.log(`Local OpenID Provider for tenant '${slug}': ${issuer} (Ctrl+C to stop)`);
-  console.log(`Tenant '${slug}' now signs in through it (redirect URI ${saved.json.redirectUri}).`);
+  samlConnection = saved.json;
+  if (samlMode) {
+    console.log(`Local SAML 2.0 IdP for tenant '${slug}': entity ID ${samlEntityId} (Ctrl+C to stop)`);
+    console.log(`Tenant '${slug}' now signs in through it (ACS ${saved.json.acsUrl}); IdP-initiated: ${issuer}/saml/idp-initiated`);
+  } else {
+    console.log(`Local OpenID Provider for tenant '${slug}': ${issuer} (Ctrl+C to stop)`);
+    console.log(`Tenant '${slug}' now signs in through it (redirect URI ${saved.json.redirectUri}).`);
+  }
   console.log("");
   console.log(`Open:  ${base}/api/${slug}/sso/start?return_to=${encodeURIComponent(appReturn)}`);
   console.log("Sign in with the userName of a user provisioned into the tenant (any password).");

@@ -55,6 +55,8 @@ label { display: block; font-weight: 600; margin-bottom: 4px; }
 .hint { display: block; font-weight: 400; color: var(--muted); font-size: 13px; }
 input[type=text], input[type=password], input[type=url], input[type=search], select { font: inherit; padding: 8px 10px; border: 1px solid #b9c0cc; border-radius: 6px; width: 100%; max-width: 420px; background: #fff; color: var(--text); min-height: 40px; }
 input[aria-invalid=true] { border-color: var(--bad); }
+textarea { font: 13px/1.4 ui-monospace, monospace; padding: 8px 10px; border: 1px solid #b9c0cc; border-radius: 6px; width: 100%; max-width: 640px; background: #fff; color: var(--text); }
+textarea[aria-invalid=true] { border-color: var(--bad); }
 .field { margin-bottom: 14px; }
 .field-error { color: var(--bad); font-size: 13px; margin-top: 4px; }
 .field-error::before { content: "⚠ "; }

@@ -73,6 +73,8 @@ export interface SignInWrite {
   log: SignInLog | null;
   /** False only for the second batch of a JIT sign-in: the state was consumed by the first. */
   consume?: boolean;
+  /** More single-use keys consumed with `state` (SAML: the assertion ID beside the request's attempt). */
+  alsoConsume?: { state: string; expiresAt: string }[];
 }
 
 export interface SignInResult {
@@ -84,11 +86,11 @@ const linkOf = (w: SignInWrite) => sql`l.tenant_id = ${w.tenantId} AND l.issuer 
 
 /** The first-sign-in candidates in priority order: externalId (sub, oid), then userName (username, email). */
 function candidates(w: SignInWrite) {
-  const ext = w.keys.externalIds.length ? w.keys.externalIds : [""];
-  const names = w.keys.userNames.length ? w.keys.userNames : [""];
-  return sql`SELECT id, 0 AS p FROM users WHERE tenant_id = ${w.tenantId} AND external_id IN (${sql.join(ext.map((v) => sql`${v}`), sql`, `)})
+  // An empty key list matches nothing (SAML matches by userName only): never `IN ('')`.
+  const inList = (values: string[]) => (values.length ? sql`IN (${sql.join(values.map((v) => sql`${v}`), sql`, `)})` : sql`IN (SELECT NULL WHERE 0)`);
+  return sql`SELECT id, 0 AS p FROM users WHERE tenant_id = ${w.tenantId} AND external_id ${inList(w.keys.externalIds)}
     UNION ALL
-    SELECT id, 1 AS p FROM users WHERE tenant_id = ${w.tenantId} AND user_name_norm IN (${sql.join(names.map((v) => sql`${v}`), sql`, `)})`;
+    SELECT id, 1 AS p FROM users WHERE tenant_id = ${w.tenantId} AND user_name_norm ${inList(w.keys.userNames)}`;
 }
 
 /** A users row as D1 returns it from raw SQL (snake_case columns), as drizzle would map it. */
@@ -121,7 +123,9 @@ function userOf(r: Record<string, unknown> | undefined): UserRow | null {
  * was already answered (a replayed callback): then nothing at all was written.
  */
 export async function signInBatch(db: TenantDb, w: SignInWrite): Promise<SignInResult> {
-  const consume = sql`INSERT INTO sso_attempts_used (state, tenant_id, expires_at) VALUES (${w.state}, ${w.tenantId}, ${w.attemptExpiresAt})`;
+  const consumes = [{ state: w.state, expiresAt: w.attemptExpiresAt }, ...(w.alsoConsume ?? [])].map(
+    (k) => sql`INSERT INTO sso_attempts_used (state, tenant_id, expires_at) VALUES (${k.state}, ${w.tenantId}, ${k.expiresAt})`,
+  );
   const tidy = [
     sql`DELETE FROM sso_attempts_used WHERE state IN (SELECT state FROM sso_attempts_used WHERE tenant_id = ${w.tenantId} AND expires_at < ${w.now} LIMIT 20)`,
     sql`DELETE FROM sso_tickets WHERE digest IN (SELECT digest FROM sso_tickets WHERE tenant_id = ${w.tenantId} AND expires_at < ${w.now} LIMIT 20)`,
@@ -129,18 +133,19 @@ export async function signInBatch(db: TenantDb, w: SignInWrite): Promise<SignInR
   const linkedUsers = sql`SELECT u.*, ${heldUserSql("u")} AS held FROM sso_links l JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id WHERE ${linkOf(w)} LIMIT 1`;
   if (!w.ticket) {
     // Test sign-in: the stored link's user, else the first candidate; nothing linked, nothing issued.
-    const [, linked, first] = await runBatch(db, [
-      consume,
+    const results = await runBatch(db, [
+      ...consumes,
       linkedUsers,
       sql`SELECT u.*, ${heldUserSql("u")} AS held FROM users u WHERE u.tenant_id = ${w.tenantId} AND u.id = (SELECT id FROM (${candidates(w)}) ORDER BY p LIMIT 1)`,
       ...tidy,
     ]);
+    const [linked, first] = results.slice(consumes.length);
     return { user: userOf(linked!.results[0] as Record<string, unknown>) ?? userOf(first!.results[0] as Record<string, unknown>) };
   }
   const t = w.ticket;
   const linkedUser = sql`SELECT u.id, (u.active = 1 OR ${heldUserSql("u")}) AS active, u.user_name FROM sso_links l JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.user_id WHERE ${linkOf(w)}`;
   const statements = [
-    ...(w.consume === false ? [] : [consume]),
+    ...(w.consume === false ? [] : consumes),
     // A link to a user SCIM has since deleted is dropped, so the re-provisioned user can be matched.
     sql`DELETE FROM sso_links AS l WHERE ${linkOf(w)} AND NOT EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = l.tenant_id AND u.id = l.user_id)`,
     // First sign-in: link the best candidate (OR IGNORE: a link exists already, or that user is linked to another subject).
@@ -165,7 +170,7 @@ export async function signInBatch(db: TenantDb, w: SignInWrite): Promise<SignInR
     ...tidy,
   ];
   const results = await runBatch(db, statements);
-  const linked = results[w.consume === false ? 2 : 3]!;
+  const linked = results[(w.consume === false ? 0 : consumes.length) + 2]!;
   return { user: userOf(linked.results[0] as Record<string, unknown>) };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Admin API for sign-in through the customer's IdP (design.md §4e): the tenant's OIDC connection
+ * Admin API for sign-in through the customer's IdP (design.md §4e): the tenant's OIDC or SAML connection
  * (PUT / GET / DELETE …/sso) and the redemption of a one-time ticket (POST /sign-ins/redeem).
  */
 import { publicOrigin } from "../lib/hono";
@@ -14,28 +14,38 @@ const NO_STORE = { "Cache-Control": "no-store" };
 
 const ConnectionBody = z
   .object({
-    protocol: z.enum(["oidc"]).openapi({ description: '"oidc" (SAML 2.0 is not available yet).' }),
-    issuer: z.string().openapi({ description: "The IdP's issuer: Okta's org authorization server https://<org>.okta.com; Entra ID https://login.microsoftonline.com/<tenant id>/v2.0.", example: "https://acme.okta.com" }),
-    clientId: z.string().openapi({ example: "0oa1b2c3d4e5f6g7h8i9" }),
+    protocol: z.enum(["oidc", "saml"]).openapi({ description: '"oidc" (OpenID Connect) or "saml" (SAML 2.0).' }),
+    issuer: z.string().optional().openapi({ description: "The IdP's issuer: Okta's org authorization server https://<org>.okta.com; Entra ID https://login.microsoftonline.com/<tenant id>/v2.0.", example: "https://acme.okta.com" }),
+    clientId: z.string().optional().openapi({ example: "0oa1b2c3d4e5f6g7h8i9" }),
     clientSecret: z.string().optional().openapi({ description: "Stored encrypted, never returned. May be left out when updating a saved connection." }),
     jit: z.boolean().optional().openapi({ description: "Create unknown users on sign-in; only ever while SCIM is off for the tenant. Default false." }),
-    defaultReturnTo: z.string().nullable().optional().openapi({ description: "Where initiate-login sign-ins land (an origin of SIGN_IN_RETURN_ORIGINS)." }),
+    defaultReturnTo: z.string().nullable().optional().openapi({ description: "Where initiate-login and IdP-initiated sign-ins land (an origin of SIGN_IN_RETURN_ORIGINS)." }),
+    metadataXml: z.string().optional().openapi({ description: "SAML: the IdP's metadata XML (entity ID, HTTP-Redirect SSO URL, signing certificates). Or the three values below." }),
+    idpEntityId: z.string().optional().openapi({ description: "SAML: the IdP's entity ID (Okta: Identity Provider Issuer).", example: "http://www.okta.com/exk1a2b3c4d5e6f7g8h9" }),
+    idpSsoUrl: z.string().optional().openapi({ description: "SAML: the IdP's single sign-on URL (HTTP-Redirect binding)." }),
+    idpCertificate: z.string().optional().openapi({ description: "SAML: the IdP's X.509 signing certificate, PEM or its base64 body. Responses are verified with it only." }),
+    allowIdpInitiated: z.boolean().optional().openapi({ description: "SAML: accept unsolicited (IdP-initiated) responses, landing on defaultReturnTo. Default false." }),
   })
   .openapi("SsoConnectionInput");
 
 const Connection = z
   .object({
-    protocol: z.literal("oidc"),
+    protocol: z.enum(["oidc", "saml"]),
     enabled: z.boolean(),
-    issuer: z.string(),
-    clientId: z.string(),
+    issuer: z.string().optional().openapi({ description: "OIDC" }),
+    clientId: z.string().optional().openapi({ description: "OIDC" }),
+    idpEntityId: z.string().optional().openapi({ description: "SAML" }),
+    idpSsoUrl: z.string().optional().openapi({ description: "SAML" }),
+    idpCertificates: z.array(z.object({ sha256Fingerprint: z.string() })).optional().openapi({ description: "SAML: the signing certificates responses are verified with." }),
+    allowIdpInitiated: z.boolean().optional().openapi({ description: "SAML" }),
+    spCertificate: z.string().optional().openapi({ description: "SAML: the certificate (PEM) our AuthnRequests are signed with (RSA-SHA256), also in our SP metadata; for IdPs that verify signed requests." }),
     jit: z.boolean(),
     defaultReturnTo: z.string().nullable(),
     redirectUri: z.string().openapi({ description: "Paste into the IdP app's sign-in redirect URIs." }),
     initiateLoginUri: z.string().openapi({ description: "Paste into Okta's Initiate login URI." }),
-    acsUrl: z.string(),
-    spEntityId: z.string(),
-    metadataUrl: z.string(),
+    acsUrl: z.string().openapi({ description: "SAML: Okta's Single sign-on URL (the ACS, HTTP-POST)." }),
+    spEntityId: z.string().openapi({ description: "SAML: Okta's Audience URI (SP Entity ID)." }),
+    metadataUrl: z.string().openapi({ description: "SAML: our SP metadata." }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -73,8 +83,8 @@ adminRoute(
   createRoute({
     method: "put",
     path: "/tenants/{slug}/sso",
-    summary: "Connect the tenant's IdP for sign-in (OpenID Connect)",
-    description: "Reads the issuer's discovery document and JWKS first: a 400 says what is wrong when they cannot be read.",
+    summary: "Connect the tenant's IdP for sign-in (OpenID Connect or SAML 2.0)",
+    description: "OIDC: reads the issuer's discovery document and JWKS first; SAML: reads the metadata XML or checks entity ID, SSO URL and certificate. A 400 says what is wrong.",
     tags: ["Single sign-on"],
     request: { params: SlugParam, body: { content: { "application/json": { schema: ConnectionBody } } } },
     responses: { 200: json(Connection, "The connection (never the secret) and the values to paste into the IdP"), ...errors(400, 404), ...secretKeyProblem },

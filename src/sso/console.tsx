@@ -1,6 +1,6 @@
 /**
  * Console: Settings › Single sign-on (design.md §4e), for the operator and the tenant's IT admin
- * (setup-link session). Paste the IdP's values, copy ours, and run **Test sign-in**: the whole flow
+ * (setup-link session). Choose OpenID Connect or SAML 2.0, paste the IdP's values, copy ours, and run **Test sign-in**: the whole flow
  * in a new tab, ending on a page with the claims received and the directory user they matched (or
  * why none), without issuing a ticket. Registered after the console's session middleware, so every
  * POST here has passed the origin and CSRF checks.
@@ -29,11 +29,41 @@ export function ssoBase(slug: string): string {
 }
 
 interface SsoForm {
+  protocol: "oidc" | "saml";
   issuer: string;
   clientId: string;
   jit: boolean;
   defaultReturnTo: string;
+  /** SAML */
+  metadataXml: string;
+  idpEntityId: string;
+  idpSsoUrl: string;
+  idpCertificate: string;
+  allowIdpInitiated: boolean;
   error?: { field: string; text: string };
+}
+
+function formOf(connection: ConnectionView | null, protocol: "oidc" | "saml"): SsoForm {
+  return {
+    protocol,
+    issuer: connection?.issuer ?? "",
+    clientId: connection?.clientId ?? "",
+    jit: connection?.jit ?? false,
+    defaultReturnTo: connection?.defaultReturnTo ?? "",
+    metadataXml: "",
+    idpEntityId: connection?.idpEntityId ?? "",
+    idpSsoUrl: connection?.idpSsoUrl ?? "",
+    idpCertificate: "",
+    allowIdpInitiated: connection?.allowIdpInitiated ?? false,
+  };
+}
+
+function TextArea(props: { name: string; value: string; error?: string; rows?: number; placeholder?: string }) {
+  return (
+    <textarea id={`f-${props.name}`} name={props.name} rows={props.rows ?? 6} placeholder={props.placeholder} aria-invalid={props.error ? "true" : undefined}>
+      {props.value}
+    </textarea>
+  );
 }
 
 function CopyValue(props: { id: string; label: string; value: string; hint: string }) {
@@ -53,23 +83,25 @@ function CopyValue(props: { id: string; label: string; value: string; hint: stri
   );
 }
 
-function SsoPage(props: { ctx: SignedInContext; tenant: TenantWithToken; origin: string; connection: ConnectionView | null; form?: SsoForm; notice?: { kind: "ok" | "error"; text: string } }) {
+function SsoPage(props: { ctx: SignedInContext; tenant: TenantWithToken; origin: string; connection: ConnectionView | null; protocol?: "oidc" | "saml"; form?: SsoForm; notice?: { kind: "ok" | "error"; text: string } }) {
   const { tenant, connection } = props;
   const urls = connection ?? connectionUrls(props.origin, tenant.slug);
-  const form: SsoForm = props.form ?? { issuer: connection?.issuer ?? "", clientId: connection?.clientId ?? "", jit: connection?.jit ?? false, defaultReturnTo: connection?.defaultReturnTo ?? "" };
+  const protocol = props.form?.protocol ?? props.protocol ?? connection?.protocol ?? "oidc";
+  const form: SsoForm = props.form ?? formOf(connection?.protocol === protocol ? connection : null, protocol);
   const err = (field: string) => (form.error?.field === field ? form.error.text : undefined);
+  const through = connection ? `On, through ${connection.protocol === "saml" ? `${connection.idpEntityId} (SAML 2.0)` : connection.issuer}` : "Off";
   return (
     <Layout title={`Single sign-on · ${tenant.name}`} ctx={props.ctx} tenant={tenant} tab="sso">
       {props.notice ? <Notice kind={props.notice.kind}>{props.notice.text}</Notice> : null}
       {form.error?.field === "form" ? <Notice kind="error">{form.error.text}</Notice> : null}
       <section class="panel" aria-labelledby="sso-heading">
-        <h2 id="sso-heading">Sign-in through your IdP (OpenID Connect)</h2>
+        <h2 id="sso-heading">Sign-in through your IdP ({protocol === "saml" ? "SAML 2.0" : "OpenID Connect"})</h2>
         <p class="muted">
           People sign in to TheStorage with their company account. Only people your IdP provisioned here, and left active, get in
           {tenant.token ? "." : "; with SCIM off, turn on JIT to create people on their first sign-in."}
         </p>
         <p>
-          Status: <strong id="sso-status">{connection ? `On, through ${connection.issuer}` : "Off"}</strong>
+          Status: <strong id="sso-status">{through}</strong>
           {connection ? (
             <span class="muted small">
               {" "}
@@ -77,6 +109,14 @@ function SsoPage(props: { ctx: SignedInContext; tenant: TenantWithToken; origin:
             </span>
           ) : null}
         </p>
+        <p id="sso-protocol">
+          Protocol:{" "}
+          {protocol === "oidc" ? <strong>OpenID Connect</strong> : <a href={`${ssoBase(tenant.slug)}?protocol=oidc`}>OpenID Connect</a>}
+          {" · "}
+          {protocol === "saml" ? <strong>SAML 2.0</strong> : <a href={`${ssoBase(tenant.slug)}?protocol=saml`}>SAML 2.0</a>}
+          {connection && connection.protocol !== protocol ? <span class="muted small"> (saving replaces the {connection.protocol === "saml" ? "SAML" : "OpenID Connect"} connection)</span> : null}
+        </p>
+        {protocol === "saml" ? <SamlSteps {...props} urls={urls} form={form} err={err} /> : <>
         <h3>1. In your IdP, create an OIDC Web app and paste these</h3>
         <dl class="props">
           <CopyValue id="sso-redirect-uri" label="Sign-in redirect URI" value={urls.redirectUri} hint="Okta: Sign-in redirect URIs. Entra ID: Authentication › Web › Redirect URIs." />
@@ -106,6 +146,7 @@ function SsoPage(props: { ctx: SignedInContext; tenant: TenantWithToken; origin:
             <button type="submit">{connection ? "Save" : "Save and turn on"}</button>
           </div>
         </form>
+        </>}
         {connection ? (
           <>
             <h3>3. Try it</h3>
@@ -130,10 +171,54 @@ function SsoPage(props: { ctx: SignedInContext; tenant: TenantWithToken; origin:
   );
 }
 
+function SamlSteps(props: { ctx: SignedInContext; tenant: TenantWithToken; connection: ConnectionView | null; urls: ReturnType<typeof connectionUrls>; form: SsoForm; err: (field: string) => string | undefined }) {
+  const { tenant, connection, urls, form, err } = props;
+  return (
+    <>
+      <h3>1. In your IdP, create a SAML 2.0 app and paste these</h3>
+      <dl class="props">
+        <CopyValue id="sso-acs-url" label="Single sign-on URL (ACS)" value={urls.acsUrl} hint="Okta: Single sign-on URL (also Recipient and Destination). Entra ID: Reply URL." />
+        <CopyValue id="sso-sp-entity-id" label="Audience URI (SP entity ID)" value={urls.spEntityId} hint="Okta: Audience URI (SP Entity ID). Entra ID: Identifier (Entity ID)." />
+        <CopyValue id="sso-metadata-url" label="SP metadata URL" value={urls.metadataUrl} hint="For IdPs that import the SP's metadata. Name ID: the user's TheStorage userName (Okta: Okta username or Email); SHA-256 signatures." />
+      </dl>
+      <h3>2. Paste your IdP's metadata, or its three values</h3>
+      <form method="post" action={ssoBase(tenant.slug)}>
+        <CsrfField token={props.ctx.csrfToken} />
+        <input type="hidden" name="protocol" value="saml" />
+        <Field label="IdP metadata XML" name="metadataXml" error={err("metadataXml")} hint="Okta: Sign On › SAML Signing Certificates › Actions › View IdP metadata; copy it all.">
+          <TextArea name="metadataXml" value={form.metadataXml} error={err("metadataXml")} placeholder='<md:EntityDescriptor entityID="http://www.okta.com/…">' />
+        </Field>
+        <p class="muted small">Or, instead of the metadata:</p>
+        <Field label="IdP entity ID" name="idpEntityId" value={form.idpEntityId} error={err("idpEntityId")} hint="Okta: Identity Provider Issuer." placeholder="http://www.okta.com/exk…" />
+        <Field label="IdP single sign-on URL" name="idpSsoUrl" value={form.idpSsoUrl} error={err("idpSsoUrl")} hint="Okta: Identity Provider Single Sign-On URL." />
+        <Field label="IdP signing certificate (PEM)" name="idpCertificate" error={err("idpCertificate")} hint={connection?.idpCertificates?.length ? `Saved: SHA-256 ${connection.idpCertificates.map((c) => c.sha256Fingerprint).join(", ")}. Paste again to replace.` : "Responses are verified with this certificate only."}>
+          <TextArea name="idpCertificate" value={form.idpCertificate} error={err("idpCertificate")} rows={4} placeholder="-----BEGIN CERTIFICATE-----" />
+        </Field>
+        <Field label="Default return URL (optional)" name="defaultReturnTo" value={form.defaultReturnTo} error={err("defaultReturnTo")} hint="Where sign-ins started from the IdP's dashboard land in TheStorage." />
+        <div class="field">
+          <label>
+            <input type="checkbox" name="allowIdpInitiated" value="1" checked={form.allowIdpInitiated} /> Accept sign-ins started from the IdP's dashboard (IdP-initiated) — off by default
+          </label>
+        </div>
+        <div class="field">
+          <label>
+            <input type="checkbox" name="jit" value="1" checked={form.jit} /> Create unknown people on their first sign-in (JIT) — only ever while SCIM is off
+          </label>
+        </div>
+        <div class="actions">
+          <button type="submit">{connection ? "Save" : "Save and turn on"}</button>
+        </div>
+      </form>
+    </>
+  );
+}
+
 async function render(c: C, tenant: TenantWithToken, extra: { form?: SsoForm; notice?: { kind: "ok" | "error"; text: string }; connection?: SsoConnectionRow | null } = {}, status: ContentfulStatusCode = 200) {
   const origin = publicOrigin(c.env, c.req.url);
   const row = extra.connection !== undefined ? extra.connection : await getConnection(controlDb(c.env.CONTROL_DB), tenant.id);
-  return c.html(<SsoPage ctx={pageCtx(c)} tenant={tenant} origin={origin} connection={row ? connectionView(origin, tenant.slug, row) : null} form={extra.form} notice={extra.notice} />, status);
+  const asked = c.req.query("protocol");
+  const protocol = asked === "saml" || asked === "oidc" ? asked : undefined;
+  return c.html(<SsoPage ctx={pageCtx(c)} tenant={tenant} origin={origin} connection={row ? connectionView(origin, tenant.slug, row) : null} protocol={protocol} form={extra.form} notice={extra.notice} />, status);
 }
 
 const str = (v: unknown) => (typeof v === "string" ? v.trim() : "");
@@ -148,18 +233,35 @@ export function registerSsoPages(app: Hono<ConsoleEnv>) {
   app.post("/tenants/:slug/sso", async (c) => {
     const tenant = await pathTenant(c);
     const body = await c.req.parseBody();
-    const form: SsoForm = { issuer: str(body.issuer), clientId: str(body.clientId), jit: body.jit === "1", defaultReturnTo: str(body.defaultReturnTo) };
+    const form: SsoForm = {
+      protocol: body.protocol === "saml" ? "saml" : "oidc",
+      issuer: str(body.issuer),
+      clientId: str(body.clientId),
+      jit: body.jit === "1",
+      defaultReturnTo: str(body.defaultReturnTo),
+      metadataXml: str(body.metadataXml),
+      idpEntityId: str(body.idpEntityId),
+      idpSsoUrl: str(body.idpSsoUrl),
+      idpCertificate: str(body.idpCertificate),
+      allowIdpInitiated: body.allowIdpInitiated === "1",
+    };
+    const input =
+      form.protocol === "saml"
+        ? {
+            protocol: "saml",
+            ...(form.metadataXml ? { metadataXml: form.metadataXml } : { idpEntityId: form.idpEntityId || undefined, idpSsoUrl: form.idpSsoUrl || undefined, idpCertificate: form.idpCertificate || undefined }),
+            allowIdpInitiated: form.allowIdpInitiated,
+            jit: form.jit,
+            defaultReturnTo: form.defaultReturnTo || null,
+          }
+        : { protocol: "oidc", issuer: form.issuer || undefined, clientId: form.clientId || undefined, clientSecret: str(body.clientSecret) || undefined, jit: form.jit, defaultReturnTo: form.defaultReturnTo || null };
     try {
-      const row = await saveConnection(
-        c.env,
-        tenantRefOf(tenant),
-        { protocol: "oidc", issuer: form.issuer || undefined, clientId: form.clientId || undefined, clientSecret: str(body.clientSecret) || undefined, jit: form.jit, defaultReturnTo: form.defaultReturnTo || null },
-        { actor: consoleActor(c), ip: clientIp(c) },
-      );
-      return render(c, tenant, { connection: row, notice: { kind: "ok", text: `Saved: TheStorage read ${row.issuer}'s discovery document and signing keys. Run Test sign-in to try it.` } });
+      const row = await saveConnection(c.env, tenantRefOf(tenant), input, { actor: consoleActor(c), ip: clientIp(c) });
+      const text = row.protocol === "saml" ? `Saved: responses from ${row.issuer} are verified with its signing certificate. Run Test sign-in to try it.` : `Saved: TheStorage read ${row.issuer}'s discovery document and signing keys. Run Test sign-in to try it.`;
+      return render(c, tenant, { connection: row, notice: { kind: "ok", text } });
     } catch (error) {
       if (error instanceof ApiError && error.status === 400) {
-        const m = /^(issuer|clientId|clientSecret|defaultReturnTo): (.*)$/s.exec(error.detail);
+        const m = /^(issuer|clientId|clientSecret|defaultReturnTo|metadataXml|idpEntityId|idpSsoUrl|idpCertificate): (.*)$/s.exec(error.detail);
         return render(c, tenant, { form: { ...form, error: m ? { field: m[1]!, text: m[2]! } : { field: "form", text: error.detail } } }, 400);
       }
       throw error;

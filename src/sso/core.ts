@@ -92,13 +92,18 @@ export function callbackPath(slug: string): string {
   return `/api/${slug}/sso/oidc/callback`;
 }
 
+/** The SAML ACS (HTTP-POST binding); the SAML attempt cookie is scoped to it. */
+export function acsPath(slug: string): string {
+  return `/api/${slug}/sso/saml/acs`;
+}
+
 /** What the IdP admin pastes into the IdP (design.md §4e). */
 export function connectionUrls(origin: string, slug: string) {
   const base = `${origin}/api/${slug}/sso`;
   return {
     redirectUri: `${origin}${callbackPath(slug)}`,
     initiateLoginUri: `${base}/oidc/initiate`,
-    acsUrl: `${base}/saml/acs`,
+    acsUrl: `${origin}${acsPath(slug)}`,
     spEntityId: `${base}/saml/metadata`,
     metadataUrl: `${base}/saml/metadata`,
   };
@@ -106,7 +111,13 @@ export function connectionUrls(origin: string, slug: string) {
 
 /** The provider badge of users a JIT sign-in creates, from the issuer's host. */
 export function providerOfIssuer(issuer: string): string {
-  const host = new URL(issuer).hostname.toLowerCase();
+  let host: string;
+  try {
+    host = new URL(issuer).hostname.toLowerCase();
+  } catch {
+    return "generic"; // a SAML entity ID need not be a URL
+  }
+  if (host === "sts.windows.net") return "entra";
   if (host.endsWith(".okta.com") || host.endsWith(".oktapreview.com") || host.endsWith(".okta-emea.com")) return "okta";
   if (host === "login.microsoftonline.com" || host.endsWith(".microsoftonline.com")) return "entra";
   if (host.endsWith(".onelogin.com")) return "onelogin";
@@ -246,7 +257,8 @@ export type RefusalReason =
   | "invalid_token"
   | "wrong_issuer"
   | "bad_return_to"
-  | "no_default_return";
+  | "no_default_return"
+  | "unsolicited";
 
 export interface Refusal {
   status: 400 | 403;
@@ -312,7 +324,7 @@ const REFUSALS: Record<RefusalReason, Refusal> = {
     status: 400,
     title: "The sign-in could not be verified",
     what: "The identity token from your company's identity provider did not pass TheStorage's checks.",
-    todo: `Try again. If it keeps happening, ask your IT administrator to check the single sign-on settings (issuer, client ID and secret) in TheStorage.`,
+    todo: `Try again. If it keeps happening, ask your IT administrator to check the single sign-on settings in TheStorage (OpenID Connect: issuer, client ID and secret; SAML: the IdP's entity ID and signing certificate, SHA-256).`,
   },
   wrong_issuer: {
     status: 400,
@@ -331,5 +343,11 @@ const REFUSALS: Record<RefusalReason, Refusal> = {
     title: "Start the sign-in from TheStorage",
     what: "Signing in from your identity provider's dashboard is not set up for this organisation.",
     todo: "Open TheStorage and choose to sign in with your company account there.",
+  },
+  unsolicited: {
+    status: 400,
+    title: "Start the sign-in from TheStorage",
+    what: "Your identity provider sent a sign-in that TheStorage did not ask for, and this organisation does not accept sign-ins started from the identity provider's dashboard.",
+    todo: `Open TheStorage and choose to sign in with your company account there. ${ASK_ADMIN}`,
   },
 };

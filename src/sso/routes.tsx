@@ -1,6 +1,7 @@
 /**
  * The browser's side of sign-in through the customer's IdP (design.md §4e), under /api/{slug}/sso:
- * `start`, Okta's third-party `oidc/initiate`, and `oidc/callback`. Refusals are HTML pages that
+ * `start`, Okta's third-party `oidc/initiate`, `oidc/callback`, and SAML's `saml/acs` and
+ * `saml/metadata`. Refusals are HTML pages that
  * say what happened and what to do; never a stack trace.
  */
 import type { Context } from "hono";
@@ -8,14 +9,18 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createRouter, publicOrigin, type AppEnv } from "../lib/hono";
 import { toApiError } from "../middleware/errors";
 import { ApiError } from "../scim/errors";
-import { attemptCookieName, callbackPath, refusal } from "./core";
+import { acsPath, attemptCookieName, callbackPath, connectionUrls, refusal } from "./core";
+import { spMetadataXml } from "./saml/metadata";
 import { RefusalPage, TestResultPage } from "./pages";
-import { finishSignIn, initiateSignIn, startSignIn, type Step } from "./service";
+import { finishSamlSignIn, finishSignIn, initiateSignIn, loadTenant, startSignIn, type SamlSettings, type Step } from "./service";
 
 const COOKIE_PREFIX = "secure" as const;
 
-function cookieOptions(slug: string) {
-  // Lax: the cookie must come back on the IdP's cross-site top-level redirect to the callback.
+function cookieOptions(slug: string, protocol: "oidc" | "saml" = "oidc") {
+  // OIDC, Lax: the cookie must come back on the IdP's cross-site top-level redirect to the callback.
+  // SAML, None: the IdP's answer is a cross-site POST to the ACS, on which browsers drop Lax cookies.
+  // Either way only the one endpoint receives it, and it holds only a sealed, single-use attempt.
+  if (protocol === "saml") return { path: acsPath(slug), httpOnly: true, secure: true, sameSite: "None" as const, prefix: COOKIE_PREFIX };
   return { path: callbackPath(slug), httpOnly: true, secure: true, sameSite: "Lax" as const, prefix: COOKIE_PREFIX };
 }
 
@@ -27,8 +32,8 @@ const PAGE_HEADERS = {
 };
 
 /** The sealed attempt, in a cookie that only the tenant's callback receives. */
-export function setAttemptCookie(c: Context, slug: string, cookie: { name: string; value: string }): void {
-  setCookie(c, attemptCookieName(cookie.name), cookie.value, { ...cookieOptions(slug), maxAge: 600 });
+export function setAttemptCookie(c: Context, slug: string, cookie: { name: string; value: string; protocol?: "oidc" | "saml" }): void {
+  setCookie(c, attemptCookieName(cookie.name), cookie.value, { ...cookieOptions(slug, cookie.protocol), maxAge: 600 });
 }
 
 async function answer(c: Context<AppEnv>, slug: string, step: Step): Promise<Response> {
@@ -79,6 +84,42 @@ ssoRoutes.get("/oidc/initiate", async (c) => {
   return answer(c, slug, step);
 });
 
+function waitUntilOf(c: Context<AppEnv>): ((p: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (p) => ctx.waitUntil(p);
+  } catch {
+    return undefined; // no execution context: the minute sweep dispatches change events
+  }
+}
+
+// The SAML ACS (HTTP-POST binding): RelayState names this browser's attempt cookie.
+ssoRoutes.post("/saml/acs", async (c) => {
+  const slug = c.req.param("tenant")!;
+  const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  const field = (name: string) => (typeof form[name] === "string" ? (form[name] as string) : null);
+  const relayState = field("RelayState");
+  const cookies: Record<string, string> = {};
+  if (relayState && relayState.length <= 128) {
+    const name = attemptCookieName(relayState);
+    const value = getCookie(c, name, COOKIE_PREFIX);
+    if (value) cookies[relayState] = value;
+    if (value) deleteCookie(c, name, cookieOptions(slug, "saml"));
+  }
+  const step = await finishSamlSignIn(c.env, slug, { samlResponse: field("SAMLResponse"), relayState, cookies, origin: publicOrigin(c.env, c.req.url), meter: c.get("storageMeter"), waitUntil: waitUntilOf(c) });
+  return answer(c, slug, step);
+});
+
+// Our SP metadata, for IdPs that import it (Entra ID, Okta's "SP metadata" upload).
+ssoRoutes.get("/saml/metadata", async (c) => {
+  const slug = c.req.param("tenant")!;
+  const found = await loadTenant(c.env, slug, c.get("storageMeter"));
+  if (!found) return c.text(`No tenant '${slug}'.`, 404);
+  const urls = connectionUrls(publicOrigin(c.env, c.req.url), found.tenant.slug);
+  const spCertificate = found.connection?.protocol === "saml" ? (found.connection.metadata as unknown as SamlSettings).spCertificate : undefined;
+  return c.body(spMetadataXml(urls.spEntityId, urls.acsUrl, spCertificate), 200, { "Content-Type": "application/samlmetadata+xml; charset=utf-8", "Cache-Control": "no-cache" });
+});
+
 ssoRoutes.get("/oidc/callback", async (c) => {
   const slug = c.req.param("tenant")!;
   const state = c.req.query("state");
@@ -90,13 +131,6 @@ ssoRoutes.get("/oidc/callback", async (c) => {
     // Whatever happens next, this attempt is over in this browser.
     if (value) deleteCookie(c, name, cookieOptions(slug));
   }
-  let waitUntil: ((p: Promise<unknown>) => void) | undefined;
-  try {
-    const ctx = c.executionCtx;
-    waitUntil = (p) => ctx.waitUntil(p);
-  } catch {
-    waitUntil = undefined; // no execution context: the minute sweep dispatches change events
-  }
-  const step = await finishSignIn(c.env, slug, { url: new URL(c.req.url), cookies, origin: publicOrigin(c.env, c.req.url), meter: c.get("storageMeter"), waitUntil });
+  const step = await finishSignIn(c.env, slug, { url: new URL(c.req.url), cookies, origin: publicOrigin(c.env, c.req.url), meter: c.get("storageMeter"), waitUntil: waitUntilOf(c) });
   return answer(c, slug, step);
 });

@@ -43,10 +43,16 @@ import {
   TICKET_TTL_MS,
   type Attempt,
   type IdClaims,
+  type MatchKeys,
   type RefusalReason,
   withTicket,
 } from "./core";
 import { authorizationUrl, completeSignIn, discoverIssuer, IssuerProblem, newAttemptSecrets, SignInFailure, type IssuerMetadata } from "./oidc";
+import { samlClaims, samlMatchKeys } from "./saml/claims";
+import { certificateFingerprint, samlIdpFromMetadata, samlIdpFromValues, SamlConfigProblem, toPem, type SamlIdp } from "./saml/metadata";
+import { newSigningCredentials } from "./saml/credentials";
+import { authnRequestXml, newRequestId, redirectBindingUrl } from "./saml/request";
+import { decodePostedResponse, SamlRejected, verifySamlResponse } from "./saml/verify";
 
 // ── Keys ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -86,21 +92,63 @@ export function returnOrigins(env: Env): string[] {
 // ── The connection ─────────────────────────────────────────────────────────────────────────────
 
 export const connectionInput = z.object({
-  protocol: z.string({ error: 'protocol is required: "oidc" (SAML 2.0 is not available yet)' }),
+  protocol: z.string({ error: 'protocol is required: "oidc" or "saml"' }),
   issuer: z.string().trim().min(1, "give the IdP's issuer URL (Okta: https://<your-org>.okta.com)").max(2048).optional(),
   clientId: z.string().trim().min(1, "give the client ID of the app in your IdP").max(500).optional(),
   clientSecret: z.string().min(1, "give the client secret of the app in your IdP").max(2000).optional(),
   jit: z.boolean().optional(),
   defaultReturnTo: z.string().max(2048).nullish(),
+  // SAML: the IdP's metadata XML, or its three values pasted by hand.
+  metadataXml: z.string().max(512 * 1024, "the metadata is larger than 512 KB").optional(),
+  idpEntityId: z.string().max(1024).optional(),
+  idpSsoUrl: z.string().max(2048).optional(),
+  idpCertificate: z.string().max(64 * 1024).optional(),
+  allowIdpInitiated: z.boolean().optional(),
 });
 export type ConnectionInput = z.infer<typeof connectionInput>;
 
-export function connectionView(origin: string, slug: string, row: SsoConnectionRow) {
+/**
+ * A SAML connection's settings, kept in the connection row's metadata column. The private key our
+ * AuthnRequests are signed with is in the client-secret column, encrypted like a client secret.
+ */
+export interface SamlSettings extends SamlIdp {
+  allowIdpInitiated: boolean;
+  /** Our request-signing certificate (base64 DER), published in our SP metadata. */
+  spCertificate: string;
+}
+
+export interface ConnectionView extends ReturnType<typeof connectionUrls> {
+  protocol: "oidc" | "saml";
+  enabled: true;
+  /** OIDC */
+  issuer?: string;
+  clientId?: string;
+  /** SAML */
+  idpEntityId?: string;
+  idpSsoUrl?: string;
+  idpCertificates?: { sha256Fingerprint: string }[];
+  allowIdpInitiated?: boolean;
+  spCertificate?: string;
+  jit: boolean;
+  defaultReturnTo: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function connectionView(origin: string, slug: string, row: SsoConnectionRow): ConnectionView {
+  const saml = row.protocol === "saml" ? (row.metadata as unknown as SamlSettings) : null;
   return {
     protocol: row.protocol,
     enabled: true,
-    issuer: row.issuer,
-    clientId: row.clientId,
+    ...(saml
+      ? {
+          idpEntityId: row.issuer,
+          idpSsoUrl: saml.idpSsoUrl,
+          idpCertificates: saml.certificates.map((c) => ({ sha256Fingerprint: certificateFingerprint(c) })),
+          allowIdpInitiated: saml.allowIdpInitiated,
+          spCertificate: toPem(saml.spCertificate),
+        }
+      : { issuer: row.issuer, clientId: row.clientId }),
     jit: row.jit,
     defaultReturnTo: row.defaultReturnTo,
     ...connectionUrls(origin, slug),
@@ -108,7 +156,6 @@ export function connectionView(origin: string, slug: string, row: SsoConnectionR
     updatedAt: row.updatedAt,
   };
 }
-export type ConnectionView = ReturnType<typeof connectionView>;
 
 interface AdminCaller {
   actor: AdminActor;
@@ -124,16 +171,16 @@ function invalid(field: string, detail: string): ApiError {
  * saying what is wrong when they cannot be read). A save without `clientSecret` keeps the stored one.
  */
 export async function saveConnection(env: Env, tenant: TenantRef, input: ConnectionInput, by: AdminCaller): Promise<SsoConnectionRow> {
-  if (input.protocol === "saml") throw invalid("protocol", "SAML 2.0 connections are not available yet; connect your IdP over OpenID Connect (\"oidc\").");
-  if (input.protocol !== "oidc") throw invalid("protocol", `'${input.protocol}' is not a sign-in protocol; use "oidc".`);
-  if (!input.issuer) throw invalid("issuer", "give the IdP's issuer URL (Okta: https://<your-org>.okta.com; Entra ID: https://login.microsoftonline.com/<tenant id>/v2.0)");
-  if (!input.clientId) throw invalid("clientId", "give the client ID of the app in your IdP");
-  const problem = issuerProblem(input.issuer, loopbackAllowed(env));
-  if (problem) throw invalid("issuer", problem);
+  if (input.protocol !== "oidc" && input.protocol !== "saml") throw invalid("protocol", `'${input.protocol}' is not a sign-in protocol; use "oidc" or "saml".`);
   if (input.defaultReturnTo) {
     const returnProblem = returnToProblem(input.defaultReturnTo, returnOrigins(env), loopbackAllowed(env));
     if (returnProblem) throw invalid("defaultReturnTo", returnProblem);
   }
+  if (input.protocol === "saml") return saveSamlConnection(env, tenant, input, by);
+  if (!input.issuer) throw invalid("issuer", "give the IdP's issuer URL (Okta: https://<your-org>.okta.com; Entra ID: https://login.microsoftonline.com/<tenant id>/v2.0)");
+  if (!input.clientId) throw invalid("clientId", "give the client ID of the app in your IdP");
+  const problem = issuerProblem(input.issuer, loopbackAllowed(env));
+  if (problem) throw invalid("issuer", problem);
   const db = controlDb(env.CONTROL_DB);
   const key = await secretKey(env);
   const existing = input.clientSecret ? null : await getConnection(db, tenant.id);
@@ -162,6 +209,47 @@ export async function saveConnection(env: Env, tenant: TenantRef, input: Connect
   return row;
 }
 
+/** Saves a SAML connection from the IdP's metadata XML or its entity ID, SSO URL and certificate. */
+async function saveSamlConnection(env: Env, tenant: TenantRef, input: ConnectionInput, by: AdminCaller): Promise<SsoConnectionRow> {
+  let idp: SamlIdp;
+  try {
+    idp = input.metadataXml ? samlIdpFromMetadata(input.metadataXml, loopbackAllowed(env)) : samlIdpFromValues(input, loopbackAllowed(env));
+  } catch (error) {
+    if (error instanceof SamlConfigProblem) {
+      throw invalid(error.field, input.metadataXml || error.field !== "idpEntityId" ? error.message : `${error.message}; or paste the IdP's metadata XML as metadataXml`);
+    }
+    throw error;
+  }
+  // Our request-signing key: made with the first SAML connection, kept across saves (the IdP may have it).
+  const db = controlDb(env.CONTROL_DB);
+  const key = await secretKey(env);
+  const existing = await getConnection(db, tenant.id);
+  let sp: { certificate: string; keyCiphertext: string };
+  if (existing?.protocol === "saml" && (existing.metadata as unknown as SamlSettings).spCertificate && existing.clientSecretCiphertext) {
+    sp = { certificate: (existing.metadata as unknown as SamlSettings).spCertificate, keyCiphertext: existing.clientSecretCiphertext };
+  } else {
+    const made = await newSigningCredentials(`TheStorage SAML SP ${tenant.slug}`, 3650);
+    sp = { certificate: made.certificateBase64, keyCiphertext: await encryptSecret(key, made.privateKeyPem, secretContext(tenant.id)) };
+  }
+  const now = new Date().toISOString();
+  const settings: SamlSettings = { ...idp, allowIdpInitiated: input.allowIdpInitiated ?? false, spCertificate: sp.certificate };
+  const row = await upsertConnection(db, {
+    tenantId: tenant.id,
+    protocol: "saml",
+    issuer: idp.idpEntityId,
+    clientId: "",
+    clientSecretCiphertext: sp.keyCiphertext,
+    jit: input.jit ?? false,
+    defaultReturnTo: input.defaultReturnTo ?? null,
+    metadata: settings as unknown as Record<string, unknown>,
+    createdAt: now,
+    updatedAt: now,
+  });
+  const detail = `Sign-in through ${idp.idpEntityId} (SAML 2.0${settings.allowIdpInitiated ? ", IdP-initiated allowed" : ""}${row.jit ? ", JIT" : ""}) saved.`;
+  await recordAdminAction(env, { action: "sso.configure", actor: by.actor, tenant, status: 200, detail, ip: by.ip ?? null });
+  return row;
+}
+
 export async function requireConnection(env: Env, tenant: TenantRef): Promise<SsoConnectionRow> {
   const row = await getConnection(controlDb(env.CONTROL_DB), tenant.id);
   if (!row) throw new ApiError(404, `Tenant '${tenant.slug}' has no sign-in connection. Create one with PUT /admin/v1/tenants/${tenant.slug}/sso.`);
@@ -179,7 +267,7 @@ export async function removeConnection(env: Env, tenant: TenantRef, by: AdminCal
 
 /** A sign-in step's answer: where to send the browser (with the attempt cookie to set), or a page. */
 export type Step =
-  | { kind: "redirect"; location: string; cookie?: { name: string; value: string }; status: 302 | 303 }
+  | { kind: "redirect"; location: string; cookie?: { name: string; value: string; protocol: "oidc" | "saml" }; status: 302 | 303 }
   | { kind: "refused"; reason: RefusalReason; detail?: string }
   | { kind: "tested"; result: TestResult };
 
@@ -194,7 +282,7 @@ function track<T>(meter: StorageMeter | undefined, call: () => Promise<T>): Prom
   return meter ? meter.track(call) : call();
 }
 
-async function loadTenant(env: Env, slug: string, meter?: StorageMeter): Promise<TenantSignIn | null> {
+export async function loadTenant(env: Env, slug: string, meter?: StorageMeter): Promise<TenantSignIn | null> {
   return track(meter, () => tenantForSignIn(controlDb(env.CONTROL_DB), { slug }));
 }
 
@@ -207,7 +295,7 @@ const ANONYMOUS_REASONS: ReadonlySet<RefusalReason> = new Set(["broken", "expire
 const ANONYMOUS_LOG_WINDOW_MS = 60_000;
 
 /** A refusal before the tenant's directory was consulted, logged when the tenant exists. */
-async function refuse(env: Env, tenant: TenantRow | null, reason: RefusalReason, detail: string, claimed: string | null = null): Promise<Extract<Step, { kind: "refused" }>> {
+async function refuse(env: Env, tenant: TenantRow | null, reason: RefusalReason, detail: string, claimed: string | null = null, anonymous = ANONYMOUS_REASONS.has(reason)): Promise<Extract<Step, { kind: "refused" }>> {
   if (tenant) {
     const now = Date.now();
     const event = {
@@ -223,7 +311,7 @@ async function refuse(env: Env, tenant: TenantRow | null, reason: RefusalReason,
       tokenPrefix: null,
     };
     const db = tenantDb(env, tenant);
-    if (ANONYMOUS_REASONS.has(reason)) await insertRefusalUnlessRecent(db, event, `refused (${reason})`, new Date(now - ANONYMOUS_LOG_WINDOW_MS).toISOString());
+    if (anonymous) await insertRefusalUnlessRecent(db, event, `refused (${reason})`, new Date(now - ANONYMOUS_LOG_WINDOW_MS).toISOString());
     else await insertEvent(db, event);
   }
   return { kind: "refused", reason, detail: undefined };
@@ -250,18 +338,29 @@ export async function startSignIn(
 
 async function redirectToIdp(env: Env, tenant: TenantRow, connection: SsoConnectionRow, options: { returnTo: string | null; loginHint?: string; mode: Attempt["mode"]; origin: string }): Promise<Step> {
   const key = await attemptKey(env);
-  const attempt: Attempt = { v: 1, tenantId: tenant.id, issuer: connection.issuer, ...newAttemptSecrets(), returnTo: options.returnTo, mode: options.mode, createdAt: Date.now() };
+  const secrets = newAttemptSecrets();
+  const saml = connection.protocol === "saml";
+  // SAML: the AuthnRequest's ID stands where OIDC's nonce does (the response must answer it); no PKCE.
+  const attempt: Attempt = { v: 1, tenantId: tenant.id, issuer: connection.issuer, ...secrets, ...(saml ? { nonce: newRequestId(), verifier: "" } : {}), returnTo: options.returnTo, mode: options.mode, createdAt: Date.now() };
   const sealed = await encryptSecret(key, JSON.stringify(attempt), attemptSealContext(tenant.id, attempt.state));
-  const meta = connection.metadata as unknown as IssuerMetadata;
-  const location = await authorizationUrl(meta, connection.clientId, `${options.origin}${callbackPath(tenant.slug)}`, attempt, options.loginHint?.slice(0, 256));
-  return { kind: "redirect", location, status: 302, cookie: { name: attempt.state, value: sealed } };
+  let location: string;
+  if (saml) {
+    const urls = connectionUrls(options.origin, tenant.slug);
+    const idpSsoUrl = (connection.metadata as unknown as SamlSettings).idpSsoUrl;
+    const signingKey = await decryptSecret(await secretKey(env), connection.clientSecretCiphertext, secretContext(tenant.id));
+    location = await redirectBindingUrl(idpSsoUrl, authnRequestXml({ id: attempt.nonce, issueInstant: new Date(attempt.createdAt), idpSsoUrl, acsUrl: urls.acsUrl, spEntityId: urls.spEntityId }), attempt.state, signingKey);
+  } else {
+    const meta = connection.metadata as unknown as IssuerMetadata;
+    location = await authorizationUrl(meta, connection.clientId, `${options.origin}${callbackPath(tenant.slug)}`, attempt, options.loginHint?.slice(0, 256));
+  }
+  return { kind: "redirect", location, status: 302, cookie: { name: attempt.state, value: sealed, protocol: saml ? "saml" : "oidc" } };
 }
 
 /** Okta's third-party-initiated login: `iss` must be the connection's issuer; lands on defaultReturnTo. */
 export async function initiateSignIn(env: Env, slug: string, options: { iss: string | undefined; loginHint?: string; origin: string; meter?: StorageMeter }): Promise<Step> {
   const found = await loadTenant(env, slug, options.meter);
   if (!found) return { kind: "refused", reason: "sso_off" };
-  if (!found.connection) return refuse(env, found.tenant, "sso_off", "a sign-in was initiated from the IdP but sign-in through the IdP is off");
+  if (found.connection?.protocol !== "oidc") return refuse(env, found.tenant, "sso_off", "an OpenID Connect sign-in was initiated from the IdP but sign-in through the IdP over OpenID Connect is off");
   if (!options.iss || !sameIssuer(options.iss, found.connection.issuer)) {
     return refuse(env, found.tenant, "wrong_issuer", `initiate login named issuer ${JSON.stringify(options.iss ?? null)}, not ${found.connection.issuer}`);
   }
@@ -287,7 +386,7 @@ export async function finishSignIn(
 ): Promise<Step> {
   const state = input.url.searchParams.get("state");
   const found = await loadTenant(env, slug, input.meter);
-  if (!found?.connection) return found ? refuse(env, found.tenant, "sso_off", "a callback arrived but sign-in through the IdP is off") : { kind: "refused", reason: "sso_off" };
+  if (found?.connection?.protocol !== "oidc") return found ? refuse(env, found.tenant, "sso_off", "an OpenID Connect callback arrived but sign-in through the IdP over OpenID Connect is off") : { kind: "refused", reason: "sso_off" };
   const { tenant, connection } = found;
   if (!state) return refuse(env, tenant, "broken", "the callback carried no state");
   const sealed = input.cookies[state];
@@ -318,24 +417,91 @@ export async function finishSignIn(
     if (error instanceof SignInFailure) return refuse(env, tenant, error.reason, error.message);
     throw error;
   }
-  return signIn(env, found, a, claims, input.meter, input.waitUntil);
+  const completion = { state: a.state, stateExpiresAt: new Date(attemptExpiresAt(a)).toISOString(), mode: a.mode, returnTo: a.returnTo, protocol: "oidc" as const, keys: matchKeys(claims) };
+  return signIn(env, found, completion, claims, input.meter, input.waitUntil);
 }
 
-async function signIn(env: Env, found: TenantSignIn, attempt: Attempt, claims: IdClaims, meter?: StorageMeter, waitUntil?: (p: Promise<unknown>) => void): Promise<Step> {
+/**
+ * The SAML ACS (HTTP-POST binding): verifies the Response (saml/verify.ts, pure), then ties it to
+ * this browser's outstanding request (InResponseTo = the request ID sealed in the cookie named by
+ * RelayState), or, for an unsolicited response, requires the connection to allow IdP-initiated
+ * sign-in. The request's attempt and the assertion ID are consumed in the sign-in's batch.
+ */
+export async function finishSamlSignIn(
+  env: Env,
+  slug: string,
+  input: { samlResponse: string | null; relayState: string | null; cookies: Record<string, string>; origin: string; meter?: StorageMeter; waitUntil?: (p: Promise<unknown>) => void },
+): Promise<Step> {
+  const found = await loadTenant(env, slug, input.meter);
+  if (found?.connection?.protocol !== "saml") return found ? refuse(env, found.tenant, "sso_off", "a SAML response arrived but sign-in through the IdP over SAML is off") : { kind: "refused", reason: "sso_off" };
+  const { tenant, connection } = found;
+  if (!input.samlResponse) return refuse(env, tenant, "broken", "the ACS received no SAMLResponse");
+  const settings = connection.metadata as unknown as SamlSettings;
+  const urls = connectionUrls(input.origin, tenant.slug);
+  const now = Date.now();
+  let verified;
+  try {
+    verified = verifySamlResponse(decodePostedResponse(input.samlResponse), { idpEntityId: connection.issuer, certificates: settings.certificates.map(toPem), spEntityId: urls.spEntityId, acsUrl: urls.acsUrl, now });
+  } catch (error) {
+    // Anyone can POST to the ACS without starting a sign-in: these refusals are logged once a minute per reason.
+    if (error instanceof SamlRejected) return refuse(env, tenant, error.reason, error.message, null, true);
+    throw error;
+  }
+  const claims = samlClaims(verified);
+  const assertionKey = { state: `saml:${await sha256Hex(`${tenant.id}\n${verified.issuer}\n${verified.assertionId}`)}`, expiresAt: verified.notOnOrAfter };
+  const keys = samlMatchKeys(verified);
+  if (verified.inResponseTo === null) {
+    if (!settings.allowIdpInitiated) return refuse(env, tenant, "unsolicited", `an unsolicited (IdP-initiated) response for ${verified.nameId} was refused: the connection does not allow IdP-initiated sign-in`, verified.nameId);
+    if (!connection.defaultReturnTo) return refuse(env, tenant, "no_default_return", "an IdP-initiated sign-in arrived but the connection has no defaultReturnTo", verified.nameId);
+    const completion = { state: assertionKey.state, stateExpiresAt: assertionKey.expiresAt, mode: "sign-in" as const, returnTo: connection.defaultReturnTo, protocol: "saml" as const, keys };
+    return signIn(env, found, completion, claims, input.meter, input.waitUntil);
+  }
+  const state = input.relayState ?? "";
+  const sealed = state ? input.cookies[state] : undefined;
+  if (!sealed) return refuse(env, tenant, "broken", `the response answers request ${verified.inResponseTo}, but this browser has no outstanding request (no RelayState, or its cookie is missing: another browser, or cookies blocked)`, verified.nameId);
+  let attempt: unknown;
+  try {
+    attempt = JSON.parse(await decryptSecret(await attemptKey(env), sealed, attemptSealContext(tenant.id, state)));
+  } catch {
+    return refuse(env, tenant, "broken", "the sign-in attempt cookie does not open for this tenant and RelayState", verified.nameId);
+  }
+  const problem = attemptProblem(attempt, tenant.id, state, now);
+  if (problem) return refuse(env, tenant, problem, problem === "expired" ? "the request is older than 10 minutes" : "the attempt cookie is malformed", verified.nameId);
+  const a = attempt as Attempt;
+  if (a.nonce !== verified.inResponseTo) return refuse(env, tenant, "broken", `the response answers request ${verified.inResponseTo}, not this browser's outstanding request`, verified.nameId);
+  if (a.issuer !== connection.issuer) return refuse(env, tenant, "broken", "the connection's IdP changed since the sign-in started", verified.nameId);
+  const completion = { state: a.state, stateExpiresAt: new Date(attemptExpiresAt(a)).toISOString(), alsoConsume: [assertionKey], mode: a.mode, returnTo: a.returnTo, protocol: "saml" as const, keys };
+  return signIn(env, found, completion, claims, input.meter, input.waitUntil);
+}
+
+/** An IdP answer that passed its protocol's checks, ready to match: what to consume, where to land. */
+interface Completion {
+  /** Consumed once, in the sign-in's batch (OIDC: the attempt's state; SAML: the request's, or the assertion's key). */
+  state: string;
+  stateExpiresAt: string;
+  alsoConsume?: { state: string; expiresAt: string }[];
+  mode: Attempt["mode"];
+  returnTo: string | null;
+  protocol: "oidc" | "saml";
+  keys: MatchKeys;
+}
+
+async function signIn(env: Env, found: TenantSignIn, attempt: Completion, claims: IdClaims, meter?: StorageMeter, waitUntil?: (p: Promise<unknown>) => void): Promise<Step> {
   const { tenant, connection } = found;
   const db = tenantDb(env, tenant);
-  const keys = matchKeys(claims);
+  const keys = attempt.keys;
   const now = new Date();
   const claimedName = (typeof claims.preferred_username === "string" && claims.preferred_username) || (typeof claims.email === "string" && claims.email) || claims.sub;
   const jitPossible = connection!.jit && !found.scimEnabled;
   const test = attempt.mode === "test";
   const ticket = formatTicket(tenant.id, base64url(crypto.getRandomValues(new Uint8Array(32))));
-  const ticketRow = { digest: await sha256Hex(ticket), expiresAt: new Date(now.getTime() + TICKET_TTL_MS).toISOString(), protocol: "oidc" };
+  const ticketRow = { digest: await sha256Hex(ticket), expiresAt: new Date(now.getTime() + TICKET_TTL_MS).toISOString(), protocol: attempt.protocol };
   const write = {
     tenantId: tenant.id,
     keys,
     state: attempt.state,
-    attemptExpiresAt: new Date(attemptExpiresAt(attempt)).toISOString(),
+    attemptExpiresAt: attempt.stateExpiresAt,
+    ...(attempt.alsoConsume ? { alsoConsume: attempt.alsoConsume } : {}),
     now: now.toISOString(),
     ticket: test ? null : ticketRow,
     log: test
@@ -380,7 +546,7 @@ async function signIn(env: Env, found: TenantSignIn, attempt: Attempt, claims: I
 }
 
 /** SCIM is off and the connection allows JIT: create the user (source = the provider), then link and ticket it. */
-async function jitSignIn(env: Env, found: TenantSignIn, attempt: Attempt, claims: IdClaims, write: SignInWrite, ticket: string, waitUntil?: (p: Promise<unknown>) => void): Promise<Step> {
+async function jitSignIn(env: Env, found: TenantSignIn, attempt: Completion, claims: IdClaims, write: SignInWrite, ticket: string, waitUntil?: (p: Promise<unknown>) => void): Promise<Step> {
   const { tenant } = found;
   const body = jitUserBody(claims);
   const claimed = write.log!.claimedName;

@@ -176,7 +176,8 @@ describe("the connection (admin API)", () => {
 
     const saml = await put({ protocol: "saml", metadataXml: "<x/>" });
     expect(saml.status).toBe(400);
-    expect(saml.body.detail).toMatch(/SAML 2.0 .* not available yet/);
+    expect(saml.body.detail).toMatch(/metadataXml: is not SAML 2.0 IdP metadata/);
+    expect((await put({ protocol: "ldap" })).body.detail).toMatch(/protocol: 'ldap' is not a sign-in protocol; use "oidc" or "saml"/);
 
     expect((await put({ protocol: "oidc", issuer: idp.issuer, clientId: idp.clientId })).body.detail).toMatch(/clientSecret/);
     expect((await put({ protocol: "oidc", clientId: "x", clientSecret: "y" })).body.detail).toMatch(/issuer/);

@@ -100,6 +100,10 @@ describe("matching and deciding", () => {
     expect(providerOfIssuer("https://acme.okta.com")).toBe("okta");
     expect(providerOfIssuer("https://login.microsoftonline.com/x/v2.0")).toBe("entra");
     expect(providerOfIssuer("https://idp.example")).toBe("generic");
+    // SAML entity IDs: Okta http://www.okta.com/…, Entra https://sts.windows.net/…, or not a URL at all.
+    expect(providerOfIssuer("http://www.okta.com/exk1")).toBe("okta");
+    expect(providerOfIssuer("https://sts.windows.net/72f9/")).toBe("entra");
+    expect(providerOfIssuer("my-idp")).toBe("generic");
   });
 });
 

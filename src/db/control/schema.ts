@@ -82,11 +82,13 @@ export const auditEvents = sqliteTable(
 /**
  * A tenant's sign-in connection to its IdP (design.md §4e; migrations/control/0004). The client secret
  * is AES-GCM ciphertext (src/events/secret-box.ts); `metadata` holds what the issuer's discovery
- * document said when the connection was saved (endpoints, JWKS URI, signing algorithms).
+ * document said when the connection was saved (endpoints, JWKS URI, signing algorithms). A SAML
+ * connection keeps the IdP's entity ID in `issuer`, empty client columns, and in `metadata` its SSO
+ * URL, signing certificates and whether IdP-initiated sign-in is allowed (src/sso/service.ts).
  */
 export const ssoConnections = sqliteTable("sso_connections", {
   tenantId: text("tenant_id").primaryKey(),
-  protocol: text("protocol", { enum: ["oidc"] }).notNull(),
+  protocol: text("protocol", { enum: ["oidc", "saml"] }).notNull(),
   issuer: text("issuer").notNull(),
   clientId: text("client_id").notNull(),
   clientSecretCiphertext: text("client_secret_ciphertext").notNull(),
