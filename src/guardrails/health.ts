@@ -7,6 +7,7 @@
 import { createMiddleware } from "hono/factory";
 import type { Env } from "../env";
 import type { AppEnv } from "../lib/hono";
+import { dispatchPending, knownToHaveNoWebhooks } from "../events/dispatch";
 import { changeState, readHealth, recordRefusal, recordRequests, type HealthRecord } from "../repo/health";
 import { MAX_IN_LIST, chunk } from "../repo/batch";
 import { newChange } from "../services/write-context";
@@ -74,10 +75,6 @@ export async function recordRefusedTokenHealth(env: Env, tenant: TenantRef, pref
 async function settleState(env: Env, tenant: TenantRef, record: HealthRecord, connection: Connection, at: string): Promise<void> {
   const view = healthView(record);
   if (view.state === record.row.state) return;
-  // The first successful connection is shown (scim.health.firstRequest, the live setup line) but emits
-  // no event: every tenant's feed would otherwise start with one, at a moment no reader can predict.
-  // It is stored, so a later change is reported from `healthy`.
-  const quiet = record.row.state === "never_connected" && view.state === "healthy";
   const health = { state: view.state, previousState: record.row.state, errorRate1h: view.errorRate1h, lastSuccessAt: view.lastSuccessAt, rejectedToken: view.rejectedToken };
   const change = newChange({ tenant }, "connection.health_changed", tenant.id, null, { connection, health });
   const detail =
@@ -99,7 +96,10 @@ async function settleState(env: Env, tenant: TenantRef, record: HealthRecord, co
     tokenPrefix: connection.tokenPrefix,
     actor: null,
   };
-  await changeState(tenantDb(env, tenant), tenant.id, record.row.state, view.state, at, quiet ? null : { change, log });
+  const emitted = await changeState(tenantDb(env, tenant), tenant.id, record.row.state, view.state, at, { change, log });
+  // Recorded after the response, so no write's own dispatch carries it: hand it to the webhooks now
+  // rather than at the minute sweep.
+  if (emitted && !knownToHaveNoWebhooks(tenant.id)) await dispatchPending(env, tenant);
 }
 
 export interface HealthView {

@@ -120,15 +120,16 @@ export async function recordRefusal(db: TenantDb, tenantId: string, prefix: stri
 }
 
 /**
- * Moves the stored state from `from` to `to` and emits its change event and log row (`emit`), only
- * if the state is still `from`: of two flushes seeing the same change, one emits it.
+ * Moves the stored state from `from` to `to` and emits its change event and log row, only if the
+ * state is still `from`: of two flushes seeing the same change, one emits it.
  */
-export async function changeState(db: TenantDb, tenantId: string, from: string, to: string, at: string, emit: { change: NewChangeEvent; log: NewEvent } | null): Promise<boolean> {
+export async function changeState(db: TenantDb, tenantId: string, from: string, to: string, at: string, emit: { change: NewChangeEvent; log: NewEvent }): Promise<boolean> {
   const id = crypto.randomUUID();
   const mine = sql`EXISTS (SELECT 1 FROM connection_health WHERE tenant_id = ${tenantId} AND state_change_id = ${id})`;
   const [updated] = await runBatch(db, [
     sql`UPDATE connection_health SET state = ${to}, state_changed_at = ${at}, state_change_id = ${id} WHERE tenant_id = ${tenantId} AND state = ${from}`,
-    ...(emit ? [insertEventWhen(emit.log, mine), insertChangeWhen(emit.change, mine)] : []),
+    insertEventWhen(emit.log, mine),
+    insertChangeWhen(emit.change, mine),
   ]);
   return updated!.meta.changes > 0;
 }

@@ -6,6 +6,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { connectedTenant } from "../support/connection";
 import { admin, ORIGIN, oktaUser, scimTenant, type ScimTenant } from "../support/harness";
 import { PUSH_CHUNK } from "../../src/repo/group-push";
 
@@ -38,7 +39,7 @@ const lastSeq = async (t: ScimTenant) => (await changesOf(t)).at(-1)?.seq ?? 0;
 
 describe("change events: users (Okta flow)", () => {
   it("create, update, deactivate, reactivate, delete: one event each, with the user's new version", async () => {
-    const t = await scimTenant();
+    const t = await connectedTenant(); // its first request's connection.health_changed already in, before `start`;
     const start = await lastSeq(t);
     const created = await t.scim("POST", "/Users", oktaUser({ title: "Engineer", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { department: "R&D" } }));
     expect(created.status).toBe(201);

@@ -2,6 +2,7 @@
 // fed by real SCIM writes through the outbox.
 import { describe, expect, it } from "vitest";
 import { admin, oktaUser, scimTenant, uniqueSlug, type JsonResponse, type ScimTenant } from "../support/harness";
+import { connectedTenant } from "../support/connection";
 
 /** Creates `count` users through SCIM /Bulk (in request order); their ids in creation order. */
 async function createUsers(tenant: ScimTenant, count: number): Promise<string[]> {
@@ -29,7 +30,7 @@ async function feed(slug: string, query = ""): Promise<JsonResponse> {
 
 describe("change feed", () => {
   it("pages 1,000 changes with limit=100: each once, oldest first, then an empty page that keeps the cursor", async () => {
-    const tenant = await scimTenant();
+    const tenant = await connectedTenant();
     const ids = await createUsers(tenant, 1000);
 
     const seen: any[] = [];
@@ -48,13 +49,14 @@ describe("change feed", () => {
       seen.push(...page.body.data);
       cursor = page.body.nextCursor;
     }
-    // connection.enabled (SCIM switched on), then one user.created per user, in creation order.
-    expect(seen.map((e) => e.type)).toEqual(["connection.enabled", ...ids.map(() => "user.created")]);
-    expect(seen.slice(1).map((e) => e.data.user.id)).toEqual(ids);
-    expect(new Set(seen.map((e) => e.id)).size).toBe(1001);
+    // connection.enabled (SCIM switched on), connection.health_changed (the first request), then one
+    // user.created per user, in creation order.
+    expect(seen.map((e) => e.type)).toEqual(["connection.enabled", "connection.health_changed", ...ids.map(() => "user.created")]);
+    expect(seen.slice(2).map((e) => e.data.user.id)).toEqual(ids);
+    expect(new Set(seen.map((e) => e.id)).size).toBe(1002);
     expect(pages).toBe(12);
-    expect(seen[1]).toMatchObject({ id: expect.stringMatching(/^evt_[0-9a-f]{32}$/), type: "user.created", data: { tenant: tenant.slug, version: 1, user: { id: ids[0], active: true } } });
-    expect(Date.parse(seen[1].occurredAt)).not.toBeNaN();
+    expect(seen[2]).toMatchObject({ id: expect.stringMatching(/^evt_[0-9a-f]{32}$/), type: "user.created", data: { tenant: tenant.slug, version: 1, user: { id: ids[0], active: true } } });
+    expect(Date.parse(seen[2].occurredAt)).not.toBeNaN();
 
     const again = await feed(tenant.slug, `after=${cursor}`);
     expect(again.status).toBe(200);
@@ -72,8 +74,8 @@ describe("change feed", () => {
     expect((await admin("POST", "/tenants", { slug })).status).toBe(201);
     expect((await feed(slug)).body).toEqual({ data: [], nextCursor: null });
 
-    const tenant = await scimTenant();
-    await createUsers(tenant, 149);
+    const tenant = await connectedTenant();
+    await createUsers(tenant, 148); // after connection.enabled and connection.health_changed: 150 events
     const first = await feed(tenant.slug);
     expect(first.body.data).toHaveLength(100);
     const second = await feed(tenant.slug, `after=${first.body.nextCursor}`);
@@ -122,23 +124,23 @@ describe("change feed", () => {
   });
 
   it("never shows another tenant's changes (same database), whatever cursor is passed", async () => {
-    const a = await scimTenant();
-    const b = await scimTenant();
+    const a = await connectedTenant();
+    const b = await connectedTenant();
     const idsA = await createUsers(a, 3);
     const idsB = await createUsers(b, 2);
     idsA.push(...(await createUsers(a, 2)));
     const pageA = await feed(a.slug, "limit=500");
     const pageB = await feed(b.slug, "limit=500");
-    expect(pageA.body.data.slice(1).map((e: any) => e.data.user.id)).toEqual(idsA);
-    expect(pageB.body.data.slice(1).map((e: any) => e.data.user.id)).toEqual(idsB);
+    expect(pageA.body.data.slice(2).map((e: any) => e.data.user.id)).toEqual(idsA);
+    expect(pageB.body.data.slice(2).map((e: any) => e.data.user.id)).toEqual(idsB);
     expect(pageA.body.data.every((e: any) => e.data.tenant === a.slug)).toBe(true);
     // A cursor taken from A's feed, used on B's: still only B's changes.
     const crossed = await feed(b.slug, `after=${pageA.body.nextCursor}`);
     expect(crossed.status).toBe(200);
     expect(crossed.body.data).toEqual([]);
     const fromStartOfA = await feed(b.slug, `after=${(await feed(a.slug, "limit=1")).body.nextCursor}`);
-    expect(fromStartOfA.body.data.map((e: any) => e.type)).toEqual(["connection.enabled", "user.created", "user.created"]);
+    expect(fromStartOfA.body.data.map((e: any) => e.type)).toEqual(["connection.enabled", "connection.health_changed", "user.created", "user.created"]);
     expect(fromStartOfA.body.data.every((e: any) => e.data.tenant === b.slug)).toBe(true);
-    expect(fromStartOfA.body.data.slice(1).map((e: any) => e.data.user.id)).toEqual(idsB);
+    expect(fromStartOfA.body.data.slice(2).map((e: any) => e.data.user.id)).toEqual(idsB);
   });
 });

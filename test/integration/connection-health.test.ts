@@ -1,17 +1,26 @@
 // Connection health (design.md §4g): state per tenant from its SCIM requests and refused tokens,
 // recorded off the response path; a change of state emits connection.health_changed.
-import { describe, expect, it } from "vitest";
+import { Webhook } from "standardwebhooks";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { eventually } from "../support/eventually";
 import { admin, oktaUser, request, scimTenant } from "../support/harness";
-
+import { addWebhook, Receivers, WAIT } from "../support/webhooks";
 
 const health = async (slug: string) => (await admin("GET", `/tenants/${slug}`)).body.scim.health;
 const changes = async (slug: string) =>
   ((await admin("GET", `/tenants/${slug}/changes?limit=500&types=connection.health_changed`)).body.data as { data: any }[]).map((e) => e.data.health);
 
+let receivers: Receivers;
+beforeEach(() => {
+  receivers = new Receivers();
+});
+afterEach(() => receivers.restore());
+
 describe("connection health", () => {
-  it("goes from never_connected to healthy on the first request, which it shows as received", async () => {
+  it("goes from never_connected to healthy on the first request, which it shows as received and emits once, to the feed and to a webhook", async () => {
     const tenant = await scimTenant();
+    const url = receivers.add();
+    const hook = await addWebhook(tenant.slug, url, ["connection.health_changed"]);
     expect(await health(tenant.slug)).toMatchObject({ state: "never_connected", firstRequest: null, lastRequestAt: null, errorRate1h: null, rejectedToken: null });
     const before = new Date().toISOString();
     expect((await tenant.scim("GET", "/Users?startIndex=1&count=1")).status).toBe(200);
@@ -24,8 +33,31 @@ describe("connection health", () => {
     await tenant.scim("GET", "/Groups");
     const later = await eventually(() => health(tenant.slug), (h) => h.lastRequestAt > seen.lastRequestAt);
     expect(later.firstRequest.request).toBe("GET /Users");
-    // The first connection is shown, not emitted: every feed would start with it at an unpredictable moment.
-    expect(await changes(tenant.slug)).toEqual([]);
+    // Emitted once (of all the flushes that saw it, one), with the connection and both states.
+    const feed = (await admin("GET", `/tenants/${tenant.slug}/changes?types=connection.health_changed`)).body.data;
+    expect(feed).toEqual([
+      expect.objectContaining({
+        type: "connection.health_changed",
+        data: {
+          tenant: tenant.slug,
+          version: null,
+          connection: { provider: "okta", tokenPrefix: tenant.token.slice(0, 12) },
+          health: { state: "healthy", previousState: "never_connected", errorRate1h: 0, lastSuccessAt: expect.any(String), rejectedToken: null },
+        },
+      }),
+    ]);
+    // The first request's, or the next one's if that flush was the one to emit it.
+    expect(feed[0].data.health.lastSuccessAt >= seen.firstRequest.at).toBe(true);
+    // Handed to the webhook at once (not at the minute sweep), exactly once, as stored in the feed.
+    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(1), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // room for a duplicate to show up, if any
+    expect(receivers.at(url)).toHaveLength(1);
+    const got = receivers.at(url)[0]!;
+    expect(got.headers["webhook-id"]).toBe(feed[0].id);
+    expect(got.json).toMatchObject({ type: "connection.health_changed", data: feed[0].data });
+    expect(new Webhook(hook.secret).verify(got.body, got.headers)).toEqual(got.json);
+    const log = (await admin("GET", `/tenants/${tenant.slug}/events?action=connection.health_changed`)).body.events;
+    expect(log).toEqual([expect.objectContaining({ outcome: "success", detail: "Connection health: healthy (was never connected)." })]);
     const listed = (await admin("GET", "/tenants")).body.tenants.find((t: any) => t.slug === tenant.slug);
     expect(listed.scim.health.state).toBe("healthy");
   });
@@ -44,11 +76,12 @@ describe("connection health", () => {
     const recovered = await eventually(() => health(tenant.slug), (h) => h.state === "healthy");
     expect(recovered.errorRate1h).toBeCloseTo(3 / 15, 3);
     expect((await changes(tenant.slug)).map((h) => [h.previousState, h.state])).toEqual([
+      ["never_connected", "healthy"],
       ["healthy", "failing"],
       ["failing", "healthy"],
     ]);
     const log = (await admin("GET", `/tenants/${tenant.slug}/events?action=connection.health_changed`)).body.events;
-    expect(log.map((e: any) => e.outcome)).toEqual(["success", "failure"]); // newest first
+    expect(log.map((e: any) => e.outcome)).toEqual(["success", "failure", "success"]); // newest first
   });
 
   it("shows a revoked token still presented: rejected_credentials with its prefix, until the new token succeeds", async () => {

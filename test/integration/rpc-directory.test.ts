@@ -2,6 +2,7 @@
 // vitest.config.ts exactly as a consumer Worker binds it).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { connectedTenant } from "../support/connection";
 import { admin, oktaUser, rejection, scimTenant, uniqueSlug, type ScimTenant } from "../support/harness";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -86,15 +87,15 @@ describe("ScimDirectory over a service binding", () => {
   });
 
   it("changes answers the feed, with the admin route's page and validation", async () => {
-    const tenant = await scimTenant();
+    const tenant = await connectedTenant();
     const user = await createUser(tenant);
     const viaHttp = await admin("GET", `/tenants/${tenant.slug}/changes?limit=500`);
     const viaRpc = await env.DIRECTORY.changes(tenant.slug, { limit: 500 });
     expect(viaRpc).toEqual(viaHttp.body);
-    expect(viaRpc.data.map((e) => e.type)).toEqual(["connection.enabled", "user.created"]);
-    expect(viaRpc.data[1].data.user).toEqual(await env.DIRECTORY.getUser(tenant.slug, user.id));
+    expect(viaRpc.data.map((e) => e.type)).toEqual(["connection.enabled", "connection.health_changed", "user.created"]);
+    expect(viaRpc.data[2].data.user).toEqual(await env.DIRECTORY.getUser(tenant.slug, user.id));
     const onlyUsers = await env.DIRECTORY.changes(tenant.slug, { types: ["user.created"] });
-    expect(onlyUsers.data.map((e) => e.id)).toEqual([viaRpc.data[1].id]);
+    expect(onlyUsers.data.map((e) => e.id)).toEqual([viaRpc.data[2].id]);
     const after = await env.DIRECTORY.changes(tenant.slug, { after: viaRpc.nextCursor });
     expect(after.data).toEqual([]);
     expect((await rejection(env.DIRECTORY.changes(tenant.slug, { after: "garbage!" }))).message).toMatch(/after/);

@@ -60,7 +60,7 @@ describe("delivery", () => {
     expect(await undispatched(t.ref)).toBe(0);
     // Every delivery's webhook-id is the event's id in the outbox.
     const ids = receivers.at(url).map((r) => r.headers["webhook-id"]);
-    const stored = await env.TENANT_DEFAULT.prepare(`SELECT id FROM change_events WHERE tenant_id = ? AND type != 'connection.enabled'`).bind(t.ref.id).all<{ id: string }>();
+    const stored = await env.TENANT_DEFAULT.prepare(`SELECT id FROM change_events WHERE tenant_id = ? AND type NOT IN ('connection.enabled', 'connection.health_changed')`).bind(t.ref.id).all<{ id: string }>();
     expect(ids.sort()).toEqual(stored.results.map((r) => r.id).sort());
   });
 

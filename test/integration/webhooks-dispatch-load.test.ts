@@ -30,9 +30,10 @@ afterEach(() => {
 const LONG_WAIT = { timeout: 45_000, interval: 250 };
 const patchOp = (value: Record<string, unknown>) => ({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value }] });
 
+/** The tenant's events but its setup ones (quietTenant dispatched them before the webhook existed). */
 async function eventIdsOf(tenantId: string, database: string): Promise<string[]> {
   const db = (env as unknown as Record<string, D1Database>)[database]!;
-  const { results } = await db.prepare("SELECT id FROM change_events WHERE tenant_id = ? AND type != 'connection.enabled'").bind(tenantId).all<{ id: string }>();
+  const { results } = await db.prepare("SELECT id FROM change_events WHERE tenant_id = ? AND type NOT IN ('connection.enabled', 'connection.health_changed')").bind(tenantId).all<{ id: string }>();
   return results.map((r) => r.id);
 }
 

@@ -7,7 +7,8 @@ import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import { dispatchPending } from "../../src/events/dispatch";
 import type { TenantRef } from "../../src/tenancy/tenant-db";
-import { admin, scimTenant, type ScimTenant } from "./harness";
+import { connectedTenant } from "./connection";
+import { admin, type ScimTenant } from "./harness";
 
 export interface Received {
   url: string;
@@ -111,11 +112,12 @@ export async function undispatched(tenant: TenantRef): Promise<number> {
 }
 
 /**
- * A SCIM-enabled tenant whose own setup events (connection.enabled) have been handed to the queue
- * already, before any webhook exists, so a test's receivers see only what the test does.
+ * A SCIM-enabled tenant whose own setup events (connection.enabled, and the first connection's
+ * connection.health_changed) have been handed to the queue already, before any webhook exists, so a
+ * test's receivers see only what the test does.
  */
 export async function quietTenant(options: { database?: string } = {}): Promise<ScimTenant & { ref: TenantRef }> {
-  const t = await scimTenant(options);
+  const t = await connectedTenant(options);
   const ref = await tenantRef(t.slug);
   await vi.waitFor(async () => expect(await undispatched(ref)).toBe(0), WAIT);
   return { ...t, ref };
