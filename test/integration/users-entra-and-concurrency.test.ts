@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, oktaUser, scimTenant, type ScimTenant } from "../support/harness";
+import { connectedTenant } from "../support/connection";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const patch = (...Operations: unknown[]) => ({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations });
@@ -202,7 +203,8 @@ describe("ETags (RFC 7644 §3.14)", () => {
 
 describe("the provisioning log", () => {
   it("records successful and refused writes, newest first, with the token prefix and never a secret", async () => {
-    const tenant = await scimTenant();
+    // Connected first, so its health row (design.md §4g) has a known place in the log.
+    const tenant = await connectedTenant();
     const user = (await tenant.scim("POST", "/Users", oktaUser({ password: "Pa55word!" }))).body;
     await tenant.scim("POST", "/Users", oktaUser({ userName: user.userName.toUpperCase() }));
     await tenant.scim("PATCH", `/Users/${user.id}`, patch({ op: "replace", value: { password: "N3wPass!" } }));
@@ -218,11 +220,12 @@ describe("the provisioning log", () => {
       ["user.update", "failure", 400],
       ["user.create", "failure", 409],
       ["user.create", "success", 201],
+      ["connection.health_changed", "success", 200],
       // The operator's setup of the tenant, with its actor (admin actions are in the log too).
       ["scim.enable", "success", 201],
       ["tenant.create", "success", 201],
     ]);
-    expect(events.slice(5).map((e: { actor: unknown }) => e.actor)).toEqual([{ type: "admin-token" }, { type: "admin-token" }]);
+    expect(events.slice(6).map((e: { actor: unknown }) => e.actor)).toEqual([{ type: "admin-token" }, { type: "admin-token" }]);
     for (const event of events.slice(0, 5)) {
       expect(event.tokenPrefix).toBe(tenant.token.slice(0, 12));
       expect(event).toMatchObject({ resourceType: "User", userName: expect.any(String), at: expect.stringMatching(/Z$/) });
