@@ -32,6 +32,8 @@ export default defineConfig(async () => {
             SIGN_IN_RETURN_ORIGINS: "https://app.thestorage.test, https://other.thestorage.test:8443",
             // Connection health written on every request, so tests read it without waiting.
             HEALTH_FLUSH_SECONDS: "0",
+            // A moved tenant's old rows are erased at once (no isolate in a test outlives the switch).
+            PLACEMENT_ERASE_DELAY_SECONDS: "0",
             ...bindings,
           },
           // A second, tight Rate Limiting binding that the rate-limit test swaps in for

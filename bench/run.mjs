@@ -35,6 +35,10 @@ const HELP = `Usage: npm run bench -- [options]
   --skip-baseline     do not start or measure the bare-D1 baseline Worker
   --skip-scale        do not seed to --scale-users (also skips Group Push unless enough users exist)
   --skip-groups       do not run Group Push
+  --move-users N      tenant size for the placement phase: a tenant of N seeded users moves from
+                      TENANT_DEFAULT to TENANT_DEMO while a writer pushes users at --concurrency
+                      (default 100000)
+  --skip-move         do not run the placement phase
   --webhook           one webhook on the bench tenant, received, verified and timed here (issue 10's
                       targets); without it change events are written but have nowhere to go, so the
                       comparisons with the bare-D1 baseline (which has no webhook) stay like for like
@@ -54,8 +58,8 @@ const HELP = `Usage: npm run bench -- [options]
 
 /** The sizes of a full run, and of `--smoke` (a few hundred requests over every phase). */
 const SIZES = {
-  full: { users: 1000, "scale-users": 20000, concurrency: 8, lookups: 1000, "group-members": 5000, "group-changes": 100, anatomyRounds: 200, sequentialCreates: 100, probeRounds: 20 },
-  smoke: { users: 30, "scale-users": 150, concurrency: 4, lookups: 30, "group-members": 30, "group-changes": 6, anatomyRounds: 5, sequentialCreates: 5, probeRounds: 3 },
+  full: { users: 1000, "move-users": 100000, "scale-users": 20000, concurrency: 8, lookups: 1000, "group-members": 5000, "group-changes": 100, anatomyRounds: 200, sequentialCreates: 100, probeRounds: 20 },
+  smoke: { users: 30, "move-users": 150, "scale-users": 150, concurrency: 4, lookups: 30, "group-members": 30, "group-changes": 6, anatomyRounds: 5, sequentialCreates: 5, probeRounds: 3 },
 };
 
 function parseOptions() {
@@ -70,6 +74,8 @@ function parseOptions() {
       "skip-baseline": { type: "boolean", default: false },
       "skip-scale": { type: "boolean", default: false },
       "skip-groups": { type: "boolean", default: false },
+      "move-users": { type: "string" },
+      "skip-move": { type: "boolean", default: false },
       webhook: { type: "boolean", default: false },
       smoke: { type: "boolean", default: false },
       "keep-state": { type: "boolean", default: false },
@@ -101,6 +107,8 @@ function parseOptions() {
     skipBaseline: values["skip-baseline"],
     skipScale: values["skip-scale"],
     skipGroups: values["skip-groups"],
+    moveUsers: int("move-users", 1),
+    skipMove: values["skip-move"],
     // The smoke exercises the webhook path too (it is where a missing dependency showed first).
     webhook: values.webhook || values.smoke,
     smoke: values.smoke,
@@ -847,6 +855,107 @@ async function main() {
     );
   }
 
+  // --- 8. Placement: a tenant moves to another database while a writer keeps pushing ----------------
+  // Its own tenant, created last: its keys in TENANT_DEFAULT are above everything TENANT_DEMO has
+  // numbered (the reference tenant), so the move keeps them unchanged (README "Onboard a tenant").
+  if (!opts.skipMove) {
+    const moveSlug = `${slug}-move`;
+    const phase = new Phase("move", `Placement: move a ${opts.moveUsers}-user tenant TENANT_DEFAULT → TENANT_DEMO, a writer pushing at ×${C}`);
+    await adminPost("/tenants", { slug: moveSlug, name: "Benchmark move" });
+    const moveScim = await adminPost(`/tenants/${moveSlug}/scim`, { provider: "okta" });
+    const [{ results: moveRows }] = await d1Json(["d1", "execute", "CONTROL_DB", "--local", "--persist-to", mainState, "--json", "--command", `SELECT id FROM tenants WHERE slug = '${moveSlug}'`]);
+    const moveTenantId = moveRows[0]?.id;
+    const seedPeople = Array.from({ length: opts.moveUsers }, (_, k) => person(k, "move"));
+    const moveFile = path.join(stateDir, "seed-move.sql");
+    await writeFile(moveFile, seedSql(moveTenantId, seedPeople, { startMs: Date.now() }).sql);
+    progress.say(`seeding the move tenant ${moveSlug} with ${seedPeople.length} users…`);
+    await wrangler(["d1", "execute", "TENANT_DEFAULT", "--local", "--persist-to", mainState, "--file", moveFile]);
+    const moveClient = new Client(moveScim.endpoint, { Authorization: `Bearer ${moveScim.token}` });
+    const adminUrl = `${server.url}/admin/v1/tenants/${moveSlug}/move`;
+    const moveGet = async () => (await fetch(adminUrl, { headers: adminHeaders })).json();
+    let moveState = "none";
+    let lastMove = null;
+    const acked = [];
+    let refusals = 0;
+    let longestRefusalMs = 0;
+    let next = 0;
+    // One write as Okta sends it: refused with 429, it waits Retry-After and sends again; the span
+    // from its first refusal to its acceptance is how long that write was refused.
+    const write = async () => {
+      const p = person(opts.moveUsers + next++, "moved");
+      let firstRefusal = null;
+      for (;;) {
+        const res = await fetch(`${moveScim.endpoint}/Users`, { method: "POST", headers: { Authorization: `Bearer ${moveScim.token}`, "Content-Type": "application/scim+json" }, body: JSON.stringify(oktaCreateBody(p)) });
+        const body = await res.json().catch(() => null);
+        phase.requests++;
+        if (res.status === 429) {
+          refusals++;
+          firstRefusal ??= performance.now();
+          await new Promise((r) => setTimeout(r, (Number(res.headers.get("Retry-After")) || 1) * 1000));
+          continue;
+        }
+        if (firstRefusal !== null) longestRefusalMs = Math.max(longestRefusalMs, performance.now() - firstRefusal);
+        if (res.status !== 201) return phase.fail("create during move (POST)", res.status, JSON.stringify(body).slice(0, 200));
+        acked.push({ id: body.id, userName: body.userName });
+        return;
+      }
+    };
+    // The move is over for clients once the tenant has switched (erasing the old copy waits
+    // PLACEMENT_ERASE_DELAY_SECONDS, then runs in the background).
+    const over = () => ["switched", "erasing", "done", "failed"].includes(moveState);
+    const writers = Array.from({ length: C }, async () => {
+      while (!over()) await write();
+    });
+    // A few writes land before the move starts, then the operator starts it and watches it.
+    while (acked.length < C) await new Promise((r) => setTimeout(r, 20));
+    const startedAt = performance.now();
+    const started = await fetch(adminUrl, { method: "POST", headers: { ...adminHeaders, "Content-Type": "application/json" }, body: JSON.stringify({ database: "TENANT_DEMO" }) });
+    if (started.status !== 202) {
+      phase.fail("move (POST)", started.status, (await started.text()).slice(0, 300));
+      moveState = "failed";
+    } else moveState = (await started.json()).state;
+    progress.start(phase.label, 100);
+    let shown = 0;
+    while (!over()) {
+      await new Promise((r) => setTimeout(r, 250));
+      lastMove = await moveGet();
+      moveState = lastMove.state;
+      progress.tick(Math.max(0, lastMove.progress.percent - shown));
+      shown = Math.max(shown, lastMove.progress.percent);
+    }
+    const moveMs = performance.now() - startedAt;
+    await Promise.all(writers);
+    // Every acknowledged write is there (the first request may meet the old database once: 429, then the new one).
+    const count = await moveClient.send(phase, "count=0 list", "GET", "/Users?count=0");
+    const expected = opts.moveUsers + acked.length;
+    if (count.ok && count.body.totalResults !== expected) phase.fail("count=0 list", count.status, `after the move, totalResults=${count.body.totalResults}, expected ${expected}`);
+    let lost = 0;
+    for (const u of acked.slice(0, 500)) {
+      const res = await moveClient.send(phase, "read back (GET)", "GET", `/Users/${u.id}`, undefined, { expect: (s) => s === 200 });
+      if (!res.ok || res.body?.userName !== u.userName) lost++;
+    }
+    if (lastMove?.state === "failed") phase.fail("move", 0, `the move failed: ${lastMove?.error ?? ""}`);
+    phase.finish();
+    const at = (x) => (x ? Date.parse(x) : null);
+    results.move = {
+      users: opts.moveUsers,
+      state: lastMove?.state ?? null,
+      moveMs: round(moveMs),
+      copyMs: lastMove?.frozenAt ? at(lastMove.frozenAt) - at(lastMove.startedAt) : null,
+      switchMs: lastMove?.switchedAt ? at(lastMove.switchedAt) - at(lastMove.startedAt) : null,
+      writesRefusedMs: lastMove?.writesRefusedMs ?? null,
+      longestRefusalMs: round(longestRefusalMs),
+      refusals,
+      writesAcked: acked.length,
+      changesApplied: lastMove?.progress.changesApplied ?? null,
+      lost,
+    };
+    phase.extra = results.move;
+    phases.move = phase;
+    const m = results.move;
+    phaseDone(phase, `switched to TENANT_DEMO after ${seconds(m.moveMs)} (copy ${seconds(m.copyMs ?? 0)}); writes refused ${m.writesRefusedMs} ms by the server, longest refusal seen by a writer ${ms(m.longestRefusalMs)} (${m.refusals}×429), ${m.writesAcked} writes acknowledged, ${m.lost} lost`);
+  }
+
   await cleanup();
   results.meta.totalSeconds = round((performance.now() - runStarted) / 1000, 1);
   results.meta.loadAverageAtEnd = os.loadavg().map((x) => round(x));
@@ -1068,6 +1177,7 @@ async function main() {
     if (failed) problems.push(`${failed} request(s) failed`);
     for (const p of Object.values(phases)) if (p.skipped) problems.push(`phase ${p.name} ${p.skipped}`);
     if (!s) problems.push("the scale phase did not run");
+    if (!opts.skipMove && (!results.move || results.move.state === "failed" || results.move.lost)) problems.push(`the placement phase ended ${results.move?.state ?? "not run"} with ${results.move?.lost ?? "?"} lost writes`);
     if (!b) problems.push("the baseline comparison did not run");
     if (!w) problems.push("no webhook results");
     else if (w.missing + w.duplicates + w.badSignatures) problems.push(`webhook: ${w.missing} missing, ${w.duplicates} duplicates, ${w.badSignatures} bad signatures`);

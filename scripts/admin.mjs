@@ -22,6 +22,8 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
   tenant create <slug> [--name N] [--database TENANT_X]
   tenant show <slug>
   tenant delete <slug>                revoke its token and erase every row of the tenant (cannot be undone)
+  move <slug> <TENANT_X> [--no-wait]  move the tenant onto another D1 binding, showing progress until it has switched
+  move <slug>                         the tenant's latest move and its progress
   scim enable <slug> [--provider P]   switch SCIM on; prints the token once
   scim regenerate <slug> [--keep-previous D]
                                       new token; the old one stops working at once, or keeps working
@@ -55,7 +57,7 @@ const USAGE = `Usage: npm run admin -- <command>   (lists print tables; add --js
 Environment: SCIM_ADMIN_URL (default ${origin}), ADMIN_TOKEN (default: .dev.vars).`;
 
 /** Flags that take no value. */
-const SWITCHES = new Set(["json"]);
+const SWITCHES = new Set(["json", "no-wait"]);
 
 function options(args) {
   const positional = [];
@@ -133,7 +135,7 @@ function showToken({ token: scimToken, endpoint }) {
   "SCIM 2.0 Test App (Header Auth)" › Provisioning › Integration, then Test API Credentials.`);
 }
 
-const COMMANDS = new Set(["setup", "tenants", "tenant", "scim", "link", "users", "groups", "group", "avatar", "export", "events", "changes", "webhooks", "audit", "token", "guard", "held"]);
+const COMMANDS = new Set(["setup", "tenants", "tenant", "move", "scim", "link", "users", "groups", "group", "avatar", "export", "events", "changes", "webhooks", "audit", "token", "guard", "held"]);
 
 /** Usage to stderr and a non-zero exit: the command was incomplete or its subcommand unknown. */
 function usageError(text = USAGE) {
@@ -187,6 +189,27 @@ async function main() {
             : null;
       if (!result || !b) return usageError();
       return result.status < 300 ? print(result.json) : fail(result);
+    }
+    case "move": {
+      if (!a) return usageError();
+      const line = (m) => `${m.state.padEnd(12)} ${String(m.progress.percent).padStart(3)}%  ${m.progress.rowsCopied}/${m.progress.rowsTotal} rows copied, ${m.progress.changesApplied} changes caught up, ${m.progress.rowsErased} old rows erased${m.writesRefusedMs !== null ? `; writes refused for ${m.writesRefusedMs} ms` : ""}${m.error ? ` (last error: ${m.error})` : ""}`;
+      const status = !b;
+      let result = status ? await call("GET", `/tenants/${a}/move`) : await call("POST", `/tenants/${a}/move`, { database: b });
+      if (result.status !== 200 && result.status !== 202) fail(result);
+      if (flags.json) return print(result.json);
+      if (result.json.state === "none") return console.log(`'${a}' has never been moved; it lives in ${result.json.database}.`);
+      console.log(`Move ${result.json.id}: ${result.json.from} → ${result.json.to}`);
+      console.log(line(result.json));
+      if (status || flags["no-wait"]) return;
+      // Done for clients once switched; erasing the old copy follows in the background.
+      while (!["switched", "erasing", "done", "failed"].includes(result.json.state)) {
+        await new Promise((r) => setTimeout(r, 1000));
+        result = await call("GET", `/tenants/${a}/move`);
+        if (result.status !== 200) fail(result);
+        console.log(line(result.json));
+      }
+      if (result.json.state === "failed") process.exit(1);
+      return console.log(`'${a}' now lives in ${result.json.to}; writes were refused for ${result.json.writesRefusedMs} ms. Its rows in ${result.json.from} are erased in the background (npm run admin -- move ${a}).`);
     }
     case "scim": {
       if (a === "enable" || a === "regenerate") {

@@ -1,5 +1,6 @@
 import type { AuthThrottle } from "./durable/auth-throttle";
 import type { ScimWriter } from "./durable/scim-writer";
+import type { PlacementMover } from "./placement/mover-object";
 
 /** The Worker's bindings (wrangler.toml). Tenant databases are reached by name in src/tenancy only. */
 export interface Env {
@@ -33,4 +34,8 @@ export interface Env {
   DEFAULT_ROLE?: string;
   /** Connection health: seconds an isolate coalesces a tenant's same-outcome requests before writing them (default 10; 0: every request). */
   HEALTH_FLUSH_SECONDS?: string;
+  /** Runs tenant moves between tenant databases (src/placement): one object per move. */
+  PLACEMENT_MOVER: DurableObjectNamespace<PlacementMover>;
+  /** Seconds between a moved tenant's switch and erasing its rows from the old database (default 90). */
+  PLACEMENT_ERASE_DELAY_SECONDS?: string;
 }

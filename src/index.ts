@@ -6,6 +6,7 @@ import { handleScheduled } from "./jobs/scheduled";
 
 export { AuthThrottle } from "./durable/auth-throttle";
 export { ScimWriter } from "./durable/scim-writer";
+export { PlacementMover } from "./placement/mover-object";
 export { ScimDirectory } from "./rpc/directory";
 
 const app = createApp();

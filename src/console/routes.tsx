@@ -39,6 +39,7 @@ import { GroupPage, GroupsPage, GROUPS_PAGE_SIZE } from "./pages/groups";
 import { LOG_PAGE_SIZE, LogPage, type LogFilters } from "./pages/log";
 import { KEEP_PREVIOUS_CHOICES, ProvisioningConfirmPage, ProvisioningPage, REGENERATE_UNDERSTOOD, type ProvisioningProps, type SetupLinkForm } from "./pages/provisioning";
 import { TenantsPage, type TenantForm } from "./pages/tenants";
+import { movesInProgress } from "../placement/service";
 import { USER_SORTS, USER_STATUSES, UserPage, UsersPage, USERS_PAGE_SIZE, type UserSort } from "./pages/users";
 import { ACCESS_HEADER, accessConfig, verifyAccessAssertion } from "../middleware/access";
 import { recordAdminAction } from "../services/audit";
@@ -349,8 +350,8 @@ async function renderTenants(c: C, form?: TenantForm, status: ContentfulStatusCo
       for (const [id, count] of await userCountsOf(tenantDb(c.env, { database }), group.map((t) => t.id))) counts.set(id, count);
     }),
   );
-  const health = await healthOf(c.env, tenants);
-  return c.html(<TenantsPage ctx={pageCtx(c)} tenants={tenants} counts={counts} health={health} databases={tenantBindings(c.env)} form={form} />, status);
+  const [health, moves] = await Promise.all([healthOf(c.env, tenants), movesInProgress(c.env)]);
+  return c.html(<TenantsPage ctx={pageCtx(c)} tenants={tenants} counts={counts} health={health} moves={moves} databases={tenantBindings(c.env)} form={form} />, status);
 }
 
 consoleRoutes.get("/tenants", (c) => renderTenants(c));

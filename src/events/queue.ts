@@ -18,6 +18,8 @@ import type { WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
 import { clearPending, reschedulePending } from "../repo/change-events";
 import { changeEventsByIds, insertDeadDeliveries, insertDeliveries, webhooksByIds, type NewDelivery } from "../repo/webhooks";
+import { controlDb } from "../repo/control";
+import { databasesOf } from "../repo/tenant-moves";
 import { tenantDb } from "../tenancy/tenant-db";
 import { sendMessages, type OutgoingMessage } from "./dispatch";
 import { decryptSecret, importSecretKey } from "./secret-box";
@@ -67,18 +69,25 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
   return deliverBatch(batch, env);
 }
 
-/** Messages grouped by tenant database, with the webhooks they name (one read per database). */
+/**
+ * Messages grouped by tenant database, with the webhooks they name (one read per database). The
+ * database is where the tenant lives now (one CONTROL_DB read per batch), not the one the message
+ * names: a message sent, or retried, across a tenant's move (src/placement) reads and records there.
+ */
 async function withWebhooks(env: Env, messages: readonly Message<unknown>[]) {
   const groups = new Map<string, Message<DeliveryMessage>[]>();
-  for (const message of messages) {
-    if (!isDeliveryMessage(message.body)) {
-      console.error(JSON.stringify({ level: "error", msg: "dropping a malformed delivery message", id: message.id }));
-      message.ack();
-      continue;
-    }
-    const list = groups.get(message.body.tenant.database) ?? [];
-    list.push(message as Message<DeliveryMessage>);
-    groups.set(message.body.tenant.database, list);
+  const valid = messages.filter((message) => {
+    if (isDeliveryMessage(message.body)) return true;
+    console.error(JSON.stringify({ level: "error", msg: "dropping a malformed delivery message", id: message.id }));
+    message.ack();
+    return false;
+  }) as Message<DeliveryMessage>[];
+  const current = valid.length ? await databasesOf(controlDb(env.CONTROL_DB), valid.map((m) => m.body.tenant.id)) : new Map<string, string>();
+  for (const message of valid) {
+    const database = current.get(message.body.tenant.id) ?? message.body.tenant.database;
+    const list = groups.get(database) ?? [];
+    list.push(message);
+    groups.set(database, list);
   }
   return Promise.all(
     [...groups].map(async ([database, list]) => {

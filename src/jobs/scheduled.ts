@@ -4,6 +4,9 @@ import { dispatchPending, redispatchStale } from "../events/dispatch";
 import { syncTokenCopies } from "../services/token-copies";
 import { RETENTION_CRON, runRetention } from "./retention";
 import { tenantsWithUndispatched } from "../repo/change-events";
+import { resumeStalledMoves } from "../placement/service";
+import { controlDb } from "../repo/control";
+import { databasesOf } from "../repo/tenant-moves";
 import { tenantBindings, tenantDb, type TenantRef } from "../tenancy/tenant-db";
 
 export const SWEEP_CRON = "* * * * *";
@@ -14,6 +17,7 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
   switch (controller.cron) {
     case SWEEP_CRON:
       await sweepOutbox(env);
+      await resumeStalledMoves(env); // tenant moves whose alarm was lost (src/placement)
       return;
     case RETENTION_CRON:
       await runRetention(env);
@@ -38,7 +42,11 @@ export async function sweepOutbox(env: Env, now = new Date()): Promise<number> {
   for (const database of tenantBindings(env)) {
     try {
       // The slug is not needed here: each event's data names its tenant, and the consumer reads id and database.
-      for (const id of await tenantsWithUndispatched(tenantDb(env, { database }), before)) {
+      const found = await tenantsWithUndispatched(tenantDb(env, { database }), before);
+      // Only tenants that live here: a tenant being moved has a copy in its new database (written
+      // only by the move until the switch) and a frozen one in its old database after it (src/placement).
+      const living = found.length ? await databasesOf(controlDb(env.CONTROL_DB), found) : new Map<string, string>();
+      for (const id of found.filter((tenantId) => (living.get(tenantId) ?? database) === database)) {
         const tenant: TenantRef = { id, slug: "", database };
         total += await dispatchPending(env, tenant).catch((error) => {
           console.error(JSON.stringify({ level: "error", msg: "outbox sweep failed for a tenant", tenant: id, error: String(error) }));

@@ -9,6 +9,7 @@ import type { AppEnv } from "../lib/hono";
 import { PROBLEM_CONTENT_TYPE, problemBody, SCIM_CONTENT_TYPE, scimErrorBody } from "../lib/respond";
 import { ApiError } from "../scim/errors";
 import { RETRY_AFTER_SECONDS } from "./rate-limit";
+import { isMoveRefusal, moveRefusal } from "../placement/refusal";
 
 /** Platform conditions worth a retry: mapped to 429, which IdPs retry, rather than a 5xx, which Okta does not. */
 function isTransient(error: unknown): boolean {
@@ -22,6 +23,7 @@ function isTransient(error: unknown): boolean {
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof HTTPException) return new ApiError(error.status, error.message || "Request failed.");
+  if (isMoveRefusal(error)) return moveRefusal(); // a write of a tenant frozen for its move (src/placement)
   if (isTransient(error)) {
     return new ApiError(429, `The service is briefly overloaded. Retry after ${RETRY_AFTER_SECONDS} seconds.`, {
       headers: { "Retry-After": String(RETRY_AFTER_SECONDS) },

@@ -21,6 +21,7 @@
 import { createMiddleware } from "hono/factory";
 import { digestsEqual, sha256Hex } from "../lib/crypto";
 import type { Actor, AppEnv } from "../lib/hono";
+import { isMoveRefusal } from "../placement/refusal";
 import { controlDb, findToken, touchToken } from "../repo/control";
 import { recordRefusedToken, type RefusedToken } from "../services/token-refusals";
 import { CopyProbe, TokenGate, unauthorized } from "../tenancy/request-storage";
@@ -99,6 +100,8 @@ export const scimAuth = createMiddleware<AppEnv>(async (c, next) => {
   c.set("tokenGate", gate);
   c.set("tokenCopyProbe", probe);
   await next();
+  // A write refused because the tenant is moving: the database remembered here may be the one it left.
+  if (isMoveRefusal(c.error)) known.delete(key);
   // Remembered only once its copy is known to exist: warm requests are checked against the copy.
   if (probe?.present) {
     if (known.size >= MAX_KNOWN) known.clear();

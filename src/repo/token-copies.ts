@@ -4,6 +4,7 @@
  * a copy is written only after the token is live there and deleted before it is revoked there, so
  * whatever fails in between fails closed.
  */
+import { MOVE_REFUSAL, MOVED_AWAY } from "./placement";
 import { and, eq, notInArray } from "drizzle-orm";
 import { tenantTokens, type TenantTokenRow } from "../db/tenant/schema";
 import type { TenantDb } from "../tenancy/tenant-db";
@@ -19,7 +20,9 @@ export const TOKEN_REFUSED_MARKER = "scim-token-refused";
  */
 export function tokenCheckSql(tenantId: string, digest: string): { sql: string; params: unknown[] } {
   return {
-    sql: `SELECT json_extract('{}', CASE WHEN EXISTS (SELECT 1 FROM tenant_tokens WHERE tenant_id = ? AND digest = ? AND ${UNEXPIRED}) THEN '$' ELSE '${TOKEN_REFUSED_MARKER}' END) AS live`,
+    // A tenant that moved to another database (src/placement) fails with MOVE_REFUSAL instead: the
+    // isolate that sent this remembered the old database, and the 429 makes it look the tenant up again.
+    sql: `SELECT json_extract('{}', CASE WHEN EXISTS (SELECT 1 FROM tenant_tokens WHERE tenant_id = ?1 AND digest = ?2 AND ${UNEXPIRED}) THEN '$' WHEN EXISTS (SELECT 1 FROM placement_changes WHERE move_id = '${MOVED_AWAY}' AND tbl = ?1) THEN '${MOVE_REFUSAL}' ELSE '${TOKEN_REFUSED_MARKER}' END) AS live`,
     params: [tenantId, digest],
   };
 }

@@ -27,6 +27,7 @@ import {
   type RowCounts,
   type TenantTable,
 } from "../repo/tenant-erasure";
+import { latestMove } from "../repo/tenant-moves";
 import { deleteUserCount } from "../repo/user-counts";
 import { ApiError } from "../scim/errors";
 import { tenantDb, tenantRefOf, type TenantRef } from "../tenancy/tenant-db";
@@ -54,6 +55,10 @@ function describeCounts(counts: RowCounts): string {
 
 /** Steps 1–3: after this the tenant is gone for every lookup and its token is refused. 404 if it already was. */
 export async function startTenantDeletion(env: Env, tenant: TenantRef, actor: AdminActor, ip?: string | null): Promise<RowCounts> {
+  const moving = await latestMove(controlDb(env.CONTROL_DB), tenant.id);
+  if (moving && !moving.finishedAt) {
+    throw new ApiError(409, `The tenant is being moved to ${moving.toDatabase} (state ${moving.state}); delete it once the move has finished (GET …/move).`);
+  }
   const db = tenantDb(env, tenant);
   await deleteTenantTokenCopies(db, tenant.id);
   const at = new Date().toISOString();

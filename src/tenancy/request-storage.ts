@@ -80,6 +80,8 @@ export class TokenGate {
         }
         return ok;
       });
+      // Observed here too: when nobody waits on the verdict, a storage failure in it is not an unhandled rejection.
+      this.#inFlight.catch(() => {});
     }
     return run;
   }

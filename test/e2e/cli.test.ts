@@ -59,10 +59,23 @@ describe("npm run admin", () => {
     expect(admin("audit").out).toMatch(/scim\.enable\s+✓\s+cli-e2e\s+admin-token/);
   });
 
+  it("moves the tenant onto another D1 binding, showing its progress, and its data goes with it", () => {
+    const moved = admin("move", SLUG, "TENANT_DEMO");
+    expect(moved.code, moved.err).toBe(0);
+    expect(moved.out).toMatch(/TENANT_DEFAULT → TENANT_DEMO/);
+    expect(moved.out).toContain(`'${SLUG}' now lives in TENANT_DEMO`);
+    expect(admin("tenants").out).toMatch(new RegExp(`${SLUG}\\s.*TENANT_DEMO`));
+    expect(admin("users", SLUG).out).toMatch(/ada@example\.com\s+Ada Lovelace/);
+    expect(admin("move", SLUG).out).toMatch(/^(switched|erasing|done)\s/m);
+    const again = admin("move", SLUG, "TENANT_DEMO");
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/400.*already on TENANT_DEMO/);
+  });
+
   it("documents every command group, and refuses an unknown command with a non-zero exit", () => {
     const help = admin("help");
     expect(help.code).toBe(0);
-    for (const command of ["setup", "tenants", "users", "groups", "group", "export", "events", "changes", "webhooks", "audit", "link", "token"]) {
+    for (const command of ["setup", "tenants", "move", "users", "groups", "group", "export", "events", "changes", "webhooks", "audit", "link", "token"]) {
       expect(help.out).toMatch(new RegExp(`^  ${command}\\b`, "m"));
     }
     const unknown = admin("frobnicate");

@@ -1,4 +1,5 @@
 /** Tenants: the list and the create form. */
+import type { MoveView } from "../../placement/service";
 import type { TenantWithToken } from "../../repo/control";
 import { HealthBadge, healthLine } from "../../guardrails/console";
 import type { HealthView } from "../../guardrails/health";
@@ -9,7 +10,7 @@ export interface TenantForm {
   errors: { slug?: string; name?: string; database?: string; form?: string };
 }
 
-export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; tenants: TenantWithToken[]; counts: Map<string, number>; health?: Map<string, HealthView>; databases: string[]; form?: TenantForm }) {
+export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; tenants: TenantWithToken[]; counts: Map<string, number>; health?: Map<string, HealthView>; moves?: Map<string, MoveView>; databases: string[]; form?: TenantForm }) {
   const form = props.form ?? { values: {}, errors: {} };
   return (
     <Layout title="Tenants" ctx={props.ctx}>
@@ -35,6 +36,7 @@ export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; t
                 {t.token ? <span class="badge on">SCIM on · {providerLabel(t.token.provider)}</span> : <span class="badge off">SCIM off</span>}{" "}
                 <span class="muted">· {t.database}</span>
               </p>
+              {props.moves?.get(t.id) ? <MoveLine move={props.moves.get(t.id)!} /> : null}
               <p class="small">
                 <TenantUsers count={props.counts.get(t.id)} />
                 <br />
@@ -100,4 +102,15 @@ export function TenantsPage(props: { ctx: PageContext & { csrfToken: string }; t
 function TenantUsers(props: { count: number | undefined }) {
   const count = props.count ?? 0;
   return <strong>{`${count.toLocaleString("en-US")} ${count === 1 ? "user" : "users"}`}</strong>;
+}
+
+/** A tenant's move in progress (src/placement): where to, which step, how far. */
+function MoveLine(props: { move: MoveView }) {
+  const m = props.move;
+  return (
+    <p class="small" data-move-state={m.state}>
+      <span class="badge">Moving to {m.to}</span> <span class="muted">· {m.state.replace("_", " ")} · {m.progress.percent}% · {m.progress.rowsCopied}/{m.progress.rowsTotal} rows</span>
+      {m.error ? <span class="muted"> · retrying: {m.error}</span> : null}
+    </p>
+  );
 }

@@ -99,9 +99,50 @@ export const ssoConnections = sqliteTable("sso_connections", {
   updatedAt: text("updated_at").notNull(),
 });
 
-export const controlSchema = { tenants, scimTokens, setupLinks, auditEvents, ssoConnections };
+/** A tenant's move to another tenant D1 database (design.md §4h Placement; src/placement). */
+export const tenantMoves = sqliteTable(
+  "tenant_moves",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    tenantSlug: text("tenant_slug").notNull(),
+    fromDatabase: text("from_database").notNull(),
+    toDatabase: text("to_database").notNull(),
+    /** preparing → copying → catching_up → switched → erasing → done; or rolling_back → failed. */
+    state: text("state").notNull(),
+    /** Copy position: index into the copied tables, and the last primary key copied (JSON array). */
+    tableIndex: integer("table_index").notNull().default(0),
+    afterKey: text("after_key"),
+    rowsCopied: integer("rows_copied").notNull().default(0),
+    changesApplied: integer("changes_applied").notNull().default(0),
+    rowsErased: integer("rows_erased").notNull().default(0),
+    /** The tenant's rows when the move started (progress denominator). */
+    rowsTotal: integer("rows_total").notNull().default(0),
+    steps: integer("steps").notNull().default(0),
+    /** Consecutive failed steps; past a limit the move rolls back. */
+    failures: integer("failures").notNull().default(0),
+    actor: text("actor", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    startedAt: text("started_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    /** When writes started being refused (the final catch-up), and when the tenant switched database. */
+    frozenAt: text("frozen_at"),
+    switchedAt: text("switched_at"),
+    finishedAt: text("finished_at"),
+    /** How long writes were refused: switchedAt − frozenAt. */
+    writesRefusedMs: integer("writes_refused_ms"),
+    error: text("error"),
+  },
+  (t) => [
+    uniqueIndex("tenant_moves_one_active").on(t.tenantId).where(sql`finished_at IS NULL`),
+    index("tenant_moves_tenant_started").on(t.tenantId, t.startedAt),
+    index("tenant_moves_unfinished").on(t.startedAt).where(sql`finished_at IS NULL`),
+  ],
+);
+
+export const controlSchema = { tenants, scimTokens, setupLinks, auditEvents, ssoConnections, tenantMoves };
 export type TenantRow = typeof tenants.$inferSelect;
 export type ScimTokenRow = typeof scimTokens.$inferSelect;
 export type SetupLinkRow = typeof setupLinks.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type SsoConnectionRow = typeof ssoConnections.$inferSelect;
+export type TenantMoveRow = typeof tenantMoves.$inferSelect;

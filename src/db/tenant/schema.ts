@@ -325,6 +325,18 @@ export const tenantTokens = sqliteTable(
   (t) => [index("tenant_tokens_tenant").on(t.tenantId)],
 );
 
+/** Keys of a moving tenant's rows changed during its copy (src/placement; triggers created by the move write them). */
+export const placementChanges = sqliteTable(
+  "placement_changes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    moveId: text("move_id").notNull(),
+    tbl: text("tbl").notNull(),
+    key: text("key").notNull(),
+  },
+  (t) => [index("placement_changes_move").on(t.moveId, t.id)],
+);
+
 /** Sign-in links (design.md §4e): (issuer, subject) → user, stored on the user's first sign-in. */
 export const ssoLinks = sqliteTable(
   "sso_links",
@@ -464,6 +476,7 @@ export const tenantSchema = {
   heldChanges,
   connectionHealth,
   connectionRequests,
+  placementChanges,
 };
 export type UserRow = typeof users.$inferSelect;
 export type GroupRow = typeof groups.$inferSelect;

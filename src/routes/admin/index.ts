@@ -13,6 +13,7 @@ import { ssoAdminRoutes } from "../../sso/admin-routes";
 import { roleMappingRoutes } from "../../roles/routes";
 import { attributeRoutes } from "../../attributes/routes";
 import { guardRoutes } from "../../guardrails/routes";
+import { placementRoutes } from "../../placement/routes";
 
 const router = createAdminRouter();
 router.use("/tenants/:slug/*", dispatchAfterWrite); // writes under a tenant: hand its change events to the queue
@@ -30,7 +31,8 @@ export const adminApiRoutes = serveDocument(
     .route("/", ssoAdminRoutes)
     .route("/", roleMappingRoutes)
     .route("/", attributeRoutes)
-    .route("/", guardRoutes),
+    .route("/", guardRoutes)
+    .route("/", placementRoutes),
 );
 
 /** The same document /admin/v1/openapi.json serves, for the console's API reference page. */

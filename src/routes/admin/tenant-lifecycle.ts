@@ -20,7 +20,7 @@ adminRoute(
     responses: {
       204: { description: "Deleted: every row of the tenant is erased." },
       202: json(z.object({ slug: z.string(), status: z.literal("erasing"), detail: z.string() }), "Deleted and token revoked; erasure continues in the background"),
-      ...errors(404),
+      ...errors(404, 409),
     },
   }),
   async (c) => {
