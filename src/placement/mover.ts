@@ -46,7 +46,7 @@ import {
   type Key,
   type TableSpec,
 } from "../repo/placement";
-import { countTenantRows, eraseTenantRows, TENANT_TABLES, type RowCounts } from "../repo/tenant-erasure";
+import { countTenantRows, eraseTenantRows, TENANT_TABLES, type RowCounts, type TenantTable } from "../repo/tenant-erasure";
 import { getMove, switchTenantDatabase, updateMove } from "../repo/tenant-moves";
 import { tenantDb, type TenantDb } from "../tenancy/tenant-db";
 
@@ -63,8 +63,8 @@ export const TRIGGER_KEPT_TABLES: readonly string[] = ["resource_counts", "group
  * active-user count, on users): erased first from the source, so those triggers find no row to
  * update, since the source's freeze still refuses the tenant's updates while its rows are erased.
  */
-const ERASED_FIRST: readonly string[] = ["deactivation_guard"];
-const ERASE_ORDER = [...ERASED_FIRST, ...TENANT_TABLES.filter((t) => !ERASED_FIRST.includes(t))] as unknown as typeof TENANT_TABLES;
+const ERASED_FIRST: readonly TenantTable[] = ["deactivation_guard"];
+const ERASE_ORDER: readonly TenantTable[] = [...ERASED_FIRST, ...TENANT_TABLES.filter((t) => !ERASED_FIRST.includes(t))];
 
 export function copiedTables(): string[] {
   return TENANT_TABLES.filter((t) => !TRIGGER_KEPT_TABLES.includes(t));

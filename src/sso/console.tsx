@@ -6,6 +6,7 @@
  * POST here has passed the origin and CSRF checks.
  */
 import type { Context, Hono } from "hono";
+import type { PropsWithChildren } from "hono/jsx";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { SsoConnectionRow } from "../db/control/schema";
 import { publicOrigin } from "../lib/hono";
@@ -136,15 +137,7 @@ function SsoPage(props: { ctx: SignedInContext; tenant: TenantWithToken; origin:
             autocomplete="new-password"
             hint={connection ? "Leave empty to keep the saved secret. It is stored encrypted and never shown again." : "Stored encrypted and never shown again."}
           />
-          <Field label="Default return URL (optional)" name="defaultReturnTo" value={form.defaultReturnTo} error={err("defaultReturnTo")} hint="Where sign-ins started from the IdP's dashboard land in TheStorage." />
-          <div class="field">
-            <label>
-              <input type="checkbox" name="jit" value="1" checked={form.jit} /> Create unknown people on their first sign-in (JIT) — only ever while SCIM is off
-            </label>
-          </div>
-          <div class="actions">
-            <button type="submit">{connection ? "Save" : "Save and turn on"}</button>
-          </div>
+          <FormTail form={form} err={err} saved={connection !== null} />
         </form>
         </>}
         {connection ? (
@@ -171,6 +164,25 @@ function SsoPage(props: { ctx: SignedInContext; tenant: TenantWithToken; origin:
   );
 }
 
+/** What both protocols' forms end with: the default return URL, protocol options (children), JIT, Save. */
+function FormTail(props: PropsWithChildren<{ form: SsoForm; err: (field: string) => string | undefined; saved: boolean }>) {
+  const { form, err } = props;
+  return (
+    <>
+      <Field label="Default return URL (optional)" name="defaultReturnTo" value={form.defaultReturnTo} error={err("defaultReturnTo")} hint="Where sign-ins started from the IdP's dashboard land in TheStorage." />
+      {props.children}
+      <div class="field">
+        <label>
+          <input type="checkbox" name="jit" value="1" checked={form.jit} /> Create unknown people on their first sign-in (JIT) — only ever while SCIM is off
+        </label>
+      </div>
+      <div class="actions">
+        <button type="submit">{props.saved ? "Save" : "Save and turn on"}</button>
+      </div>
+    </>
+  );
+}
+
 function SamlSteps(props: { ctx: SignedInContext; tenant: TenantWithToken; connection: ConnectionView | null; urls: ReturnType<typeof connectionUrls>; form: SsoForm; err: (field: string) => string | undefined }) {
   const { tenant, connection, urls, form, err } = props;
   return (
@@ -194,20 +206,13 @@ function SamlSteps(props: { ctx: SignedInContext; tenant: TenantWithToken; conne
         <Field label="IdP signing certificate (PEM)" name="idpCertificate" error={err("idpCertificate")} hint={connection?.idpCertificates?.length ? `Saved: SHA-256 ${connection.idpCertificates.map((c) => c.sha256Fingerprint).join(", ")}. Paste again to replace.` : "Responses are verified with this certificate only."}>
           <TextArea name="idpCertificate" value={form.idpCertificate} error={err("idpCertificate")} rows={4} placeholder="-----BEGIN CERTIFICATE-----" />
         </Field>
-        <Field label="Default return URL (optional)" name="defaultReturnTo" value={form.defaultReturnTo} error={err("defaultReturnTo")} hint="Where sign-ins started from the IdP's dashboard land in TheStorage." />
-        <div class="field">
-          <label>
-            <input type="checkbox" name="allowIdpInitiated" value="1" checked={form.allowIdpInitiated} /> Accept sign-ins started from the IdP's dashboard (IdP-initiated) — off by default
-          </label>
-        </div>
-        <div class="field">
-          <label>
-            <input type="checkbox" name="jit" value="1" checked={form.jit} /> Create unknown people on their first sign-in (JIT) — only ever while SCIM is off
-          </label>
-        </div>
-        <div class="actions">
-          <button type="submit">{connection ? "Save" : "Save and turn on"}</button>
-        </div>
+        <FormTail form={form} err={err} saved={connection !== null}>
+          <div class="field">
+            <label>
+              <input type="checkbox" name="allowIdpInitiated" value="1" checked={form.allowIdpInitiated} /> Accept sign-ins started from the IdP's dashboard (IdP-initiated) — off by default
+            </label>
+          </div>
+        </FormTail>
       </form>
     </>
   );
