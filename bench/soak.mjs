@@ -218,6 +218,11 @@ async function main() {
     if ((await adminCall("POST", "/tenants", { slug, database })).status !== 201) throw new Error(`tenant ${slug} not created`);
     const enabled = await adminCall("POST", `/tenants/${slug}/scim`);
     if (enabled.status !== 201) throw new Error(`SCIM not enabled for ${slug}`);
+    // The soak's deactivations and deletes are a deliberate wave far beyond the deactivation hold's
+    // default limit (design.md §4g): on, it would hold their events, as it should, and the feed could
+    // not replay to the served state. The hold has its own tests; here every event must flow.
+    const guard = await adminCall("PUT", `/tenants/${slug}/guard`, { enabled: false });
+    if (guard.status !== 200) throw new Error(`deactivation hold for ${slug}: ${guard.status} ${JSON.stringify(guard.body)}`);
     const hook = await adminCall("POST", `/tenants/${slug}/webhooks`, { url: receiver.url(slug) });
     if (hook.status !== 201) throw new Error(`webhook for ${slug}: ${hook.status} ${JSON.stringify(hook.body)}`);
     receiver.verifiers.set(`/hooks/${slug}`, new Webhook(hook.body.secret));
@@ -577,7 +582,7 @@ let failed = 1;
 try {
   failed = await main();
 } catch (error) {
-  process.stderr.write(`soak failed to run: ${error.stack ?? error}\n`);
+  process.stderr.write(`soak failed to run: ${error.stack ?? error}${error?.cause ? `\ncause: ${error.cause.stack ?? error.cause}` : ""}\n`);
 } finally {
   await stopAll();
   if (restartedServer) await restartedServer.stop().catch(() => {});
