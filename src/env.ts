@@ -19,6 +19,8 @@ export interface Env {
   /** Secret: base64 of 32 bytes, the AES-GCM key of webhook secrets at rest. */
   WEBHOOK_SECRET_KEY?: string;
   WEBHOOK_RETRY_BASE_SECONDS?: string;
+  /** The longest delay between two attempts (default and at most 43,200: the Queue's 12 hours). */
+  WEBHOOK_RETRY_MAX_SECONDS?: string;
   /** Attempts per webhook delivery before it is dead (default 13). */
   WEBHOOK_MAX_ATTEMPTS?: string;
   /** "true" on a local run: webhook URLs may be http://127.0.0.1 or http://localhost. */

@@ -1,8 +1,15 @@
 /**
- * Outbox → queue. Every committed change wrote a change_events row in its own D1 batch; a dispatch
- * run hands those rows to EVENTS_QUEUE, one message per (event, webhook that wants it). It runs
- * after each write (off the response path) and from the minute sweep, which catches events whose
- * Worker died between commit and dispatch.
+ * Outbox → receivers. Every committed change wrote a change_events row in its own D1 batch; a
+ * dispatch run claims those rows, one delivery per (event, webhook that wants it). It runs after
+ * each write (off the response path) and from the minute sweep, which catches events whose Worker
+ * died between commit and dispatch.
+ *
+ * After a write, the run makes the first attempt of its first few deliveries itself (./deliver.ts)
+ * and hands the rest to EVENTS_QUEUE, whose consumer makes every other attempt, retries included.
+ * A write's events so reach a healthy receiver in one HTTP call after the commit, with no queue
+ * hop; under load the queue's consumer had become the bottleneck (locally it runs one batch at a
+ * time: a 4-minute soak measured 2–12 s from commit to first attempt; issue 23). The queue keeps
+ * what a run cannot do at once: big claims (a group push), retries, the sweep's re-sends.
  *
  * Each run claims its rows in D1 (claimUndispatched: marks them dispatched and records a pending
  * delivery per message, in one transaction), then sends them. Runs share nothing but the database:
@@ -13,13 +20,20 @@
  * pending rows behind: the sweep sends them again (redispatchStale), and receivers dedupe on
  * `webhook-id`. So nothing is lost between outbox and receiver, at the price of a rare duplicate.
  */
-import type { ChangeEventRow } from "../db/tenant/schema";
+import type { ChangeEventRow, WebhookRow } from "../db/tenant/schema";
 import type { Env } from "../env";
 import { hex } from "../lib/crypto";
 import { claimStalePending, claimUndispatched, releaseClaim } from "../repo/change-events";
 import { tenantDb, tenantRefOf, type TenantDb, type TenantRef } from "../tenancy/tenant-db";
+import { deliverAndRecord, PARALLEL_DELIVERIES, retryMessages, signer } from "./deliver";
 import { TEST_EVENT_TYPE, type DeliveryEvent, type DeliveryMessage } from "./types";
 
+/**
+ * Deliveries a run after a write attempts itself: one round of a Worker's 6 outbound connections,
+ * so its own work stays within one delivery timeout (10 s) of waitUntil's 30 s; the rest of its
+ * claim goes to the queue first, so none of it waits on these.
+ */
+export const ATTEMPT_NOW = PARALLEL_DELIVERIES;
 /** Events claimed per round; a run keeps going while rounds come back full, within RUN_BUDGET_MS. */
 const EVENTS_PER_ROUND = 100;
 /** Well inside waitUntil's 30 s after the response: what is left is the next run's or the sweep's. */
@@ -75,24 +89,31 @@ function noteWebhooks(tenantId: string, count: number): void {
   noWebhooksUntil.set(tenantId, Date.now() + NO_WEBHOOKS_HINT_MS);
 }
 
-/** Dispatches the tenant's undispatched change events; resolves to the number of events it claimed and sent. */
-export async function dispatchPending(env: Env, tenant: TenantRef): Promise<number> {
+/**
+ * Dispatches the tenant's undispatched change events; resolves to the number of events it claimed.
+ * `attemptNow` (after a write): the first ATTEMPT_NOW deliveries are attempted by this run itself.
+ */
+export async function dispatchPending(env: Env, tenant: TenantRef, options: { attemptNow?: boolean } = {}): Promise<number> {
   const db = tenantDb(env, tenant);
   const started = Date.now();
   let total = 0;
   for (let round = 0; round < MAX_ROUNDS && Date.now() - started < RUN_BUDGET_MS; round++) {
-    const { events, targets, webhooks } = await claimUndispatched(db, tenant.id, EVENTS_PER_ROUND, new Date().toISOString());
-    if (round === 0) noteWebhooks(tenant.id, webhooks);
+    const { events, targets, hooks } = await claimUndispatched(db, tenant.id, EVENTS_PER_ROUND, new Date().toISOString());
+    if (round === 0) noteWebhooks(tenant.id, hooks.length);
     if (events.length === 0) break;
-    await sendClaimed(env, db, tenant, events, targets);
+    await sendClaimed(env, db, tenant, events, targets, options.attemptNow && round === 0 ? hooks : null);
     total += events.length;
     if (events.length < EVENTS_PER_ROUND) break;
   }
   return total;
 }
 
-/** Sends a run's claim in commit order; if the queue refuses it, gives the claim back so the next run sends it. */
-async function sendClaimed(env: Env, db: TenantDb, tenant: TenantRef, events: ChangeEventRow[], targets: { eventId: string; webhookId: string }[]): Promise<void> {
+/**
+ * Sends a run's claim in commit order; if the queue refuses it, gives the claim back so the next run
+ * sends it. With `attemptWith` (the tenant's webhooks), the first ATTEMPT_NOW deliveries are not
+ * queued but attempted here, after the rest is queued; their retries are queued as the consumer's are.
+ */
+async function sendClaimed(env: Env, db: TenantDb, tenant: TenantRef, events: ChangeEventRow[], targets: { eventId: string; webhookId: string }[], attemptWith: WebhookRow[] | null): Promise<void> {
   const ref = tenantRefOf(tenant);
   const messages = events.flatMap((row) => {
     const webhookIds = targets.filter((t) => t.eventId === row.id).map((t) => t.webhookId);
@@ -100,8 +121,9 @@ async function sendClaimed(env: Env, db: TenantDb, tenant: TenantRef, events: Ch
     const event = messageEvent(row);
     return webhookIds.map((webhookId) => ({ tenant: ref, webhookId, event }));
   });
+  const now = attemptWith ? messages.slice(0, ATTEMPT_NOW) : [];
   try {
-    await sendMessages(env, messages.map(immediately));
+    await sendMessages(env, messages.slice(now.length).map(immediately));
   } catch (error) {
     // If this fails too (the database with the queue), the pending rows stay and the sweep re-sends them.
     await releaseClaim(
@@ -111,6 +133,20 @@ async function sendClaimed(env: Env, db: TenantDb, tenant: TenantRef, events: Ch
     ).catch(() => {});
     throw error;
   }
+  if (now.length) await attemptNow(env, db, now, attemptWith!);
+}
+
+/**
+ * First attempts made by the dispatch run itself, recorded as the consumer records its own. If the
+ * retries cannot be queued, their pending rows (moved to the retry's due time) make the sweep send
+ * them; a run that dies mid-attempt leaves its pending rows for the sweep as well.
+ */
+async function attemptNow(env: Env, db: TenantDb, messages: DeliveryMessage[], hooks: WebhookRow[]): Promise<void> {
+  const due = messages.map((body) => ({ body, attempt: 1 }));
+  const outcomes = await deliverAndRecord(env, await signer(env), db, due, new Map(hooks.map((h) => [h.id, h])));
+  await sendMessages(env, retryMessages(due, outcomes)).catch((error) =>
+    console.error(JSON.stringify({ level: "error", msg: "queueing webhook retries failed; the sweep sends them when due", error: String(error) })),
+  );
 }
 
 /**

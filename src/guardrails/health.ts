@@ -99,7 +99,7 @@ async function settleState(env: Env, tenant: TenantRef, record: HealthRecord, co
   const emitted = await changeState(tenantDb(env, tenant), tenant.id, record.row.state, view.state, at, { change, log });
   // Recorded after the response, so no write's own dispatch carries it: hand it to the webhooks now
   // rather than at the minute sweep.
-  if (emitted && !knownToHaveNoWebhooks(tenant.id)) await dispatchPending(env, tenant);
+  if (emitted && !knownToHaveNoWebhooks(tenant.id)) await dispatchPending(env, tenant, { attemptNow: true });
 }
 
 export interface HealthView {

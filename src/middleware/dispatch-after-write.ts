@@ -1,6 +1,6 @@
 /**
- * After a write answers, hands the tenant's new change events to the delivery queue, off the
- * response path (waitUntil). Mounted on the SCIM routes (after scimAuth, which sets the tenant) and on
+ * After a write answers, dispatches the tenant's new change events off the response path
+ * (waitUntil): the first few deliveries attempted at once, the rest through the delivery queue. Mounted on the SCIM routes (after scimAuth, which sets the tenant) and on
  * admin routes under /tenants/:slug (SCIM switch, token rotation, avatar). If this never runs (the
  * isolate dies first), the minute sweep dispatches the events instead. A tenant this isolate recently
  * saw without webhooks is skipped altogether (see NO_WEBHOOKS_HINT_MS).
@@ -33,7 +33,7 @@ export const dispatchAfterWrite = createMiddleware<AppEnv>(async (c, next) => {
   const env = c.env;
   const run = async () => {
     const tenant = known ?? (await tenantBySlug(env, slug!));
-    if (tenant) await dispatchPending(env, tenant);
+    if (tenant) await dispatchPending(env, tenant, { attemptNow: true });
   };
   let ctx: ExecutionContext | undefined;
   try {

@@ -6,7 +6,7 @@
  * can yield an event per member of a 5,000-member push without binding 5,000 ids twice.
  */
 import { sql, type SQL } from "drizzle-orm";
-import type { ChangeEventRow } from "../db/tenant/schema";
+import type { ChangeEventRow, WebhookRow } from "../db/tenant/schema";
 import type { ChangeEventType } from "../events/catalogue";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { runBatch } from "./batch";
@@ -113,18 +113,19 @@ export function insertRemovedFromGroupsWhen(base: Pick<NewChangeEvent, "tenantId
  * transaction (a D1 batch): a `webhook_pending` row per (event, webhook that wants it), then the
  * events marked dispatched. Two runs can never claim the same event, so concurrent runs (requests,
  * the sweep) need no coordination; a run that dies after its claim leaves pending rows behind,
- * which `claimStalePending` hands to the queue again. `webhooks` counts the tenant's webhooks.
+ * which `claimStalePending` hands to the queue again. `hooks` are the tenant's webhooks (a run
+ * attempts some deliveries itself, and learns from an empty list that there is nothing to send).
  */
 export async function claimUndispatched(
   db: TenantDb,
   tenantId: string,
   limit: number,
   at: string,
-): Promise<{ events: ChangeEventRow[]; targets: { eventId: string; webhookId: string }[]; webhooks: number }> {
+): Promise<{ events: ChangeEventRow[]; targets: { eventId: string; webhookId: string }[]; hooks: WebhookRow[] }> {
   // Served by the partial index change_events_undispatched_tenant (tenant_id, seq) WHERE dispatched_at IS NULL.
   const oldest = sql`SELECT seq FROM change_events WHERE tenant_id = ${tenantId} AND dispatched_at IS NULL ORDER BY seq LIMIT ${limit}`;
-  const [count, targets, claimed] = await runBatch(db, [
-    sql`SELECT count(*) AS n FROM webhooks WHERE tenant_id = ${tenantId}`,
+  const [hooks, targets, claimed] = await runBatch(db, [
+    sql`SELECT id, tenant_id, url, events, secret_ciphertext, created_at, secret_rotated_at, created_by FROM webhooks WHERE tenant_id = ${tenantId}`,
     // The subscription filter is wantsEvent's (src/events/types.ts): no list means every type.
     sql`INSERT INTO webhook_pending (event_id, webhook_id, tenant_id, queued_at)
       SELECT e.id, w.id, e.tenant_id, ${at} FROM change_events e JOIN webhooks w ON w.tenant_id = e.tenant_id
@@ -133,11 +134,34 @@ export async function claimUndispatched(
       RETURNING event_id, webhook_id`,
     sql`UPDATE change_events SET dispatched_at = ${at} WHERE seq IN (${oldest}) RETURNING *`,
   ]);
-  const events = (claimed!.results as RawChangeEvent[]).map(changeEventOf).sort((a, b) => a.seq - b.seq);
   return {
-    events,
+    events: (claimed!.results as RawChangeEvent[]).map(changeEventOf).sort((a, b) => a.seq - b.seq),
     targets: (targets!.results as { event_id: string; webhook_id: string }[]).map((r) => ({ eventId: r.event_id, webhookId: r.webhook_id })),
-    webhooks: Number((count!.results[0] as { n: number }).n),
+    hooks: (hooks!.results as RawWebhook[]).map(webhookOf),
+  };
+}
+
+interface RawWebhook {
+  id: string;
+  tenant_id: string;
+  url: string;
+  events: string | null;
+  secret_ciphertext: string;
+  created_at: string;
+  secret_rotated_at: string | null;
+  created_by: WebhookRow["createdBy"];
+}
+
+function webhookOf(raw: RawWebhook): WebhookRow {
+  return {
+    id: raw.id,
+    tenantId: raw.tenant_id,
+    url: raw.url,
+    events: raw.events === null ? null : (JSON.parse(raw.events) as string[]),
+    secretCiphertext: raw.secret_ciphertext,
+    createdAt: raw.created_at,
+    secretRotatedAt: raw.secret_rotated_at,
+    createdBy: raw.created_by,
   };
 }
 
@@ -149,23 +173,25 @@ export async function releaseClaim(db: TenantDb, seqs: number[], eventIds: strin
   ]);
 }
 
-/** Deliveries the queue consumer has finished (delivered, dropped or dead): no longer pending. */
-export async function clearPending(db: TenantDb, deliveries: { eventId: string; webhookId: string }[]): Promise<void> {
-  if (deliveries.length === 0) return;
+/** Deliveries finished (delivered, dropped or dead): no longer pending. */
+export function clearPendingStatement(deliveries: { eventId: string; webhookId: string }[]): SQL {
   const pairs = JSON.stringify(deliveries.map((d) => [d.eventId, d.webhookId]));
-  await db.run(sql`DELETE FROM webhook_pending WHERE (event_id, webhook_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${pairs}))`);
+  return sql`DELETE FROM webhook_pending WHERE (event_id, webhook_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(${pairs}))`;
+}
+
+export async function clearPending(db: TenantDb, deliveries: { eventId: string; webhookId: string }[]): Promise<void> {
+  if (deliveries.length) await db.run(clearPendingStatement(deliveries));
 }
 
 /**
  * Deliveries that failed and will be retried: each stays pending, due at its retry's time, with
  * the attempts it has had. A delivery no longer pending (finished meanwhile) is left alone.
  */
-export async function reschedulePending(db: TenantDb, retries: { eventId: string; webhookId: string; dueAt: string; attempts: number }[]): Promise<void> {
-  if (retries.length === 0) return;
+export function reschedulePendingStatement(retries: { eventId: string; webhookId: string; dueAt: string; attempts: number }[]): SQL {
   const rows = JSON.stringify(retries.map((r) => [r.eventId, r.webhookId, r.dueAt, r.attempts]));
-  await db.run(sql`UPDATE webhook_pending SET queued_at = json_extract(r.value, '$[2]'), attempts = json_extract(r.value, '$[3]')
+  return sql`UPDATE webhook_pending SET queued_at = json_extract(r.value, '$[2]'), attempts = json_extract(r.value, '$[3]')
     FROM json_each(${rows}) AS r
-    WHERE webhook_pending.event_id = json_extract(r.value, '$[0]') AND webhook_pending.webhook_id = json_extract(r.value, '$[1]')`);
+    WHERE webhook_pending.event_id = json_extract(r.value, '$[0]') AND webhook_pending.webhook_id = json_extract(r.value, '$[1]')`;
 }
 
 /**

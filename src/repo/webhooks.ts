@@ -3,6 +3,7 @@ import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { changeEvents, webhookDeliveries, webhooks, type ChangeEventRow, type WebhookDeliveryRow, type WebhookRow } from "../db/tenant/schema";
 import type { TenantDb } from "../tenancy/tenant-db";
 import { chunk, readInChunks, runBatch } from "./batch";
+import { clearPendingStatement, reschedulePendingStatement } from "./change-events";
 
 export async function listWebhooks(db: TenantDb, tenantId: string): Promise<WebhookRow[]> {
   return db.select().from(webhooks).where(eq(webhooks.tenantId, tenantId)).orderBy(asc(webhooks.createdAt), asc(webhooks.id));
@@ -67,10 +68,23 @@ export async function listDeliveries(db: TenantDb, tenantId: string, webhookId: 
 
 export type NewDelivery = Omit<WebhookDeliveryRow, "id">;
 
-export async function insertDeliveries(db: TenantDb, rows: NewDelivery[]): Promise<void> {
-  // 10 columns a row: 9 rows stay under D1's 100 bound parameters.
-  const [first, ...rest] = chunk(rows, 9).map((part) => db.insert(webhookDeliveries).values(part));
-  if (first) await db.batch([first, ...rest]);
+/**
+ * Records a round of attempts in one D1 batch: their webhook_deliveries rows, the finished
+ * deliveries no longer pending, the retried ones pending until their retry is due.
+ */
+export async function recordAttempts(
+  db: TenantDb,
+  rows: NewDelivery[],
+  finished: { eventId: string; webhookId: string }[],
+  retries: { eventId: string; webhookId: string; dueAt: string; attempts: number }[],
+): Promise<void> {
+  const statements = [
+    // 10 columns a row: 9 rows stay under D1's 100 bound parameters.
+    ...chunk(rows, 9).map((part) => db.insert(webhookDeliveries).values(part)),
+    ...(finished.length ? [clearPendingStatement(finished)] : []),
+    ...(retries.length ? [reschedulePendingStatement(retries)] : []),
+  ];
+  if (statements.length) await runBatch(db, statements);
 }
 
 /**

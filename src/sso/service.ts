@@ -555,7 +555,7 @@ async function jitSignIn(env: Env, found: TenantSignIn, attempt: Completion, cla
   try {
     await createUser({ db, tenant: tenantRefOf(tenant), actor: { tokenPrefix: "sso", provider: providerOfIssuer(write.keys.issuer) }, roles: rolesOf(env) }, body);
     // Its user.created change event goes to the webhooks now, off the response path (else the minute sweep sends it).
-    waitUntil?.(dispatchPending(env, tenantRefOf(tenant)).catch((error) => console.error(JSON.stringify({ level: "error", msg: "dispatching change events failed", error: String(error) }))));
+    waitUntil?.(dispatchPending(env, tenantRefOf(tenant), { attemptNow: true }).catch((error) => console.error(JSON.stringify({ level: "error", msg: "dispatching change events failed", error: String(error) }))));
   } catch (error) {
     if (error instanceof ApiError) return refuse(env, tenant, "not_provisioned", `JIT could not create the user: ${error.detail}`, claimed);
     throw error;

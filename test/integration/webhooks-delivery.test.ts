@@ -5,7 +5,7 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { sql } from "drizzle-orm";
-import { dispatchPending, knownToHaveNoWebhooks } from "../../src/events/dispatch";
+import { ATTEMPT_NOW, dispatchPending, knownToHaveNoWebhooks } from "../../src/events/dispatch";
 import { runBatch } from "../../src/repo/batch";
 import { insertChangeWhen } from "../../src/repo/change-events";
 import { createWebhook } from "../../src/services/webhooks";
@@ -18,9 +18,26 @@ let receivers: Receivers;
 beforeEach(() => {
   receivers = new Receivers();
 });
-afterEach(() => receivers.restore());
+afterEach(() => {
+  receivers.restore();
+  vi.restoreAllMocks();
+});
 
 const user = (id: string, userName = "ada@example.com") => ({ version: 2, user: { id, userName, displayName: "Ada Lovelace", active: true } });
+
+/** What EVENTS_QUEUE.sendBatch is handed for `tenantId` from now on (each message's attempts and delay); the messages still go to the queue. */
+function queuedFor(tenantId: string): { attempts?: number; delaySeconds?: number }[] {
+  const queue = env.EVENTS_QUEUE as Queue & { sendBatch: Queue["sendBatch"] };
+  const real = queue.sendBatch.bind(queue);
+  const seen: { attempts?: number; delaySeconds?: number }[] = [];
+  vi.spyOn(queue, "sendBatch").mockImplementation(async (messages, options) => {
+    for (const m of messages as Iterable<MessageSendRequest<{ tenant: { id: string }; attempts?: number }>>) {
+      if (m.body.tenant.id === tenantId) seen.push({ ...(m.body.attempts ? { attempts: m.body.attempts } : {}), ...(m.delaySeconds ? { delaySeconds: m.delaySeconds } : {}) });
+    }
+    return real(messages, options);
+  });
+  return seen;
+}
 
 /** Runs the delivery consumer on `batch` with EVENTS_QUEUE.sendBatch (the consumer's re-sends) replaced by `send`. */
 async function consumeWith(batch: MessageBatch<unknown>, send: Queue["sendBatch"], vars: Record<string, string> = {}) {
@@ -76,6 +93,48 @@ describe("delivery", () => {
     expect(new Set(ids).size).toBe(12);
     expect(receivers.at(url).map((r) => r.json.data.user.id).sort()).toEqual(created.map((r) => r.body.id).sort());
     expect(await undispatched(t.ref)).toBe(0);
+  });
+
+  it("a write's own dispatch run makes the first attempt itself: no queue message for a write's few events", async () => {
+    const t = await quietTenant();
+    const url = receivers.add();
+    const hook = await addWebhook(t.slug, url);
+    const queued = queuedFor(t.ref.id);
+    const created = await t.scim("POST", "/Users", oktaUser());
+    expect(created.status).toBe(201);
+    await vi.waitFor(() => expect(receivers.at(url).map((r) => r.json.data.user.id)).toEqual([created.body.id]), WAIT);
+    await vi.waitFor(async () => expect((await deliveries(t.slug, hook.id)).map((d) => [d.attempt, d.status])).toEqual([[1, "delivered"]]), WAIT);
+    expect(await env.TENANT_DEFAULT.prepare("SELECT count(*) AS n FROM webhook_pending WHERE tenant_id = ?").bind(t.ref.id).first("n")).toBe(0);
+    expect(queued).toEqual([]);
+  });
+
+  it("a write with more deliveries than a run attempts at once: the first ATTEMPT_NOW at once, the rest through the queue, each delivered once", async () => {
+    const t = await quietTenant();
+    const url = receivers.add();
+    await addWebhook(t.slug, url);
+    const members = await Promise.all(Array.from({ length: 9 }, () => t.scim("POST", "/Users", oktaUser())));
+    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(9), WAIT);
+    const queued = queuedFor(t.ref.id);
+    // One write, ten events: group.created and a group.user_added per member.
+    const group = await t.scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Ten events", members: members.map((m) => ({ value: m.body.id })) });
+    expect(group.status).toBe(201);
+    await vi.waitFor(() => expect(receivers.at(url)).toHaveLength(19), WAIT);
+    const ids = receivers.at(url).slice(9).map((r) => r.headers["webhook-id"]);
+    expect(new Set(ids).size).toBe(10);
+    expect(queued).toHaveLength(10 - ATTEMPT_NOW);
+    expect(queued.every((m) => !m.attempts)).toBe(true);
+  });
+
+  it("a first attempt made at once that fails is retried through the queue: a delayed message carrying the attempt count", async () => {
+    const t = await quietTenant();
+    const url = receivers.add([503, 200]);
+    const hook = await addWebhook(t.slug, url);
+    const queued = queuedFor(t.ref.id);
+    const created = await t.scim("POST", "/Users", oktaUser());
+    expect(created.status).toBe(201);
+    await vi.waitFor(async () => expect((await deliveries(t.slug, hook.id)).map((d) => [d.attempt, d.status])).toEqual([[2, "delivered"], [1, "failed"]]), WAIT);
+    expect(queued).toEqual([{ attempts: 1, delaySeconds: 1 }]); // the tests' 1 s base
+    expect(new Set(receivers.at(url).map((r) => r.headers["webhook-id"])).size).toBe(1);
   });
 
   it("POSTs {type, timestamp, data} signed per Standard Webhooks; the standardwebhooks verifier accepts it, and refuses a tampered body or an old timestamp", async () => {

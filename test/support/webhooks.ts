@@ -1,7 +1,7 @@
 /**
- * Test support for webhooks: a recording receiver behind `globalThis.fetch` (the queue consumer runs
- * in the tests' isolate, so its outbound POSTs reach this spy), and helpers that put change events
- * in the outbox the way a committed write does.
+ * Test support for webhooks: a recording receiver behind `globalThis.fetch` (the dispatch run after
+ * a write and the queue consumer run in the tests' isolate, so their outbound POSTs reach this spy),
+ * and helpers that put change events in the outbox the way a committed write does.
  */
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
@@ -22,6 +22,7 @@ export class Receivers {
   readonly received: Received[] = [];
   private readonly scripts = new Map<string, number[]>();
   private readonly delays = new Map<string, number>();
+  private readonly holds = new Map<string, { nth: number; seen: number; gate: Promise<void>; held: string[] }>();
   private inFlight = 0;
   /** The most requests this spy has held open at once. */
   maxInFlight = 0;
@@ -36,6 +37,11 @@ export class Receivers {
       const body = await request.text();
       const headers = Object.fromEntries(request.headers);
       this.received.push({ url: request.url, headers, body, json: JSON.parse(body) });
+      const hold = this.holds.get(request.url);
+      if (hold && ++hold.seen === hold.nth) {
+        hold.held.push(headers["webhook-id"]!);
+        await hold.gate; // no answer, and no timeout either (the spy ignores the abort signal)
+      }
       const status = script.length > 1 ? script.shift()! : script[0]!;
       this.inFlight += 1;
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -55,6 +61,15 @@ export class Receivers {
 
   at(url: string): Received[] {
     return this.received.filter((r) => r.url === url);
+  }
+
+  /** Leaves the `nth` request to `url` unanswered until `release()`: whoever sent it is stuck in that I/O. */
+  hold(url: string, nth: number): { held: string[]; release: () => void } {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const entry = { nth, seen: 0, gate, held: [] as string[] };
+    this.holds.set(url, entry);
+    return { held: entry.held, release: () => release() };
   }
 
   restore() {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MAX_DELIVERY_ATTEMPTS, MAX_RETRY_DELAY_SECONDS, maxDeliveryAttempts, retryDelaySeconds } from "../../src/events/queue";
+import { MAX_DELIVERY_ATTEMPTS, MAX_RETRY_DELAY_SECONDS, maxDeliveryAttempts, retryDelaySeconds } from "../../src/events/deliver";
 import type { Env } from "../../src/env";
 
 describe("delivery queue settings", () => {
@@ -21,5 +21,13 @@ describe("delivery queue settings", () => {
     expect(retryDelaySeconds(env("60"), 12)).toBe(MAX_RETRY_DELAY_SECONDS);
     expect(retryDelaySeconds(env(undefined), 1)).toBe(60);
     expect(retryDelaySeconds(env("nonsense"), 2)).toBe(120);
+  });
+
+  it("waits at most WEBHOOK_RETRY_MAX_SECONDS between two attempts, and never more than the Queue's 12 hours", () => {
+    const env = (cap?: string) => ({ WEBHOOK_RETRY_BASE_SECONDS: "5", WEBHOOK_RETRY_MAX_SECONDS: cap }) as Env;
+    expect([1, 2, 3, 4, 5, 12].map((n) => retryDelaySeconds(env("20"), n))).toEqual([5, 10, 20, 20, 20, 20]);
+    expect(retryDelaySeconds(env("999999"), 20)).toBe(MAX_RETRY_DELAY_SECONDS);
+    expect([undefined, "", "0", "-5", "soon"].map((cap) => retryDelaySeconds(env(cap), 20))).toEqual(Array(5).fill(MAX_RETRY_DELAY_SECONDS));
+    expect(retryDelaySeconds({ WEBHOOK_RETRY_BASE_SECONDS: "60", WEBHOOK_RETRY_MAX_SECONDS: "30" } as Env, 1)).toBe(30);
   });
 });
