@@ -4,70 +4,30 @@
 // the tenant's provisioned users. A provisioned user signs in and lands on the stand-in app, which
 // redeems the ticket; a deactivated user is refused by TheStorage; the console's Test sign-in shows
 // the claims and the matched user in a new tab.
-import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, screenshot, startE2e, type E2e } from "./harness";
+import { screenshot } from "./harness";
+import { signInAtIdp, startSsoE2e, type SsoE2e } from "./sso-harness";
 
 const SLUG = "initech";
-const ALICE = "alice@initech.example";
-const BOB = "bob@initech.example";
-
-let e2e: E2e | undefined;
-let idp: ChildProcess | undefined;
-let idpLog = "";
-let openUrl = "";
-
-async function scim(token: string, method: string, path: string, body: unknown) {
-  const response = await fetch(`${e2e!.origin}/api/${SLUG}/scim/v2${path}`, { method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" }, body: JSON.stringify(body) });
-  expect(response.status, await response.clone().text()).toBeLessThan(300);
-  return (await response.json()) as any;
-}
+let sso: SsoE2e;
 
 beforeAll(async () => {
-  e2e = await startE2e({ persistPrefix: "thestorage-e2e-sso-", clipboard: true, vars: { WEBHOOK_SECRET_KEY: randomBytes(32).toString("base64"), WEBHOOK_ALLOW_LOOPBACK: "true" } });
-  expect((await e2e.adminApi("POST", "/tenants", { slug: SLUG, name: "Initech" })).status).toBe(201);
-  const enabled = (await (await e2e.adminApi("POST", `/tenants/${SLUG}/scim`, { provider: "okta" })).json()) as any;
-  const alice = await scim(enabled.token, "POST", "/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: ALICE, displayName: "Alice Anders", emails: [{ value: ALICE, primary: true }], active: true });
-  await scim(enabled.token, "POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Engineering", members: [{ value: alice.id }] });
-  await scim(enabled.token, "POST", "/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: BOB, displayName: "Bob Bauer", active: false });
-
-  // One command: the local OpenID Provider connects the tenant to itself and prints the URL to open.
-  const port = await freePort();
-  idp = spawn(process.execPath, [join(import.meta.dirname, "..", "..", "scripts", "sso-idp.mjs"), SLUG], {
-    env: { ...process.env, THESTORAGE_URL: e2e.origin, ADMIN_TOKEN: e2e.adminToken, IDP_PORT: String(port) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  idp.stdout!.on("data", (chunk) => (idpLog += String(chunk)));
-  idp.stderr!.on("data", (chunk) => (idpLog += String(chunk)));
-  const deadline = Date.now() + 30_000;
-  while (!/^Open:\s+(\S+)/m.test(idpLog)) {
-    if (idp.exitCode !== null || Date.now() > deadline) throw new Error(`npm run idp did not start:\n${idpLog}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  openUrl = /^Open:\s+(\S+)/m.exec(idpLog)![1]!;
+  sso = await startSsoE2e({ slug: SLUG, name: "Initech", persistPrefix: "thestorage-e2e-sso-" });
+  await sso.scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Engineering", members: [{ value: sso.aliceId }] });
 }, 180_000);
 
 afterAll(async () => {
-  if (idp && idp.exitCode === null) {
-    const exited = new Promise((resolve) => idp!.once("exit", resolve));
-    idp.kill("SIGTERM");
-    await exited;
-  }
-  await e2e?.stop();
+  await sso?.stop();
 });
 
 describe("sign-in through the IdP in Chromium", () => {
   it("a provisioned user signs in at the IdP and lands on the app, which redeems the one-time ticket", async () => {
-    const { page, origin } = e2e!;
-    expect(openUrl.startsWith(`${origin}/api/${SLUG}/sso/start?return_to=`)).toBe(true);
-    await page.goto(openUrl);
+    const { page, origin } = sso.e2e;
+    expect(sso.openUrl.startsWith(`${origin}/api/${SLUG}/sso/start?return_to=`)).toBe(true);
+    await page.goto(sso.openUrl);
     expect(page.url()).not.toContain(origin); // at the IdP's login page
-    await page.fill("input[name=login]", ALICE);
-    await page.fill("input[name=password]", "anything");
-    await Promise.all([page.waitForURL(/\/app\/signed-in\?ticket=tssi_/), page.click("button[type=submit]")]);
-    expect(await page.textContent("#who")).toContain(`Signed in as ${ALICE}`);
+    await signInAtIdp(page, sso.alice, () => page.waitForURL(/\/app\/signed-in\?ticket=tssi_/));
+    expect(await page.textContent("#who")).toContain(`Signed in as ${sso.alice}`);
     expect(await page.textContent("#groups")).toBe("Engineering");
     await screenshot(page, "sso-01-signed-in");
 
@@ -75,18 +35,16 @@ describe("sign-in through the IdP in Chromium", () => {
     await page.reload();
     expect(await page.textContent("#refused")).toMatch(/used, expired .* or unknown/);
 
-    const log = (await (await e2e!.adminApi("GET", `/tenants/${SLUG}/events?limit=20`)).json()) as any;
-    expect(log.events.find((e: any) => e.action === "sso.sign_in")).toMatchObject({ outcome: "success", userName: ALICE });
+    const log = (await (await sso.e2e.adminApi("GET", `/tenants/${SLUG}/events?limit=20`)).json()) as any;
+    expect(log.events.find((e: any) => e.action === "sso.sign_in")).toMatchObject({ outcome: "success", userName: sso.alice });
   });
 
   it("a user the IdP deactivated is refused by TheStorage with a page that says so", async () => {
-    const context = await e2e!.browser.newContext();
+    const context = await sso.e2e.browser.newContext();
     await context.route(/^(?!http:\/\/127\.0\.0\.1[:/])/, (route) => route.abort());
     const page = await context.newPage();
-    await page.goto(openUrl);
-    await page.fill("input[name=login]", BOB);
-    await page.fill("input[name=password]", "anything");
-    const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes("/sso/oidc/callback")), page.click("button[type=submit]")]);
+    await page.goto(sso.openUrl);
+    const response = await signInAtIdp(page, sso.bob, () => page.waitForResponse((r) => r.url().includes("/sso/oidc/callback")));
     expect(response.status()).toBe(403);
     expect(await page.textContent("h1")).toBe("Your TheStorage account is deactivated");
     expect(await page.textContent("body")).toContain("What to do");
@@ -95,8 +53,8 @@ describe("sign-in through the IdP in Chromium", () => {
   });
 
   it("the console's Test sign-in runs the flow in a new tab and shows the claims and the matched user", async () => {
-    const { page, origin, context, pageProblems } = e2e!;
-    await e2e!.signIn();
+    const { page, origin, context, pageProblems } = sso.e2e;
+    await sso.e2e.signIn();
     await page.goto(`${origin}/admin/tenants/${SLUG}/sso`);
     expect(await page.textContent("#sso-status")).toContain("On, through http://127.0.0.1:");
     expect(await page.textContent("#sso-redirect-uri")).toBe(`${origin}/api/${SLUG}/sso/oidc/callback`);
@@ -109,13 +67,11 @@ describe("sign-in through the IdP in Chromium", () => {
     const [popup] = await Promise.all([context.waitForEvent("page"), page.click("#sso-test")]);
     await popup.waitForLoadState("load");
     if (await popup.locator("input[name=login]").count()) {
-      await popup.fill("input[name=login]", ALICE);
-      await popup.fill("input[name=password]", "anything");
-      await Promise.all([popup.waitForURL(/\/sso\/oidc\/callback/), popup.click("button[type=submit]")]);
+      await signInAtIdp(popup, sso.alice, () => popup.waitForURL(/\/sso\/oidc\/callback/));
     }
     await expect.poll(() => popup.locator("#verdict").count(), { timeout: 15_000 }).toBe(1);
     expect(await popup.textContent("#verdict")).toContain("A real sign-in would succeed");
-    expect(await popup.textContent("#matched-user")).toContain(ALICE);
+    expect(await popup.textContent("#matched-user")).toContain(sso.alice);
     expect(await popup.textContent("#claims")).toContain("preferred_username");
     await screenshot(popup, "sso-04-test-sign-in");
     await popup.close();

@@ -4,7 +4,7 @@
  * is scoped by it.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { customType, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** The SCIM-owned attributes of a resource, exactly as the sanitiser produced them (no id, meta or groups). */
 export type ScimDocument = Record<string, unknown>;
@@ -159,6 +159,13 @@ export const roleRules = sqliteTable(
 );
 
 /**
+ * A column declared without a type, as migrations/tenant/0012 declares `user_custom_values.value`:
+ * no type affinity, so a number stays a number and a string a string, and `value > 2` compares
+ * numbers as numbers (a TEXT column would turn 10 into '10', which sorts before '2').
+ */
+const untyped = customType<{ data: string | number | null }>({ dataType: () => "" });
+
+/**
  * Custom attribute values as rows (migrations/tenant/0012), kept by triggers on users from the
  * extension object; read only by filters (src/scim/filter/sql.ts customCandidates). Text lower-cased.
  */
@@ -167,7 +174,7 @@ export const userCustomValues = sqliteTable(
   {
     userRowid: integer("user_rowid").notNull(),
     name: text("name").notNull(),
-    value: text("value"),
+    value: untyped("value"),
   },
   (t) => [index("user_custom_values_name_value").on(t.name, t.value, t.userRowid), index("user_custom_values_user").on(t.userRowid)],
 );
