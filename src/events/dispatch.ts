@@ -133,7 +133,8 @@ async function sendClaimed(env: Env, db: TenantDb, tenant: TenantRef, events: Ch
     ).catch(() => {});
     throw error;
   }
-  if (now.length) await attemptNow(env, db, now, attemptWith!);
+  // Attempted here, an event too large to travel inline still has its data: the claimed row.
+  if (now.length) await attemptNow(env, db, now, attemptWith!, new Map(events.map((row) => [row.id, row.data])));
 }
 
 /**
@@ -141,11 +142,11 @@ async function sendClaimed(env: Env, db: TenantDb, tenant: TenantRef, events: Ch
  * retries cannot be queued, their pending rows (moved to the retry's due time) make the sweep send
  * them; a run that dies mid-attempt leaves its pending rows for the sweep as well.
  */
-async function attemptNow(env: Env, db: TenantDb, messages: DeliveryMessage[], hooks: WebhookRow[]): Promise<void> {
+async function attemptNow(env: Env, db: TenantDb, messages: DeliveryMessage[], hooks: WebhookRow[], data: Map<string, DeliveryEvent["data"]>): Promise<void> {
   const due = messages.map((body) => ({ body, attempt: 1 }));
-  const outcomes = await deliverAndRecord(env, await signer(env), db, due, new Map(hooks.map((h) => [h.id, h])));
+  const outcomes = await deliverAndRecord(env, await signer(env), db, due, new Map(hooks.map((h) => [h.id, h])), data);
   await sendMessages(env, retryMessages(due, outcomes)).catch((error) =>
-    console.error(JSON.stringify({ level: "error", msg: "queueing webhook retries failed; the sweep sends them when due", error: String(error) })),
+    console.error(JSON.stringify({ level: "error", msg: "queueing webhook retries failed; the sweep sends them a minute after they are due", error: String(error) })),
   );
 }
 

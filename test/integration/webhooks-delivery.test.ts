@@ -394,12 +394,18 @@ describe("delivery", () => {
     expect(got.json.data.user.title).toBe(big);
     expect(() => new Webhook(hook.secret).verify(got.body, got.headers)).not.toThrow();
 
+    // Attempted at once by a write's dispatch run, it goes with its data too (the claimed row's).
+    const now = await insertChange(t.ref, "user.updated", { version: 4, user: { id: "u-big", userName: "big@example.com", title: big } });
+    expect(await dispatchPending(env, t.ref, { attemptNow: true })).toBe(1);
+    expect(receivers.at(url).map((r) => [r.headers["webhook-id"], r.json.data.user.title === big])).toEqual([[id, true], [now, true]]);
+    expect((await deliveries(t.slug, hook.id)).find((d) => d.eventId === now)).toMatchObject({ attempt: 1, status: "delivered" });
+
     const gone = createMessageBatch("thestorage-scim-events", [{ id: "g1", timestamp: new Date(), attempts: 1, body: { tenant: t.ref, webhookId: hook.id, event: { id: "evt_ffffffffffffffffffffffffffffffff", type: "user.updated", occurredAt: new Date().toISOString() } } }]);
     const ctx = createExecutionContext();
     await worker.queue(gone, env, ctx);
     expect((await getQueueResult(gone, ctx)).explicitAcks).toEqual(["g1"]);
     expect((await deliveries(t.slug, hook.id))[0]).toMatchObject({ eventId: "evt_ffffffffffffffffffffffffffffffff", status: "dead", error: expect.stringContaining("no longer stored") });
-    expect(receivers.at(url)).toHaveLength(1);
+    expect(receivers.at(url)).toHaveLength(2);
   });
 
   it("POST …/test sends a webhook.test event to that webhook only", async () => {
