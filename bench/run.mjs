@@ -20,7 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Client, cpuSince, Phase, pool, Progress, requestSignal, round, runAbort } from "./lib/measure.mjs";
-import { freePort, groupCpuMs, killAllNow, ROOT, startDev, stopAll, waitForHttp, wrangler } from "./lib/proc.mjs";
+import { freePort, groupCpuMs, killAllNow, ROOT, sleep, startDev, stopAll, waitForHttp, wrangler } from "./lib/proc.mjs";
 import { fmtMs, fmtRatio, table } from "./lib/report.mjs";
 import { oktaCreateBody, person, seedSql, userNameFilterPath } from "./lib/users.mjs";
 
@@ -247,6 +247,28 @@ async function d1Json(args) {
   const { stdout } = await wrangler(args);
   const start = stdout.indexOf("[");
   return JSON.parse(stdout.slice(start));
+}
+
+/**
+ * Runs a seed file (users rows, `firstId` the first one) with `wrangler d1 execute` against a
+ * database the running `wrangler dev` has open too. When the server holds SQLite's write lock at
+ * that moment (a delivery being recorded, a health flush), the execute fails with SQLITE_BUSY
+ * ("database is locked"), which once ended a full `--webhook` run; if it wrote nothing (its first
+ * row is absent), it is run again, up to 6 times.
+ */
+async function seedBeside(database, persistTo, file, firstId) {
+  const args = ["d1", "execute", database, "--local", "--persist-to", persistTo, "--file", file];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await wrangler(args);
+    } catch (error) {
+      if (attempt >= 6 || !/SQLITE_BUSY|database is locked/.test(error.message)) throw error;
+      const [{ results }] = await d1Json(["d1", "execute", database, "--local", "--persist-to", persistTo, "--json", "--command", `SELECT count(*) AS n FROM users WHERE id = '${firstId}'`]);
+      if (results[0]?.n !== 0) throw error; // part of it was written: running it again would duplicate rows
+      progress.say(`${database} was locked by the server (SQLITE_BUSY); seeding again (attempt ${attempt + 1})…`);
+      await sleep(500 * attempt);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -637,7 +659,7 @@ async function main() {
     const file = path.join(stateDir, "seed.sql");
     await writeFile(file, sql);
     progress.say(`seeding ${extra.length} users (${(sql.length / 1e6).toFixed(1)} MB of SQL) with wrangler d1 execute --local…`);
-    const { ms: seedMs } = await wrangler(["d1", "execute", "TENANT_DEFAULT", "--local", "--persist-to", mainState, "--file", file]);
+    const { ms: seedMs } = await seedBeside("TENANT_DEFAULT", mainState, file, ids[0]);
     extra.forEach((p, k) => everyone.push({ userName: p.userName, id: ids[k] }));
     // The running dev server must see the rows (same SQLite file).
     const check = await scim.send(phase, "count=0 list", "GET", "/Users?count=0");
@@ -653,9 +675,10 @@ async function main() {
     // The reference tenant: --users users in its own database, seeded the same way.
     const refPeople = Array.from({ length: opts.users }, (_, i) => person(i, "ref"));
     const refFile = path.join(stateDir, "seed-ref.sql");
-    await writeFile(refFile, seedSql(refTenantId, refPeople, { startMs: Date.now() }).sql);
+    const refSeed = seedSql(refTenantId, refPeople, { startMs: Date.now() });
+    await writeFile(refFile, refSeed.sql);
     progress.say(`seeding the reference tenant ${refSlug} (TENANT_DEMO) with ${refPeople.length} users…`);
-    await wrangler(["d1", "execute", "TENANT_DEMO", "--local", "--persist-to", mainState, "--file", refFile]);
+    await seedBeside("TENANT_DEMO", mainState, refFile, refSeed.ids[0]);
     const small = refPeople.length;
     const large = everyone.length;
     const smallKind = (what) => `${what} at ${small} (reference)`;
@@ -867,9 +890,10 @@ async function main() {
     const moveTenantId = moveRows[0]?.id;
     const seedPeople = Array.from({ length: opts.moveUsers }, (_, k) => person(k, "move"));
     const moveFile = path.join(stateDir, "seed-move.sql");
-    await writeFile(moveFile, seedSql(moveTenantId, seedPeople, { startMs: Date.now() }).sql);
+    const moveSeed = seedSql(moveTenantId, seedPeople, { startMs: Date.now() });
+    await writeFile(moveFile, moveSeed.sql);
     progress.say(`seeding the move tenant ${moveSlug} with ${seedPeople.length} users…`);
-    await wrangler(["d1", "execute", "TENANT_DEFAULT", "--local", "--persist-to", mainState, "--file", moveFile]);
+    await seedBeside("TENANT_DEFAULT", mainState, moveFile, moveSeed.ids[0]);
     const moveClient = new Client(moveScim.endpoint, { Authorization: `Bearer ${moveScim.token}` });
     const adminUrl = `${server.url}/admin/v1/tenants/${moveSlug}/move`;
     const moveGet = async () => (await fetch(adminUrl, { headers: adminHeaders })).json();
