@@ -133,7 +133,6 @@ const latency = new Map();
 const statusCounts = new Map();
 const fiveXX = [];
 let requests = 0;
-let networkErrors = 0;
 /** When each network error happened: those outside the SIGKILL's window are reported apart. */
 const networkErrorTimes = [];
 
@@ -164,7 +163,7 @@ async function http(kind, base, method, url, { token, body, retryRead = false } 
   const t0 = performance.now();
   try {
     const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) };
-    const res = retryRead && method === "GET" ? await fetchRead(base() + url, init) : await fetch(base() + url, init);
+    const res = await (retryRead ? fetchRead : fetch)(base() + url, init);
     const text = await res.text();
     const ms = performance.now() - t0;
     statusCounts.set(res.status, (statusCounts.get(res.status) ?? 0) + 1);
@@ -178,7 +177,6 @@ async function http(kind, base, method, url, { token, body, retryRead = false } 
     }
     return { status: res.status, body: json, text };
   } catch (error) {
-    networkErrors++;
     networkErrorTimes.push(Date.now());
     return { status: 0, body: null, text: String(error.cause?.code ?? error.message) };
   }
@@ -411,7 +409,7 @@ async function main() {
       await ops[chooseOp()](pick(tenants));
     }
   };
-  const progress = setInterval(() => say(`${requests} requests, ${receiver.byId.size} events seen by the receiver, ${fiveXX.length} 5xx, ${networkErrors} network errors`), 15_000);
+  const progress = setInterval(() => say(`${requests} requests, ${receiver.byId.size} events seen by the receiver, ${fiveXX.length} 5xx, ${networkErrorTimes.length} network errors`), 15_000);
   await Promise.all([...Array.from({ length: opts.concurrency }, worker), timeline, killer]);
   await sweeper;
   clearInterval(progress);
@@ -580,7 +578,7 @@ async function main() {
   // --- Report ---
   const ms = (x) => (x === null || x === undefined ? "—" : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
   const out = [];
-  out.push(`Soak: ${opts.seconds} s of load, concurrency ${opts.concurrency}, ${opts.tenants} tenants; ${requests} requests (${networkErrors} network errors, ${networkErrorTimes.filter((at) => !crash || at < crash.at || at > crash.ready + 5_000).length} of them outside the SIGKILL's window; ${readRetries} reads retried after a closed connection); statuses ${[...statusCounts].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(" ")}`);
+  out.push(`Soak: ${opts.seconds} s of load, concurrency ${opts.concurrency}, ${opts.tenants} tenants; ${requests} requests (${networkErrorTimes.length} network errors, ${networkErrorTimes.filter((at) => !crash || at < crash.at || at > crash.ready + 5_000).length} of them outside the SIGKILL's window; ${readRetries} reads retried after a closed connection); statuses ${[...statusCounts].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(" ")}`);
   out.push(`Receiver: fails ${FAIL_RATE * 100}% on purpose, down ${outage ? `${((outage.to - outage.from) / 1000).toFixed(0)} s from +${((outage.from - t0) / 1000).toFixed(0)} s` : "never"}; server SIGKILLed ${crash ? `at +${((crash.at - t0) / 1000).toFixed(0)} s, answering again ${((crash.ready - crash.at) / 1000).toFixed(1)} s later` : "never"}`);
   out.push("");
   out.push("Latency per request type (successful answers):");
